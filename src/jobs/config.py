@@ -1,0 +1,167 @@
+"""Settings: environment and `.env` turned into one typed, validated object.
+
+Every variable Jobs reads is a field here. A bad value stops Jobs with one message that names
+the variable and says what is expected; nothing starts half-configured.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from jobs.errors import ConfigError
+
+_STRING_SESSION = re.compile(r"^1[A-Za-z0-9+/=_-]{100,}$")
+
+
+class ExternalUsers(StrEnum):
+    """Who, besides the owner, may talk to Jobs."""
+
+    ALL = "all"
+    CONTACTS = "contacts"
+    APPROVED = "approved"
+    NONE = "none"
+
+
+class Settings(BaseSettings):
+    """Jobs' configuration. Field names are the environment variable names, lower-cased."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    tg_api_id: int | None = Field(default=None, gt=0, description="from my.telegram.org")
+    tg_api_hash: SecretStr | None = Field(default=None, description="from my.telegram.org")
+    tg_user_id: int | None = Field(default=None, gt=0, description="the owner's Telegram user id")
+    tg_session: SecretStr | None = Field(
+        default=None, description="path of a Telethon session file, or a StringSession string"
+    )
+    anthropic_api_key: SecretStr | None = None
+    claude_code_oauth_token: SecretStr | None = Field(
+        default=None, description="a long-lived Claude login token from `claude setup-token`"
+    )
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    http_proxy: str | None = None
+    heartbeat_interval_minutes: int = Field(default=30, ge=0, le=24 * 60)
+    browser_cdp_url: str | None = None
+    data_dir: Path = Path("data")
+    workspace_dir: Path = Path("workspace")
+    query_timeout_seconds: float = Field(default=300, gt=0, le=24 * 3600)
+    max_live_sessions: int = Field(default=4, ge=1, le=64)
+    external_users: ExternalUsers | None = None
+    timezone: str = "UTC"
+    log_level: str = "INFO"
+
+    @field_validator("tg_api_hash")
+    @classmethod
+    def _api_hash_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(r"[0-9a-fA-F]{32}", value.get_secret_value()):
+            raise ValueError("expected the 32 hexadecimal characters shown on my.telegram.org")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError("expected an IANA time zone such as Europe/Berlin or UTC") from None
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("expected DEBUG, INFO, WARNING or ERROR")
+        return level
+
+    @field_validator("browser_cdp_url", "openai_base_url", "http_proxy")
+    @classmethod
+    def _url_shape(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^[a-z][a-z0-9+.-]*://[^\s/]+", value):
+            raise ValueError("expected a URL such as http://host:port")
+        return value
+
+    # -- derived values -------------------------------------------------------------------
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "db.sqlite"
+
+    @property
+    def telethon_session_path(self) -> Path:
+        """Telethon's own SQLite session file (never the app database)."""
+        raw = self.tg_session.get_secret_value() if self.tg_session else ""
+        if raw and not self.tg_session_is_string:
+            return Path(raw).expanduser()
+        return self.data_dir / "telethon.session"
+
+    @property
+    def tg_session_is_string(self) -> bool:
+        """True when TG_SESSION holds a StringSession string rather than a path."""
+        raw = self.tg_session.get_secret_value() if self.tg_session else ""
+        return bool(_STRING_SESSION.match(raw)) and "/" not in raw[:2]
+
+    @property
+    def claude_config_dir(self) -> Path:
+        """Claude Code's config and transcripts: stable across restarts so sessions resume."""
+        return self.data_dir / "claude"
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    def missing_telegram(self) -> list[str]:
+        """The Telegram variables `jobs run` and `jobs login` need but are unset."""
+        needed = {
+            "TG_API_ID": self.tg_api_id,
+            "TG_API_HASH": self.tg_api_hash,
+            "TG_USER_ID": self.tg_user_id,
+        }
+        return [name for name, value in needed.items() if value is None]
+
+    def require_telegram(self) -> None:
+        """Raise ConfigError unless everything Telegram needs is set."""
+        missing = self.missing_telegram()
+        if missing:
+            raise ConfigError(
+                f"{', '.join(missing)} not set: put them in .env or the environment "
+                "(TG_API_ID and TG_API_HASH come from https://my.telegram.org, "
+                "TG_USER_ID is the owner's numeric Telegram id).",
+                variable=missing[0],
+            )
+
+
+def load_settings(env_file: Path | None = Path(".env"), **overrides: Any) -> Settings:
+    """Read the settings, or raise one ConfigError naming every bad variable."""
+    try:
+        return Settings(_env_file=env_file, **overrides)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc), variable=_first_variable(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = ["Configuration is not valid:"]
+    for err in exc.errors():
+        name = str(err["loc"][0]).upper() if err["loc"] else "?"
+        got = err.get("input")
+        shown = "" if name.endswith(("HASH", "KEY", "SESSION")) else f" (got {got!r})"
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        lines.append(f"  {name}: {msg}{shown}")
+    return "\n".join(lines)
+
+
+def _first_variable(exc: ValidationError) -> str | None:
+    errors = exc.errors()
+    return str(errors[0]["loc"][0]).upper() if errors and errors[0]["loc"] else None

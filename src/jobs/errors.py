@@ -1,0 +1,101 @@
+"""The one error hierarchy of Jobs; every message says what a person can do about it.
+
+JobsError
+├── ConfigError            a setting is missing or malformed (names the variable)
+├── StorageError           the database cannot be opened, migrated or written
+│   └── SchemaTooNew       the database was written by a newer Jobs
+├── TelegramError          Telegram refused or failed a request
+│   ├── NotLoggedIn        no authorised Telegram session: run `jobs login`
+│   └── RetryLater         a flood wait: try again after `seconds`
+├── SessionError           a Claude session could not run a turn
+│   ├── ResumeFailed       a stored session could not be resumed
+│   ├── RoleViolation      a session was offered tools its role does not allow
+│   └── TurnTimeout        a turn ran past QUERY_TIMEOUT_SECONDS
+├── AlreadyRunning         another `jobs run` holds the data directory
+├── ApprovalDenied         the owner denied (or did not answer) an approval
+└── ExtensionError         a skill, plugin or MCP server could not be managed
+"""
+
+from __future__ import annotations
+
+
+class JobsError(Exception):
+    """Base of every error Jobs raises on purpose."""
+
+
+class ConfigError(JobsError):
+    """A setting is missing or malformed."""
+
+    def __init__(self, message: str, *, variable: str | None = None) -> None:
+        super().__init__(message)
+        self.variable = variable
+
+
+class StorageError(JobsError):
+    """The database cannot be opened, migrated or written."""
+
+
+class SchemaTooNew(StorageError):
+    """The database schema is newer than this version of Jobs knows."""
+
+    def __init__(self, found: int, known: int) -> None:
+        super().__init__(
+            f"The database schema is version {found}, but this Jobs only knows up to "
+            f"version {known}. Upgrade Jobs (or point DATA_DIR at another directory)."
+        )
+        self.found = found
+        self.known = known
+
+
+class TelegramError(JobsError):
+    """Telegram refused or failed a request."""
+
+
+class NotLoggedIn(TelegramError):
+    """There is no authorised Telegram session."""
+
+
+class RetryLater(TelegramError):
+    """Telegram asked us to wait (a flood wait) before the same request."""
+
+    def __init__(self, seconds: float, message: str | None = None) -> None:
+        super().__init__(message or f"Telegram asked to wait {seconds:.0f} s before retrying.")
+        self.seconds = seconds
+
+
+class SessionError(JobsError):
+    """A Claude session could not run a turn."""
+
+
+class ResumeFailed(SessionError):
+    """A stored Claude session could not be resumed."""
+
+
+class RoleViolation(SessionError):
+    """A session was offered tools its role does not allow."""
+
+    def __init__(self, role: str, extra: frozenset[str]) -> None:
+        names = ", ".join(sorted(extra))
+        super().__init__(f"The {role} session was offered tools it must not have: {names}")
+        self.role = role
+        self.extra = extra
+
+
+class TurnTimeout(SessionError):
+    """A turn ran past its time limit."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"The turn took longer than {seconds:.0f} s and was stopped.")
+        self.seconds = seconds
+
+
+class AlreadyRunning(JobsError):
+    """Another Jobs process holds the data directory."""
+
+
+class ApprovalDenied(JobsError):
+    """The owner denied an action, or did not answer in time."""
+
+
+class ExtensionError(JobsError):
+    """A skill, plugin or MCP server could not be managed."""

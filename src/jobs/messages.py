@@ -1,0 +1,79 @@
+"""The values that cross layers (inbound, outbound, channel posts) and the Channel protocol."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+OutboundKind = Literal["text", "photo", "document"]
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    """A private message someone sent to Jobs, as parsed at the edge (Telegram or terminal)."""
+
+    chat_id: int
+    msg_id: int
+    sender_id: int
+    text: str
+    sender_name: str = ""
+    sender_username: str | None = None
+    sender_is_contact: bool = False
+    reply_to: int | None = None
+    media: dict[str, str | int] | None = None
+    """Describes an attachment (kind, file name, size, local path once downloaded)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    """One message to send: a text chunk (≤ 4096) or a file with a caption (≤ 1024)."""
+
+    chat_id: int
+    text: str
+    kind: OutboundKind = "text"
+    file_path: str | None = None
+    reply_to: int | None = None
+    random_id: int = 0
+    """Telegram drops a second send with the same random id: this makes resends safe."""
+
+
+@dataclass(frozen=True, slots=True)
+class SentRef:
+    """What the channel reports after a send."""
+
+    chat_id: int
+    msg_id: int
+    duplicate: bool = False
+    """True when the channel had already sent this message (same random id) before."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelPost:
+    """A post in a watched channel or group: untrusted data for the trigger system."""
+
+    chat_id: int
+    msg_id: int
+    text: str
+    chat_title: str = ""
+    grouped_id: int | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class Channel(Protocol):
+    """Where replies go: Telegram in production, the terminal in `jobs chat`, a fake in tests.
+
+    The delivery loop calls `send` once per outbox row and `typing` while a turn runs.
+    `send` either delivers the message and returns its SentRef, raises `RetryLater` (a
+    flood wait: the same row is tried again later with the same random id), or raises
+    another `JobsError` when the message can never be delivered (the row is marked failed).
+    """
+
+    async def send(self, message: OutboundMessage, /) -> SentRef: ...
+
+    async def typing(self, chat_id: int, /) -> None:
+        """Show "typing…" in the chat for a few seconds (best effort, never raises)."""
+        ...
+
+    async def acknowledge(self, chat_id: int, msg_id: int, /) -> None:
+        """Mark a message as seen (a reaction), best effort, never raises."""
+        ...

@@ -1,0 +1,30 @@
+"""Secrets never reach the log output."""
+
+import logging
+
+import pytest
+
+from jobs.logs import RedactingFilter, configure_logging
+
+
+def test_known_and_shaped_secrets_masked() -> None:
+    f = RedactingFilter(["my-api-hash-value"])
+    text = f.redact(
+        "hash my-api-hash-value key sk-ant-abcdefghijklmnopqrstu Bearer abcdefghijklmnopqrs"
+    )
+    assert "my-api-hash-value" not in text and "sk-ant-abcdef" not in text
+    assert "abcdefghijklmnopqrs" not in text and text.count("***") == 3
+
+
+def test_log_records_are_redacted(capfd: pytest.CaptureFixture[str]) -> None:
+    configure_logging("INFO", ["topsecretvalue"])
+    try:
+        try:
+            raise RuntimeError("failed with topsecretvalue")
+        except RuntimeError:
+            logging.getLogger("jobs.test").exception("calling with %s", "topsecretvalue")
+        err = capfd.readouterr().err
+        assert "topsecretvalue" not in err and "calling with ***" in err
+        assert "RuntimeError: failed with ***" in err
+    finally:
+        logging.getLogger().handlers.clear()
