@@ -1,0 +1,64 @@
+"""The SQLite storage of Jobs: one Database (WAL, migrations) and a repository per table group.
+
+Everything above this package talks to the database through these repositories and gets
+frozen dataclasses back; aiosqlite is imported nowhere else.
+"""
+
+from jobs.storage.approvals import Approval, ApprovalRepo, ApprovalState
+from jobs.storage.audit import AuditEntry, AuditRepo, UsageRepo, UsageTotals, redact
+from jobs.storage.database import Database, ExecResult, from_iso, to_iso
+from jobs.storage.inbox import InboxItem, InboxRepo, InboxState
+from jobs.storage.outbox import OutboxItem, OutboxRepo, OutboxState
+from jobs.storage.people import Access, PeopleRepo, Person
+from jobs.storage.schema import Migration, load_migrations
+from jobs.storage.sessions import SessionRecord, SessionRepo
+from jobs.storage.tasks import ACTIVE_STATUSES, ANY, Task, TaskRepo, TaskStatus
+from jobs.storage.triggers import (
+    JobRun,
+    Misfire,
+    RunState,
+    Schedule,
+    ScheduleKind,
+    Subscription,
+    TriggerRepo,
+)
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "ANY",
+    "Access",
+    "Approval",
+    "ApprovalRepo",
+    "ApprovalState",
+    "AuditEntry",
+    "AuditRepo",
+    "Database",
+    "ExecResult",
+    "InboxItem",
+    "InboxRepo",
+    "InboxState",
+    "JobRun",
+    "Migration",
+    "Misfire",
+    "OutboxItem",
+    "OutboxRepo",
+    "OutboxState",
+    "PeopleRepo",
+    "Person",
+    "RunState",
+    "Schedule",
+    "ScheduleKind",
+    "SessionRecord",
+    "SessionRepo",
+    "Subscription",
+    "Task",
+    "TaskRepo",
+    "TaskStatus",
+    "TriggerRepo",
+    "UsageRepo",
+    "UsageTotals",
+    "from_iso",
+    "load_migrations",
+    "redact",
+    "to_iso",
+]

@@ -1,0 +1,228 @@
+"""OutboxRepo: replies waiting to be sent, each with a stable random_id so a resend is harmless."""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from jobs.messages import OutboundKind, OutboundMessage
+from jobs.storage.database import Database, from_iso, from_iso_or_none, to_iso
+from jobs.storage.inbox import InboxRepo, InboxState
+
+_MAX_RANDOM_ID = 2**63 - 1
+
+
+class OutboxState(StrEnum):
+    """Where an outgoing message is."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """One stored outgoing message (a text chunk or a file)."""
+
+    id: int
+    chat_id: int
+    inbox_id: int | None
+    seq: int
+    kind: OutboundKind
+    text: str
+    file_path: str | None
+    reply_to: int | None
+    random_id: int
+    state: OutboxState
+    attempts: int
+    not_before: datetime | None
+    sent_msg_id: int | None
+    error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+    def to_message(self) -> OutboundMessage:
+        return OutboundMessage(
+            chat_id=self.chat_id,
+            text=self.text,
+            kind=self.kind,
+            file_path=self.file_path,
+            reply_to=self.reply_to,
+            random_id=self.random_id,
+        )
+
+
+def _item(row: sqlite3.Row) -> OutboxItem:
+    return OutboxItem(
+        id=row["id"],
+        chat_id=row["chat_id"],
+        inbox_id=row["inbox_id"],
+        seq=row["seq"],
+        kind=row["kind"],
+        text=row["text"],
+        file_path=row["file_path"],
+        reply_to=row["reply_to"],
+        random_id=row["random_id"],
+        state=OutboxState(row["state"]),
+        attempts=row["attempts"],
+        not_before=from_iso_or_none(row["not_before"]),
+        sent_msg_id=row["sent_msg_id"],
+        error=row["error"],
+        created_at=from_iso(row["created_at"]),
+        sent_at=from_iso_or_none(row["sent_at"]),
+    )
+
+
+def new_random_id() -> int:
+    """A non-zero random 63-bit id: Telegram drops a second send with the same one."""
+    return secrets.randbelow(_MAX_RANDOM_ID) + 1
+
+
+# A row waits while an earlier row of its chat is unsent, so chunks arrive in order even
+# when one of them is held back by a flood wait.
+_HEAD_OF_CHAT = """
+o.state = 'pending' AND (:chat IS NULL OR o.chat_id = :chat)
+AND NOT EXISTS (SELECT 1 FROM outbox AS e
+                WHERE e.chat_id = o.chat_id AND e.id < o.id AND e.state IN ('pending', 'sending'))
+"""
+
+_CLAIM = f"""
+UPDATE outbox SET state = 'sending', attempts = attempts + 1
+WHERE id = (
+    SELECT o.id FROM outbox AS o
+    WHERE {_HEAD_OF_CHAT} AND (o.not_before IS NULL OR o.not_before <= :now)
+    ORDER BY o.id LIMIT 1)
+RETURNING *
+"""  # noqa: S608 - a constant fragment, no outside input
+
+_NEXT_DUE = f"""
+SELECT MIN(COALESCE(o.not_before, o.created_at)) AS due FROM outbox AS o WHERE {_HEAD_OF_CHAT}
+"""  # noqa: S608 - a constant fragment, no outside input
+
+_INSERT = (
+    "INSERT INTO outbox (chat_id, inbox_id, seq, kind, text, file_path, reply_to, random_id,"
+    " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *"
+)
+
+
+class OutboxRepo:
+    """The durable outbox the delivery loop drains."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._inbox = InboxRepo(db)
+
+    async def enqueue(
+        self,
+        messages: Sequence[OutboundMessage],
+        /,
+        *,
+        inbox_id: int | None = None,
+        finish_inbox: InboxState | None = None,
+        also_finish: Sequence[int] = (),
+    ) -> list[OutboxItem]:
+        """Store a reply's messages (seq 0..n-1) in one transaction.
+
+        With `inbox_id` and `finish_inbox`, the answered message gets its final state in the
+        same transaction: a reply is written if and only if its message is finished. When rows
+        for `inbox_id` already exist (a retry after a crash), nothing is added and those rows
+        are returned. Each row gets a fresh random_id; the messages' own one is ignored.
+        """
+        async with self._db.transaction():
+            if inbox_id is not None:
+                existing = await self.for_inbox(inbox_id)
+                if existing:
+                    return existing
+            now = self._db.now()
+            items: list[OutboxItem] = []
+            for seq, msg in enumerate(messages):
+                row = await self._db.fetch_one(
+                    _INSERT,
+                    (
+                        msg.chat_id,
+                        inbox_id,
+                        seq,
+                        msg.kind,
+                        msg.text,
+                        msg.file_path,
+                        msg.reply_to,
+                        new_random_id(),
+                        now,
+                    ),
+                )
+                assert row is not None  # INSERT … RETURNING always yields the new row
+                items.append(_item(row))
+            if inbox_id is not None and finish_inbox is not None:
+                # Follow-ups injected into the same turn are answered by the same reply.
+                for finished in (inbox_id, *also_finish):
+                    await self._inbox.finish(finished, finish_inbox)
+            return items
+
+    async def get(self, item_id: int, /) -> OutboxItem | None:
+        row = await self._db.fetch_one("SELECT * FROM outbox WHERE id = ?", (item_id,))
+        return None if row is None else _item(row)
+
+    async def for_inbox(self, inbox_id: int, /) -> list[OutboxItem]:
+        """The rows written as the reply to one inbound message, in order."""
+        rows = await self._db.fetch_all(
+            "SELECT * FROM outbox WHERE inbox_id = ? ORDER BY seq", (inbox_id,)
+        )
+        return [_item(row) for row in rows]
+
+    async def claim_next(
+        self, now: datetime | None = None, *, chat_id: int | None = None
+    ) -> OutboxItem | None:
+        """The oldest sendable row (due, nothing earlier unsent in its chat) → sending.
+
+        With `chat_id` only that chat's rows are considered (`jobs chat` drains its own).
+        """
+        due = self._db.now() if now is None else to_iso(now)
+        row = await self._db.fetch_one(_CLAIM, {"now": due, "chat": chat_id})
+        return None if row is None else _item(row)
+
+    async def mark_sent(self, item_id: int, sent_msg_id: int) -> bool:
+        result = await self._db.execute(
+            "UPDATE outbox SET state = 'sent', sent_msg_id = ?, sent_at = ?, error = NULL"
+            " WHERE id = ? AND state IN ('pending', 'sending')",
+            (sent_msg_id, self._db.now(), item_id),
+        )
+        return result.rowcount == 1
+
+    async def retry_later(self, item_id: int, not_before: datetime, error: str) -> bool:
+        """Back to pending, not to be claimed before `not_before` (a flood wait, say)."""
+        result = await self._db.execute(
+            "UPDATE outbox SET state = 'pending', not_before = ?, error = ?"
+            " WHERE id = ? AND state IN ('pending', 'sending')",
+            (to_iso(not_before), error, item_id),
+        )
+        return result.rowcount == 1
+
+    async def mark_failed(self, item_id: int, error: str) -> bool:
+        result = await self._db.execute(
+            "UPDATE outbox SET state = 'failed', error = ?"
+            " WHERE id = ? AND state IN ('pending', 'sending')",
+            (error, item_id),
+        )
+        return result.rowcount == 1
+
+    async def requeue_interrupted(self) -> int:
+        """At startup: rows left sending go back to pending (the same random_id makes it safe)."""
+        result = await self._db.execute(
+            "UPDATE outbox SET state = 'pending' WHERE state = 'sending'"
+        )
+        return result.rowcount
+
+    async def pending_count(self) -> int:
+        row = await self._db.fetch_one("SELECT COUNT(*) AS n FROM outbox WHERE state = 'pending'")
+        return 0 if row is None else int(row["n"])
+
+    async def next_due_at(self, *, chat_id: int | None = None) -> datetime | None:
+        """When the next row may be claimed (in the past when one is due now); None: nothing
+        pending, or only rows waiting behind one being sent."""
+        row = await self._db.fetch_one(_NEXT_DUE, {"chat": chat_id})
+        return None if row is None else from_iso_or_none(row["due"])

@@ -1,0 +1,101 @@
+"""SessionRepo: one row per Claude session key: its SDK session id, folder, summary, last use."""
+
+from __future__ import annotations
+
+import builtins
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+
+from jobs.storage.database import Database, from_iso
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """What is kept about a session between processes ("owner", "external:<id>", "task:<id>")."""
+
+    key: str
+    role: str
+    sdk_session_id: str | None
+    cwd: str
+    summary: str
+    created_at: datetime
+    last_used_at: datetime
+
+
+def _record(row: sqlite3.Row) -> SessionRecord:
+    return SessionRecord(
+        key=row["key"],
+        role=row["role"],
+        sdk_session_id=row["sdk_session_id"],
+        cwd=row["cwd"],
+        summary=row["summary"],
+        created_at=from_iso(row["created_at"]),
+        last_used_at=from_iso(row["last_used_at"]),
+    )
+
+
+# A transcript is stored under its working directory, so a session moved to another cwd
+# cannot be resumed: forget its SDK id then.
+_UPSERT = """
+INSERT INTO sessions (key, role, cwd, created_at, last_used_at)
+VALUES (:key, :role, :cwd, :now, :now)
+ON CONFLICT (key) DO UPDATE SET
+    role = excluded.role,
+    sdk_session_id = CASE WHEN sessions.cwd = excluded.cwd THEN sessions.sdk_session_id
+                          ELSE NULL END,
+    cwd = excluded.cwd,
+    last_used_at = excluded.last_used_at
+RETURNING *
+"""
+
+
+class SessionRepo:
+    """Session rows: an idle person costs a row here, not a process."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def get(self, key: str, /) -> SessionRecord | None:
+        row = await self._db.fetch_one("SELECT * FROM sessions WHERE key = ?", (key,))
+        return None if row is None else _record(row)
+
+    async def upsert(self, key: str, /, *, role: str, cwd: str) -> SessionRecord:
+        """Create the row, or update role and cwd (a new cwd forgets the SDK session id)."""
+        row = await self._db.fetch_one(
+            _UPSERT, {"key": key, "role": role, "cwd": cwd, "now": self._db.now()}
+        )
+        if row is None:  # pragma: no cover - INSERT … RETURNING always yields the row
+            raise RuntimeError("upsert returned no row")
+        return _record(row)
+
+    async def set_sdk_session_id(self, key: str, sdk_session_id: str | None, /) -> bool:
+        """Remember the id from the SDK's init message (resume uses it next time)."""
+        return await self._update(
+            "UPDATE sessions SET sdk_session_id = ?, last_used_at = ? WHERE key = ?",
+            (sdk_session_id, self._db.now(), key),
+        )
+
+    async def touch(self, key: str, /) -> bool:
+        return await self._update(
+            "UPDATE sessions SET last_used_at = ? WHERE key = ?", (self._db.now(), key)
+        )
+
+    async def set_summary(self, key: str, summary: str, /) -> bool:
+        """The short summary a fresh session starts from when resuming fails."""
+        return await self._update("UPDATE sessions SET summary = ? WHERE key = ?", (summary, key))
+
+    async def clear(self, key: str, /) -> bool:
+        """Forget the SDK session id and the summary, so the next start is fresh (/clear)."""
+        return await self._update(
+            "UPDATE sessions SET sdk_session_id = NULL, summary = '' WHERE key = ?", (key,)
+        )
+
+    async def list(self) -> builtins.list[SessionRecord]:
+        """Every session, most recently used first."""
+        rows = await self._db.fetch_all("SELECT * FROM sessions ORDER BY last_used_at DESC, key")
+        return [_record(row) for row in rows]
+
+    async def _update(self, sql: str, params: tuple[object, ...]) -> bool:
+        result = await self._db.execute(sql, params)
+        return result.rowcount == 1

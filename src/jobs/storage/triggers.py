@@ -1,0 +1,300 @@
+"""TriggerRepo: schedules, the job_runs ledger (one run per schedule and time), subscriptions."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from jobs.storage.database import Database, from_iso, from_iso_or_none, to_iso
+
+
+class ScheduleKind(StrEnum):
+    CRON = "cron"
+    INTERVAL = "interval"
+    ONCE = "once"
+
+
+class Misfire(StrEnum):
+    """What to do with a firing missed while Jobs was down."""
+
+    RUN_LATE = "run_late"
+    SKIP = "skip"
+
+
+class RunState(StrEnum):
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """A stored schedule; `spec` is a cron expression, a number of seconds, or an ISO time."""
+
+    id: int
+    name: str
+    kind: ScheduleKind
+    spec: str
+    timezone: str
+    prompt: str
+    task_id: int | None
+    enabled: bool
+    misfire: Misfire
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class JobRun:
+    """One firing of a schedule, keyed by the time it was due."""
+
+    id: int
+    schedule_id: int
+    scheduled_for: datetime
+    state: RunState
+    note: str | None
+    started_at: datetime
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A watched source (e.g. a Telegram channel) whose posts become trigger events."""
+
+    id: int
+    source: str
+    target: str
+    title: str
+    keywords: tuple[str, ...]
+    instructions: str
+    enabled: bool
+    created_at: datetime
+
+
+def _schedule(row: sqlite3.Row) -> Schedule:
+    return Schedule(
+        id=row["id"],
+        name=row["name"],
+        kind=ScheduleKind(row["kind"]),
+        spec=row["spec"],
+        timezone=row["timezone"],
+        prompt=row["prompt"],
+        task_id=row["task_id"],
+        enabled=bool(row["enabled"]),
+        misfire=Misfire(row["misfire"]),
+        created_at=from_iso(row["created_at"]),
+        updated_at=from_iso(row["updated_at"]),
+    )
+
+
+def _run(row: sqlite3.Row) -> JobRun:
+    return JobRun(
+        id=row["id"],
+        schedule_id=row["schedule_id"],
+        scheduled_for=from_iso(row["scheduled_for"]),
+        state=RunState(row["state"]),
+        note=row["note"],
+        started_at=from_iso(row["started_at"]),
+        finished_at=from_iso_or_none(row["finished_at"]),
+    )
+
+
+def _subscription(row: sqlite3.Row) -> Subscription:
+    return Subscription(
+        id=row["id"],
+        source=row["source"],
+        target=row["target"],
+        title=row["title"],
+        keywords=tuple(str(word) for word in json.loads(row["keywords"] or "[]")),
+        instructions=row["instructions"],
+        enabled=bool(row["enabled"]),
+        created_at=from_iso(row["created_at"]),
+    )
+
+
+def _keywords(keywords: Sequence[str]) -> str:
+    if isinstance(keywords, str):  # a lone string would be stored letter by letter
+        keywords = [keywords]
+    return json.dumps([str(word) for word in keywords], ensure_ascii=False)
+
+
+def _required(row: sqlite3.Row | None) -> sqlite3.Row:
+    if row is None:  # pragma: no cover - INSERT … RETURNING always yields the row
+        raise RuntimeError("insert returned no row")
+    return row
+
+
+_SUBSCRIBE = """
+INSERT INTO trigger_subscriptions (source, target, title, keywords, instructions, created_at)
+VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (source, target) DO UPDATE SET
+    title = excluded.title, keywords = excluded.keywords,
+    instructions = excluded.instructions, enabled = 1
+RETURNING *
+"""
+
+
+class TriggerRepo:
+    """What the scheduler and the channel watcher persist."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # -- schedules -------------------------------------------------------------------------
+
+    async def add_schedule(
+        self,
+        name: str,
+        /,
+        *,
+        kind: ScheduleKind,
+        spec: str,
+        timezone: str,
+        prompt: str,
+        task_id: int | None = None,
+        misfire: Misfire = Misfire.RUN_LATE,
+    ) -> Schedule:
+        now = self._db.now()
+        row = await self._db.fetch_one(
+            "INSERT INTO schedules (name, kind, spec, timezone, prompt, task_id, misfire,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+            (
+                name,
+                str(ScheduleKind(kind)),
+                spec,
+                timezone,
+                prompt,
+                task_id,
+                str(Misfire(misfire)),
+                now,
+                now,
+            ),
+        )
+        return _schedule(_required(row))
+
+    async def get_schedule(self, schedule_id: int, /) -> Schedule | None:
+        row = await self._db.fetch_one("SELECT * FROM schedules WHERE id = ?", (schedule_id,))
+        return None if row is None else _schedule(row)
+
+    async def list_schedules(self, *, enabled_only: bool = False) -> list[Schedule]:
+        rows = await self._db.fetch_all(
+            "SELECT * FROM schedules WHERE (NOT :enabled_only OR enabled) ORDER BY id",
+            {"enabled_only": enabled_only},
+        )
+        return [_schedule(row) for row in rows]
+
+    async def delete_schedule(self, schedule_id: int, /) -> bool:
+        """Remove a schedule and (cascade) its runs."""
+        result = await self._db.execute("DELETE FROM schedules WHERE id = ?", (schedule_id,))
+        return result.rowcount == 1
+
+    async def set_schedule_enabled(self, schedule_id: int, enabled: bool, /) -> bool:
+        result = await self._db.execute(
+            "UPDATE schedules SET enabled = ?, updated_at = ? WHERE id = ?",
+            (int(enabled), self._db.now(), schedule_id),
+        )
+        return result.rowcount == 1
+
+    # -- the job_runs ledger ---------------------------------------------------------------
+
+    async def claim_run(
+        self, schedule_id: int, scheduled_for: datetime, /, *, state: RunState = RunState.RUNNING
+    ) -> bool:
+        """Record a firing; False when this (schedule, time) already has a run: do not run again.
+
+        Pass `state=RunState.SKIPPED` to record a missed firing that is deliberately not run.
+        """
+        now = self._db.now()
+        finished = None if RunState(state) is RunState.RUNNING else now
+        result = await self._db.execute(
+            "INSERT INTO job_runs (schedule_id, scheduled_for, state, started_at, finished_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (schedule_id, scheduled_for) DO NOTHING",
+            (schedule_id, to_iso(scheduled_for), str(state), now, finished),
+        )
+        return result.rowcount == 1
+
+    async def finish_run(
+        self, schedule_id: int, scheduled_for: datetime, state: RunState, note: str | None = None
+    ) -> bool:
+        if RunState(state) is RunState.RUNNING:
+            raise ValueError("finish_run() needs a final state, not running")
+        result = await self._db.execute(
+            "UPDATE job_runs SET state = ?, note = ?, finished_at = ?"
+            " WHERE schedule_id = ? AND scheduled_for = ? AND state = 'running'",
+            (str(state), note, self._db.now(), schedule_id, to_iso(scheduled_for)),
+        )
+        return result.rowcount == 1
+
+    async def runs(self, schedule_id: int, /, *, limit: int = 20) -> list[JobRun]:
+        """The schedule's runs, newest firing first."""
+        rows = await self._db.fetch_all(
+            "SELECT * FROM job_runs WHERE schedule_id = ? ORDER BY scheduled_for DESC LIMIT ?",
+            (schedule_id, limit),
+        )
+        return [_run(row) for row in rows]
+
+    async def last_run(self, schedule_id: int, /) -> JobRun | None:
+        runs = await self.runs(schedule_id, limit=1)
+        return runs[0] if runs else None
+
+    async def fail_interrupted_runs(self) -> int:
+        """At startup: runs left running by a crash are marked failed. Returns how many."""
+        result = await self._db.execute(
+            "UPDATE job_runs SET state = 'failed', note = 'interrupted', finished_at = ?"
+            " WHERE state = 'running'",
+            (self._db.now(),),
+        )
+        return result.rowcount
+
+    # -- subscriptions ---------------------------------------------------------------------
+
+    async def add_subscription(
+        self,
+        source: str,
+        target: str,
+        /,
+        *,
+        title: str = "",
+        keywords: Sequence[str] = (),
+        instructions: str = "",
+    ) -> Subscription:
+        """Subscribe (or update and re-enable an existing subscription to the same target)."""
+        row = await self._db.fetch_one(
+            _SUBSCRIBE,
+            (source, target, title, _keywords(keywords), instructions, self._db.now()),
+        )
+        return _subscription(_required(row))
+
+    async def get_subscription(self, subscription_id: int, /) -> Subscription | None:
+        row = await self._db.fetch_one(
+            "SELECT * FROM trigger_subscriptions WHERE id = ?", (subscription_id,)
+        )
+        return None if row is None else _subscription(row)
+
+    async def list_subscriptions(
+        self, *, source: str | None = None, enabled_only: bool = False
+    ) -> list[Subscription]:
+        rows = await self._db.fetch_all(
+            "SELECT * FROM trigger_subscriptions WHERE (:source IS NULL OR source = :source)"
+            " AND (NOT :enabled_only OR enabled) ORDER BY id",
+            {"source": source, "enabled_only": enabled_only},
+        )
+        return [_subscription(row) for row in rows]
+
+    async def remove_subscription(self, subscription_id: int, /) -> bool:
+        result = await self._db.execute(
+            "DELETE FROM trigger_subscriptions WHERE id = ?", (subscription_id,)
+        )
+        return result.rowcount == 1
+
+    async def set_subscription_enabled(self, subscription_id: int, enabled: bool, /) -> bool:
+        result = await self._db.execute(
+            "UPDATE trigger_subscriptions SET enabled = ? WHERE id = ?",
+            (int(enabled), subscription_id),
+        )
+        return result.rowcount == 1

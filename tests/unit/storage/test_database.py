@@ -1,0 +1,234 @@
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from jobs.errors import SchemaTooNew, StorageError
+from jobs.storage import Database, Migration, from_iso, load_migrations, to_iso
+from jobs.storage.schema import split_statements
+from tests.unit.storage.conftest import START, FakeClock
+
+EXTRA = Migration(2, "extra", "CREATE TABLE extra (x INTEGER);\n")
+
+
+async def _scratch(db: Database) -> None:
+    await db.execute("CREATE TABLE scratch (v TEXT NOT NULL)")
+
+
+async def _values(db: Database) -> list[str]:
+    return [row["v"] for row in await db.fetch_all("SELECT v FROM scratch ORDER BY rowid")]
+
+
+async def test_open_creates_parent_dir_and_records_version(db: Database, db_path: Path) -> None:
+    assert await asyncio.to_thread(db_path.is_file)
+    assert await db.schema_version() == 1
+    rows = await db.fetch_all("SELECT version, name, applied_at FROM schema_migrations")
+    assert [(r["version"], r["name"], r["applied_at"]) for r in rows] == [
+        (1, "init", to_iso(START))
+    ]
+
+
+async def test_wal_foreign_keys_and_busy_timeout_are_on(db: Database) -> None:
+    mode = await db.fetch_one("PRAGMA journal_mode")
+    keys = await db.fetch_one("PRAGMA foreign_keys")
+    busy = await db.fetch_one("PRAGMA busy_timeout")
+    assert mode is not None and mode[0] == "wal"
+    assert keys is not None and keys[0] == 1
+    assert busy is not None and busy[0] == 5000
+
+
+async def test_foreign_keys_are_enforced(db: Database) -> None:
+    with pytest.raises(StorageError, match="FOREIGN KEY"):
+        await db.execute(
+            "INSERT INTO job_runs (schedule_id, scheduled_for, started_at) VALUES (99, 'x', 'y')"
+        )
+
+
+async def test_migrations_are_idempotent(db_path: Path, clock: FakeClock) -> None:
+    for _ in range(3):
+        async with await Database.open(db_path, clock=clock) as db:
+            assert await db.schema_version() == 1
+            count = await db.fetch_one("SELECT COUNT(*) FROM schema_migrations")
+            assert count is not None and count[0] == 1
+
+
+async def test_missing_migrations_are_applied_in_order(db_path: Path) -> None:
+    third = Migration(3, "third", "INSERT INTO extra (x) VALUES (3);")
+    async with await Database.open(db_path) as db:
+        assert await db.schema_version() == 1
+    async with await Database.open(db_path, migrations=[third, EXTRA, *load_migrations()]) as db:
+        assert await db.schema_version() == 3
+        row = await db.fetch_one("SELECT x FROM extra")
+        assert row is not None and row["x"] == 3
+
+
+async def test_schema_too_new(db_path: Path) -> None:
+    async with await Database.open(db_path, migrations=[*load_migrations(), EXTRA]):
+        pass
+    with pytest.raises(SchemaTooNew) as caught:
+        await Database.open(db_path)
+    assert (caught.value.found, caught.value.known) == (2, 1)
+    assert isinstance(caught.value, StorageError)
+    assert "Upgrade Jobs" in str(caught.value)
+
+
+async def test_failed_migration_rolls_back_and_names_itself(db_path: Path) -> None:
+    broken = Migration(2, "broken", "CREATE TABLE half (x);\nCREATE TABLE nope (;\n")
+    with pytest.raises(StorageError, match="0002_broken"):
+        await Database.open(db_path, migrations=[*load_migrations(), broken])
+    async with await Database.open(db_path) as db:
+        assert await db.schema_version() == 1
+        half = await db.fetch_one("SELECT name FROM sqlite_master WHERE name = 'half'")
+        assert half is None
+
+
+def _write_garbage(path: Path) -> None:
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"this is not a database, just some text " * 100)
+
+
+async def test_corrupt_file_names_path_and_remedy(db_path: Path) -> None:
+    await asyncio.to_thread(_write_garbage, db_path)
+    with pytest.raises(StorageError) as caught:
+        await Database.open(db_path)
+    message = str(caught.value)
+    assert str(db_path) in message
+    assert "move it aside" in message
+
+
+async def test_directory_in_place_of_file(tmp_path: Path) -> None:
+    with pytest.raises(StorageError, match=str(tmp_path)):
+        await Database.open(tmp_path)
+
+
+async def test_parent_that_is_a_file(tmp_path: Path) -> None:
+    blocker = tmp_path / "data"
+    await asyncio.to_thread(blocker.write_text, "not a directory")
+    with pytest.raises(StorageError, match="DATA_DIR"):
+        await Database.open(blocker / "db.sqlite")
+
+
+async def test_closed_database_raises_storage_error(db_path: Path) -> None:
+    db = await Database.open(db_path)
+    await db.close()
+    await db.close()  # twice is fine
+    with pytest.raises(StorageError, match="closed"):
+        await db.fetch_all("SELECT 1")
+
+
+async def test_now_uses_the_clock(db: Database, clock: FakeClock) -> None:
+    assert db.now() == "2026-11-27T09:00:00.000000+00:00"
+    clock.advance(seconds=1.5)
+    assert from_iso(db.now()) == START + timedelta(seconds=1.5)
+
+
+def test_iso_round_trip_and_order() -> None:
+    later = datetime(2026, 1, 1, 12, 0, 0, 500, tzinfo=timezone(timedelta(hours=3)))
+    earlier = datetime(2026, 1, 1, 9, 0, 0, tzinfo=UTC)
+    assert from_iso(to_iso(later)) == later
+    assert from_iso(to_iso(later)).tzinfo == UTC
+    assert to_iso(earlier) < to_iso(later)
+    with pytest.raises(ValueError, match="naive"):
+        to_iso(datetime(2026, 1, 1))  # noqa: DTZ001 - the naive time under test
+
+
+async def test_transaction_rolls_back_on_error(db: Database) -> None:
+    await _scratch(db)
+    with pytest.raises(RuntimeError):
+        async with db.transaction():
+            await db.execute("INSERT INTO scratch VALUES ('lost')")
+            raise RuntimeError("boom")
+    async with db.transaction():
+        await db.execute("INSERT INTO scratch VALUES ('kept')")
+    assert await _values(db) == ["kept"]
+
+
+async def test_nested_transaction_is_a_savepoint(db: Database) -> None:
+    await _scratch(db)
+    async with db.transaction():
+        await db.execute("INSERT INTO scratch VALUES ('outer')")
+        with pytest.raises(RuntimeError):
+            async with db.transaction():
+                await db.execute("INSERT INTO scratch VALUES ('inner')")
+                raise RuntimeError("inner fails")
+        async with db.transaction():
+            await db.execute("INSERT INTO scratch VALUES ('inner ok')")
+    assert await _values(db) == ["outer", "inner ok"]
+
+
+async def test_other_coroutines_wait_for_a_transaction(db: Database) -> None:
+    await _scratch(db)
+    inside = asyncio.Event()
+
+    async def rolled_back() -> None:
+        async with db.transaction():
+            await db.execute("INSERT INTO scratch VALUES ('a')")
+            inside.set()
+            await asyncio.sleep(0.05)
+            raise RuntimeError("roll back")
+
+    async def plain_write() -> None:
+        await inside.wait()
+        await db.execute("INSERT INTO scratch VALUES ('b')")
+
+    results = await asyncio.gather(rolled_back(), plain_write(), return_exceptions=True)
+    assert isinstance(results[0], RuntimeError)
+    # Without the lock, 'b' would have landed inside the rolled-back transaction.
+    assert await _values(db) == ["b"]
+
+
+async def test_cancelled_transaction_rolls_back(db: Database) -> None:
+    await _scratch(db)
+    inside = asyncio.Event()
+
+    async def stuck() -> None:
+        async with db.transaction():
+            await db.execute("INSERT INTO scratch VALUES ('half')")
+            inside.set()
+            await asyncio.Event().wait()
+
+    task = asyncio.create_task(stuck())
+    await inside.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    async with db.transaction():
+        await db.execute("INSERT INTO scratch VALUES ('after')")
+    assert await _values(db) == ["after"]
+
+
+async def test_second_connection_waits_for_the_write_lock(db: Database, db_path: Path) -> None:
+    await _scratch(db)
+    async with await Database.open(db_path) as other:
+        async with db.transaction():
+            await db.execute("INSERT INTO scratch VALUES ('first')")
+            write = asyncio.create_task(other.execute("INSERT INTO scratch VALUES ('second')"))
+            await asyncio.sleep(0.1)  # the other connection is now waiting on busy_timeout
+            assert not write.done()
+        await write
+        assert await _values(other) == ["first", "second"]
+
+
+def test_split_statements_keeps_comments_and_trigger_bodies() -> None:
+    script = """
+    -- a comment; with a semicolon
+    CREATE TABLE a (x TEXT DEFAULT ';');  -- trailing
+    CREATE TRIGGER t AFTER INSERT ON a BEGIN
+        UPDATE a SET x = 'y';
+    END;
+    -- the end
+    """
+    statements = split_statements(script)
+    assert len(statements) == 2
+    assert statements[1].startswith("CREATE TRIGGER") and statements[1].endswith("END;")
+    with pytest.raises(StorageError, match="unterminated"):
+        split_statements("CREATE TABLE b (x)")
+
+
+def test_shipped_migrations_start_at_init() -> None:
+    migrations = load_migrations()
+    assert migrations[0].version == 1 and migrations[0].name == "init"
+    assert [m.version for m in migrations] == sorted(m.version for m in migrations)

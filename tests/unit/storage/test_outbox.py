@@ -1,0 +1,210 @@
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from jobs.errors import StorageError
+from jobs.messages import InboundMessage, OutboundMessage
+from jobs.storage import Database, InboxRepo, InboxState, OutboxRepo, OutboxState
+from tests.unit.storage.conftest import START, FakeClock
+
+
+def _out(chat_id: int, text: str) -> OutboundMessage:
+    return OutboundMessage(chat_id=chat_id, text=text)
+
+
+async def _claimed_inbox(db: Database, chat_id: int = 1, msg_id: int = 1) -> int:
+    inbox = InboxRepo(db)
+    await inbox.add(InboundMessage(chat_id=chat_id, msg_id=msg_id, sender_id=chat_id, text="q"))
+    item = await inbox.claim_next(chat_id)
+    assert item is not None
+    return item.id
+
+
+async def test_enqueue_numbers_chunks_and_draws_random_ids(db: Database) -> None:
+    outbox = OutboxRepo(db)
+    photo = OutboundMessage(chat_id=1, text="cap", kind="photo", file_path="/w/a.png", reply_to=5)
+    items = await outbox.enqueue([_out(1, "a"), _out(1, "b"), photo])
+    assert [item.seq for item in items] == [0, 1, 2]
+    assert all(item.state is OutboxState.PENDING and item.inbox_id is None for item in items)
+    random_ids = [item.random_id for item in items]
+    assert len(set(random_ids)) == 3
+    assert all(0 < rid < 2**63 for rid in random_ids)
+    assert items[2].to_message() == OutboundMessage(
+        chat_id=1,
+        text="cap",
+        kind="photo",
+        file_path="/w/a.png",
+        reply_to=5,
+        random_id=items[2].random_id,
+    )
+
+
+async def test_enqueue_finishes_the_inbox_row_and_is_idempotent(db: Database) -> None:
+    outbox, inbox = OutboxRepo(db), InboxRepo(db)
+    inbox_id = await _claimed_inbox(db)
+    first = await outbox.enqueue(
+        [_out(1, "a"), _out(1, "b")], inbox_id=inbox_id, finish_inbox=InboxState.ANSWERED
+    )
+    answered = await inbox.get(inbox_id)
+    assert answered is not None and answered.state is InboxState.ANSWERED
+    # A retry after a crash: the same rows come back, nothing new is written.
+    again = await outbox.enqueue(
+        [_out(1, "other")], inbox_id=inbox_id, finish_inbox=InboxState.ANSWERED
+    )
+    assert again == first
+    assert await outbox.pending_count() == 2
+
+
+async def test_enqueue_is_atomic_with_the_inbox_finish(db: Database) -> None:
+    outbox, inbox = OutboxRepo(db), InboxRepo(db)
+    inbox_id = await _claimed_inbox(db)
+    bad = OutboundMessage(chat_id=1, text="x", kind="video")  # type: ignore[arg-type]
+    with pytest.raises(StorageError, match="CHECK"):
+        await outbox.enqueue(
+            [_out(1, "a"), bad], inbox_id=inbox_id, finish_inbox=InboxState.ANSWERED
+        )
+    assert await outbox.for_inbox(inbox_id) == []
+    item = await inbox.get(inbox_id)
+    assert item is not None and item.state is InboxState.PROCESSING
+
+
+async def test_enqueue_nothing_can_still_finish_the_inbox(db: Database) -> None:
+    inbox_id = await _claimed_inbox(db)
+    assert (
+        await OutboxRepo(db).enqueue([], inbox_id=inbox_id, finish_inbox=InboxState.IGNORED) == []
+    )
+    item = await InboxRepo(db).get(inbox_id)
+    assert item is not None and item.state is InboxState.IGNORED
+
+
+async def test_claim_mark_sent_and_failed(db: Database, clock: FakeClock) -> None:
+    outbox = OutboxRepo(db)
+    first, second = await outbox.enqueue([_out(1, "a"), _out(2, "b")])
+    claimed = await outbox.claim_next()
+    assert claimed is not None
+    assert (claimed.id, claimed.state, claimed.attempts) == (first.id, OutboxState.SENDING, 1)
+    clock.advance(seconds=2)
+    assert await outbox.mark_sent(first.id, 555)
+    sent = await outbox.get(first.id)
+    assert sent is not None
+    assert (sent.state, sent.sent_msg_id, sent.sent_at) == (OutboxState.SENT, 555, clock())
+    assert not await outbox.mark_failed(first.id, "late")  # sent stays sent
+    assert await outbox.mark_failed(second.id, "chat gone")
+    failed = await outbox.get(second.id)
+    assert failed is not None and (failed.state, failed.error) == (OutboxState.FAILED, "chat gone")
+    assert await outbox.claim_next() is None
+
+
+async def test_not_before_is_honoured_and_blocks_later_chunks(
+    db: Database, clock: FakeClock
+) -> None:
+    outbox = OutboxRepo(db)
+    a0, a1 = await outbox.enqueue([_out(1, "a0"), _out(1, "a1")])
+    (b0,) = await outbox.enqueue([_out(2, "b0")])
+    claimed = await outbox.claim_next()
+    assert claimed is not None and claimed.id == a0.id
+    assert await outbox.retry_later(a0.id, START + timedelta(seconds=30), "flood wait 30 s")
+
+    # a1 must not overtake a0; chat 2 is free to go.
+    other = await outbox.claim_next()
+    assert other is not None and other.id == b0.id
+    assert await outbox.claim_next() is None
+    assert await outbox.next_due_at() == START + timedelta(seconds=30)
+
+    clock.advance(seconds=29)
+    assert await outbox.claim_next() is None
+    assert await outbox.claim_next(now=START + timedelta(seconds=30)) is not None  # a0 again
+    again = await outbox.get(a0.id)
+    assert again is not None
+    assert (again.attempts, again.random_id, again.error) == (2, a0.random_id, "flood wait 30 s")
+    assert await outbox.mark_sent(a0.id, 1)
+    later = await outbox.claim_next()
+    assert later is not None and later.id == a1.id
+
+
+async def test_requeue_after_crash_keeps_random_id(db_path: Path, clock: FakeClock) -> None:
+    db = await Database.open(db_path, clock=clock)
+    outbox = OutboxRepo(db)
+    (item,) = await outbox.enqueue([_out(1, "a")])
+    assert await outbox.claim_next() is not None
+    await db.close()
+
+    async with await Database.open(db_path, clock=clock) as reopened:
+        outbox = OutboxRepo(reopened)
+        assert await outbox.requeue_interrupted() == 1
+        assert await outbox.pending_count() == 1
+        again = await outbox.claim_next()
+        assert again is not None
+        assert (again.id, again.random_id, again.attempts) == (item.id, item.random_id, 2)
+
+
+async def test_counts_and_due_time_when_empty(db: Database) -> None:
+    outbox = OutboxRepo(db)
+    assert await outbox.pending_count() == 0
+    assert await outbox.next_due_at() is None
+    await outbox.enqueue([_out(1, "a")])
+    assert await outbox.next_due_at() == START
+
+
+async def test_concurrent_enqueues_and_claims_stay_consistent(db: Database) -> None:
+    outbox = OutboxRepo(db)
+    inbox_ids = [await _claimed_inbox(db, chat_id=n, msg_id=n) for n in range(1, 11)]
+
+    async def reply(inbox_id: int, chat_id: int) -> None:
+        await outbox.enqueue(
+            [_out(chat_id, "one"), _out(chat_id, "two")],
+            inbox_id=inbox_id,
+            finish_inbox=InboxState.ANSWERED,
+        )
+
+    # Each reply is written three times at once (a retried turn): one copy survives.
+    await asyncio.gather(*(reply(i, n) for n, i in enumerate(inbox_ids, 1) for _ in range(3)))
+    assert await outbox.pending_count() == 20
+
+    sent: list[int] = []
+
+    async def sender() -> None:
+        while (item := await outbox.claim_next()) is not None:
+            await asyncio.sleep(0)
+            sent.append(item.id)
+            await outbox.mark_sent(item.id, item.id)
+
+    await asyncio.gather(*(sender() for _ in range(8)))
+    assert sorted(sent) == sorted(set(sent))
+    assert len(sent) == 20
+    rows = await db.fetch_all("SELECT COUNT(DISTINCT random_id) AS n FROM outbox")
+    assert rows[0]["n"] == 20
+
+
+async def test_enqueue_also_finishes_followups(db: Database) -> None:
+    inbox = InboxRepo(db)
+    outbox = OutboxRepo(db)
+    first = await inbox.add(InboundMessage(chat_id=5, msg_id=1, sender_id=5, text="a"))
+    second = await inbox.add(InboundMessage(chat_id=5, msg_id=2, sender_id=5, text="b"))
+    assert first is not None and second is not None
+    await inbox.claim_pending_for(5)
+    await outbox.enqueue(
+        [OutboundMessage(chat_id=5, text="both")],
+        inbox_id=first.id,
+        finish_inbox=InboxState.ANSWERED,
+        also_finish=[second.id],
+    )
+    for item in (first, second):
+        got = await inbox.get(item.id)
+        assert got is not None and got.state is InboxState.ANSWERED
+    assert len(await outbox.for_inbox(first.id)) == 1
+
+
+async def test_claim_for_one_chat_only(db: Database) -> None:
+    outbox = OutboxRepo(db)
+    await outbox.enqueue([OutboundMessage(chat_id=1, text="telegram")])
+    await outbox.enqueue([OutboundMessage(chat_id=0, text="terminal")])
+    item = await outbox.claim_next(chat_id=0)
+    assert item is not None and item.text == "terminal"
+    assert await outbox.claim_next(chat_id=0) is None
+    assert await outbox.next_due_at(chat_id=0) is None
+    assert await outbox.next_due_at() is not None
