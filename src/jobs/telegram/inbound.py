@@ -1,0 +1,184 @@
+"""Private Telegram messages → InboundMessage (parsed at the edge) → a callback (the dispatcher).
+
+Who counts: private chats only (groups, channels, bots and service messages are not
+conversations; channel posts belong to triggers). With a dedicated account the owner writes
+like anyone else. In the owner's own account (me.id == owner_id) the owner talks in Saved
+Messages: outgoing messages there are the owner's, except Jobs' own replies (the SentLog);
+the owner's messages to other people are ignored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from telethon import TelegramClient, events
+from telethon.tl import types
+
+from jobs.messages import InboundMessage
+
+logger = logging.getLogger(__name__)
+
+OnMessage = Callable[[InboundMessage], Awaitable[None]]
+
+
+class SentLog:
+    """Ids of the messages Jobs itself sent, bounded, shared by TelegramChannel and inbound.
+
+    In the owner's own account Jobs' replies land in Saved Messages next to the owner's notes,
+    both outgoing: this is how inbound tells them apart. A reply's update can arrive before
+    its send returns the id, so inbound waits (briefly) for sends in flight to that chat.
+    """
+
+    def __init__(self, *, capacity: int = 2000) -> None:
+        self._capacity = capacity
+        self._ids: OrderedDict[tuple[int, int], None] = OrderedDict()
+        self._settled: dict[int, asyncio.Event] = {}
+        self._in_flight: dict[int, int] = {}
+
+    def add(self, chat_id: int, msg_id: int) -> None:
+        self._ids[(chat_id, msg_id)] = None
+        while len(self._ids) > self._capacity:
+            self._ids.popitem(last=False)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._ids
+
+    @asynccontextmanager
+    async def sending(self, chat_id: int) -> AsyncIterator[None]:
+        """Mark a send to `chat_id` as in flight for the duration of the block."""
+        if not self._in_flight.get(chat_id):
+            self._settled[chat_id] = asyncio.Event()
+        self._in_flight[chat_id] = self._in_flight.get(chat_id, 0) + 1
+        try:
+            yield
+        finally:
+            self._in_flight[chat_id] -= 1
+            if not self._in_flight[chat_id]:
+                del self._in_flight[chat_id]
+                self._settled.pop(chat_id).set()
+
+    async def is_own(self, chat_id: int, msg_id: int, *, wait: float = 5.0) -> bool:
+        """True if Jobs sent this message; waits up to `wait` s for sends still in flight."""
+        settled = self._settled.get(chat_id)
+        if (chat_id, msg_id) not in self._ids and settled is not None:
+            try:
+                async with asyncio.timeout(wait):
+                    await settled.wait()
+            except TimeoutError:
+                logger.warning("A send to chat %s is still running after %s s", chat_id, wait)
+        return (chat_id, msg_id) in self._ids
+
+
+class TelegramInbound:
+    """Turns Telethon NewMessage events into InboundMessages for `on_message`."""
+
+    def __init__(
+        self,
+        *,
+        client: TelegramClient,
+        owner_id: int,
+        on_message: OnMessage,
+        sent_log: SentLog,
+    ) -> None:
+        self._client = client
+        self._owner_id = owner_id
+        self._on_message = on_message
+        self._sent_log = sent_log
+        self._me_id: int | None = None
+
+    def register(self) -> None:
+        """Add the NewMessage handler (incoming and outgoing, private chats only)."""
+        self._client.add_event_handler(self._on_event, events.NewMessage(func=_is_private))
+
+    def unregister(self) -> None:
+        self._client.remove_event_handler(self._on_event)
+
+    async def _on_event(self, event: Any) -> None:
+        parsed = await self.parse(event.message)
+        if parsed is not None:
+            await self._on_message(parsed)
+
+    async def parse(self, message: Any) -> InboundMessage | None:
+        """The InboundMessage for a Telethon message, or None when it is not for Jobs."""
+        if not isinstance(message, types.Message) or not message.is_private:
+            return None
+        media = describe_media(message)
+        if not message.message and media is None:
+            return None
+        if message.out and not await self._is_owner_note(message):
+            return None
+        sender = await message.get_sender()
+        if isinstance(sender, types.User) and sender.bot:
+            return None
+        return InboundMessage(
+            chat_id=int(message.chat_id),
+            msg_id=int(message.id),
+            sender_id=int(message.sender_id),
+            text=message.message or "",
+            sender_name=_display_name(sender),
+            sender_username=getattr(sender, "username", None),
+            sender_is_contact=bool(getattr(sender, "contact", False)),
+            reply_to=message.reply_to_msg_id,
+            media=media,
+        )
+
+    async def _is_owner_note(self, message: Any) -> bool:
+        """An outgoing message counts only in own-account mode, in Saved Messages, not Jobs'."""
+        me_id = await self._self_id()
+        if me_id != self._owner_id or message.chat_id != me_id:
+            return False
+        return not await self._sent_log.is_own(me_id, int(message.id))
+
+    async def _self_id(self) -> int:
+        if self._me_id is None:
+            me = await self._client.get_me(input_peer=True)
+            self._me_id = int(me.user_id)
+        return self._me_id
+
+
+def _is_private(event: Any) -> bool:
+    return bool(event.is_private)
+
+
+def _display_name(sender: Any) -> str:
+    if isinstance(sender, types.User):
+        return " ".join(p for p in (sender.first_name, sender.last_name) if p)
+    return str(getattr(sender, "title", "") or "")
+
+
+def describe_media(message: Any) -> dict[str, str | int] | None:
+    """What is attached (kind, file name, size, MIME type); nothing is downloaded here."""
+    media = message.media
+    if media is None or isinstance(media, types.MessageMediaWebPage):
+        return None  # a link preview belongs to the text, it is not an attachment
+    info: dict[str, str | int] = {"kind": _media_kind(message)}
+    if info["kind"] == "other":
+        info["type"] = type(media).__name__
+    file = message.file
+    if file is not None:
+        if file.name:
+            info["file_name"] = str(file.name)
+        if file.size is not None:
+            info["size"] = int(file.size)
+        if file.mime_type:
+            info["mime_type"] = str(file.mime_type)
+        if getattr(file, "duration", None):
+            info["duration"] = int(file.duration)
+    return info
+
+
+def _media_kind(message: Any) -> str:
+    checks = (
+        ("photo", message.photo),
+        ("sticker", message.sticker),
+        ("voice", message.voice),
+        ("audio", message.audio),
+        ("video", message.video or message.video_note or message.gif),
+        ("document", message.document),
+    )
+    return next((kind for kind, present in checks if present), "other")
