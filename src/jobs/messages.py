@@ -45,6 +45,8 @@ class SentRef:
     msg_id: int
     duplicate: bool = False
     """True when the channel had already sent this message (same random id) before."""
+    msg_ids: tuple[int, ...] = ()
+    """Every message id the send created (a long text goes out in several chunks)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -185,13 +185,35 @@ class OutboxRepo:
         row = await self._db.fetch_one(_CLAIM, {"now": due, "chat": chat_id})
         return None if row is None else _item(row)
 
-    async def mark_sent(self, item_id: int, sent_msg_id: int) -> bool:
-        result = await self._db.execute(
-            "UPDATE outbox SET state = 'sent', sent_msg_id = ?, sent_at = ?, error = NULL"
-            " WHERE id = ? AND state IN ('pending', 'sending')",
-            (sent_msg_id, self._db.now(), item_id),
+    async def mark_sent(
+        self, item_id: int, sent_msg_id: int, *, all_msg_ids: Sequence[int] = ()
+    ) -> bool:
+        """Sent; `all_msg_ids` (every chunk's id) are remembered in sent_messages."""
+        now = self._db.now()
+        async with self._db.transaction():
+            row = await self._db.fetch_one(
+                "UPDATE outbox SET state = 'sent', sent_msg_id = ?, sent_at = ?, error = NULL"
+                " WHERE id = ? AND state IN ('pending', 'sending') RETURNING chat_id",
+                (sent_msg_id, now, item_id),
+            )
+            if row is None:
+                return False
+            for msg_id in all_msg_ids or ([sent_msg_id] if sent_msg_id else []):
+                await self._db.execute(
+                    "INSERT OR IGNORE INTO sent_messages (chat_id, msg_id, outbox_id, sent_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    (row["chat_id"], msg_id, item_id, now),
+                )
+        return True
+
+    async def recent_sent_ids(self, chat_id: int, /, *, limit: int = 2000) -> list[int]:
+        """Ids of the newest messages Jobs sent to a chat (to recognise its own replies)."""
+        rows = await self._db.fetch_all(
+            "SELECT msg_id FROM sent_messages WHERE chat_id = ? ORDER BY sent_at DESC, msg_id DESC"
+            " LIMIT ?",
+            (chat_id, limit),
         )
-        return result.rowcount == 1
+        return [int(row["msg_id"]) for row in rows]
 
     async def retry_later(self, item_id: int, not_before: datetime, error: str) -> bool:
         """Back to pending, not to be claimed before `not_before` (a flood wait, say)."""

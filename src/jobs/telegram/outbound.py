@@ -230,7 +230,12 @@ def _sent_id(result: Any, random_id: int) -> int | None:
 
 def _sent_ref(chat_id: int, ids: list[int | None]) -> SentRef:
     known = [i for i in ids if i is not None]
-    return SentRef(chat_id=chat_id, msg_id=known[0] if known else 0, duplicate=not known)
+    return SentRef(
+        chat_id=chat_id,
+        msg_id=known[0] if known else 0,
+        duplicate=not known,
+        msg_ids=tuple(known),
+    )
 
 
 def _error_name(exc: errors.RPCError) -> str:

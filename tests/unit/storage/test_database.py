@@ -11,7 +11,9 @@ from jobs.storage import Database, Migration, from_iso, load_migrations, to_iso
 from jobs.storage.schema import split_statements
 from tests.unit.storage.conftest import START, FakeClock
 
-EXTRA = Migration(2, "extra", "CREATE TABLE extra (x INTEGER);\n")
+SHIPPED = load_migrations()
+LATEST = SHIPPED[-1].version
+EXTRA = Migration(LATEST + 1, "extra", "CREATE TABLE extra (x INTEGER);\n")
 
 
 async def _scratch(db: Database) -> None:
@@ -24,10 +26,10 @@ async def _values(db: Database) -> list[str]:
 
 async def test_open_creates_parent_dir_and_records_version(db: Database, db_path: Path) -> None:
     assert await asyncio.to_thread(db_path.is_file)
-    assert await db.schema_version() == 1
+    assert await db.schema_version() == LATEST
     rows = await db.fetch_all("SELECT version, name, applied_at FROM schema_migrations")
     assert [(r["version"], r["name"], r["applied_at"]) for r in rows] == [
-        (1, "init", to_iso(START))
+        (m.version, m.name, to_iso(START)) for m in SHIPPED
     ]
 
 
@@ -50,17 +52,17 @@ async def test_foreign_keys_are_enforced(db: Database) -> None:
 async def test_migrations_are_idempotent(db_path: Path, clock: FakeClock) -> None:
     for _ in range(3):
         async with await Database.open(db_path, clock=clock) as db:
-            assert await db.schema_version() == 1
+            assert await db.schema_version() == LATEST
             count = await db.fetch_one("SELECT COUNT(*) FROM schema_migrations")
-            assert count is not None and count[0] == 1
+            assert count is not None and count[0] == len(SHIPPED)
 
 
 async def test_missing_migrations_are_applied_in_order(db_path: Path) -> None:
-    third = Migration(3, "third", "INSERT INTO extra (x) VALUES (3);")
+    third = Migration(LATEST + 2, "third", "INSERT INTO extra (x) VALUES (3);")
     async with await Database.open(db_path) as db:
-        assert await db.schema_version() == 1
-    async with await Database.open(db_path, migrations=[third, EXTRA, *load_migrations()]) as db:
-        assert await db.schema_version() == 3
+        assert await db.schema_version() == LATEST
+    async with await Database.open(db_path, migrations=[third, EXTRA, *SHIPPED]) as db:
+        assert await db.schema_version() == LATEST + 2
         row = await db.fetch_one("SELECT x FROM extra")
         assert row is not None and row["x"] == 3
 
@@ -70,17 +72,17 @@ async def test_schema_too_new(db_path: Path) -> None:
         pass
     with pytest.raises(SchemaTooNew) as caught:
         await Database.open(db_path)
-    assert (caught.value.found, caught.value.known) == (2, 1)
+    assert (caught.value.found, caught.value.known) == (LATEST + 1, LATEST)
     assert isinstance(caught.value, StorageError)
     assert "Upgrade Jobs" in str(caught.value)
 
 
 async def test_failed_migration_rolls_back_and_names_itself(db_path: Path) -> None:
-    broken = Migration(2, "broken", "CREATE TABLE half (x);\nCREATE TABLE nope (;\n")
-    with pytest.raises(StorageError, match="0002_broken"):
+    broken = Migration(LATEST + 1, "broken", "CREATE TABLE half (x);\nCREATE TABLE nope (;\n")
+    with pytest.raises(StorageError, match=f"{LATEST + 1:04d}_broken"):
         await Database.open(db_path, migrations=[*load_migrations(), broken])
     async with await Database.open(db_path) as db:
-        assert await db.schema_version() == 1
+        assert await db.schema_version() == LATEST
         half = await db.fetch_one("SELECT name FROM sqlite_master WHERE name = 'half'")
         assert half is None
 

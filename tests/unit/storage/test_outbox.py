@@ -208,3 +208,14 @@ async def test_claim_for_one_chat_only(db: Database) -> None:
     assert await outbox.claim_next(chat_id=0) is None
     assert await outbox.next_due_at(chat_id=0) is None
     assert await outbox.next_due_at() is not None
+
+
+async def test_sent_ids_remembered_for_every_chunk(db: Database) -> None:
+    outbox = OutboxRepo(db)
+    [item] = await outbox.enqueue([OutboundMessage(chat_id=7, text="long reply")])
+    claimed = await outbox.claim_next()
+    assert claimed is not None
+    assert await outbox.mark_sent(item.id, 11, all_msg_ids=[11, 12, 13])
+    assert not await outbox.mark_sent(item.id, 11, all_msg_ids=[11, 12, 13])
+    assert sorted(await outbox.recent_sent_ids(7)) == [11, 12, 13]
+    assert await outbox.recent_sent_ids(8) == []
