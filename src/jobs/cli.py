@@ -24,7 +24,49 @@ def _doctor(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if any(c.blocking for c in checks) else 0
 
 
+def _run(settings: Settings, args: argparse.Namespace) -> int:
+    from jobs.modes import run_telegram
+
+    if sys.stdin.isatty():
+        settings = _first_run_setup(settings, args)
+    asyncio.run(run_telegram(settings))
+    return 0
+
+
+def _login(settings: Settings, args: argparse.Namespace) -> int:
+    from jobs.setup import ask_telegram_settings, claude_auth, telegram_login
+
+    settings = ask_telegram_settings(settings, args.env_file, input)
+    asyncio.run(telegram_login(settings, ask=input, print_session=args.print_session))
+    asyncio.run(claude_auth(settings, args.env_file, input))
+    return 0
+
+
+def _chat(settings: Settings, args: argparse.Namespace) -> int:
+    from jobs.modes import run_terminal
+
+    asyncio.run(run_terminal(settings))
+    return 0
+
+
+def _first_run_setup(settings: Settings, args: argparse.Namespace) -> Settings:
+    """In a terminal, `jobs run` walks a new owner through whatever is missing."""
+    from jobs.doctor import check_claude_auth, check_telegram_session
+    from jobs.setup import ask_telegram_settings, claude_auth, telegram_login
+
+    settings = ask_telegram_settings(settings, args.env_file, input)
+    if (asyncio.run(check_telegram_session(settings))).blocking:
+        asyncio.run(telegram_login(settings, ask=input, print_session=False))
+    if (asyncio.run(check_claude_auth(settings))).blocking:
+        asyncio.run(claude_auth(settings, args.env_file, input))
+        settings = load_settings(args.env_file)
+    return settings
+
+
 COMMANDS: dict[str, tuple[Command, str]] = {
+    "run": (_run, "run Jobs on your Telegram account (walks you through setup the first time)"),
+    "login": (_login, "log in to Telegram (phone, code, 2FA) and set up Claude auth"),
+    "chat": (_chat, "talk to your owner session in this terminal, without Telegram"),
     "doctor": (_doctor, "check configuration, Telegram login, Claude auth and the browser"),
 }
 
@@ -43,7 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (_, help_text) in COMMANDS.items():
-        sub.add_parser(name, help=help_text, description=help_text)
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        if name == "login":
+            command.add_argument(
+                "--print-session",
+                action="store_true",
+                help="also print the login as a StringSession (for TG_SESSION)",
+            )
     return parser
 
 

@@ -23,7 +23,7 @@ from jobs.messages import InboundMessage
 
 logger = logging.getLogger(__name__)
 
-OnMessage = Callable[[InboundMessage], Awaitable[None]]
+OnMessage = Callable[[InboundMessage], Awaitable[object]]
 
 
 class SentLog:

@@ -1,0 +1,59 @@
+"""The commands every Jobs understands: /stop, /clear, /allow, /block (and /help from the table)."""
+
+from __future__ import annotations
+
+from jobs.conversation.commands import Command, CommandContext, CommandSpec, CommandTable
+from jobs.sessions.manager import SessionManager
+from jobs.storage.people import Access, PeopleRepo
+
+
+def builtin_commands(*, sessions: SessionManager, people: PeopleRepo) -> CommandTable:
+    async def stop(ctx: CommandContext, command: Command) -> str:
+        if await sessions.interrupt(ctx.session_key):
+            return "Stopping what I was doing."
+        return "Nothing is running right now."
+
+    async def clear(ctx: CommandContext, command: Command) -> str:
+        await sessions.reset(ctx.session_key)
+        return "Done: our next message starts a fresh conversation."
+
+    async def allow(ctx: CommandContext, command: Command) -> str:
+        return await _set_access(people, command, Access.ALLOWED, "I'll answer {who} from now on.")
+
+    async def block(ctx: CommandContext, command: Command) -> str:
+        return await _set_access(people, command, Access.BLOCKED, "I'll ignore {who} from now on.")
+
+    table = CommandTable()
+    table.add(
+        "stop",
+        CommandSpec(stop, "stop what the assistant is doing", owner_only=True, immediate=True),
+    )
+    table.add("clear", CommandSpec(clear, "forget this conversation and start afresh"))
+    table.add(
+        "allow",
+        CommandSpec(
+            allow,
+            "let a person talk to the assistant",
+            owner_only=True,
+            usage="<user id or @username>",
+        ),
+    )
+    table.add(
+        "block",
+        CommandSpec(
+            block, "ignore a person for good", owner_only=True, usage="<user id or @username>"
+        ),
+    )
+    return table
+
+
+async def _set_access(people: PeopleRepo, command: Command, access: Access, done: str) -> str:
+    if len(command.args) != 1:
+        return f"Usage: /{command.name} <user id or @username>, e.g. /{command.name} 123456789"
+    target = command.args[0]
+    person = await people.find_by_username(target) if not target.isdigit() else None
+    user_id = person.user_id if person else (int(target) if target.isdigit() else None)
+    if user_id is None or (updated := await people.set_access(user_id, access)) is None:
+        return f"I don't know anyone called {target[:64]} yet: they have to write to you first."
+    who = updated.display_name or (f"@{updated.username}" if updated.username else str(user_id))
+    return done.format(who=who)

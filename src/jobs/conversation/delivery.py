@@ -1,0 +1,93 @@
+"""OutboxSender: drains the outbox into a Channel, exactly once per row, retrying flood waits."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from jobs.clock import Clock
+from jobs.errors import JobsError, RetryLater
+from jobs.messages import Channel
+from jobs.storage.outbox import OutboxItem, OutboxRepo
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+_IDLE_WAIT = 30.0  # seconds between looks when nothing wakes us (rows due later, say)
+
+
+class OutboxSender:
+    """The only caller of Channel.send. Rows are claimed, sent, and marked sent or failed."""
+
+    def __init__(
+        self, *, outbox: OutboxRepo, channel: Channel, clock: Clock, only_chat: int | None = None
+    ) -> None:
+        self._outbox = outbox
+        self._only_chat = only_chat  # `jobs chat` must leave Telegram's rows alone
+        self._channel = channel
+        self._clock = clock
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """New rows were written: look now."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Send forever; cancel to stop (a row being sent stays `sending` and is resent later)."""
+        await self._outbox.requeue_interrupted()
+        while True:
+            await self.drain()
+            await self._sleep_until_due()
+
+    async def drain(self) -> int:
+        """Send every row that is due now; returns how many rows were handled."""
+        handled = 0
+        while (
+            item := await self._outbox.claim_next(self._clock(), chat_id=self._only_chat)
+        ) is not None:
+            await self._deliver(item)
+            handled += 1
+        return handled
+
+    async def _deliver(self, item: OutboxItem) -> None:
+        try:
+            ref = await self._channel.send(item.to_message())
+        except RetryLater as exc:
+            not_before = self._clock() + timedelta(seconds=exc.seconds)
+            logger.warning("Outbox row %s: flood wait %.0f s", item.id, exc.seconds)
+            await self._outbox.retry_later(item.id, not_before, str(exc))
+        except JobsError as exc:
+            logger.warning("Outbox row %s cannot be delivered: %s", item.id, exc)
+            await self._outbox.mark_failed(item.id, str(exc))
+        except Exception as exc:  # noqa: BLE001 - a network fault must not kill delivery; retried
+            await self._retry_or_fail(item, exc)
+        else:
+            await self._outbox.mark_sent(item.id, ref.msg_id, all_msg_ids=ref.msg_ids)
+
+    async def _retry_or_fail(self, item: OutboxItem, exc: Exception) -> None:
+        if item.attempts >= MAX_ATTEMPTS:
+            logger.error(
+                "Outbox row %s failed %d times, giving up: %r", item.id, item.attempts, exc
+            )
+            await self._outbox.mark_failed(item.id, repr(exc))
+            return
+        backoff = min(300.0, 2.0**item.attempts)
+        logger.warning("Outbox row %s: %r; retrying in %.0f s", item.id, exc, backoff)
+        await self._outbox.retry_later(
+            item.id, self._clock() + timedelta(seconds=backoff), repr(exc)
+        )
+
+    async def _sleep_until_due(self) -> None:
+        due = await self._outbox.next_due_at(chat_id=self._only_chat)
+        wait = _IDLE_WAIT
+        if due is not None:
+            wait = min(wait, max(0.0, (due - self._clock()).total_seconds()))
+        self._wake.clear()
+        if wait <= 0:
+            return
+        try:
+            async with asyncio.timeout(wait):
+                await self._wake.wait()
+        except TimeoutError:
+            pass

@@ -1,0 +1,209 @@
+"""Dispatcher: inbox rows → one worker per chat, in order; commands, routing, then a turn.
+
+A message is committed to the inbox before anything else happens (`submit`). Each chat with
+pending rows has one worker; it exits as soon as the chat is idle, so an idle chat costs nothing.
+Messages that arrive while the chat's turn runs are injected into that turn (see `turns.py`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from jobs.config import ExternalUsers
+from jobs.conversation.commands import Command, CommandTable, parse_command
+from jobs.conversation.limits import RateLimiter
+from jobs.conversation.router import Route, RouteKind, Sender, route
+from jobs.conversation.turns import TurnRunner, command_context
+from jobs.messages import InboundMessage, OutboundMessage
+from jobs.storage.inbox import InboxItem, InboxRepo, InboxState
+from jobs.storage.outbox import OutboxRepo
+from jobs.storage.people import PeopleRepo
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3
+
+
+@dataclass(slots=True)
+class _ChatState:
+    task: asyncio.Task[None] | None = None
+    more: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class Dispatcher:
+    """Owns the per-chat workers and the decision of what each inbox row becomes."""
+
+    def __init__(
+        self,
+        *,
+        inbox: InboxRepo,
+        outbox: OutboxRepo,
+        people: PeopleRepo,
+        commands: CommandTable,
+        turns: TurnRunner,
+        limiter: RateLimiter,
+        owner_id: int,
+        max_concurrent_turns: int = 8,
+    ) -> None:
+        self._inbox = inbox
+        self._outbox = outbox
+        self._people = people
+        self._commands = commands
+        self._turns = turns
+        self._limiter = limiter
+        self._owner_id = owner_id
+        self._policy: ExternalUsers | None = None  # set by start(): known once connected
+        self._slots = asyncio.Semaphore(max_concurrent_turns)
+        self._chats: dict[int, _ChatState] = {}
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def submit(self, message: InboundMessage) -> bool:
+        """Store a message durably and wake its chat; False for a duplicate update.
+
+        Before `start` the message is only stored: Telegram may replay missed messages
+        while connecting, before Jobs knows which account it runs in.
+        """
+        if await self._inbox.add(message) is None:
+            return False
+        if self._policy is not None:
+            self._kick(message.chat_id)
+        return True
+
+    async def start(self, *, policy: ExternalUsers) -> int:
+        """Begin work: rows a crash left `processing` go back to pending, every chat resumes."""
+        self._policy = policy
+        requeued = await self._inbox.requeue_interrupted()
+        for chat_id in await self._inbox.chats_with_pending():
+            self._kick(chat_id)
+        return requeued
+
+    async def wait_idle(self) -> None:
+        """Until no chat has a worker (tests, benchmarks, graceful stop)."""
+        await self._idle.wait()
+
+    async def aclose(self) -> None:
+        tasks = [s.task for s in self._chats.values() if s.task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _kick(self, chat_id: int) -> None:
+        state = self._chats.get(chat_id)
+        if state is None:
+            state = self._chats[chat_id] = _ChatState()
+            self._idle.clear()
+            state.task = asyncio.create_task(self._work(chat_id, state), name=f"chat-{chat_id}")
+        state.more.set()
+
+    async def _work(self, chat_id: int, state: _ChatState) -> None:
+        try:
+            while True:
+                state.more.clear()
+                item = await self._inbox.claim_next(chat_id)
+                if item is None:
+                    if state.more.is_set():
+                        continue
+                    return  # no await between the check and the removal below
+                await self._handle_safely(item, state)
+        finally:
+            self._chats.pop(chat_id, None)
+            if not self._chats:
+                self._idle.set()
+
+    async def _handle_safely(self, item: InboxItem, state: _ChatState) -> None:
+        try:
+            await self._handle(item, state)
+        except asyncio.CancelledError:
+            raise  # stays `processing`; recover() picks it up at the next start
+        except Exception:
+            logger.exception("Message %s in chat %s failed", item.msg_id, item.chat_id)
+            await self._reply(
+                item,
+                "Sorry, something went wrong on my side while handling that "
+                "message. Please try again.",
+                InboxState.FAILED,
+            )
+
+    async def _handle(self, item: InboxItem, state: _ChatState) -> None:
+        if item.attempts > MAX_ATTEMPTS:  # it was taken this often and never finished: a crash loop
+            await self._reply(
+                item,
+                "Sorry, I tried to handle this message several times and "
+                "failed each time, so I'm giving up on it.",
+                InboxState.FAILED,
+            )
+            return
+        person = await self._people.upsert_seen(
+            item.sender_id,
+            username=item.sender_username,
+            display_name=item.sender_name,
+            is_contact=item.sender_is_contact,
+        )
+        assert self._policy is not None  # workers run only after start()
+        decision = route(
+            Sender(person.user_id, str(person.access), person.is_contact),
+            owner_id=self._owner_id,
+            policy=self._policy,
+        )
+        if decision.kind is RouteKind.IGNORE:
+            await self._inbox.finish(item.id, InboxState.IGNORED, decision.reason)
+        elif decision.kind is RouteKind.ANNOUNCE:
+            await self._announce(item)
+        elif not await self._within_limits(item):
+            return
+        elif (command := parse_command(item.text)) is not None:
+            await self._command(item, decision, command)
+        else:
+            async with self._slots:
+                leftovers = await self._turns.run(item, decision, more=state.more)
+            for extra in leftovers:  # claimed during the turn but not part of it
+                await self._handle_safely(extra, state)
+
+    async def _within_limits(self, item: InboxItem) -> bool:
+        if item.sender_id == self._owner_id:
+            return True
+        verdict = self._limiter.check(item.sender_id)
+        if verdict.allowed:
+            return True
+        if verdict.warn:
+            minutes = max(1, round(verdict.retry_after / 60))
+            await self._reply(
+                item,
+                f"You're sending messages faster than I can answer. Please "
+                f"wait about {minutes} min and send it again.",
+                InboxState.IGNORED,
+            )
+        else:
+            await self._inbox.finish(item.id, InboxState.IGNORED, "rate limited")
+        return False
+
+    async def _command(self, item: InboxItem, decision: Route, command: Command) -> None:
+        text = await self._commands.run(command_context(item, decision), command)
+        await self._reply(item, text, InboxState.ANSWERED)
+
+    async def _announce(self, item: InboxItem) -> None:
+        if not await self._people.mark_announced(item.sender_id):
+            await self._inbox.finish(item.id, InboxState.IGNORED, "waiting for the owner")
+            return
+        who = item.sender_name or "Someone"
+        handle = f" (@{item.sender_username})" if item.sender_username else ""
+        preview = item.text if len(item.text) <= 300 else item.text[:300] + "…"
+        text = (
+            f"{who}{handle}, id {item.sender_id}, wrote to you:\n\n{preview}\n\n"
+            f"Should I answer them? /allow_{item.sender_id} lets me talk with them, "
+            f"/block_{item.sender_id} ignores them for good."
+        )
+        await self._outbox.enqueue(
+            [OutboundMessage(chat_id=self._owner_id, text=text)],
+            inbox_id=item.id,
+            finish_inbox=InboxState.IGNORED,
+        )
+        self._turns.delivered()
+
+    async def _reply(self, item: InboxItem, text: str, state: InboxState) -> None:
+        message = OutboundMessage(chat_id=item.chat_id, text=text, reply_to=item.msg_id)
+        await self._outbox.enqueue([message], inbox_id=item.id, finish_inbox=state)
+        self._turns.delivered()

@@ -1,0 +1,300 @@
+"""AgentSession: one Claude Code CLI process (ClaudeSDKClient): turns, follow-ups, stop, timeout.
+
+How a turn knows it is over: every prompt goes out with its own uuid, and the CLI lists in
+each ResultMessage the uuids that CLI turn took in (`user_message_uuids`). A follow-up sent
+while a tool runs is absorbed into the running CLI turn; one sent while text streams becomes
+a CLI turn of its own. Either way `run_turn` returns once every uuid it sent is covered, so
+the caller gets one Reply for the prompt and its follow-ups, and no ResultMessage is left
+behind for the next turn. A result of a CLI turn that took in none of them (a stray, or one
+the CLI injected itself) has its usage recorded and its text dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Final, Protocol
+
+from claude_agent_sdk import (
+    ClaudeAgentOptions,
+    ClaudeSDKClient,
+    ClaudeSDKError,
+    Message,
+    ResultMessage,
+    SystemMessage,
+)
+
+from jobs.errors import ResumeFailed, RoleViolation, SessionError, TurnTimeout
+from jobs.sessions.process import kill_tree
+from jobs.sessions.replies import Reply, TurnCollector
+from jobs.sessions.roles import RoleSpec, ToolPolicy
+
+logger = logging.getLogger(__name__)
+
+INTERRUPT_GRACE_SECONDS: Final = 5.0
+
+
+class SessionObserver(Protocol):
+    """What a session reports upward (SessionManager): awaited in message order, so be quick."""
+
+    async def session_id_changed(self, session: AgentSession, session_id: str, /) -> None:
+        """An init message named a session id different from the last one (persist it)."""
+
+    async def result_received(self, session: AgentSession, result: ResultMessage, /) -> None:
+        """A CLI turn ended (record its usage); also called for stray results."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Ended:
+    """The CLI's message stream ended (process gone); `error` says why, when known."""
+
+    error: BaseException | None
+
+
+@dataclass
+class _Turn:
+    collector: TurnCollector = field(default_factory=TurnCollector)
+    sent: set[str] = field(default_factory=set)
+    consumed: set[str] = field(default_factory=set)
+    segments: int = 0
+    stopping: bool = False
+
+
+class AgentSession:
+    """A live Claude session: `start()`, then turns one at a time, then `close()`."""
+
+    def __init__(
+        self,
+        *,
+        key: str,
+        role: RoleSpec,
+        person_id: int | None,
+        options: ClaudeAgentOptions,
+        policy: ToolPolicy,
+        observer: SessionObserver,
+        turn_timeout: float,
+        interrupt_grace: float = INTERRUPT_GRACE_SECONDS,
+    ) -> None:
+        self.key = key
+        self.role = role
+        self.person_id = person_id
+        self.session_id: str | None = options.resume
+        self.last_used = time.monotonic()
+        self._options = options
+        self._policy = policy
+        self._observer = observer
+        self._timeout = turn_timeout
+        self._grace = interrupt_grace
+        self._client: ClaudeSDKClient | None = None
+        self._pump: asyncio.Task[None] | None = None
+        self._inbox: asyncio.Queue[Message | _Ended] = asyncio.Queue()
+        self._turn: _Turn | None = None
+        self._pid: int | None = None
+        self._seen_init = False
+        self._broken = False
+
+    @property
+    def busy(self) -> bool:
+        """True while a turn runs."""
+        return self._turn is not None
+
+    @property
+    def pid(self) -> int | None:
+        """The CLI's process id while it runs (from the SDK's initialize answer)."""
+        return self._pid if self._client is not None else None
+
+    @property
+    def usable(self) -> bool:
+        """False once the process died, timed out or broke its role: close it, start anew."""
+        alive = self._pump is not None and not self._pump.done()
+        return self._client is not None and alive and not self._broken
+
+    async def start(self) -> None:
+        """Start the CLI. Raises ResumeFailed if the stored session cannot be resumed."""
+        client = ClaudeSDKClient(self._options)
+        try:
+            await client.connect()
+        except ClaudeSDKError as exc:
+            if self._options.resume:
+                raise ResumeFailed(
+                    f"Could not resume session {self._options.resume}: {exc}"
+                ) from exc
+            raise SessionError(f"Claude Code did not start: {exc}") from exc
+        self._client = client
+        info = await client.get_server_info()
+        pid = info.get("pid") if info else None
+        self._pid = pid if isinstance(pid, int) else None
+        self._pump = asyncio.create_task(self._read_all(client), name=f"claude-messages:{self.key}")
+
+    async def run_turn(self, prompt: str, /) -> Reply:
+        """Send `prompt`; return when it and every follow-up sent meanwhile are answered."""
+        if self._client is None or self._broken or self._turn is not None:
+            raise SessionError(f"The {self.key} session cannot take a turn now.")
+        turn = self._turn = _Turn()
+        try:
+            async with asyncio.timeout(self._timeout) as deadline:
+                await self._send(turn, prompt)
+                return await self._collect(turn)
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            await self._abort(turn)
+            raise TurnTimeout(self._timeout) from None
+        finally:
+            self._turn = None
+            self.last_used = time.monotonic()
+
+    async def follow_up(self, text: str, /) -> bool:
+        """Inject `text` into the running turn. False when no turn runs (send it as a turn)."""
+        turn = self._turn
+        if turn is None or turn.stopping or self._broken:
+            return False
+        try:
+            await self._send(turn, text)
+        except SessionError:
+            return False  # the turn itself ends with the error
+        return True
+
+    async def interrupt(self) -> bool:
+        """Stop the running turn (and follow-ups queued in it). False when none runs."""
+        turn = self._turn
+        if turn is None or self._client is None:
+            return False
+        turn.stopping = True
+        await self._interrupt_quietly()
+        return True
+
+    async def close(self) -> None:
+        """Stop the CLI (it flushes its transcript first). Safe to call twice."""
+        client, self._client = self._client, None
+        pump, self._pump = self._pump, None
+        if pump is not None:
+            pump.cancel()
+            await asyncio.wait([pump])
+        self._inbox.put_nowait(_Ended(None))  # a turn still waiting ends with SessionError
+        if client is not None:
+            try:
+                await client.disconnect()
+            except ClaudeSDKError as exc:
+                logger.warning("closing the %s session: %s", self.key, exc)
+
+    # -- inside a turn ---------------------------------------------------------------------
+
+    async def _send(self, turn: _Turn, text: str) -> None:
+        assert self._client is not None
+        message_id = str(uuid.uuid4())
+        turn.sent.add(message_id)  # before the write: the answer may come before it returns
+        try:
+            await self._client.query(_prompt(text, message_id))
+        except ClaudeSDKError as exc:
+            turn.sent.discard(message_id)
+            self._broken = True
+            raise SessionError(f"Could not send to Claude Code: {exc}") from exc
+
+    async def _collect(self, turn: _Turn) -> Reply:
+        while True:
+            item = await self._inbox.get()
+            if isinstance(item, _Ended):
+                raise self._ended(item)
+            if isinstance(item, ResultMessage):
+                if await self._end_segment(turn, item):
+                    return turn.collector.reply(interrupted=turn.stopping)
+            elif isinstance(item, SystemMessage) and item.subtype == "init":
+                await self._on_init(turn, item.data)
+            else:
+                turn.collector.add(item)
+
+    async def _on_init(self, turn: _Turn, data: dict[str, Any]) -> None:
+        self._seen_init = True
+        excess = self._policy.excess(data.get("tools") or ())
+        if excess:
+            self._broken = True
+            await self._interrupt_quietly()
+            raise RoleViolation(self.role.name, excess)
+        session_id = data.get("session_id")
+        if isinstance(session_id, str) and session_id != self.session_id:
+            self.session_id = session_id
+            await self._observer.session_id_changed(self, session_id)
+        if turn.stopping and turn.segments:
+            # A follow-up queued before /stop started a CLI turn of its own: stop that too.
+            await self._interrupt_quietly()
+
+    async def _end_segment(self, turn: _Turn, result: ResultMessage) -> bool:
+        """Account one ResultMessage; True when the turn is complete."""
+        await self._observer.result_received(self, result)
+        listed = set(result.user_message_uuids or ())
+        # Without a list (older CLI, some errors) a turn of ours took in whatever was sent so
+        # far; one the CLI injected itself (a background task's notice) says so in `origin`.
+        ours = not listed.isdisjoint(turn.sent) if listed else not _injected(result)
+        turn.collector.end_segment(result, keep=ours)
+        if not ours:
+            logger.info("dropped a result not of this turn in the %s session", self.key)
+            return False
+        turn.consumed |= listed or turn.sent
+        turn.segments += 1
+        return turn.sent <= turn.consumed
+
+    def _ended(self, item: _Ended) -> SessionError:
+        self._broken = True
+        if self._client is None:
+            return SessionError(f"The {self.key} session was closed during the turn.")
+        if self._options.resume and not self._seen_init:
+            return ResumeFailed(f"Claude Code exited while resuming: {item.error}")
+        return SessionError(f"Claude Code stopped unexpectedly: {item.error or 'no reason given'}")
+
+    async def _abort(self, turn: _Turn) -> None:
+        """After a timeout: interrupt, wait a grace period for the CLI to stop, else kill it."""
+        self._broken = True
+        turn.stopping = True
+        try:
+            async with asyncio.timeout(self._grace):
+                assert self._client is not None
+                await self._client.interrupt()
+                while not isinstance(item := await self._inbox.get(), ResultMessage | _Ended):
+                    pass
+                if isinstance(item, ResultMessage):
+                    await self._observer.result_received(self, item)
+                return
+        except (TimeoutError, ClaudeSDKError) as exc:
+            logger.warning("the %s session did not stop after a timeout (%r)", self.key, exc)
+        if self._pid is not None:
+            kill_tree(self._pid)
+
+    async def _interrupt_quietly(self) -> None:
+        if self._client is None:
+            return
+        try:
+            async with asyncio.timeout(self._grace):
+                await self._client.interrupt()
+        except (TimeoutError, ClaudeSDKError) as exc:
+            logger.warning("could not interrupt the %s session: %r", self.key, exc)
+
+    async def _read_all(self, client: ClaudeSDKClient) -> None:
+        """Move every SDK message into the inbox, so a turn can wait on it with a deadline."""
+        try:
+            async for message in client.receive_messages():
+                self._inbox.put_nowait(message)
+        except Exception as exc:  # noqa: BLE001 - the stream's end, whatever the cause, is reported
+            self._inbox.put_nowait(_Ended(exc))
+        else:
+            self._inbox.put_nowait(_Ended(None))
+
+
+def _injected(result: ResultMessage) -> bool:
+    origin = result.origin
+    return origin is not None and origin.get("kind") != "human"
+
+
+async def _prompt(text: str, message_id: str) -> AsyncIterator[dict[str, Any]]:
+    """One user message, stamped with the uuid the ResultMessage will list."""
+    yield {
+        "type": "user",
+        "message": {"role": "user", "content": text},
+        "parent_tool_use_id": None,
+        "session_id": "default",
+        "uuid": message_id,
+    }

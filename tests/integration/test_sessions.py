@@ -1,0 +1,309 @@
+"""SessionManager and AgentSession with the real SDK and CLI against the scripted model server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from claude_agent_sdk import ResultMessage, tool
+
+from jobs.errors import TurnTimeout
+from jobs.sessions import OWNER, AgentSession, SessionManager, SessionSettings
+from jobs.sessions.options import build_options
+from jobs.sessions.roles import tool_policy
+from jobs.storage import AuditRepo, Database, SessionRepo, UsageRepo
+from jobs.tools import ToolServer, ToolServers, text_result
+from tests.fakes.anthropic import FakeAnthropic, cut, error, hang, text, tool_use
+
+FAST = {"CLAUDE_CODE_MAX_RETRIES": "1", "API_TIMEOUT_MS": "4000"}
+
+
+@dataclass
+class Stack:
+    """A database, repos and a SessionManager over it; `manager()` builds another on the same DB."""
+
+    db: Database
+    tmp: Path
+    env: dict[str, str]
+    tools: ToolServers
+    managers: list[SessionManager] = field(default_factory=list)
+
+    def manager(self, *, max_live: int = 4, turn_timeout: float = 30.0) -> SessionManager:
+        config = SessionSettings(
+            workspace_dir=self.tmp / "workspace",
+            people_dir=self.tmp / "data" / "people",
+            env=self.env,
+            max_live=max_live,
+            turn_timeout=turn_timeout,
+            interrupt_grace=2.0,
+        )
+        made = SessionManager(
+            config=config,
+            sessions=SessionRepo(self.db),
+            usage=UsageRepo(self.db),
+            audit=AuditRepo(self.db),
+            tools=self.tools,
+        )
+        self.managers.append(made)
+        return made
+
+    @property
+    def transcripts(self) -> Path:
+        return Path(self.env["CLAUDE_CONFIG_DIR"]) / "projects"
+
+
+class SlowTool:
+    """An owner MCP tool ("memory" server) that takes a while, to inject follow-ups into."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.running = asyncio.Event()
+
+    def server(self) -> ToolServer:
+        @tool("slow", "Takes a while.", {})
+        async def slow(_args: dict[str, Any]) -> dict[str, Any]:
+            self.running.set()
+            await asyncio.sleep(self.seconds)
+            return text_result("slow done")
+
+        return ToolServer.in_process("memory", [slow])
+
+
+@pytest.fixture
+def slow_tool() -> SlowTool:
+    return SlowTool(1.5)
+
+
+@pytest.fixture
+async def stack(
+    tmp_path: Path, claude_env: dict[str, str], slow_tool: SlowTool
+) -> AsyncIterator[Stack]:
+    db = await Database.open(tmp_path / "data" / "db.sqlite")
+    made = Stack(db, tmp_path, {**claude_env, **FAST}, ToolServers([slow_tool.server()]))
+    try:
+        yield made
+    finally:
+        for manager in made.managers:
+            await manager.aclose()
+        await db.close()
+
+
+def body_text(call: Any) -> str:
+    return json.dumps(call.body)
+
+
+async def test_turn_records_session_id_usage_and_summary(
+    stack: Stack, fake_model: FakeAnthropic
+) -> None:
+    manager = stack.manager()
+    reply = await manager.run_turn("owner", OWNER, "hello there")
+    assert reply.text == "echo: hello there"
+    assert not reply.is_error and reply.session_id
+    row = await SessionRepo(stack.db).get("owner")
+    assert row is not None and row.sdk_session_id == reply.session_id
+    assert "hello there" in row.summary and "echo: hello there" in row.summary
+    totals = await UsageRepo(stack.db).totals(row.created_at.replace(year=2000))
+    assert totals["owner"].turns == 1 and totals["owner"].output_tokens == 5
+    assert fake_model.calls[-1].session_id == reply.session_id
+
+
+async def test_resume_after_restart_shows_history(stack: Stack, fake_model: FakeAnthropic) -> None:
+    first = stack.manager()
+    before = await first.run_turn("owner", OWNER, "remember banana")
+    await first.aclose()
+    second = stack.manager()
+    after = await second.run_turn("owner", OWNER, "what fruit?")
+    assert after.session_id == before.session_id
+    assert fake_model.calls[-1].user_texts[0] == "remember banana"
+    assert fake_model.calls[-1].last_user_text == "what fruit?"
+
+
+async def test_resume_failure_starts_fresh_from_summary(
+    stack: Stack, fake_model: FakeAnthropic
+) -> None:
+    first = stack.manager()
+    before = await first.run_turn("owner", OWNER, "remember banana")
+    await first.aclose()
+    shutil.rmtree(stack.transcripts)  # the transcript is gone: resume must fail
+    second = stack.manager()
+    after = await second.run_turn("owner", OWNER, "what fruit?")
+    assert not after.is_error and after.session_id != before.session_id
+    sent = fake_model.calls[-1].last_user_text
+    assert "remember banana" in sent and sent.endswith("what fruit?")
+    row = await SessionRepo(stack.db).get("owner")
+    assert row is not None and row.sdk_session_id == after.session_id
+
+
+async def test_lru_cap_closes_idle_and_resumes(stack: Stack, fake_model: FakeAnthropic) -> None:
+    manager = stack.manager(max_live=1)
+    await manager.run_turn("owner", OWNER, "owner says one")
+    assert manager.live_keys == ("owner",)
+    await manager.run_turn("task:1", OWNER, "task says one")
+    assert manager.live_keys == ("task:1",)
+    reply = await manager.run_turn("owner", OWNER, "owner says two")
+    assert manager.live_keys == ("owner",)
+    assert reply.text == "echo: owner says two"
+    assert fake_model.calls[-1].user_texts[0] == "owner says one"  # resumed, history intact
+
+
+async def test_follow_up_during_tool_is_absorbed(
+    stack: Stack, fake_model: FakeAnthropic, slow_tool: SlowTool
+) -> None:
+    manager = stack.manager()
+    fake_model.push(tool_use("mcp__memory__slow"), text("both handled"))
+    turn = asyncio.create_task(manager.run_turn("owner", OWNER, "start the slow thing"))
+    await asyncio.wait_for(slow_tool.running.wait(), 10)
+    assert await manager.follow_up("owner", "and one more thing")
+    reply = await turn
+    assert reply.text == "both handled"
+    assert "and one more thing" in body_text(fake_model.calls[-1])
+    assert not await manager.follow_up("owner", "too late")  # no turn runs now
+    after = await manager.run_turn("owner", OWNER, "next")
+    assert after.text == "echo: next"  # no stray result leaked into this turn
+
+
+async def test_follow_up_during_text_gets_its_own_answer(
+    stack: Stack, fake_model: FakeAnthropic
+) -> None:
+    manager = stack.manager()
+    fake_model.push(text("A" * 40, delay=0.05, chunk=2))
+    turn = asyncio.create_task(manager.run_turn("owner", OWNER, "long answer please"))
+    await fake_model.wait_calls_async(1)
+    assert await manager.follow_up("owner", "and a follow-up")
+    reply = await turn
+    assert reply.text == "A" * 40 + "\n\necho: and a follow-up"
+    after = await manager.run_turn("owner", OWNER, "next")
+    assert after.text == "echo: next"
+
+
+async def test_interrupt_marks_reply(stack: Stack, fake_model: FakeAnthropic) -> None:
+    manager = stack.manager()
+    assert not await manager.interrupt("owner")
+    fake_model.push(text("B" * 200, delay=0.05, chunk=2))
+    turn = asyncio.create_task(manager.run_turn("owner", OWNER, "talk a lot"))
+    await fake_model.wait_calls_async(1)
+    await asyncio.sleep(0.3)
+    assert await manager.interrupt("owner")
+    reply = await asyncio.wait_for(turn, 10)
+    assert reply.interrupted and not reply.is_error
+    after = await manager.run_turn("owner", OWNER, "still there?")
+    # The CLI tells the model about the interrupt in the next user message.
+    assert after.text.endswith("still there?") and not after.interrupted
+
+
+async def test_stop_also_stops_queued_follow_ups(stack: Stack, fake_model: FakeAnthropic) -> None:
+    manager = stack.manager()
+    fake_model.push(text("C" * 200, delay=0.05, chunk=2))
+    turn = asyncio.create_task(manager.run_turn("owner", OWNER, "talk a lot"))
+    await fake_model.wait_calls_async(1)
+    assert await manager.follow_up("owner", "queued before the stop")
+    await asyncio.sleep(0.3)
+    assert await manager.interrupt("owner")
+    assert not await manager.follow_up("owner", "after the stop")  # becomes its own turn
+    reply = await asyncio.wait_for(turn, 10)
+    assert reply.interrupted and "C" * 200 not in reply.text
+    after = await manager.run_turn("owner", OWNER, "fresh question")
+    assert after.text.endswith("fresh question") and not after.interrupted
+
+
+async def test_reset_forgets_and_close_idle_keeps(stack: Stack, fake_model: FakeAnthropic) -> None:
+    manager = stack.manager()
+    await manager.run_turn("owner", OWNER, "remember banana")
+    assert await manager.close_idle(0) == 1 and manager.live_keys == ()
+    await manager.run_turn("owner", OWNER, "still remember?")
+    assert fake_model.calls[-1].user_texts[0] == "remember banana"  # closed, then resumed
+    await manager.reset("owner")
+    assert manager.live_keys == ()
+    row = await SessionRepo(stack.db).get("owner")
+    assert row is not None and row.sdk_session_id is None and row.summary == ""
+    await manager.run_turn("owner", OWNER, "who are you?")
+    assert fake_model.calls[-1].user_texts == ["who are you?"]
+
+
+async def test_timeout_on_hang_then_resumes(stack: Stack, fake_model: FakeAnthropic) -> None:
+    stack.env["API_TIMEOUT_MS"] = "60000"
+    manager = stack.manager(turn_timeout=1.0)
+    first = await manager.run_turn("owner", OWNER, "first")
+    fake_model.push(hang())
+    with pytest.raises(TurnTimeout):
+        await manager.run_turn("owner", OWNER, "this hangs")
+    assert manager.live_keys == ()
+    reply = await manager.run_turn("owner", OWNER, "after the hang")
+    assert reply.text == "echo: after the hang" and reply.session_id == first.session_id
+
+
+async def test_overloaded_then_success(stack: Stack, fake_model: FakeAnthropic) -> None:
+    fake_model.push(error(529), text("fine after a retry"))
+    reply = await stack.manager().run_turn("owner", OWNER, "hi")
+    assert reply.text == "fine after a retry" and not reply.is_error
+
+
+async def test_overloaded_forever_gives_apology(stack: Stack, fake_model: FakeAnthropic) -> None:
+    fake_model.push(error(529), error(529))  # CLAUDE_CODE_MAX_RETRIES=1: two attempts
+    manager = stack.manager()
+    reply = await manager.run_turn("owner", OWNER, "hi")
+    assert reply.is_error and reply.error_kind == "server_error"
+    assert reply.text.startswith("Sorry") and "529" not in reply.text
+    again = await manager.run_turn("owner", OWNER, "better now?")
+    # The unanswered "hi" stays in the history and goes out with the next message.
+    assert again.text == "echo: hi\n\nbetter now?" and not again.is_error
+
+
+async def test_stream_cut_is_retried(stack: Stack, fake_model: FakeAnthropic) -> None:
+    fake_model.push(cut(text("this will be cut off", chunk=3), after_events=4), text("whole"))
+    reply = await stack.manager().run_turn("owner", OWNER, "hi")
+    assert reply.text == "whole" and not reply.is_error
+    assert len(fake_model.calls) == 2
+
+
+class Results:
+    async def session_id_changed(self, session: AgentSession, session_id: str, /) -> None:
+        pass
+
+    async def result_received(self, session: AgentSession, result: ResultMessage, /) -> None:
+        pass
+
+
+async def test_stuck_cli_is_killed_after_grace(
+    tmp_path: Path, claude_env: dict[str, str], fake_model: FakeAnthropic
+) -> None:
+    tools = ToolServers()
+    options = build_options(
+        OWNER,
+        cwd=tmp_path,
+        resume=None,
+        servers={},
+        mcp_tools=(),
+        env={**claude_env, **FAST},
+        hooks=None,
+    )
+    session = AgentSession(
+        key="owner",
+        role=OWNER,
+        person_id=None,
+        options=options,
+        policy=tool_policy(OWNER, tools),
+        observer=Results(),
+        turn_timeout=1.0,
+        interrupt_grace=0.5,
+    )
+    await session.start()
+    try:
+        assert session.pid is not None
+        os.kill(session.pid, signal.SIGSTOP)  # answers nothing, not even the interrupt
+        with pytest.raises(TurnTimeout):
+            await session.run_turn("hello")
+        await asyncio.sleep(0.2)
+        with pytest.raises(ProcessLookupError):
+            os.kill(session.pid, 0)
+        assert not session.usable
+    finally:
+        await session.close()

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jobs.sessions.hooks import HookScope, session_hooks, tool_guard
+from jobs.sessions.roles import EXTERNAL, OWNER, ToolPolicy
+from jobs.storage import AuditRepo, Database
+
+EXTERNAL_POLICY = ToolPolicy(role="external", names=frozenset({"mcp__tasks__t"}), any_builtin=False)
+SCOPE = HookScope(session_key="external:7", role="external", person_id=7)
+
+
+@pytest.fixture
+async def audit(tmp_path: Path) -> AsyncIterator[AuditRepo]:
+    db = await Database.open(tmp_path / "db.sqlite")
+    try:
+        yield AuditRepo(db)
+    finally:
+        await db.close()
+
+
+def pre_tool_use(tool: str, **tool_input: Any) -> Any:
+    return {
+        "hook_event_name": "PreToolUse",
+        "tool_name": tool,
+        "tool_input": tool_input,
+        "tool_use_id": "toolu_1",
+        "session_id": "s",
+        "transcript_path": "/t",
+        "cwd": "/c",
+    }
+
+
+async def test_denies_what_the_role_lacks_and_audits(audit: AuditRepo) -> None:
+    guard = tool_guard(EXTERNAL_POLICY, audit=audit, scope=SCOPE, audit_allowed=True)
+    answer = await guard(
+        pre_tool_use("Bash", command="cat /etc/passwd"), "toolu_1", {"signal": None}
+    )
+    decision: Any = answer["hookSpecificOutput"]  # type: ignore[typeddict-item]
+    assert decision["permissionDecision"] == "deny"
+    assert "Bash" in decision["permissionDecisionReason"]
+    [entry] = await audit.latest()
+    assert (entry.event, entry.tool, entry.decision) == ("tool_call", "Bash", "denied")
+    assert (entry.session_key, entry.role, entry.person_id) == ("external:7", "external", 7)
+    assert entry.detail["input"] == {"command": "cat /etc/passwd"}
+
+
+async def test_allows_the_roles_tools_with_no_opinion(audit: AuditRepo) -> None:
+    guard = tool_guard(EXTERNAL_POLICY, audit=audit, scope=SCOPE, audit_allowed=True)
+    assert await guard(pre_tool_use("mcp__tasks__t"), "toolu_1", {"signal": None}) == {}
+    [entry] = await audit.latest()
+    assert (entry.tool, entry.decision) == ("mcp__tasks__t", "allowed")
+
+
+async def test_owner_allowed_calls_are_not_audited(audit: AuditRepo) -> None:
+    policy = ToolPolicy(role="owner", names=frozenset(), any_builtin=True)
+    guard = tool_guard(policy, audit=audit, scope=SCOPE, audit_allowed=False)
+    assert await guard(pre_tool_use("Bash", command="ls"), None, {"signal": None}) == {}
+    assert await audit.latest() == []
+
+
+async def test_other_events_pass(audit: AuditRepo) -> None:
+    guard = tool_guard(EXTERNAL_POLICY, audit=audit, scope=SCOPE, audit_allowed=True)
+    assert await guard({"hook_event_name": "Stop"}, None, {"signal": None}) == {}  # type: ignore[arg-type]
+
+
+async def test_denial_survives_a_broken_audit(audit: AuditRepo, tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "closed.sqlite")
+    await db.close()
+    guard = tool_guard(EXTERNAL_POLICY, audit=AuditRepo(db), scope=SCOPE, audit_allowed=True)
+    answer = await guard(pre_tool_use("Write"), "toolu_1", {"signal": None})
+    assert answer["hookSpecificOutput"]["permissionDecision"] == "deny"  # type: ignore[typeddict-item]
+
+
+def test_session_hooks_audit_allowed_only_for_deny_by_default_roles(audit: AuditRepo) -> None:
+    for role in (EXTERNAL, OWNER):
+        hooks = session_hooks(role, EXTERNAL_POLICY, audit=audit, scope=SCOPE)
+        [matcher] = hooks["PreToolUse"]
+        assert matcher.matcher is None and len(matcher.hooks) == 1

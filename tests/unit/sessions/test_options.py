@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from claude_agent_sdk import HookMatcher
+
+from jobs.config import Settings, load_settings
+from jobs.sessions import SessionSettings
+from jobs.sessions.options import build_options, cli_env, people_dir, session_cwd
+from jobs.sessions.roles import EXTERNAL, OWNER
+
+
+def settings(tmp_path: Path, **values: Any) -> Settings:
+    return load_settings(None, data_dir=tmp_path / "data", workspace_dir=tmp_path / "ws", **values)
+
+
+def test_cli_env_paths_and_quiet_flags(tmp_path: Path) -> None:
+    env = cli_env(settings(tmp_path), as_root=False)
+    assert env["CLAUDE_CONFIG_DIR"] == str((tmp_path / "data" / "claude").resolve())
+    assert env["CLAUDE_CODE_TMPDIR"].startswith(str((tmp_path / "data").resolve()))
+    for flag in ("DISABLE_TELEMETRY", "DISABLE_AUTOUPDATER", "DISABLE_ERROR_REPORTING"):
+        assert env[flag] == "1"
+    assert env["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] == "1"
+    assert "IS_SANDBOX" not in env
+    assert "ANTHROPIC_API_KEY" not in env and "CLAUDE_CODE_OAUTH_TOKEN" not in env
+
+
+def test_cli_env_credentials_root_and_extra(tmp_path: Path) -> None:
+    configured = settings(tmp_path, anthropic_api_key="sk-a", claude_code_oauth_token="tok")
+    env = cli_env(configured, extra={"ANTHROPIC_BASE_URL": "http://127.0.0.1:9"}, as_root=True)
+    assert env["ANTHROPIC_API_KEY"] == "sk-a" and env["CLAUDE_CODE_OAUTH_TOKEN"] == "tok"
+    assert env["IS_SANDBOX"] == "1"
+    assert env["ANTHROPIC_BASE_URL"] == "http://127.0.0.1:9"
+
+
+def test_session_cwd(tmp_path: Path) -> None:
+    people = people_dir(settings(tmp_path))
+    assert people == tmp_path / "data" / "people"
+    assert (
+        session_cwd(OWNER, workspace=tmp_path / "ws", people=people, person_id=None)
+        == (tmp_path / "ws").resolve()
+    )
+    assert (
+        session_cwd(EXTERNAL, workspace=tmp_path / "ws", people=people, person_id=7)
+        == (people / "7").resolve()
+    )
+    with pytest.raises(ValueError, match="needs the person"):
+        session_cwd(EXTERNAL, workspace=tmp_path, people=people, person_id=None)
+
+
+def test_external_options_have_no_builtins_and_no_settings(tmp_path: Path) -> None:
+    hooks = {"PreToolUse": [HookMatcher(matcher=None, hooks=[])]}
+    options = build_options(
+        EXTERNAL,
+        cwd=tmp_path,
+        resume="abc",
+        servers={},
+        mcp_tools=["mcp__tasks__get_my_tasks"],
+        env={"X": "1"},
+        hooks=hooks,  # type: ignore[arg-type]
+    )
+    assert options.tools == []
+    assert options.allowed_tools == ["mcp__tasks__get_my_tasks"]
+    assert options.setting_sources == []
+    assert options.permission_mode == "default"
+    assert options.system_prompt == EXTERNAL.prompt
+    assert options.resume == "abc" and options.cwd == tmp_path and options.env == {"X": "1"}
+    assert options.hooks == hooks
+
+
+def test_owner_options_keep_claude_code(tmp_path: Path) -> None:
+    options = build_options(
+        OWNER, cwd=tmp_path, resume=None, servers={}, mcp_tools=[], env={}, hooks=None
+    )
+    assert options.tools is None
+    assert options.permission_mode == "bypassPermissions"
+    assert options.setting_sources == ["project"]
+    assert options.system_prompt == {
+        "type": "preset",
+        "preset": "claude_code",
+        "append": OWNER.prompt,
+    }
+    assert options.hooks is None
+
+
+def test_session_settings_from_settings(tmp_path: Path) -> None:
+    configured = settings(tmp_path, max_live_sessions=2, query_timeout_seconds=12)
+    derived = SessionSettings.from_settings(configured, extra_env={"API_TIMEOUT_MS": "5"})
+    assert derived.workspace_dir == tmp_path / "ws"
+    assert derived.people_dir == tmp_path / "data" / "people"
+    assert (derived.max_live, derived.turn_timeout) == (2, 12)
+    assert derived.env["API_TIMEOUT_MS"] == "5" and "CLAUDE_CONFIG_DIR" in derived.env
