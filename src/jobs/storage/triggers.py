@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from jobs.messages import OutboundMessage
 from jobs.storage.database import Database, from_iso, from_iso_or_none, to_iso
+from jobs.storage.outbox import OutboxRepo
 
 
 class ScheduleKind(StrEnum):
@@ -74,6 +76,8 @@ class Subscription:
     instructions: str
     enabled: bool
     created_at: datetime
+    last_msg_id: int = 0
+    """The newest post already handed on (posts at or below it are replays)."""
 
 
 def _schedule(row: sqlite3.Row) -> Schedule:
@@ -114,6 +118,7 @@ def _subscription(row: sqlite3.Row) -> Subscription:
         instructions=row["instructions"],
         enabled=bool(row["enabled"]),
         created_at=from_iso(row["created_at"]),
+        last_msg_id=row["last_msg_id"],
     )
 
 
@@ -219,16 +224,33 @@ class TriggerRepo:
         return result.rowcount == 1
 
     async def finish_run(
-        self, schedule_id: int, scheduled_for: datetime, state: RunState, note: str | None = None
+        self,
+        schedule_id: int,
+        scheduled_for: datetime,
+        state: RunState,
+        note: str | None = None,
+        *,
+        deliver: Sequence[OutboundMessage] = (),
     ) -> bool:
+        """Give a running firing its final state; False (and nothing written) if none runs.
+
+        `deliver` (what the run tells the owner) goes into the outbox in the same
+        transaction: after a crash a firing is either finished with its messages queued, or
+        still `running` with nothing sent.
+        """
         if RunState(state) is RunState.RUNNING:
             raise ValueError("finish_run() needs a final state, not running")
-        result = await self._db.execute(
-            "UPDATE job_runs SET state = ?, note = ?, finished_at = ?"
-            " WHERE schedule_id = ? AND scheduled_for = ? AND state = 'running'",
-            (str(state), note, self._db.now(), schedule_id, to_iso(scheduled_for)),
-        )
-        return result.rowcount == 1
+        async with self._db.transaction():
+            result = await self._db.execute(
+                "UPDATE job_runs SET state = ?, note = ?, finished_at = ?"
+                " WHERE schedule_id = ? AND scheduled_for = ? AND state = 'running'",
+                (str(state), note, self._db.now(), schedule_id, to_iso(scheduled_for)),
+            )
+            if result.rowcount != 1:
+                return False
+            if deliver:
+                await OutboxRepo(self._db).enqueue(deliver)
+        return True
 
     async def runs(self, schedule_id: int, /, *, limit: int = 20) -> list[JobRun]:
         """The schedule's runs, newest firing first."""
@@ -250,6 +272,15 @@ class TriggerRepo:
             (self._db.now(),),
         )
         return result.rowcount
+
+    async def take_interrupted_runs(self) -> list[JobRun]:
+        """At startup: runs left running by a crash become failed ('interrupted'); returned."""
+        rows = await self._db.fetch_all(
+            "UPDATE job_runs SET state = 'failed', note = 'interrupted', finished_at = ?"
+            " WHERE state = 'running' RETURNING *",
+            (self._db.now(),),
+        )
+        return sorted((_run(row) for row in rows), key=lambda run: run.scheduled_for)
 
     # -- subscriptions ---------------------------------------------------------------------
 
@@ -296,5 +327,13 @@ class TriggerRepo:
         result = await self._db.execute(
             "UPDATE trigger_subscriptions SET enabled = ? WHERE id = ?",
             (int(enabled), subscription_id),
+        )
+        return result.rowcount == 1
+
+    async def advance_subscription(self, subscription_id: int, last_msg_id: int, /) -> bool:
+        """Record that posts up to `last_msg_id` were handed on; False if already recorded."""
+        result = await self._db.execute(
+            "UPDATE trigger_subscriptions SET last_msg_id = ? WHERE id = ? AND last_msg_id < ?",
+            (last_msg_id, subscription_id, last_msg_id),
         )
         return result.rowcount == 1

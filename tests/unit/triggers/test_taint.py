@@ -1,0 +1,75 @@
+"""The taint rule in the sessions' PreToolUse guard: a tainted turn keeps read-only tools only."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jobs.sessions.hooks import READ_ONLY_BUILTINS, HookScope, TaintRule, tool_guard
+from jobs.sessions.roles import ToolPolicy
+from jobs.storage import AuditRepo, Database
+from jobs.tools.schedules import READ_ONLY_TOOLS as SCHEDULE_READS
+from jobs.tools.triggers import READ_ONLY_TOOLS as TRIGGER_READS
+
+OWNER_POLICY = ToolPolicy(
+    role="owner",
+    names=frozenset({"mcp__schedules__schedule_list", "mcp__schedules__schedule_create"}),
+    any_builtin=True,
+)
+SCOPE = HookScope(session_key="owner", role="owner", person_id=None)
+
+
+@pytest.fixture
+async def audit(tmp_path: Path) -> AsyncIterator[AuditRepo]:
+    db = await Database.open(tmp_path / "db.sqlite")
+    try:
+        yield AuditRepo(db)
+    finally:
+        await db.close()
+
+
+def call(tool: str, **tool_input: Any) -> Any:
+    return {
+        "hook_event_name": "PreToolUse",
+        "tool_name": tool,
+        "tool_input": tool_input,
+        "tool_use_id": "toolu_1",
+        "session_id": "s",
+        "transcript_path": "/t",
+        "cwd": "/c",
+    }
+
+
+async def test_a_tainted_turn_keeps_only_read_only_tools(audit: AuditRepo) -> None:
+    tainted = [True]
+    rule = TaintRule(
+        is_tainted=lambda: tainted[0], read_only=READ_ONLY_BUILTINS | SCHEDULE_READS | TRIGGER_READS
+    )
+    guard = tool_guard(OWNER_POLICY, audit=audit, scope=SCOPE, audit_allowed=False, taint=rule)
+    for tool in ("Read", "Grep", "Glob", "mcp__schedules__schedule_list"):
+        assert await guard(call(tool), "toolu_1", {"signal": None}) == {}
+    for tool in ("Bash", "Write", "Edit", "WebFetch", "mcp__schedules__schedule_create"):
+        answer: Any = await guard(call(tool, command="rm -rf /"), "toolu_1", {"signal": None})
+        assert answer["hookSpecificOutput"]["permissionDecision"] == "deny"
+        assert "only read-only tools" in answer["hookSpecificOutput"]["permissionDecisionReason"]
+    entries = await audit.latest()
+    assert {e.tool for e in entries} == {
+        "Bash",
+        "Write",
+        "Edit",
+        "WebFetch",
+        "mcp__schedules__schedule_create",
+    }
+    assert {e.decision for e in entries} == {"denied_tainted"}
+    tainted[0] = False  # the next turn is the owner's own: everything the role has
+    assert await guard(call("Bash", command="ls"), "toolu_2", {"signal": None}) == {}
+
+
+def test_the_read_only_lists() -> None:
+    assert {"Read", "Glob", "Grep"} <= READ_ONLY_BUILTINS
+    assert not READ_ONLY_BUILTINS & {"Bash", "Write", "Edit", "WebFetch", "WebSearch"}
+    assert {"mcp__schedules__schedule_list"} == SCHEDULE_READS
+    assert {"mcp__triggers__list_triggers"} == TRIGGER_READS
