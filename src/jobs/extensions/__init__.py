@@ -1,0 +1,1 @@
+"""Extensions: skills, plugins, MCP servers and the browser, managed for the owner."""
