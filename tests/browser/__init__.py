@@ -1,0 +1,1 @@
+"""Tests of the browser service (browser/) and the browser feature, mostly with real Chromium."""

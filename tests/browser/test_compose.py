@@ -1,0 +1,143 @@
+"""docker-compose.yml and the two Dockerfiles, checked without Docker (it cannot run here):
+their structure, that they agree with each other and with the code, and the jobs healthcheck
+command run for real against Jobs' own run lock."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from jobs.runlock import RunLock
+from tests.browser.conftest import ROOT
+
+VOLUMES = {"jobs-data", "jobs-workspace", "browser-profile", "browser-downloads"}
+
+
+def compose() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    return loaded
+
+
+def interpolate(value: str) -> str:
+    """Compose's interpolation with nothing set: `${X:-default}` → default, `$$` → `$`."""
+    assert not re.search(r"\$\{[A-Za-z_]+\}|\$[A-Za-z_]", value.replace("$$", "")), value
+    return re.sub(r"\$\{[A-Za-z_]+:-([^}]*)\}", r"\1", value).replace("$$", "$")
+
+
+def dockerfile(path: Path) -> dict[str, list[str]]:
+    """Instruction → its arguments, continuation lines joined, comments dropped."""
+    text = re.sub(r"\\\n", " ", path.read_text())
+    found: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            word, _, rest = line.strip().partition(" ")
+            found.setdefault(word.upper(), []).append(rest.strip())
+    return found
+
+
+def env_of(instructions: dict[str, list[str]]) -> dict[str, str]:
+    words = [word for line in instructions["ENV"] for word in shlex.split(line)]
+    return dict(word.split("=", 1) for word in words)
+
+
+def test_services_volumes_and_policies() -> None:
+    spec = compose()
+    assert set(spec["services"]) == {"jobs", "browser"}
+    assert set(spec["volumes"]) == VOLUMES
+    for name, service in spec["services"].items():
+        assert service["restart"] == "unless-stopped", name
+        assert service["init"] is True, name
+        check = service["healthcheck"]
+        assert check["test"][0] == "CMD" and check["retries"] >= 1, name
+        for key in ("interval", "timeout", "start_period"):
+            assert re.fullmatch(r"\d+s", check[key]), (name, key)
+        for mount in service["volumes"]:
+            assert mount.split(":")[0] in VOLUMES, mount
+    assert re.fullmatch(r"\d+[mg]b", compose()["services"]["browser"]["shm_size"])
+
+
+def test_builds_point_at_dockerfiles_that_run_as_normal_users() -> None:
+    for name, service in compose()["services"].items():
+        context = ROOT / service["build"]
+        built = dockerfile(context / "Dockerfile")
+        assert built["USER"][-1] not in ("root", "0"), name
+        assert built["HEALTHCHECK"], name
+        for line in built.get("COPY", []):
+            sources = [w for w in shlex.split(line) if not w.startswith("--")][:-1]
+            for source in sources:
+                assert (context / source).exists(), (name, source)
+
+
+def test_browser_mounts_where_start_sh_keeps_profile_and_downloads() -> None:
+    service = compose()["services"]["browser"]
+    env = env_of(dockerfile(ROOT / "browser" / "Dockerfile"))
+    mounts = dict(m.split(":")[:2] for m in service["volumes"])
+    assert mounts["browser-profile"] == env["BROWSER_PROFILE_DIR"]
+    assert mounts["browser-downloads"] == env["BROWSER_DOWNLOADS_DIR"]
+    assert env["CDP_PROXY_BIND"] == env["NOVNC_BIND"] == "0.0.0.0"
+    assert service["healthcheck"]["test"][1:] == ["/opt/browser/start.sh", "health"]
+    entry = dockerfile(ROOT / "browser" / "Dockerfile")["ENTRYPOINT"][0]
+    assert entry == '["/opt/browser/start.sh"]'
+
+
+def test_only_the_viewer_is_published_and_jobs_reaches_cdp_by_name() -> None:
+    spec = compose()["services"]
+    published = [interpolate(p) for p in spec["browser"]["ports"]]
+    assert published == ["127.0.0.1:6080:6080"]  # loopback unless NOVNC_PUBLISH says otherwise
+    assert "ports" not in spec["jobs"]
+    assert spec["browser"]["expose"] == ["9223"]
+    assert spec["jobs"]["environment"]["BROWSER_CDP_URL"] == "http://browser:9223"
+    assert spec["jobs"]["depends_on"]["browser"]["condition"] == "service_started"
+    assert interpolate(spec["browser"]["environment"]["NOVNC_PASSWORD"]) == ""
+
+
+def test_browser_image_installs_what_start_sh_runs() -> None:
+    run = " ".join(dockerfile(ROOT / "browser" / "Dockerfile")["RUN"])
+    for package in ("chromium", "xvfb", "x11vnc", "novnc", "websockify", "python3"):
+        assert re.search(rf"\s{package}\s", run), package
+
+
+def test_jobs_image_installs_the_pinned_mcp_server_and_runs_jobs() -> None:
+    built = dockerfile(ROOT / "Dockerfile")
+    run = " ".join(built["RUN"])
+    assert "cd browser" in run and "npm ci" in run
+    assert built["CMD"] == ['["jobs", "run"]']
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["jobs"] == "jobs.cli:main"
+    env = env_of(built)
+    assert env["DATA_DIR"] == "/data" and env["WORKSPACE_DIR"] == "/workspace"
+    mounts = dict(m.split(":")[:2] for m in compose()["services"]["jobs"]["volumes"])
+    assert mounts["jobs-data"] == "/data" and mounts["jobs-workspace"] == "/workspace"
+
+
+def test_dockerignore_keeps_secrets_and_state_out() -> None:
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    for pattern in (".env", "*.session", "data/", "workspace/", ".venv/", "**/node_modules/"):
+        assert pattern in ignored, pattern
+
+
+def test_jobs_healthcheck_is_healthy_exactly_while_jobs_runs(tmp_path: Path) -> None:
+    if subprocess.run(["sh", "-c", "command -v flock"], capture_output=True).returncode:
+        pytest.skip("flock (util-linux) is not installed")
+    command = [interpolate(part) for part in compose()["services"]["jobs"]["healthcheck"]["test"]]
+    dockerfile_check = dockerfile(ROOT / "Dockerfile")["HEALTHCHECK"][0]
+    assert dockerfile_check.endswith(
+        "CMD " + '["' + '", "'.join(c.replace('"', '\\"') for c in command[1:]) + '"]'
+    )
+    env = {**os.environ, "DATA_DIR": str(tmp_path)}
+
+    def healthy() -> bool:
+        return subprocess.run(command[1:], env=env, timeout=10).returncode == 0
+
+    assert not healthy()
+    with RunLock(tmp_path):
+        assert healthy()
+    assert not healthy()

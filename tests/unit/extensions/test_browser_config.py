@@ -1,0 +1,90 @@
+"""The browser feature's pure parts: the MCP server config, finding the pinned server, the
+viewer link, and the registry entry."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from jobs.extensions.browser import (
+    PLAYWRIGHT_MCP_VERSION,
+    PLAYWRIGHT_TOOLS,
+    BrowserConfig,
+    find_playwright_mcp,
+    novnc_link,
+    playwright_mcp_config,
+    reachable_from_outside,
+    start_script,
+)
+from jobs.tools.browser import SERVER_NAME, browser_server
+
+ROOT = Path(__file__).resolve().parents[3]
+CONFIG = BrowserConfig(
+    cdp_url="http://browser:9223",
+    mcp_command=("/app/browser/node_modules/.bin/playwright-mcp",),
+    output_dir=Path("/ws/browser"),
+)
+
+
+def test_config_connects_over_cdp_and_refuses_page_tools() -> None:
+    config = playwright_mcp_config(CONFIG)
+    assert config["type"] == "stdio"
+    assert config["command"] == "/app/browser/node_modules/.bin/playwright-mcp"
+    args = config["args"]
+    assert args[args.index("--cdp-endpoint") + 1] == "http://browser:9223"
+    assert args[args.index("--output-dir") + 1] == "/ws/browser"
+    assert args[args.index("--cdp-timeout") + 1] == "10000"
+    assert "--no-webmcp" in args
+
+
+def test_a_command_with_arguments_keeps_them_first() -> None:
+    config = playwright_mcp_config(
+        BrowserConfig(cdp_url="http://h:1", mcp_command=("node", "cli.js"), output_dir=Path("o"))
+    )
+    assert config["command"] == "node" and config["args"][:2] == ["cli.js", "--cdp-endpoint"]
+
+
+def test_registry_entry_declares_the_measured_tools() -> None:
+    server = browser_server(CONFIG)
+    assert server.name == SERVER_NAME == "browser"
+    assert server.tools == frozenset(PLAYWRIGHT_TOOLS) and len(PLAYWRIGHT_TOOLS) == 25
+    wanted = {
+        "browser_navigate", "browser_snapshot", "browser_click", "browser_type",
+        "browser_fill_form", "browser_select_option", "browser_hover", "browser_press_key",
+        "browser_take_screenshot", "browser_evaluate", "browser_wait_for", "browser_tabs",
+        "browser_handle_dialog",
+    }  # fmt: skip
+    assert wanted <= server.tools
+    assert server.build(None) == server.build(42) == playwright_mcp_config(CONFIG)
+
+
+def test_pinned_version_matches_package_json_and_lock() -> None:
+    package = json.loads((ROOT / "browser" / "package.json").read_text())
+    assert package["dependencies"]["@playwright/mcp"] == PLAYWRIGHT_MCP_VERSION
+    lock = json.loads((ROOT / "browser" / "package-lock.json").read_text())
+    assert lock["packages"]["node_modules/@playwright/mcp"]["version"] == PLAYWRIGHT_MCP_VERSION
+
+
+def test_finds_the_project_local_server_first(tmp_path: Path) -> None:
+    assert find_playwright_mcp(tmp_path / "nowhere") in (None, find_playwright_mcp(tmp_path))
+    local = tmp_path / "browser" / "node_modules" / ".bin" / "playwright-mcp"
+    local.parent.mkdir(parents=True)
+    local.write_text("#!/bin/sh\n")
+    assert find_playwright_mcp(tmp_path) == (str(local),)
+
+
+def test_start_script_is_found_in_a_checkout(tmp_path: Path) -> None:
+    assert start_script() == ROOT / "browser" / "start.sh"
+    assert start_script(tmp_path) is None
+
+
+def test_novnc_link_escapes_the_password() -> None:
+    assert novnc_link("http://vps.example:6080/", "a&b c") == (
+        "http://vps.example:6080/vnc.html?autoconnect=1&resize=scale&password=a%26b+c"
+    )
+
+
+def test_service_names_are_not_reachable_from_a_phone() -> None:
+    assert not reachable_from_outside("http://browser:6080")
+    for url in ("http://127.0.0.1:6080", "http://localhost:6080", "http://vps.example.org:6080"):
+        assert reachable_from_outside(url)
