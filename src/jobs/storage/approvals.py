@@ -39,6 +39,10 @@ class Approval:
     created_at: datetime
     expires_at: datetime
     decided_at: datetime | None
+    caused_by: str = ""
+    """Whose text led to the request, as the owner was told it."""
+    outbox_id: int | None = None
+    """The outbox row that asked the owner (a reply to that message answers it)."""
 
 
 def _approval(row: sqlite3.Row) -> Approval:
@@ -53,6 +57,8 @@ def _approval(row: sqlite3.Row) -> Approval:
         created_at=from_iso(row["created_at"]),
         expires_at=from_iso(row["expires_at"]),
         decided_at=from_iso_or_none(row["decided_at"]),
+        caused_by=row["caused_by"],
+        outbox_id=row["outbox_id"],
     )
 
 
@@ -67,8 +73,9 @@ def normalize_code(text: str, /) -> str:
 
 
 _INSERT = """
-INSERT INTO approvals (code, session_key, requested_by, tool, action, created_at, expires_at)
-VALUES (?, ?, ?, ?, ?, ?, ?)
+INSERT INTO approvals (code, session_key, requested_by, tool, action, created_at, expires_at,
+                       caused_by)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (code) DO NOTHING
 RETURNING *
 """
@@ -81,7 +88,14 @@ class ApprovalRepo:
         self._db = db
 
     async def create(
-        self, session_key: str, requested_by: int | None, tool: str, action: str, ttl: timedelta
+        self,
+        session_key: str,
+        requested_by: int | None,
+        tool: str,
+        action: str,
+        ttl: timedelta,
+        *,
+        caused_by: str = "",
     ) -> Approval:
         """A new pending approval with a code no other approval has ever had."""
         now = self._db.clock()
@@ -96,6 +110,7 @@ class ApprovalRepo:
                     action,
                     to_iso(now),
                     to_iso(now + ttl),
+                    caused_by,
                 ),
             )
             if row is not None:
@@ -123,6 +138,38 @@ class ApprovalRepo:
             (str(state), now, normalize_code(code), now),
         )
         return None if row is None else _approval(row)
+
+    async def attach_message(self, approval_id: int, outbox_id: int, /) -> None:
+        """Remember the outbox row that asked the owner about this approval."""
+        await self._db.execute(
+            "UPDATE approvals SET outbox_id = ? WHERE id = ?", (outbox_id, approval_id)
+        )
+
+    async def asked_in(self, chat_id: int, msg_id: int, /) -> Approval | None:
+        """The approval a sent Telegram message (any chunk of it) asked about, if any."""
+        row = await self._db.fetch_one(
+            "SELECT a.* FROM approvals AS a JOIN sent_messages AS s ON s.outbox_id = a.outbox_id"
+            " WHERE s.chat_id = ? AND s.msg_id = ?",
+            (chat_id, msg_id),
+        )
+        return None if row is None else _approval(row)
+
+    async def expire(self, approval_id: int, /) -> Approval | None:
+        """End a pending approval nobody waits for any more; None if it was decided already."""
+        row = await self._db.fetch_one(
+            "UPDATE approvals SET state = 'expired', decided_at = ?"
+            " WHERE id = ? AND state = 'pending' RETURNING *",
+            (self._db.now(), approval_id),
+        )
+        return None if row is None else _approval(row)
+
+    async def expire_pending(self) -> int:
+        """At start: nothing waits for the approvals of a previous run, so all of them end."""
+        result = await self._db.execute(
+            "UPDATE approvals SET state = 'expired', decided_at = ? WHERE state = 'pending'",
+            (self._db.now(),),
+        )
+        return result.rowcount
 
     async def expire_due(self) -> list[Approval]:
         """Mark pending approvals past their expiry as expired, and return them."""

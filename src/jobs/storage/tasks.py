@@ -25,6 +25,9 @@ class TaskStatus(StrEnum):
 
 ACTIVE_STATUSES: Final = (TaskStatus.OPEN, TaskStatus.IN_PROGRESS, TaskStatus.WAITING)
 """Statuses of a task that is still being worked on (the heartbeat resumes these)."""
+TALKING_STATUSES: Final = (*ACTIVE_STATUSES, TaskStatus.BLOCKED)
+"""Statuses in which a conversation task still owns its counterpart's replies (a blocked task
+waits for the owner's decision, but the person may still write)."""
 
 
 class _Unset(Enum):
@@ -53,6 +56,15 @@ class Task:
     due_at: datetime | None
     created_at: datetime
     updated_at: datetime
+
+    @property
+    def has_session(self) -> bool:
+        """A task with a skill or a person to talk with is worked on by a session of its own."""
+        return self.skill is not None or self.counterpart_id is not None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
 
 
 def _task(row: sqlite3.Row) -> Task:
@@ -174,6 +186,24 @@ class TaskRepo:
             (user_id, *ACTIVE_STATUSES),
         )
         return None if row is None else _task(row)
+
+    async def conversation_with(self, user_id: int, /) -> Task | None:
+        """The newest unfinished task that talks with this person: it owns their messages."""
+        row = await self._db.fetch_one(
+            "SELECT * FROM tasks WHERE counterpart_id = ? AND status IN (?, ?, ?, ?)"
+            " ORDER BY id DESC LIMIT 1",
+            (user_id, *TALKING_STATUSES),
+        )
+        return None if row is None else _task(row)
+
+    async def due(self, now: datetime, /) -> builtins.list[Task]:
+        """Active tasks with a session whose next step is due at `now` (the heartbeat's list)."""
+        rows = await self._db.fetch_all(
+            "SELECT * FROM tasks WHERE status IN (?, ?, ?) AND next_step_at <= ?"
+            " AND (skill IS NOT NULL OR counterpart_id IS NOT NULL) ORDER BY next_step_at, id",
+            (*ACTIVE_STATUSES, to_iso(now)),
+        )
+        return [_task(row) for row in rows]
 
     async def update(self, task_id: int, /, **fields: object) -> Task | None:
         """Change some columns; unknown names raise ValueError. None when the task is unknown."""

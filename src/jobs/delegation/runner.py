@@ -1,0 +1,250 @@
+"""TaskSessions: each delegated task's own session, its turns one at a time, and their reports.
+
+A task with a skill or a person to talk with has a persistent session: key `task:<id>`, cwd
+the task's folder, resumed after a restart from the stored session id (mirrored into
+tasks.session_id). Its turns come from the start, the counterpart's messages (routed here by
+the dispatcher), the heartbeat (`resume_due`) and the owner (`tell`); a per-task lock keeps
+them from overlapping. Once the counterpart can have written into the session, every turn
+of it is tainted: what the counterpart wrote stays in its history. Such a turn may still
+write to them and the owner, update its own task and write in its folder; anything else
+waits for the owner's approval. A turn's final reply goes to the owner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+from typing import Any
+
+from jobs.clock import Clock, utc_now
+from jobs.delegation import prompts
+from jobs.delegation.prompts import TaskCard
+from jobs.errors import SessionError
+from jobs.messages import OutboundMessage
+from jobs.sessions.hooks import FreeCall, TaintSource
+from jobs.sessions.manager import SessionManager
+from jobs.sessions.replies import Reply, Usage
+from jobs.sessions.roles import TASK, task_folder, task_key
+from jobs.storage import InboxItem, OutboxRepo, PeopleRepo, Person, Task, TaskRepo, TaskStatus
+from jobs.tools.delegation import UPDATE_TOOL
+from jobs.tools.messaging import SEND_TOOL, person_label
+
+logger = logging.getLogger(__name__)
+
+BOOKKEEPING_TOOLS = ("Skill", "TodoWrite")
+"""Built-ins a tainted task turn may use without asking: they load instructions, keep a list."""
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSessionSettings:
+    owner_chat_id: int
+    workspace: Path
+    zone: tzinfo = UTC
+    concurrency: int = 3
+    """How many task sessions the heartbeat resumes at once."""
+
+
+class TaskSessions:
+    """Implements the owner tools' TaskRunner and the conversation's TaskTurns."""
+
+    def __init__(
+        self,
+        *,
+        sessions: SessionManager,
+        tasks: TaskRepo,
+        people: PeopleRepo,
+        outbox: OutboxRepo,
+        on_outbox: Callable[[], None],
+        config: TaskSessionSettings,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._sessions = sessions
+        self._tasks = tasks
+        self._people = people
+        self._outbox = outbox
+        self._on_outbox = on_outbox
+        self._config = config
+        self._clock = clock
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._background: set[asyncio.Task[None]] = set()
+
+    # -- TaskRunner: the owner's tools --------------------------------------------------------
+
+    def start(self, task_id: int, /) -> None:
+        self._spawn(self._start(task_id), f"task-{task_id}-start")
+
+    def tell(self, task_id: int, text: str, /) -> None:
+        self._spawn(self._tell(task_id, text), f"task-{task_id}-owner")
+
+    # -- TaskTurns: the counterpart's messages ------------------------------------------------
+
+    def frame(self, item: InboxItem, text: str, /) -> str:
+        handle = f"@{item.sender_username}, " if item.sender_username else ""
+        who = f"{item.sender_name or 'someone'} ({handle}id {item.sender_id})"
+        return prompts.frame_message(text, who=who)
+
+    async def counterpart_turn(self, task_id: int, item: InboxItem, prompt: str, /) -> Reply:
+        """A turn of the task's session for the counterpart's message (`prompt`, framed)."""
+        async with self._lock(task_id):
+            task = await self._tasks.get(task_id)
+            if task is None:
+                raise SessionError(f"Task #{task_id} is gone.")
+            card = await self._card(task)
+            text = prompts.counterpart_prompt(card, prompt, self._clock())
+            return await self._turn(card, text, self._taint(card, message=True), sealed=False)
+
+    async def report(self, task_id: int, text: str, /) -> list[OutboundMessage]:
+        """The owner's message from a task turn's reply (none for NOTHING_TO_REPORT)."""
+        task = await self._tasks.get(task_id)
+        said = None if task is None else prompts.report_text(task, text)
+        return (
+            [] if said is None else [OutboundMessage(chat_id=self._config.owner_chat_id, text=said)]
+        )
+
+    # -- the heartbeat ------------------------------------------------------------------------
+
+    async def resume_due(self, now: datetime | None = None) -> int:
+        """Resume every task session whose next step is due, a few at a time; returns how
+        many ran. Tasks with nothing due cost no model call; a task whose lock is held (a
+        reply being answered) is left for the next beat."""
+        now = self._clock() if now is None else now
+        due = await self._tasks.due(now)
+        limit = asyncio.Semaphore(self._config.concurrency)
+        ran = await asyncio.gather(*(self._resume(task.id, now, limit) for task in due))
+        return sum(ran)
+
+    async def aclose(self) -> None:
+        """Cancel the turns started in the background (shutdown: they resume from the task)."""
+        running = list(self._background)
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _lock(self, task_id: int) -> asyncio.Lock:
+        return self._locks.setdefault(task_id, asyncio.Lock())
+
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        job = asyncio.create_task(work, name=name)
+        self._background.add(job)
+        job.add_done_callback(self._background.discard)
+
+    async def _start(self, task_id: int) -> None:
+        async with self._lock(task_id):
+            task = await self._tasks.get(task_id)
+            if task is None or not task.active:
+                return
+            started = self._clock()
+            card = await self._card(task)
+            prompt = prompts.start_prompt(card, started)
+            reply = await self._guarded(card, prompt, self._taint(card, message=False))
+            await self._step_done(task_id, started)
+        await self._deliver(task_id, reply)
+
+    async def _tell(self, task_id: int, text: str) -> None:
+        async with self._lock(task_id):
+            task = await self._tasks.get(task_id)
+            if task is None or task.status is TaskStatus.CANCELLED:
+                return
+            card = await self._card(task)
+            prompt = prompts.owner_prompt(card, text, self._clock())
+            reply = await self._guarded(card, prompt, self._taint(card, message=False))
+        await self._deliver(task_id, reply)
+
+    async def _resume(self, task_id: int, now: datetime, limit: asyncio.Semaphore) -> bool:
+        async with limit:
+            lock = self._lock(task_id)
+            if lock.locked():
+                return False
+            async with lock:
+                task = await self._tasks.get(task_id)
+                if task is None or not prompts.is_due(task, now):
+                    return False
+                card = await self._card(task)
+                # A task whose start never ran (a restart came first) starts now.
+                planned = (
+                    prompts.start_prompt if task.session_id is None else prompts.heartbeat_prompt
+                )
+                prompt = planned(card, now)
+                reply = await self._guarded(card, prompt, self._taint(card, message=False))
+                await self._step_done(task_id, now)
+        await self._deliver(task_id, reply)
+        return True
+
+    async def _guarded(self, card: TaskCard, prompt: str, taint: TaintSource | None) -> Reply:
+        """A background turn: its failure becomes a reply telling the owner, never an error."""
+        try:
+            return await self._turn(card, prompt, taint, sealed=True)
+        except SessionError as exc:
+            logger.warning("%s: the turn failed: %s", card.name, exc)
+            return Reply(f"This turn could not run: {exc}", None, Usage())
+        except Exception as exc:  # a background turn's boundary: the owner is told
+            logger.exception("%s: the turn failed", card.name)
+            return Reply(f"This turn failed unexpectedly ({type(exc).__name__}).", None, Usage())
+
+    async def _turn(
+        self, card: TaskCard, prompt: str, taint: TaintSource | None, *, sealed: bool
+    ) -> Reply:
+        task = card.task
+        reply = await self._sessions.run_turn(
+            task_key(task.id), TASK, prompt, tainted=taint or False, follow_ups=not sealed
+        )
+        if reply.session_id and reply.session_id != task.session_id:
+            await self._tasks.set_session_id(task.id, reply.session_id)
+        latest = await self._tasks.get(task.id)
+        if latest is not None and latest.status is TaskStatus.OPEN:
+            await self._tasks.update(task.id, status=TaskStatus.IN_PROGRESS)
+        return reply
+
+    async def _step_done(self, task_id: int, due: datetime) -> None:
+        """The planned step ran: unless the turn planned another, nothing is due any more
+        (a session that plans nothing is woken by replies and the owner only)."""
+        task = await self._tasks.get(task_id)
+        if task is not None and task.next_step_at is not None and task.next_step_at <= due:
+            await self._tasks.update(task_id, next_step_at=None)
+
+    async def _deliver(self, task_id: int, reply: Reply) -> None:
+        messages = await self.report(task_id, reply.text)
+        if messages:
+            await self._outbox.enqueue(messages)
+            self._on_outbox()
+
+    async def _card(self, task: Task) -> TaskCard:
+        assignee = await self._person(task.assignee_id)
+        counterpart = await self._person(task.counterpart_id)
+        folder = task_folder(self._config.workspace, task.id)
+        return TaskCard(task, assignee, counterpart, folder, self._config.zone)
+
+    async def _person(self, user_id: int | None) -> Person | None:
+        return None if user_id is None else await self._people.get(user_id)
+
+    def _taint(self, card: TaskCard, *, message: bool) -> TaintSource | None:
+        """Tainted: a turn with the counterpart's message, and every later turn (their words
+        are in the session's history); before the session started, nobody else wrote in it."""
+        person = card.counterpart
+        if person is None or (not message and card.task.session_id is None):
+            return None
+        who = person_label(person)
+        return TaintSource(
+            caused_by=f"a message from {who}" if message else f"what {who} wrote in this task",
+            where=card.name,
+            person_id=person.user_id,
+            folder=card.folder,
+            free_calls=_free_calls(card.task, person),
+        )
+
+
+def _free_calls(task: Task, person: Person) -> tuple[FreeCall, ...]:
+    recipients = {str(person.user_id), "owner"}
+    if person.username:
+        recipients.add(f"@{person.username.lower()}")
+    return (
+        FreeCall(SEND_TOOL, "to", frozenset(recipients)),
+        FreeCall(UPDATE_TOOL, "task_id", frozenset({str(task.id)})),
+        *(FreeCall(name) for name in BOOKKEEPING_TOOLS),
+    )

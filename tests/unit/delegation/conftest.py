@@ -1,0 +1,85 @@
+"""Fixtures for the delegation unit tests: a real database, a clock that moves when told, and
+stand-ins for the two protocols the tools call (a PersonResolver, a TaskRunner)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from jobs.storage import Database, PeopleRepo
+from jobs.tools.messaging import Candidate, PersonLookup
+
+START = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+BOB = Candidate(42, "Bob Builder", username="bob", phone="+15550000042", is_contact=True)
+BOBBY = Candidate(44, "Bob Marley", username="bobby", is_contact=True)
+ALICE = Candidate(43, "Alice", username="alice", is_contact=True)
+
+
+class FakeClock:
+    def __init__(self, start: datetime = START) -> None:
+        self.current = start
+
+    def __call__(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> None:
+        self.current += timedelta(**delta)
+
+
+class Directory:
+    """A PersonResolver over a fixed list: "@name" by username, digits by id, else by name."""
+
+    def __init__(self, *people: Candidate) -> None:
+        self.people = people
+        self.queries: list[str] = []
+
+    async def resolve(self, query: str, /) -> list[Candidate]:
+        self.queries.append(query)
+        q = query.strip().lower()
+        if q.startswith("@"):
+            return [p for p in self.people if (p.username or "").lower() == q[1:]]
+        if q.isdigit():
+            return [p for p in self.people if p.user_id == int(q)]
+        return [p for p in self.people if q in p.name.lower()]
+
+
+@dataclass
+class Runner:
+    """A TaskRunner that only records what it was asked to do."""
+
+    started: list[int] = field(default_factory=list)
+    told: list[tuple[int, str]] = field(default_factory=list)
+
+    def start(self, task_id: int, /) -> None:
+        self.started.append(task_id)
+
+    def tell(self, task_id: int, text: str, /) -> None:
+        self.told.append((task_id, text))
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def db(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Database]:
+    database = await Database.open(tmp_path / "db.sqlite", clock=clock)
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
+@pytest.fixture
+def directory() -> Directory:
+    return Directory(BOB, BOBBY, ALICE)
+
+
+@pytest.fixture
+def lookup(db: Database, directory: Directory) -> PersonLookup:
+    return PersonLookup(people=PeopleRepo(db), resolver=directory)
