@@ -1,0 +1,173 @@
+"""What a message's attachment becomes for its turn: a saved file's path, a voice note's words,
+or a polite refusal. Downloads happen here, when the message is taken for a turn.
+
+Policy. The owner's photos and files are saved under WORKSPACE_DIR/uploads (at most 50 MB;
+larger ones are refused before any download) and the session is told the path and caption.
+Voice notes and audio are transcribed for everyone and answered as the text they say. Files
+from other people are not downloaded: their sessions have no file tools, and nothing they
+send should land in the owner's workspace; the session is told so it can say so.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, Protocol
+
+from jobs.errors import JobsError
+from jobs.storage.inbox import InboxItem
+from jobs.voice import MAX_AUDIO_BYTES, Transcriber
+
+logger = logging.getLogger(__name__)
+
+MAX_FILE_BYTES: Final = 50 * 1024 * 1024
+SAVED_KINDS: Final = frozenset({"photo", "document", "video"})
+VOICE_KINDS: Final = frozenset({"voice", "audio"})
+
+
+class MediaFetcher(Protocol):
+    """Downloads the file of a message Jobs already stored (Telegram: telegram/media.py).
+
+    Called once per message, when it is taken for a turn (never in the update handler).
+    `fetch` writes the file into `folder` under a safe, unique name and returns its path;
+    nothing partial is left behind. It raises a JobsError (TelegramError, RetryLater) with
+    a message a person can read when the message or file is gone or exceeds `max_bytes`.
+    """
+
+    async def fetch(
+        self, chat_id: int, msg_id: int, /, *, folder: Path, max_bytes: int
+    ) -> Path: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Intake:
+    """What the turn does with a message's attachment."""
+
+    note: str = ""
+    """Told to the session before the message's text ("" = nothing to add)."""
+    text: str | None = None
+    """Replaces the message's text (a voice note's transcript)."""
+    reply: str | None = None
+    """Answer the person with this and run no turn."""
+
+
+def size_text(size: int, /) -> str:
+    return f"{size / 2**20:.1f} MB" if size >= 2**20 else f"{max(1, size // 1024)} KB"
+
+
+def describe(media: dict[str, str | int], /) -> str:
+    """ "a photo", "a document (cv.pdf, 1.2 MB)", … for notes and replies."""
+    kind = str(media.get("kind", "file"))
+    details = [str(media["file_name"])] if media.get("file_name") else []
+    if isinstance(size := media.get("size"), int):
+        details.append(size_text(size))
+    article = "an" if kind[:1] in "aeiou" else "a"
+    return f"{article} {kind}" + (f" ({', '.join(details)})" if details else "")
+
+
+class Attachments:
+    """Turns an inbox row's attachment into an Intake (downloads and transcribes as needed)."""
+
+    def __init__(
+        self,
+        *,
+        fetcher: MediaFetcher,
+        transcriber: Transcriber | None,
+        uploads_dir: Path,
+        max_bytes: int = MAX_FILE_BYTES,
+    ) -> None:
+        """`transcriber` None: voice is not set up (no OPENAI_API_KEY / OPENAI_BASE_URL)."""
+        self._fetcher = fetcher
+        self._transcriber = transcriber
+        self._uploads = uploads_dir
+        self._max_bytes = max_bytes
+
+    async def take(self, item: InboxItem, /, *, owner: bool) -> Intake:
+        media = item.media
+        if not media:
+            return Intake()
+        kind = str(media.get("kind", ""))
+        if kind in VOICE_KINDS:
+            return await self._voice(item, media, owner=owner)
+        what = describe(media)
+        if not owner:
+            return Intake(
+                note=f"[They sent {what}. Files from people other than the owner are not "
+                "accepted: it was not opened or kept. If it matters, tell them so and ask "
+                "them to put what it says in words.]"
+            )
+        if kind not in SAVED_KINDS:
+            return Intake(note=f"[The message came with {what}, which cannot be opened here.]")
+        return await self._save(item, media, what)
+
+    async def _save(self, item: InboxItem, media: dict[str, str | int], what: str) -> Intake:
+        size = media.get("size")
+        if isinstance(size, int) and size > self._max_bytes:
+            refusal = (
+                f"That file is {size_text(size)}; I can take files up to "
+                f"{size_text(self._max_bytes)}, so I didn't download it. Could you send a "
+                "smaller one, or a link to it?"
+            )
+            if not item.text.strip():
+                return Intake(reply=refusal)
+            return Intake(
+                note=f"[They also sent {what}, over the limit, so it was not "
+                "downloaded; tell them files must be at most "
+                f"{size_text(self._max_bytes)}.]"
+            )
+        try:
+            path = await self._fetcher.fetch(
+                item.chat_id, item.msg_id, folder=self._uploads, max_bytes=self._max_bytes
+            )
+        except JobsError as exc:
+            logger.warning("Could not download message %s: %s", item.msg_id, exc)
+            return Intake(note=f"[They sent {what}, but downloading it failed: {exc} Tell them.]")
+        caption = "Its caption is the message below." if item.text.strip() else "No caption."
+        return Intake(note=f"[They sent {what}, saved at {path}. {caption}]")
+
+    async def _voice(self, item: InboxItem, media: dict[str, str | int], *, owner: bool) -> Intake:
+        if self._transcriber is None:
+            hint = (
+                " To turn them on, set OPENAI_API_KEY (or OPENAI_BASE_URL for a local Whisper "
+                "server) and restart Jobs."
+                if owner
+                else ""
+            )
+            return Intake(
+                reply=f"Voice messages aren't set up here, so I can't listen to this one. "
+                f"Please type it instead.{hint}"
+            )
+        size = media.get("size")
+        if isinstance(size, int) and size > MAX_AUDIO_BYTES:
+            return Intake(
+                reply="That recording is too long for me to transcribe; please "
+                "send a shorter one, or type it."
+            )
+        try:
+            words = await self._transcribe(item)
+        except JobsError as exc:
+            logger.warning("Could not transcribe message %s: %s", item.msg_id, exc)
+            return Intake(
+                reply="Sorry, I couldn't transcribe that voice message just now. "
+                "Please try again in a minute, or type it."
+            )
+        if not words:
+            return Intake(reply="I couldn't make out any words in that recording.")
+        seconds = media.get("duration")
+        length = f", {seconds} s" if isinstance(seconds, int) else ""
+        caption = f"\n\n(Its caption: {item.text.strip()})" if item.text.strip() else ""
+        return Intake(
+            note=f"[This was a voice message{length}; transcribed, it says:]",
+            text=words + caption,
+        )
+
+    async def _transcribe(self, item: InboxItem) -> str:
+        assert self._transcriber is not None
+        # A scratch folder: the recording is not kept once its words are known.
+        with tempfile.TemporaryDirectory(prefix="jobs-voice-") as scratch:
+            path = await self._fetcher.fetch(
+                item.chat_id, item.msg_id, folder=Path(scratch), max_bytes=MAX_AUDIO_BYTES
+            )
+            return await self._transcriber.transcribe(path)

@@ -1,0 +1,216 @@
+"""The owner's status commands: /usage, /status, /tasks and /update (command table entries).
+
+Each factory returns a CommandSpec for `CommandTable.add`; app.py adds them to the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from jobs.clock import Clock, utc_now
+from jobs.conversation.commands import Command, CommandContext, CommandSpec
+from jobs.sessions.manager import SessionManager
+from jobs.storage import (
+    ACTIVE_STATUSES,
+    InboxRepo,
+    OutboxRepo,
+    PeopleRepo,
+    Task,
+    TaskRepo,
+    TaskStatus,
+    TriggerRepo,
+    UsageRepo,
+    UsageTotals,
+)
+from jobs.updater import UpdateFailed, Updater
+
+SHOWN_TASKS = 20
+OPEN_TASKS = (*ACTIVE_STATUSES, TaskStatus.BLOCKED)
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitNote:
+    """One rate-limit window as Claude Code last reported it (its rate_limit_event)."""
+
+    window: str
+    status: str
+    """allowed, allowed_warning or rejected."""
+    utilization: float | None
+    resets_at: datetime | None
+    seen_at: datetime
+
+
+class RateLimitBoard:
+    """The latest rate-limit report per window. The sessions feed it (`note`), /usage reads it."""
+
+    def __init__(self, *, clock: Clock = utc_now) -> None:
+        self._clock = clock
+        self._notes: dict[str, RateLimitNote] = {}
+
+    def note(
+        self,
+        *,
+        window: str | None,
+        status: str,
+        utilization: float | None = None,
+        resets_at: int | None = None,
+    ) -> None:
+        """Record a report; `resets_at` is a Unix time, as the CLI sends it."""
+        name = window or "current"
+        reset = datetime.fromtimestamp(resets_at, UTC) if resets_at else None
+        self._notes[name] = RateLimitNote(name, status, utilization, reset, self._clock())
+
+    def latest(self) -> list[RateLimitNote]:
+        return sorted(self._notes.values(), key=lambda note: note.window)
+
+
+def usage_command(
+    *, usage: UsageRepo, zone: ZoneInfo, clock: Clock = utc_now, limits: RateLimitBoard | None
+) -> CommandSpec:
+    """/usage: tokens and cost per role, today and this month (in the owner's time zone)."""
+
+    async def handler(ctx: CommandContext, command: Command) -> str:
+        now = clock().astimezone(zone)
+        day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        month = day.replace(day=1)
+        parts = [
+            _usage_block(f"Today (since 00:00 {zone.key})", await usage.totals(day)),
+            _usage_block(f"This month (since {month.day} {month:%b})", await usage.totals(month)),
+        ]
+        if limits is not None and (notes := limits.latest()):
+            parts.append(_limits_block(notes, zone))
+        return "\n\n".join(parts)
+
+    return CommandSpec(handler, "tokens and cost, today and this month", owner_only=True)
+
+
+def _usage_block(title: str, totals: dict[str, UsageTotals]) -> str:
+    if not totals:
+        return f"{title}: no turns."
+    lines = [f"{title}:"]
+    for role, t in totals.items():
+        cache = (
+            f" (+{t.cache_read_tokens:,} cached read, {t.cache_write_tokens:,} cache write)"
+            if t.cache_read_tokens or t.cache_write_tokens
+            else ""
+        )
+        lines.append(
+            f"• {role}: {t.turns} turn{'s' * (t.turns != 1)}, {t.input_tokens:,} in / "
+            f"{t.output_tokens:,} out tokens{cache}, ${t.cost_usd:.4f}"
+        )
+    if len(totals) > 1:
+        lines.append(f"• total: ${sum(t.cost_usd for t in totals.values()):.4f}")
+    return "\n".join(lines)
+
+
+def _limits_block(notes: Iterable[RateLimitNote], zone: ZoneInfo) -> str:
+    lines = ["Rate limits (as Claude Code last reported them):"]
+    for note in notes:
+        used = f", {note.utilization:.0%} used" if note.utilization is not None else ""
+        resets = f", resets {_when(note.resets_at, zone)}" if note.resets_at else ""
+        lines.append(f"• {note.window.replace('_', ' ')}: {note.status}{used}{resets}")
+    return "\n".join(lines)
+
+
+def _when(moment: datetime, zone: ZoneInfo) -> str:
+    local = moment.astimezone(zone)
+    return f"{local.day} {local:%b %H:%M}"
+
+
+@dataclass(frozen=True, slots=True)
+class StatusSources:
+    """What /status looks at."""
+
+    sessions: SessionManager
+    inbox: InboxRepo
+    outbox: OutboxRepo
+    tasks: TaskRepo
+    triggers: TriggerRepo | None = None
+
+
+def status_command(sources: StatusSources, /) -> CommandSpec:
+    """/status: live sessions, active tasks, triggers and queue depth."""
+
+    async def handler(ctx: CommandContext, command: Command) -> str:
+        live = sources.sessions.live_keys
+        tasks = await sources.tasks.active()
+        counts = await sources.inbox.count_by_state()
+        outgoing = await sources.outbox.pending_count()
+        lines = [
+            f"Live sessions: {len(live)}" + (f" ({', '.join(reversed(live))})" if live else ""),
+            f"Active tasks: {len(tasks)}" + (" — /tasks lists them" if tasks else ""),
+            await _triggers_line(sources.triggers),
+            f"Queue: {counts['pending']} message(s) waiting, {counts['processing']} being "
+            f"answered; {outgoing} repl(ies) to send",
+        ]
+        return "\n".join(lines)
+
+    return CommandSpec(handler, "what is running and waiting", owner_only=True)
+
+
+async def _triggers_line(triggers: TriggerRepo | None) -> str:
+    if triggers is None:
+        return "Triggers: not set up"
+    schedules = await triggers.list_schedules(enabled_only=True)
+    watched = await triggers.list_subscriptions(enabled_only=True)
+    return f"Triggers: {len(schedules)} schedule(s) on, {len(watched)} source(s) watched"
+
+
+def tasks_command(*, tasks: TaskRepo, people: PeopleRepo) -> CommandSpec:
+    """/tasks: the owner sees every open task; anyone else the tasks given to them."""
+
+    async def handler(ctx: CommandContext, command: Command) -> str:
+        if ctx.is_owner:
+            found = await tasks.list(statuses=OPEN_TASKS)
+        else:
+            found = await tasks.list(assignee_id=ctx.person_id, statuses=OPEN_TASKS)
+        if not found:
+            return "No open tasks."
+        lines = [await _task_line(task, people, owner=ctx.is_owner) for task in found[:SHOWN_TASKS]]
+        if len(found) > SHOWN_TASKS:
+            lines.append(f"… and {len(found) - SHOWN_TASKS} more.")
+        return "Open tasks:\n" + "\n".join(lines)
+
+    return CommandSpec(handler, "open tasks")
+
+
+async def _task_line(task: Task, people: PeopleRepo, *, owner: bool) -> str:
+    line = f"#{task.id} {task.title} [{task.status.value}]"
+    if owner:
+        for label, person_id in (("for", task.assignee_id), ("with", task.counterpart_id)):
+            if person_id is not None:
+                line += f" {label} {await _name(people, person_id)}"
+    if task.due_at is not None:
+        line += f", due {task.due_at:%Y-%m-%d %H:%M} UTC"
+    if task.next_step:
+        line += f"\n   next: {task.next_step}"
+    return line
+
+
+async def _name(people: PeopleRepo, person_id: int) -> str:
+    person = await people.get(person_id)
+    if person is None:
+        return f"id {person_id}"
+    handle = f" (@{person.username})" if person.username else ""
+    return f"{person.display_name or f'id {person_id}'}{handle}"
+
+
+def update_command(updater: Updater, /) -> CommandSpec:
+    """/update: pull and reinstall (or UPDATE_COMMAND), then restart; reports old → new."""
+
+    async def handler(ctx: CommandContext, command: Command) -> str:
+        try:
+            outcome = await updater.update()
+        except UpdateFailed as exc:
+            return f"The update failed, so nothing changed.\n\n{exc}"
+        if not outcome.changed:
+            return f"Jobs is already up to date ({outcome.old})."
+        return (
+            f"Updated Jobs: {outcome.old} → {outcome.new}. Restarting now; "
+            "I'll be back in a few seconds."
+        )
+
+    return CommandSpec(handler, "update Jobs to the latest version and restart", owner_only=True)

@@ -1,0 +1,153 @@
+"""/usage, /status and /tasks over a real database; RateLimitBoard."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from jobs.conversation.commands import Command, CommandContext, CommandSpec
+from jobs.conversation.status import (
+    RateLimitBoard,
+    StatusSources,
+    status_command,
+    tasks_command,
+    usage_command,
+)
+from jobs.messages import InboundMessage
+from jobs.sessions import SessionManager, SessionSettings
+from jobs.storage import (
+    AuditRepo,
+    Database,
+    InboxRepo,
+    OutboxRepo,
+    PeopleRepo,
+    SessionRepo,
+    TaskRepo,
+    TaskStatus,
+    TriggerRepo,
+    UsageRepo,
+)
+from jobs.tools import ToolServers
+
+BERLIN = ZoneInfo("Europe/Berlin")
+NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)  # 11:00 in Berlin
+OWNER = CommandContext(person_id=1000, chat_id=1000, session_key="owner", is_owner=True)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def db(tmp_path: Path, clock: Clock) -> AsyncIterator[Database]:
+    database = await Database.open(tmp_path / "db.sqlite", clock=clock)
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
+async def run(spec: CommandSpec, ctx: CommandContext = OWNER) -> str:
+    return await spec.handler(ctx, Command("x"))
+
+
+async def test_usage_today_and_this_month_per_role(db: Database, clock: Clock) -> None:
+    usage = UsageRepo(db)
+    for when, role, cost in [
+        (NOW - timedelta(days=40), "owner", 9.0),  # last month: not shown
+        (NOW - timedelta(days=3), "owner", 0.5),
+        (datetime(2026, 11, 26, 23, 30, tzinfo=UTC), "external", 0.25),  # 00:30 Berlin today
+        (NOW - timedelta(hours=1), "owner", 0.125),
+    ]:
+        clock.now = when
+        await usage.record("k", role, None, "m", input_tokens=1000, output_tokens=10, cost_usd=cost)
+    clock.now = NOW
+    text = await run(usage_command(usage=usage, zone=BERLIN, clock=clock, limits=None))
+    today, month = text.split("\n\n")
+    assert today.startswith("Today (since 00:00 Europe/Berlin):")
+    assert "• owner: 1 turn, 1,000 in / 10 out tokens, $0.1250" in today
+    assert "• external: 1 turn" in today and "• total: $0.3750" in today
+    assert month.startswith("This month (since 1 Nov):")
+    assert "• owner: 2 turns, 2,000 in / 20 out tokens, $0.6250" in month
+    assert "Rate limits" not in text
+
+
+async def test_usage_with_nothing_yet_and_with_rate_limits(db: Database, clock: Clock) -> None:
+    board = RateLimitBoard(clock=clock)
+    board.note(
+        window="five_hour",
+        status="allowed_warning",
+        utilization=0.82,
+        resets_at=int(datetime(2026, 11, 27, 13, 0, tzinfo=UTC).timestamp()),
+    )
+    board.note(window=None, status="allowed")
+    text = await run(usage_command(usage=UsageRepo(db), zone=BERLIN, clock=clock, limits=board))
+    assert "Today (since 00:00 Europe/Berlin): no turns." in text
+    assert "• five hour: allowed_warning, 82% used, resets 27 Nov 14:00" in text
+    assert "• current: allowed" in text
+
+
+async def test_status_counts(db: Database, tmp_path: Path) -> None:
+    inbox, tasks, triggers = InboxRepo(db), TaskRepo(db), TriggerRepo(db)
+    await inbox.add(InboundMessage(chat_id=7, msg_id=1, sender_id=7, text="hi"))
+    await inbox.add(InboundMessage(chat_id=7, msg_id=2, sender_id=7, text="again"))
+    await inbox.claim_next(7)
+    await tasks.create("Book a table")
+    done = await tasks.create("Old thing")
+    await tasks.update(done.id, status=TaskStatus.DONE)
+    sessions = SessionManager(
+        config=SessionSettings(workspace_dir=tmp_path / "w", people_dir=tmp_path / "p"),
+        sessions=SessionRepo(db),
+        usage=UsageRepo(db),
+        audit=AuditRepo(db),
+        tools=ToolServers(),
+    )
+    sources = StatusSources(
+        sessions=sessions, inbox=inbox, outbox=OutboxRepo(db), tasks=tasks, triggers=triggers
+    )
+    text = await run(status_command(sources))
+    assert text.splitlines() == [
+        "Live sessions: 0",
+        "Active tasks: 1 — /tasks lists them",
+        "Triggers: 0 schedule(s) on, 0 source(s) watched",
+        "Queue: 1 message(s) waiting, 1 being answered; 0 repl(ies) to send",
+    ]
+    no_triggers = await run(status_command(StatusSources(sessions, inbox, OutboxRepo(db), tasks)))
+    assert "Triggers: not set up" in no_triggers
+
+
+async def test_tasks_for_the_owner_and_for_an_assignee(db: Database) -> None:
+    people, tasks = PeopleRepo(db), TaskRepo(db)
+    await people.upsert_seen(42, username="ann", display_name="Ann Lee")
+    await tasks.create("Call the plumber")
+    mine = await tasks.create("Bring the keys", assignee_id=42)
+    await tasks.update(mine.id, next_step="ask for a time")
+    await people.upsert_seen(43)
+    other = await tasks.create("Secret", assignee_id=43)
+    spec = tasks_command(tasks=tasks, people=people)
+    owner_view = await run(spec)
+    assert "#1 Call the plumber [open]" in owner_view
+    assert (
+        f"#{mine.id} Bring the keys [open] for Ann Lee (@ann)\n   next: ask for a time"
+        in owner_view
+    )
+    assert f"#{other.id} Secret [open] for id 43" in owner_view
+    ann = CommandContext(person_id=42, chat_id=42, session_key="external:42", is_owner=False)
+    ann_view = await run(spec, ann)
+    assert "Bring the keys" in ann_view and "Secret" not in ann_view and "plumber" not in ann_view
+    assert not spec.owner_only
+    nobody = CommandContext(person_id=9, chat_id=9, session_key="external:9", is_owner=False)
+    assert await run(spec, nobody) == "No open tasks."
