@@ -1,7 +1,7 @@
 """The application: every component built once, in order, wired by constructor; run and stop.
 
-`build` makes the core (storage, sessions, dispatcher, delivery) for any Channel; `run_telegram`
-and `run_terminal` put it behind Telegram or the terminal.
+`build` makes the core (storage, sessions, dispatcher, delivery) and the owner's features
+(`features.py`) for any Channel; `modes.py` puts it behind Telegram or the terminal.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import asyncio
 import logging
 import signal
 from collections.abc import Coroutine, Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from jobs import features
 from jobs.clock import Clock, utc_now
 from jobs.config import ExternalUsers, Settings
 from jobs.conversation.builtin_commands import builtin_commands
@@ -20,48 +20,22 @@ from jobs.conversation.delivery import OutboxSender
 from jobs.conversation.dispatcher import Dispatcher
 from jobs.conversation.limits import RateLimiter
 from jobs.conversation.router import default_policy
+from jobs.conversation.status import RateLimitBoard
 from jobs.conversation.turns import TurnRunner
-from jobs.messages import Channel, OutboundMessage
+from jobs.delegation import TaskSessions
+from jobs.features import Core, TelegramParts
+from jobs.memory import MemoryContext, MemoryStore
+from jobs.messages import Channel
 from jobs.sessions.manager import SessionManager, SessionSettings
-from jobs.storage import (
-    AuditRepo,
-    Database,
-    InboxRepo,
-    OutboxRepo,
-    PeopleRepo,
-    SessionRepo,
-    TaskRepo,
-    UsageRepo,
-)
+from jobs.storage import Database
+from jobs.storage.repos import Repos
 from jobs.tools.registry import ToolServers
-from jobs.tools.tasks import ExternalTaskTools, NotifyOwner
+from jobs.triggers import TriggerExecutor, TriggerManager
+from jobs.updater import Restart
 
 logger = logging.getLogger(__name__)
 
 IDLE_SESSION_SECONDS = 15 * 60  # a CLI process idle this long is closed; it resumes on demand
-
-
-@dataclass(frozen=True, slots=True)
-class Repos:
-    inbox: InboxRepo
-    outbox: OutboxRepo
-    people: PeopleRepo
-    sessions: SessionRepo
-    tasks: TaskRepo
-    audit: AuditRepo
-    usage: UsageRepo
-
-    @classmethod
-    def on(cls, db: Database) -> Repos:
-        return cls(
-            inbox=InboxRepo(db),
-            outbox=OutboxRepo(db),
-            people=PeopleRepo(db),
-            sessions=SessionRepo(db),
-            tasks=TaskRepo(db),
-            audit=AuditRepo(db),
-            usage=UsageRepo(db),
-        )
 
 
 class App:
@@ -70,23 +44,36 @@ class App:
     def __init__(
         self,
         *,
-        db: Database,
-        repos: Repos,
+        core: Core,
         sessions: SessionManager,
         dispatcher: Dispatcher,
-        sender: OutboxSender,
+        memory: MemoryStore,
+        triggers: TriggerManager,
+        delegation: TaskSessions,
+        restart: Restart,
     ) -> None:
-        self.db = db
-        self.repos = repos
+        self.db = core.db
+        self.repos = core.repos
+        self.sender = core.sender
         self.sessions = sessions
         self.dispatcher = dispatcher
-        self.sender = sender
+        self.memory = memory
+        self.triggers = triggers
+        self.delegation = delegation
+        self.restart = restart
 
     async def run(self, *, policy: ExternalUsers) -> None:
         await self.dispatcher.start(policy=policy)
         async with asyncio.TaskGroup() as group:
             group.create_task(self.sender.run(), name="outbox")
             group.create_task(self._close_idle_sessions(), name="idle-sessions")
+            group.create_task(self.memory.run(), name="memory-index")
+            group.create_task(self.triggers.run(), name="triggers")
+
+    async def settle(self) -> None:
+        """Let the messages being handled finish and their replies go out (before a restart)."""
+        await self.dispatcher.wait_idle()
+        await self.sender.drain()
 
     async def _close_idle_sessions(self) -> None:
         while True:
@@ -95,7 +82,9 @@ class App:
 
     async def aclose(self) -> None:
         await self.dispatcher.aclose()
+        await self.delegation.aclose()  # task turns running in the background
         await self.sessions.aclose()
+        await self.memory.aclose()
         await self.db.close()
 
 
@@ -107,27 +96,62 @@ async def build(
     clock: Clock = utc_now,
     extra_env: Mapping[str, str] | None = None,
     only_chat: int | None = None,
+    telegram: TelegramParts | None = None,
 ) -> App:
-    """Open the database and make every component once, each handed its collaborators."""
+    """Open the database and make every component once, each handed its collaborators.
+
+    `only_chat`: the terminal's chat; its outbox rows are the only ones sent, and the owner's
+    notices (schedules, summaries) go there. `telegram`: what only Telegram provides.
+    """
     for folder in (settings.data_dir, settings.workspace_dir):
         folder.mkdir(parents=True, exist_ok=True)
     db = await Database.open(settings.db_path, clock=clock)
     repos = Repos.on(db)
     sender = OutboxSender(outbox=repos.outbox, channel=channel, clock=clock, only_chat=only_chat)
-    tools = ToolServers()
-    tools.register(
-        ExternalTaskTools(
-            tasks=repos.tasks, clock=clock, notify_owner=_summary_to_owner(repos, sender, owner_id)
-        ).server()
+    core = Core(
+        settings=settings,
+        db=db,
+        repos=repos,
+        tools=ToolServers(),
+        sender=sender,
+        owner_chat=only_chat if only_chat is not None else owner_id,
+        clock=clock,
     )
+    features.external_tasks(core)
+    memory = await features.memory(core)
+    await features.browser(core)
+    attachments = features.telegram(core, telegram)
+    approvals = await features.approvals(core)
+    limits = RateLimitBoard(clock=clock)  # what Claude Code last said about rate limits
     sessions = SessionManager(
         config=SessionSettings.from_settings(settings, extra_env=extra_env),
         sessions=repos.sessions,
         usage=repos.usage,
         audit=repos.audit,
-        tools=tools,
+        tools=core.tools,
+        read_only_tools=features.READ_ONLY_TOOLS,
+        extensions=features.extensions(core),
+        context=MemoryContext(files=memory.files),
+        approver=approvals,
     )
-    commands = builtin_commands(sessions=sessions, people=repos.people)
+    delegation = features.delegation(core, sessions, telegram.people if telegram else None)
+    executor = TriggerExecutor(
+        sessions=sessions,
+        outbox=repos.outbox,
+        owner_chat_id=core.owner_chat,
+        on_outbox=sender.wake,
+        clock=clock,
+        zone=settings.zone,
+    )
+    triggers = features.triggers(
+        core,
+        executor,
+        chats=telegram.chats if telegram else None,
+        on_heartbeat_tasks=delegation.resume_due,
+    )
+    restart = Restart()
+    commands = builtin_commands(sessions=sessions, people=repos.people, approvals=approvals)
+    features.owner_commands(core, commands, sessions, restart, limits)
     turns = TurnRunner(
         sessions=sessions,
         inbox=repos.inbox,
@@ -135,7 +159,11 @@ async def build(
         channel=channel,
         commands=commands,
         on_outbox=sender.wake,
-        uploads_dir=settings.workspace_dir / "uploads",
+        uploads_dir=core.uploads,
+        attachments=attachments,
+        record=memory.record_exchange,
+        task_turns=delegation,
+        reply_command=approvals.command_for_reply,
     )
     dispatcher = Dispatcher(
         inbox=repos.inbox,
@@ -145,21 +173,17 @@ async def build(
         turns=turns,
         limiter=RateLimiter(clock=clock),
         owner_id=owner_id,
+        tasks=repos.tasks,
     )
-    return App(db=db, repos=repos, sessions=sessions, dispatcher=dispatcher, sender=sender)
-
-
-def _summary_to_owner(repos: Repos, sender: OutboxSender, owner_id: int) -> NotifyOwner:
-    async def notify(person_id: int, text: str) -> None:
-        person = await repos.people.get(person_id)
-        who = person.display_name if person and person.display_name else f"id {person_id}"
-        handle = f" (@{person.username})" if person and person.username else ""
-        await repos.outbox.enqueue(
-            [OutboundMessage(chat_id=owner_id, text=f"Summary from {who}{handle}:\n\n{text}")]
-        )
-        sender.wake()
-
-    return notify
+    return App(
+        core=core,
+        sessions=sessions,
+        dispatcher=dispatcher,
+        memory=memory,
+        triggers=triggers,
+        delegation=delegation,
+        restart=restart,
+    )
 
 
 def effective_policy(settings: Settings, *, own_account: bool) -> ExternalUsers:
@@ -167,7 +191,8 @@ def effective_policy(settings: Settings, *, own_account: bool) -> ExternalUsers:
 
 
 async def serve(app: App, *, policy: ExternalUsers, alongside: Coroutine[Any, Any, object]) -> None:
-    """Run the app and `alongside` (the channel's own loop) until a signal or either one ends.
+    """Run the app and `alongside` (the channel's own loop) until a signal, a restart request
+    (/update), or either one ends.
 
     On SIGTERM/SIGINT every task is cancelled: a turn in flight is interrupted and its message
     stays in the inbox, so it is answered after the next start.
@@ -180,13 +205,14 @@ async def serve(app: App, *, policy: ExternalUsers, alongside: Coroutine[Any, An
         asyncio.create_task(app.run(policy=policy), name="app"),
         asyncio.create_task(alongside, name="channel"),
         asyncio.create_task(stop.wait(), name="signals"),
+        asyncio.create_task(app.restart.wait(settle=app.settle), name="restart"),
     ]
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
             if not task.cancelled() and (error := task.exception()) is not None:
                 raise error
-        logger.info("Stopping")
+        logger.info("Restarting" if app.restart.requested else "Stopping")
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -29,8 +30,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
 
     if sys.stdin.isatty():
         settings = _first_run_setup(settings, args)
-    asyncio.run(run_telegram(settings))
-    return 0
+    return asyncio.run(run_telegram(settings))
 
 
 def _login(settings: Settings, args: argparse.Namespace) -> int:
@@ -45,8 +45,7 @@ def _login(settings: Settings, args: argparse.Namespace) -> int:
 def _chat(settings: Settings, args: argparse.Namespace) -> int:
     from jobs.modes import run_terminal
 
-    asyncio.run(run_terminal(settings))
-    return 0
+    return asyncio.run(run_terminal(settings))
 
 
 def _first_run_setup(settings: Settings, args: argparse.Namespace) -> Settings:
@@ -63,11 +62,27 @@ def _first_run_setup(settings: Settings, args: argparse.Namespace) -> Settings:
     return settings
 
 
+def _browser(settings: Settings, args: argparse.Namespace) -> int:  # noqa: RET503 - exec
+    from jobs.extensions.browser import start_script
+
+    script = start_script()
+    if script is None:
+        print(
+            "jobs: browser/start.sh is not in this installation; with Docker the browser is "
+            "its own service (docker compose up -d browser)",
+            file=sys.stderr,
+        )
+        return 1
+    # Replaces this process, so signals (docker stop, Ctrl-C) reach the script itself.
+    os.execvp("bash", ["bash", str(script), args.action])
+
+
 COMMANDS: dict[str, tuple[Command, str]] = {
     "run": (_run, "run Jobs on your Telegram account (walks you through setup the first time)"),
     "login": (_login, "log in to Telegram (phone, code, 2FA) and set up Claude auth"),
     "chat": (_chat, "talk to your owner session in this terminal, without Telegram"),
     "doctor": (_doctor, "check configuration, Telegram login, Claude auth and the browser"),
+    "browser": (_browser, "run the browser service here, without Docker (Chromium, noVNC)"),
 }
 
 
@@ -86,6 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (_, help_text) in COMMANDS.items():
         command = sub.add_parser(name, help=help_text, description=help_text)
+        if name == "browser":
+            command.add_argument(
+                "action", nargs="?", default="start", choices=("start", "health", "link")
+            )
         if name == "login":
             command.add_argument(
                 "--print-session",
@@ -120,5 +139,6 @@ def _secrets(settings: Settings) -> list[str]:
         settings.anthropic_api_key,
         settings.openai_api_key,
         settings.claude_code_oauth_token,
+        settings.novnc_password,
     )
     return [v.get_secret_value() for v in values if v is not None]

@@ -53,12 +53,33 @@ class Settings(BaseSettings):
     openai_base_url: str | None = None
     http_proxy: str | None = None
     heartbeat_interval_minutes: int = Field(default=30, ge=0, le=24 * 60)
+    quiet_hours: str | None = Field(
+        default=None, description="e.g. 23:00-07:00 (in TIMEZONE): no heartbeat then"
+    )
+    memory_embedding_model: str = Field(
+        default="text-embedding-3-small", min_length=1, description="model for memory vectors"
+    )
     browser_cdp_url: str | None = None
+    novnc_url: str | None = Field(
+        default=None, description="the browser viewer's address as you open it (port 6080)"
+    )
+    novnc_password: SecretStr | None = Field(
+        default=None, description="the viewer's password (else browser/start.sh makes one)"
+    )
     data_dir: Path = Path("data")
     workspace_dir: Path = Path("workspace")
     query_timeout_seconds: float = Field(default=300, gt=0, le=24 * 3600)
     max_live_sessions: int = Field(default=4, ge=1, le=64)
     external_users: ExternalUsers | None = None
+    whisper_model: str = Field(
+        default="whisper-1", min_length=1, description="model that transcribes voice messages"
+    )
+    update_command: str | None = Field(
+        default=None, description="what /update runs instead of git pull + reinstall"
+    )
+    update_repo_dir: Path | None = Field(
+        default=None, description="the checkout /update pulls (default: the one Jobs runs from)"
+    )
     timezone: str = "UTC"
     log_level: str = "INFO"
 
@@ -78,6 +99,15 @@ class Settings(BaseSettings):
             raise ValueError("expected an IANA time zone such as Europe/Berlin or UTC") from None
         return value
 
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours_shape(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(
+            r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", value
+        ):
+            raise ValueError("expected two 24-hour times such as 23:00-07:00")
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:
@@ -86,7 +116,7 @@ class Settings(BaseSettings):
             raise ValueError("expected DEBUG, INFO, WARNING or ERROR")
         return level
 
-    @field_validator("browser_cdp_url", "openai_base_url", "http_proxy")
+    @field_validator("browser_cdp_url", "openai_base_url", "http_proxy", "novnc_url")
     @classmethod
     def _url_shape(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"^[a-z][a-z0-9+.-]*://[^\s/]+", value):
@@ -101,11 +131,15 @@ class Settings(BaseSettings):
 
     @property
     def telethon_session_path(self) -> Path:
-        """Telethon's own SQLite session file (never the app database)."""
+        """Telethon's own SQLite session file (never the app database).
+
+        Telethon adds `.session` to a name without it; so do we, so every path we show is real.
+        """
         raw = self.tg_session.get_secret_value() if self.tg_session else ""
-        if raw and not self.tg_session_is_string:
-            return Path(raw).expanduser()
-        return self.data_dir / "telethon.session"
+        if not raw or self.tg_session_is_string:
+            return self.data_dir / "telethon.session"
+        path = Path(raw).expanduser()
+        return path if path.suffix == ".session" else path.with_name(path.name + ".session")
 
     @property
     def tg_session_is_string(self) -> bool:

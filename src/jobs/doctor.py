@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import sqlite3
 import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -146,7 +148,38 @@ async def check_openai(settings: Settings) -> Check:
     )
 
 
+def _has_fts5() -> bool:
+    try:
+        with contextlib.closing(sqlite3.connect(":memory:")) as probe:
+            probe.execute("CREATE VIRTUAL TABLE probe USING fts5(text)")
+    except sqlite3.OperationalError:
+        return False
+    return True
+
+
+async def check_memory_vectors(settings: Settings) -> Check:
+    if not _has_fts5():
+        return Check(
+            "memory search",
+            Status.MISSING,
+            f"this Python's SQLite {sqlite3.sqlite_version} has no FTS5: memory cannot be indexed",
+            "Use a Python whose sqlite3 includes FTS5 (python.org, Debian and Docker builds do)",
+        )
+    if settings.openai_api_key or settings.openai_base_url:
+        where = settings.openai_base_url or "api.openai.com"
+        return Check("memory search", Status.OK, f"keywords (FTS5) and vectors via {where}")
+    return Check(
+        "memory search",
+        Status.OPTIONAL,
+        "keywords only (FTS5): vectors are off, so search does not find things said in other words",
+        "Set OPENAI_API_KEY, or OPENAI_BASE_URL for a local server such as Ollama "
+        "(with MEMORY_EMBEDDING_MODEL, e.g. nomic-embed-text)",
+    )
+
+
 async def check_browser(settings: Settings) -> Check:
+    from jobs.extensions.browser import find_playwright_mcp
+
     if not settings.browser_cdp_url:
         return Check(
             "browser",
@@ -165,8 +198,17 @@ async def check_browser(settings: Settings) -> Check:
         return Check(
             "browser",
             Status.WARN,
-            f"{url} not reachable ({type(exc).__name__})",
-            "Start the browser service or fix BROWSER_CDP_URL",
+            f"no browser answers at {url} ({type(exc).__name__}): the owner's browser "
+            "tools will fail until it does",
+            "Start the browser service (docker compose up -d browser, or ./browser/start.sh) "
+            "or fix BROWSER_CDP_URL",
+        )
+    if find_playwright_mcp() is None:
+        return Check(
+            "browser",
+            Status.WARN,
+            f"{browser} answers, but the Playwright MCP server is not installed",
+            "Run `npm ci` in browser/ (scripts/install does it)",
         )
     return Check("browser", Status.OK, f"{browser} at {settings.browser_cdp_url}")
 
@@ -190,6 +232,7 @@ CHECKS: tuple[CheckFn, ...] = (
     check_claude_auth,
     check_claude_cli,
     check_openai,
+    check_memory_vectors,
     check_browser,
     check_node,
 )

@@ -10,10 +10,15 @@ from telethon import TelegramClient
 from jobs.app import build, effective_policy, serve
 from jobs.clock import Clock, utc_now
 from jobs.config import Settings
+from jobs.features import TelegramParts
 from jobs.runlock import RunLock
-from jobs.telegram.client import connect_authorised, make_client
+from jobs.telegram.api import TelegramApi
+from jobs.telegram.channel_posts import ChannelPosts
+from jobs.telegram.client import connect_authorised, make_client, require_login
 from jobs.telegram.inbound import SentLog, TelegramInbound
+from jobs.telegram.media import TelegramMedia
 from jobs.telegram.outbound import TelegramChannel
+from jobs.telegram.people import TelegramPeople
 from jobs.terminal import TERMINAL_CHAT_ID, TerminalChannel, read_lines
 
 logger = logging.getLogger(__name__)
@@ -25,8 +30,9 @@ async def run_telegram(
     clock: Clock = utc_now,
     extra_env: Mapping[str, str] | None = None,
     client: TelegramClient | None = None,
-) -> None:
+) -> int:
     """`jobs run`: the user client, the inbox, the sessions and the outbox, until stopped.
+    Returns the exit code (RESTART_EXIT_CODE after /update: start the new version).
 
     `client` replaces the one made from settings (tests pass one on the fake network).
     """
@@ -34,23 +40,44 @@ async def run_telegram(
     assert settings.tg_user_id is not None
     owner_id = settings.tg_user_id
     with RunLock(settings.data_dir):
-        client = client or make_client(settings)
+        if client is None:
+            require_login(settings)  # no login: say so before any network traffic
+            client = make_client(settings)
         sent_log = SentLog()
         channel = TelegramChannel(client=client, sent_log=sent_log)
+        posts = ChannelPosts(client=client)
+        media = TelegramMedia(client=client)
+        api = TelegramApi(client=client, sent_log=sent_log, owner_id=owner_id, media=media)
+        parts = TelegramParts(
+            account=api, media=media, chats=posts, people=TelegramPeople(client=client)
+        )
         app = await build(
-            settings, channel=channel, owner_id=owner_id, clock=clock, extra_env=extra_env
+            settings,
+            channel=channel,
+            owner_id=owner_id,
+            clock=clock,
+            extra_env=extra_env,
+            telegram=parts,
+        )
+        # Before connecting, like the inbound handler: catch-up posts must find their subscription.
+        await app.triggers.channels.restore()
+        posts.register(
+            on_post=app.triggers.channels.on_post, watching=app.triggers.channels.watching
         )
         # Registered before connecting: catch-up replays missed messages as soon as it connects.
         TelegramInbound(
             client=client, owner_id=owner_id, on_message=app.dispatcher.submit, sent_log=sent_log
         ).register()
+        # Known before connecting: catch-up may replay Jobs' own replies in Saved Messages.
+        for msg_id in await app.repos.outbox.recent_sent_ids(owner_id):
+            sent_log.add(owner_id, msg_id)
+        for item in await app.repos.outbox.unconfirmed(owner_id):
+            channel.expect(item.to_message())
         try:
             account = await connect_authorised(client, settings)
         except BaseException:
             await app.aclose()
             raise
-        for msg_id in await app.repos.outbox.recent_sent_ids(owner_id):
-            sent_log.add(owner_id, msg_id)
         policy = effective_policy(settings, own_account=account.is_owner_account)
         logger.info(
             "Logged in as %s (%s); external users: %s",
@@ -62,12 +89,14 @@ async def run_telegram(
             await serve(app, policy=policy, alongside=client.run_until_disconnected())
         finally:
             await client.disconnect()
+        return app.restart.exit_code
 
 
 async def run_terminal(
     settings: Settings, *, clock: Clock = utc_now, extra_env: Mapping[str, str] | None = None
-) -> None:
-    """`jobs chat`: the owner's session in this terminal; Telegram's outbox rows are left alone."""
+) -> int:
+    """`jobs chat`: the owner's session in this terminal; Telegram's outbox rows are left alone.
+    Returns the exit code, like run_telegram."""
     owner_id = settings.tg_user_id or 1
     with RunLock(settings.data_dir):
         channel = TerminalChannel()
@@ -85,3 +114,4 @@ async def run_terminal(
             policy=effective_policy(settings, own_account=True),
             alongside=read_lines(owner_id, app.dispatcher.submit),
         )
+        return app.restart.exit_code

@@ -101,6 +101,8 @@ def test_session_path_or_string(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     s = load_settings(None)
     assert not s.tg_session_is_string
     assert s.telethon_session_path == tmp_path / "me.session"
+    monkeypatch.setenv("TG_SESSION", str(tmp_path / "jobs"))
+    assert load_settings(None).telethon_session_path == tmp_path / "jobs.session"
     monkeypatch.setenv("TG_SESSION", "1" + "A" * 350)
     s = load_settings(None)
     assert s.tg_session_is_string

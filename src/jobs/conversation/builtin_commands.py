@@ -1,13 +1,19 @@
-"""The commands every Jobs understands: /stop, /clear, /allow, /block (and /help from the table)."""
+"""The commands every Jobs understands: /stop, /clear, /allow, /block, /approve, /deny (and /help
+from the table)."""
 
 from __future__ import annotations
 
+from jobs.conversation.approvals import ApprovalBroker
 from jobs.conversation.commands import Command, CommandContext, CommandSpec, CommandTable
 from jobs.sessions.manager import SessionManager
 from jobs.storage.people import Access, PeopleRepo
 
 
-def builtin_commands(*, sessions: SessionManager, people: PeopleRepo) -> CommandTable:
+def builtin_commands(
+    *, sessions: SessionManager, people: PeopleRepo, approvals: ApprovalBroker | None = None
+) -> CommandTable:
+    """`approvals`: with it, /approve_<code> and /deny_<code> answer its questions."""
+
     async def stop(ctx: CommandContext, command: Command) -> str:
         if await sessions.interrupt(ctx.session_key):
             return "Stopping what I was doing."
@@ -44,7 +50,36 @@ def builtin_commands(*, sessions: SessionManager, people: PeopleRepo) -> Command
             block, "ignore a person for good", owner_only=True, usage="<user id or @username>"
         ),
     )
+    if approvals is not None:
+        _add_approvals(table, approvals)
     return table
+
+
+def _add_approvals(table: CommandTable, broker: ApprovalBroker) -> None:
+    async def approve(ctx: CommandContext, command: Command) -> str:
+        return await _decide(broker, command, approve=True)
+
+    async def deny(ctx: CommandContext, command: Command) -> str:
+        return await _decide(broker, command, approve=False)
+
+    # Immediate: the turn that asked may hold the very session the owner is waiting on.
+    for name, handler, what in (("approve", approve, "let"), ("deny", deny, "refuse")):
+        table.add(
+            name,
+            CommandSpec(
+                handler,
+                f"{what} an action the assistant asked you about",
+                owner_only=True,
+                usage="<code>",
+                immediate=True,
+            ),
+        )
+
+
+async def _decide(broker: ApprovalBroker, command: Command, *, approve: bool) -> str:
+    if len(command.args) != 1:
+        return f"Usage: /{command.name}_<code>, with the code from my question."
+    return await broker.decide(command.args[0], approve=approve)
 
 
 async def _set_access(people: PeopleRepo, command: Command, access: Access, done: str) -> str:

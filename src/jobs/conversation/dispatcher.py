@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from dataclasses import dataclass, field
 
 from jobs.config import ExternalUsers
-from jobs.conversation.commands import Command, CommandTable, parse_command
+from jobs.conversation.commands import Command, CommandTable
 from jobs.conversation.limits import RateLimiter
 from jobs.conversation.router import Route, RouteKind, Sender, route
 from jobs.conversation.turns import TurnRunner, command_context
@@ -20,6 +21,7 @@ from jobs.messages import InboundMessage, OutboundMessage
 from jobs.storage.inbox import InboxItem, InboxRepo, InboxState
 from jobs.storage.outbox import OutboxRepo
 from jobs.storage.people import PeopleRepo
+from jobs.storage.tasks import TaskRepo
 
 logger = logging.getLogger(__name__)
 
@@ -30,12 +32,14 @@ MAX_ATTEMPTS = 3
 class _ChatState:
     task: asyncio.Task[None] | None = None
     more: asyncio.Event = field(default_factory=asyncio.Event)
+    held: deque[InboxItem] = field(default_factory=deque)
+    """Rows claimed during a turn that it could not take: answered next, before newer ones."""
 
 
 class Dispatcher:
     """Owns the per-chat workers and the decision of what each inbox row becomes."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the last one is an optional feature hook (delegated tasks)
         self,
         *,
         inbox: InboxRepo,
@@ -46,7 +50,9 @@ class Dispatcher:
         limiter: RateLimiter,
         owner_id: int,
         max_concurrent_turns: int = 8,
+        tasks: TaskRepo | None = None,
     ) -> None:
+        """`tasks`: with it, a person a conversation task talks with is routed to that task."""
         self._inbox = inbox
         self._outbox = outbox
         self._people = people
@@ -54,6 +60,7 @@ class Dispatcher:
         self._turns = turns
         self._limiter = limiter
         self._owner_id = owner_id
+        self._tasks = tasks
         self._policy: ExternalUsers | None = None  # set by start(): known once connected
         self._slots = asyncio.Semaphore(max_concurrent_turns)
         self._chats: dict[int, _ChatState] = {}
@@ -102,7 +109,7 @@ class Dispatcher:
         try:
             while True:
                 state.more.clear()
-                item = await self._inbox.claim_next(chat_id)
+                item = state.held.popleft() if state.held else await self._inbox.claim_next(chat_id)
                 if item is None:
                     if state.more.is_set():
                         continue
@@ -144,7 +151,12 @@ class Dispatcher:
         )
         assert self._policy is not None  # workers run only after start()
         decision = route(
-            Sender(person.user_id, str(person.access), person.is_contact),
+            Sender(
+                person.user_id,
+                str(person.access),
+                person.is_contact,
+                task_id=await self._conversation_task(person.user_id),
+            ),
             owner_id=self._owner_id,
             policy=self._policy,
         )
@@ -154,13 +166,19 @@ class Dispatcher:
             await self._announce(item)
         elif not await self._within_limits(item):
             return
-        elif (command := parse_command(item.text)) is not None:
+        elif (command := await self._turns.command_of(item)) is not None:
             await self._command(item, decision, command)
         else:
             async with self._slots:
-                leftovers = await self._turns.run(item, decision, more=state.more)
-            for extra in leftovers:  # claimed during the turn but not part of it
-                await self._handle_safely(extra, state)
+                await self._turns.run(
+                    item, decision, more=state.more, held=state.held, admit=self._within_limits
+                )
+
+    async def _conversation_task(self, user_id: int) -> int | None:
+        if self._tasks is None or user_id == self._owner_id:
+            return None
+        task = await self._tasks.conversation_with(user_id)
+        return None if task is None else task.id
 
     async def _within_limits(self, item: InboxItem) -> bool:
         if item.sender_id == self._owner_id:

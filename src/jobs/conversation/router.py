@@ -1,4 +1,5 @@
-"""Who a message is from, and so where it goes: owner, external session, announce, or nowhere.
+"""Who a message is from, and so where it goes: owner, a task's session, external session,
+announce, or nowhere.
 
 Pure: no IO, no await. The dispatcher looks up the person and calls `route`.
 """
@@ -9,10 +10,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from jobs.config import ExternalUsers
+from jobs.sessions.roles import task_key
 
 
 class RouteKind(StrEnum):
     OWNER = "owner"
+    TASK = "task"  # the person a conversation task talks with: their words go to that task
     EXTERNAL = "external"
     ANNOUNCE = "announce"  # a stranger under `approved`: tell the owner once, answer nothing
     IGNORE = "ignore"
@@ -25,6 +28,8 @@ class Sender:
     user_id: int
     access: str  # storage Access value: unknown, pending, allowed, blocked
     is_contact: bool
+    task_id: int | None = None
+    """The newest unfinished task that talks with this person, if any."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +37,7 @@ class Route:
     kind: RouteKind
     session_key: str | None = None
     reason: str = ""
+    task_id: int | None = None
 
 
 OWNER_KEY = "owner"
@@ -51,6 +57,8 @@ def route(sender: Sender, *, owner_id: int, policy: ExternalUsers) -> Route:
         return Route(RouteKind.OWNER, OWNER_KEY)
     if sender.access == "blocked":
         return Route(RouteKind.IGNORE, reason="blocked")
+    if sender.task_id is not None:  # the owner asked Jobs to talk with them: whatever the policy
+        return Route(RouteKind.TASK, task_key(sender.task_id), task_id=sender.task_id)
     if sender.access == "allowed" and policy is not ExternalUsers.NONE:
         return Route(RouteKind.EXTERNAL, external_key(sender.user_id))
     if policy is ExternalUsers.ALL:

@@ -9,15 +9,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
-from jobs.conversation.commands import CommandContext, CommandTable, parse_command
-from jobs.conversation.router import Route, RouteKind
+from jobs.conversation.attachments import Attachments, Intake
+from jobs.conversation.commands import Command, CommandContext, CommandTable, parse_command
+from jobs.conversation.router import Route, RouteKind, external_key
 from jobs.errors import RoleViolation, SessionError, TurnTimeout
 from jobs.messages import Channel, OutboundMessage
 from jobs.sessions.manager import SessionManager
-from jobs.sessions.replies import Reply
+from jobs.sessions.replies import Reply, Usage
 from jobs.sessions.roles import EXTERNAL, OWNER, RoleSpec
 from jobs.storage.inbox import InboxItem, InboxRepo, InboxState
 from jobs.storage.outbox import OutboxRepo
@@ -27,13 +31,36 @@ logger = logging.getLogger(__name__)
 MAX_INPUT_CHARS = 16_000
 _TYPING_EVERY = 4.5  # Telegram shows "typing…" for about 5 s
 ROLES: dict[RouteKind, RoleSpec] = {RouteKind.OWNER: OWNER, RouteKind.EXTERNAL: EXTERNAL}
+RecordExchange = Callable[[str, str, str, datetime], Awaitable[object]]
+"""`record(session_key, prompt, reply, at)`: called after an owner turn was answered."""
+Admit = Callable[[InboxItem], Awaitable[bool]]
+"""The rate limit: True to go on; False when the row was refused (and finished)."""
+ReplyCommand = Callable[[InboxItem], Awaitable[Command | None]]
+"""A command a reply to one of Jobs' messages stands for (the owner's yes to an approval)."""
+
+
+class TaskTurns(Protocol):
+    """The sessions of conversation tasks (jobs.delegation.TaskSessions): a message from the
+    person a task talks with becomes a turn of that task's session, and what the turn says
+    goes to the owner, not back to the writer."""
+
+    def frame(self, item: InboxItem, text: str, /) -> str:
+        """The message as the session reads it: marked as the writer's words, not the owner's."""
+
+    async def counterpart_turn(self, task_id: int, item: InboxItem, prompt: str, /) -> Reply:
+        """One tainted turn of the task's session (after any turn of it already running)."""
+
+    async def report(self, task_id: int, text: str, /) -> list[OutboundMessage]:
+        """The owner's message(s) from the turn's reply (none when there is nothing to say)."""
 
 
 def command_context(item: InboxItem, decision: Route) -> CommandContext:
+    # A task's counterpart's commands (/clear) act on their own session, never the task's.
+    task = decision.kind is RouteKind.TASK
     return CommandContext(
         person_id=item.sender_id,
         chat_id=item.chat_id,
-        session_key=decision.session_key or "",
+        session_key=external_key(item.sender_id) if task else decision.session_key or "",
         is_owner=decision.kind is RouteKind.OWNER,
     )
 
@@ -41,7 +68,7 @@ def command_context(item: InboxItem, decision: Route) -> CommandContext:
 class TurnRunner:
     """Runs turns for the dispatcher and writes their outcome to the outbox."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the last two are optional feature hooks (files, memory)
         self,
         *,
         sessions: SessionManager,
@@ -51,7 +78,15 @@ class TurnRunner:
         commands: CommandTable,
         on_outbox: Callable[[], None],
         uploads_dir: Path,
+        attachments: Attachments | None = None,
+        record: RecordExchange | None = None,
+        task_turns: TaskTurns | None = None,
+        reply_command: ReplyCommand | None = None,
     ) -> None:
+        """`attachments`: downloads and voice (Telegram); without it files are only named.
+        `record`: keeps each answered owner exchange (the memory's daily log).
+        `task_turns`: answers TASK routes (without it they go to the external session).
+        `reply_command`: turns replies to Jobs' messages into commands (approvals)."""
         self._sessions = sessions
         self._inbox = inbox
         self._outbox = outbox
@@ -59,26 +94,40 @@ class TurnRunner:
         self._commands = commands
         self._on_outbox = on_outbox
         self._uploads = uploads_dir
+        self._attachments = attachments
+        self._record = record
+        self._task_turns = task_turns
+        self._reply_command = reply_command
 
     def delivered(self) -> None:
         """Something was written to the outbox: wake the sender."""
         self._on_outbox()
 
+    async def command_of(self, item: InboxItem, /) -> Command | None:
+        """The command `item` gives: `/name …`, or a reply standing for one; None for text."""
+        command = parse_command(item.text)
+        if command is None and self._reply_command is not None and item.reply_to is not None:
+            command = await self._reply_command(item)
+        return command
+
     async def run(
-        self, item: InboxItem, decision: Route, *, more: asyncio.Event
-    ) -> list[InboxItem]:
-        """Answer `item`; returns rows claimed meanwhile that the turn could not take."""
+        self,
+        item: InboxItem,
+        decision: Route,
+        *,
+        more: asyncio.Event,
+        held: deque[InboxItem],
+        admit: Admit,
+    ) -> None:
+        """Answer `item`. Rows claimed meanwhile that the turn cannot take join `held`, the
+        chat's queue; while it is not empty nothing is injected, so no message overtakes one
+        that came before it. Rows taken at once (follow-ups, /stop) pass `admit` first."""
         assert decision.session_key is not None
-        await self._channel.acknowledge(item.chat_id, item.msg_id)
-        key, role = decision.session_key, ROLES[decision.kind]
-        turn = asyncio.create_task(
-            self._sessions.run_turn(
-                key, role, self.prompt(item, decision), person_id=item.sender_id
-            )
-        )
+        turn = asyncio.create_task(self._answer(item, decision))
         typing = asyncio.create_task(self._keep_typing(item.chat_id))
+        # Alongside the turn, not before it: the reaction's round trip would delay every reply.
+        ack = asyncio.create_task(self._channel.acknowledge(item.chat_id, item.msg_id))
         followed: list[InboxItem] = []
-        leftovers: list[InboxItem] = []
         try:
             while not turn.done():
                 waiter = asyncio.create_task(more.wait())
@@ -86,38 +135,67 @@ class TurnRunner:
                 waiter.cancel()
                 if more.is_set():
                     more.clear()
-                    await self._take_followups(item, decision, followed, leftovers)
+                    await self._take_followups(item, decision, followed, held, admit)
         finally:
             typing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await typing
+            ack.cancel()  # its request went out at the start; only the wait for the answer ends
+            for task in (typing, ack):
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             if not turn.done():
                 turn.cancel()
         text, state = self._outcome(turn)
-        await self._finish(item, text, state, followed)
-        return leftovers
+        await self._deliver(item, decision, text, state, followed)
+        if self._record and decision.kind is RouteKind.OWNER and state is InboxState.ANSWERED:
+            await self._record(decision.session_key, item.text, text, item.received_at)
+
+    async def _answer(self, item: InboxItem, decision: Route) -> Reply:
+        """The turn: the attachment first (download, transcription), then the session."""
+        intake: Intake | None = None  # None: the attachment is only named in the prompt
+        # A task counterpart's files are not taken in: the task session only reads the text.
+        if item.media and self._attachments is not None and decision.kind is not RouteKind.TASK:
+            owner = decision.kind is RouteKind.OWNER
+            intake = await self._attachments.take(item, owner=owner)
+        if intake is not None and intake.reply is not None:  # answered without the model
+            return Reply(intake.reply, None, Usage())
+        prompt = self.prompt(item, decision, intake=intake)
+        if decision.kind is RouteKind.TASK:
+            if self._task_turns is not None and decision.task_id is not None:
+                return await self._task_turns.counterpart_turn(decision.task_id, item, prompt)
+            key, role = external_key(item.sender_id), EXTERNAL
+        else:
+            key, role = decision.session_key or "", ROLES[decision.kind]
+        return await self._sessions.run_turn(key, role, prompt, person_id=item.sender_id)
 
     async def _take_followups(
         self,
         item: InboxItem,
         decision: Route,
         followed: list[InboxItem],
-        leftovers: list[InboxItem],
+        held: deque[InboxItem],
+        admit: Admit,
     ) -> None:
         key = decision.session_key or ""
         for extra in await self._inbox.claim_pending_for(item.chat_id):
-            command = parse_command(extra.text)
+            command = await self.command_of(extra)
             ctx = command_context(extra, decision)
-            if command is not None and self._commands.is_immediate(command, is_owner=ctx.is_owner):
+            immediate = command is not None and self._commands.is_immediate(
+                command, is_owner=ctx.is_owner
+            )
+            # A file waits for a turn of its own: it is downloaded when its turn comes.
+            joins = command is None and not extra.media and not held and self._sessions.running(key)
+            if not (immediate or joins):
+                held.append(extra)  # its limits are checked when its own turn comes
+            elif not await admit(extra):
+                continue  # over the rate limit: `admit` gave it its final state
+            elif command is not None:
                 answer = await self._commands.run(ctx, command)
                 await self._finish(extra, answer, InboxState.ANSWERED, [])
-            elif command is None and await self._sessions.follow_up(
-                key, self.prompt(extra, decision)
-            ):
+            elif await self._sessions.follow_up(key, self.prompt(extra, decision)):
                 await self._channel.acknowledge(extra.chat_id, extra.msg_id)
                 followed.append(extra)
             else:
-                leftovers.append(extra)
+                held.append(extra)  # the turn ended meanwhile
 
     def _outcome(self, turn: asyncio.Task[Reply]) -> tuple[str, InboxState]:
         try:
@@ -155,6 +233,27 @@ class TurnRunner:
             )
         return reply.text, InboxState.ANSWERED
 
+    async def _deliver(
+        self,
+        item: InboxItem,
+        decision: Route,
+        text: str,
+        state: InboxState,
+        followed: list[InboxItem],
+    ) -> None:
+        """The reply goes back to the writer; a task turn's reply goes to the owner instead."""
+        task_id = decision.task_id if decision.kind is RouteKind.TASK else None
+        if task_id is None or self._task_turns is None or state is not InboxState.ANSWERED:
+            await self._finish(item, text, state, followed)
+            return
+        await self._outbox.enqueue(
+            await self._task_turns.report(task_id, text),
+            inbox_id=item.id,
+            finish_inbox=state,
+            also_finish=[f.id for f in followed],
+        )
+        self._on_outbox()
+
     async def _finish(
         self, item: InboxItem, text: str, state: InboxState, followed: list[InboxItem]
     ) -> None:
@@ -172,16 +271,17 @@ class TurnRunner:
             await self._channel.typing(chat_id)
             await asyncio.sleep(_TYPING_EVERY)
 
-    def prompt(self, item: InboxItem, decision: Route) -> str:
-        """What the session is told: the text, and what it cannot see (attachments, length)."""
-        parts = []
-        if item.media:
+    def prompt(self, item: InboxItem, decision: Route, *, intake: Intake | None = None) -> str:
+        """What the session is told: the text, and what it cannot see (attachments, length).
+        `intake`: what became of the attachment (a saved file's path, a voice transcript)."""
+        parts = [intake.note] if intake is not None else []
+        if item.media and intake is None:
             name = item.media.get("file_name") or item.media.get("kind", "file")
             parts.append(
-                f"[The message came with an attachment ({name}); files are not "
-                "supported yet, so say so if it matters.]"
+                f"[The message came with an attachment ({name}) that cannot be opened "
+                "here; say so if it matters.]"
             )
-        text = item.text
+        text = item.text if intake is None or intake.text is None else intake.text
         if len(text) > MAX_INPUT_CHARS:
             saved = self._save_long_text(item) if decision.kind is RouteKind.OWNER else ""
             parts.append(
@@ -190,7 +290,10 @@ class TurnRunner:
             )
             text = text[:MAX_INPUT_CHARS]
         parts.append(text)
-        return "\n".join(p for p in parts if p)
+        joined = "\n".join(p for p in parts if p)
+        if decision.kind is RouteKind.TASK and self._task_turns is not None:
+            return self._task_turns.frame(item, joined)
+        return joined
 
     def _save_long_text(self, item: InboxItem) -> str:
         try:

@@ -96,6 +96,7 @@ class AgentSession:
         self._pid: int | None = None
         self._seen_init = False
         self._broken = False
+        self._abandoned = False  # a turn was cancelled while the CLI was still answering it
 
     @property
     def busy(self) -> bool:
@@ -144,6 +145,9 @@ class AgentSession:
                 raise
             await self._abort(turn)
             raise TurnTimeout(self._timeout) from None
+        except asyncio.CancelledError:
+            self._abandoned = True
+            raise
         finally:
             self._turn = None
             self.last_used = time.monotonic()
@@ -170,6 +174,8 @@ class AgentSession:
 
     async def close(self) -> None:
         """Stop the CLI (it flushes its transcript first). Safe to call twice."""
+        if self._abandoned:  # else the CLI finishes that answer first (the SDK waits 5 s)
+            await self._interrupt_quietly()
         client, self._client = self._client, None
         pump, self._pump = self._pump, None
         if pump is not None:

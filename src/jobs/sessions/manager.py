@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,10 +17,26 @@ from jobs.config import Settings
 from jobs.errors import ResumeFailed, RoleViolation, SessionError
 from jobs.sessions import summary
 from jobs.sessions.agent import INTERRUPT_GRACE_SECONDS, AgentSession
-from jobs.sessions.hooks import HookScope, session_hooks
-from jobs.sessions.options import build_options, cli_env, people_dir, session_cwd
+from jobs.sessions.hooks import (
+    OUTSIDE_TEXT,
+    READ_ONLY_BUILTINS,
+    Approver,
+    HookScope,
+    TaintRule,
+    TaintSource,
+    session_hooks,
+)
+from jobs.sessions.options import (
+    ExtensionsSource,
+    PromptContext,
+    build_options,
+    cli_env,
+    gets_context,
+    people_dir,
+    session_cwd,
+)
 from jobs.sessions.replies import Reply, Usage
-from jobs.sessions.roles import RoleSpec, tool_policy
+from jobs.sessions.roles import RoleSpec, task_folder, task_id_of, tool_policy
 from jobs.storage import AuditRepo, SessionRepo, UsageRepo
 from jobs.tools.registry import ToolServers
 
@@ -54,7 +71,7 @@ class SessionSettings:
 class SessionManager:
     """At most `max_live` CLI processes; an idle person costs a row in SessionRepo, not one."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the last four are optional feature hooks
         self,
         *,
         config: SessionSettings,
@@ -62,18 +79,36 @@ class SessionManager:
         usage: UsageRepo,
         audit: AuditRepo,
         tools: ToolServers,
+        read_only_tools: Iterable[str] = (),
+        extensions: ExtensionsSource | None = None,
+        approver: Approver | None = None,
+        context: PromptContext | None = None,
     ) -> None:
+        """`read_only_tools`: qualified MCP tool names a tainted turn may still use.
+        `extensions`: the owner's MCP servers and plugins, for roles with `extensions`.
+        `approver`: asks the owner about the other calls of a tainted turn (else denied).
+        `context`: MEMORY.md for the prompt of roles that may use the memory server."""
         self._config = config
         self._repo = sessions
         self._usage = usage
         self._audit = audit
         self._tools = tools
+        self._extensions = extensions
+        self._built_with: dict[str, int | None] = {}  # key → extensions version of its process
+        self._context = context
+        self._context_of: dict[str, str | None] = {}  # key → context version of its process
         self._live: OrderedDict[str, AgentSession] = OrderedDict()
         self._locks: dict[str, asyncio.Lock] = {}
         self._summaries: dict[str, str] = {}
         self._room = asyncio.Condition()
         self._opening = 0
         self._closing = 0
+        self._read_only = READ_ONLY_BUILTINS | frozenset(read_only_tools)
+        self._approver = approver
+        self._tainted: dict[str, TaintSource] = {}  # keys whose running turn is tainted
+        self._sealed: set[str] = set()  # keys whose running turn takes no follow-ups
+        self._starting: set[str] = set()  # keys whose turn waits for its session to start
+        self._stops: set[str] = set()  # keys /stop was sent to while starting
 
     @property
     def live_keys(self) -> tuple[str, ...]:
@@ -81,30 +116,59 @@ class SessionManager:
         return tuple(self._live)
 
     async def run_turn(
-        self, key: str, role: RoleSpec, prompt: str, *, person_id: int | None = None
+        self,
+        key: str,
+        role: RoleSpec,
+        prompt: str,
+        *,
+        person_id: int | None = None,
+        tainted: bool | TaintSource = False,
+        follow_ups: bool = True,
     ) -> Reply:
-        """One turn of `key`'s session (started or resumed as needed). Raises SessionError."""
+        """One turn of `key`'s session (started or resumed as needed). Raises SessionError.
+
+        Turns of one key run one at a time: a turn waits until the running one has ended.
+        `tainted`: the prompt carries text nobody trusted typed (a channel post), so only
+        read-only tools may run in this turn; a TaintSource also says whose text it is and
+        what the turn may do without asking the owner. `follow_ups=False` (a trigger's turn): what
+        the person sends meanwhile is not injected into it but waits for a turn of its own.
+        """
         try:
             async with self._lock_for(key):
-                session, prime = await self._session_for(key, role, person_id)
-                try:
-                    return await self._run(session, prompt, prime)
-                except ResumeFailed as exc:
-                    session, prime = await self._fresh_after(key, role, person_id, exc)
-                    return await self._run(session, prompt, prime)
+                with self._marked(key, tainted, not follow_ups):
+                    self._starting.add(key)
+                    session, prime = await self._session_for(key, role, person_id)
+                    self._starting.discard(key)
+                    if key in self._stops:  # /stop came while the process was starting
+                        return Reply("", session.session_id, Usage(), interrupted=True)
+                    try:
+                        return await self._run(session, prompt, prime)
+                    except ResumeFailed as exc:
+                        session, prime = await self._fresh_after(key, role, person_id, exc)
+                        return await self._run(session, prompt, prime)
         finally:
             # After the lock is released: a turn waiting for room may now evict this session.
             await self._notify_room()
 
+    def running(self, key: str, /) -> bool:
+        """True while `key` has a turn running that follow_up() would inject into."""
+        session = self._live.get(key)
+        return session is not None and session.busy and key not in self._sealed
+
     async def follow_up(self, key: str, text: str, /) -> bool:
         """Inject `text` into `key`'s running turn; False if none runs (make it a turn)."""
-        session = self._live.get(key)
-        return session is not None and session.busy and await session.follow_up(text)
+        return self.running(key) and await self._live[key].follow_up(text)
 
     async def interrupt(self, key: str, /) -> bool:
-        """Stop `key`'s running turn (/stop); its run_turn returns a Reply marked interrupted."""
+        """Stop `key`'s running turn (/stop); its run_turn returns a Reply marked interrupted.
+        A turn whose session is still starting (launching, waiting for room) ends unrun."""
         session = self._live.get(key)
-        return session is not None and await session.interrupt()
+        if session is not None and await session.interrupt():
+            return True
+        if key in self._starting:
+            self._stops.add(key)
+            return True
+        return False
 
     async def reset(self, key: str, /) -> None:
         """Start `key` afresh (/clear): stop its process, forget its SDK session and summary."""
@@ -153,6 +217,20 @@ class SessionManager:
 
     # -- internals ---------------------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def _marked(self, key: str, tainted: bool | TaintSource, sealed: bool) -> Iterator[None]:
+        """Flags of the turn `key` is running (read by its hooks and by `running`)."""
+        if tainted:
+            self._tainted[key] = OUTSIDE_TEXT if tainted is True else tainted
+        if sealed:
+            self._sealed.add(key)
+        try:
+            yield
+        finally:
+            self._tainted.pop(key, None)
+            for marks in (self._sealed, self._starting, self._stops):
+                marks.discard(key)
+
     def _lock_for(self, key: str) -> asyncio.Lock:
         return self._locks.setdefault(key, asyncio.Lock())
 
@@ -183,7 +261,10 @@ class SessionManager:
         self, key: str, role: RoleSpec, person_id: int | None
     ) -> tuple[AgentSession, str | None]:
         session = self._live.get(key)
-        if session is not None and session.usable and session.role == role:
+        current = self._built_with.get(key) == self._extensions_version(role) and (
+            self._context_of.get(key) == self._context_version(role)
+        )
+        if session is not None and session.usable and session.role == role and current:
             self._live.move_to_end(key)
             return session, None
         await self._discard(key)
@@ -192,12 +273,7 @@ class SessionManager:
     async def _open(
         self, key: str, role: RoleSpec, person_id: int | None
     ) -> tuple[AgentSession, str | None]:
-        cwd = session_cwd(
-            role,
-            workspace=self._config.workspace_dir,
-            people=self._config.people_dir,
-            person_id=person_id,
-        )
+        cwd = self._cwd(key, role, person_id)
         cwd.mkdir(parents=True, exist_ok=True)
         record = await self._repo.upsert(key, role=role.name, cwd=str(cwd))
         self._summaries[key] = record.summary
@@ -213,14 +289,19 @@ class SessionManager:
         logger.warning("%s: %s; starting a fresh session from its summary", key, exc)
         await self._discard(key)
         await self._repo.set_sdk_session_id(key, None)
-        cwd = session_cwd(
+        session = await self._start(key, role, person_id, self._cwd(key, role, person_id), None)
+        return session, self._summaries.get(key, "")
+
+    def _cwd(self, key: str, role: RoleSpec, person_id: int | None) -> Path:
+        task_id = task_id_of(key) if role.task_folder else None
+        if task_id is not None:
+            return task_folder(self._config.workspace_dir, task_id)
+        return session_cwd(
             role,
             workspace=self._config.workspace_dir,
             people=self._config.people_dir,
             person_id=person_id,
         )
-        session = await self._start(key, role, person_id, cwd, None)
-        return session, self._summaries.get(key, "")
 
     async def _start(
         self, key: str, role: RoleSpec, person_id: int | None, cwd: Path, resume: str | None
@@ -228,7 +309,10 @@ class SessionManager:
         await self._make_room()
         self._opening += 1
         try:
-            session = self._build(key, role, person_id, cwd, resume)
+            version = self._context_version(role)  # read before the text: never newer than it
+            context = await self._context.for_session() if self._context and version else ""
+            self._context_of[key] = version
+            session = self._build(key, role, person_id, cwd, resume, context)
             await session.start()
         finally:
             self._opening -= 1
@@ -236,18 +320,42 @@ class SessionManager:
         return session
 
     def _build(
-        self, key: str, role: RoleSpec, person_id: int | None, cwd: Path, resume: str | None
+        self,
+        key: str,
+        role: RoleSpec,
+        person_id: int | None,
+        cwd: Path,
+        resume: str | None,
+        context: str = "",
     ) -> AgentSession:
-        policy = tool_policy(role, self._tools)
+        extra = self._extensions if role.extensions else None
+        self._built_with[key] = self._extensions_version(role)
+        policy = tool_policy(role, self._tools, prefixes=extra.tool_prefixes() if extra else ())
         scope = HookScope(session_key=key, role=role.name, person_id=person_id)
         options = build_options(
             role,
             cwd=cwd,
             resume=resume,
-            servers=self._tools.build(role.servers, person_id=person_id),
+            servers={
+                **(extra.mcp_servers() if extra else {}),
+                **self._tools.build(role.servers, person_id=person_id),  # Jobs' own win
+            },
+            plugins=extra.plugins() if extra else (),
+            context=context,
             mcp_tools=self._tools.tool_names(role.servers),
             env=self._config.env,
-            hooks=session_hooks(role, policy, audit=self._audit, scope=scope),
+            hooks=session_hooks(
+                role,
+                policy,
+                audit=self._audit,
+                scope=scope,
+                taint=TaintRule(
+                    is_tainted=lambda: key in self._tainted,
+                    read_only=self._read_only,
+                    source=lambda: self._tainted.get(key),
+                    approver=self._approver,
+                ),
+            ),
             stderr=lambda line: cli_logger.debug("[%s] %s", key, line),
         )
         return AgentSession(
@@ -260,6 +368,15 @@ class SessionManager:
             turn_timeout=self._config.turn_timeout,
             interrupt_grace=self._config.interrupt_grace,
         )
+
+    def _context_version(self, role: RoleSpec) -> str | None:
+        if self._context is None or not gets_context(role):
+            return None
+        return self._context.version()
+
+    def _extensions_version(self, role: RoleSpec) -> int | None:
+        source = self._extensions if role.extensions else None
+        return source.version if source is not None else None
 
     async def _make_room(self) -> None:
         """Wait until one more process fits under max_live, closing idle sessions (LRU first)."""

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Final
+from typing import Final, Protocol
 
-from claude_agent_sdk import ClaudeAgentOptions, McpServerConfig
-from claude_agent_sdk.types import SystemPromptPreset
+from claude_agent_sdk import ClaudeAgentOptions, McpServerConfig, SdkPluginConfig
+from claude_agent_sdk.types import SystemPromptCustom, SystemPromptPreset
 
 from jobs.config import Settings
 from jobs.sessions.hooks import HookMap
@@ -21,6 +21,45 @@ _QUIET: Final = {
     "DISABLE_ERROR_REPORTING": "1",
     "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
 }
+
+
+class ExtensionsSource(Protocol):
+    """The owner-managed MCP servers and plugins (jobs.extensions.Extensions) that sessions of
+    a role with `extensions` get. Asked when such a session is built and before each of its
+    turns, so every member must be cheap (no IO beyond a stat)."""
+
+    @property
+    def version(self) -> int:
+        """Changes whenever anything below changes: a live session built at another version
+        is restarted by resume before its next turn."""
+
+    def mcp_servers(self) -> Mapping[str, McpServerConfig]:
+        """Servers to add (Jobs' own servers win a name clash)."""
+
+    def plugins(self) -> Sequence[SdkPluginConfig]:
+        """Plugins to load (ClaudeAgentOptions.plugins)."""
+
+    def tool_prefixes(self) -> frozenset[str]:
+        """MCP tool name prefixes those servers and plugins may offer (the init check)."""
+
+
+CONTEXT_SERVER: Final = "memory"
+"""A role that may have this server also gets the PromptContext text (MEMORY.md)."""
+
+
+class PromptContext(Protocol):
+    """Text added to the system prompt of every role that may use the memory server
+    (jobs.memory.MemoryContext). `version()` is asked before each turn of such a session and
+    must be cheap (a stat): when it differs from the version the CLI process was started
+    with, the session is restarted by resume; `for_session()` is read at every start."""
+
+    def version(self) -> str: ...
+
+    async def for_session(self) -> str: ...
+
+
+def gets_context(role: RoleSpec, /) -> bool:
+    return CONTEXT_SERVER in role.servers
 
 
 def cli_env(
@@ -68,7 +107,7 @@ def session_cwd(role: RoleSpec, *, workspace: Path, people: Path, person_id: int
     return (people / str(person_id)).resolve()
 
 
-def build_options(
+def build_options(  # noqa: PLR0913 - one keyword per option group, each named at the call
     role: RoleSpec,
     *,
     cwd: Path,
@@ -78,19 +117,22 @@ def build_options(
     env: Mapping[str, str],
     hooks: HookMap | None,
     stderr: Callable[[str], None] | None = None,
+    plugins: Sequence[SdkPluginConfig] = (),
+    context: str = "",
 ) -> ClaudeAgentOptions:
     """ClaudeAgentOptions for one session of `role`.
 
     `mcp_tools` (qualified names of the servers' tools) go into allowed_tools: in default
     permission mode an MCP tool runs only if allowed there. Built-in tools are removed with
-    `tools=[...]`; allowed_tools alone would leave them offered to the model.
+    `tools=[...]`; allowed_tools alone would leave them offered to the model. `context`
+    (MEMORY.md, for roles that get it) follows the role's prompt.
     """
     builtin = None if role.builtin_tools is None else list(role.builtin_tools)
     return ClaudeAgentOptions(
         tools=builtin,
         allowed_tools=sorted(set(mcp_tools) | set(role.builtin_tools or ())),
         disallowed_tools=list(role.disallowed_builtins),
-        system_prompt=_system_prompt(role),
+        system_prompt=_system_prompt(role, context),
         mcp_servers=dict(servers),
         permission_mode=role.permission_mode,
         setting_sources=list(role.setting_sources),
@@ -99,11 +141,21 @@ def build_options(
         env=dict(env),
         hooks=dict(hooks) if hooks else None,
         stderr=stderr,
+        plugins=list(plugins),
     )
 
 
-def _system_prompt(role: RoleSpec) -> str | SystemPromptPreset:
+def _system_prompt(
+    role: RoleSpec, context: str = ""
+) -> str | SystemPromptPreset | SystemPromptCustom:
+    if not context:
+        if role.builtin_tools is None:
+            # Claude Code's own prompt explains the tools the role keeps; ours goes after it.
+            return {"type": "preset", "preset": "claude_code", "append": role.prompt}
+        return role.prompt
+    # snapshot=False: a resumed session takes this prompt, not the one recorded at its first
+    # request (the CLI's default), so a changed MEMORY.md reaches it.
+    prompt = f"{role.prompt}\n\n{context}"
     if role.builtin_tools is None:
-        # Claude Code's own prompt explains the tools the role keeps; ours goes after it.
-        return {"type": "preset", "preset": "claude_code", "append": role.prompt}
-    return role.prompt
+        return {"type": "preset", "preset": "claude_code", "append": prompt, "snapshot": False}
+    return {"type": "custom", "prompt": prompt, "snapshot": False}

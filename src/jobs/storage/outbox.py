@@ -215,6 +215,17 @@ class OutboxRepo:
         )
         return [int(row["msg_id"]) for row in rows]
 
+    async def unconfirmed(self, chat_id: int, /, *, limit: int = 50) -> list[OutboxItem]:
+        """Rows whose send may have reached Telegram without Jobs learning the message id:
+        interrupted, retried after an error, or refused as a duplicate (newest first)."""
+        rows = await self._db.fetch_all(
+            "SELECT * FROM outbox WHERE chat_id = ? AND (state = 'sending'"
+            " OR (state = 'pending' AND attempts > 0) OR (state = 'sent' AND sent_msg_id = 0))"
+            " ORDER BY id DESC LIMIT ?",
+            (chat_id, limit),
+        )
+        return [_item(row) for row in rows]
+
     async def retry_later(self, item_id: int, not_before: datetime, error: str) -> bool:
         """Back to pending, not to be claimed before `not_before` (a flood wait, say)."""
         result = await self._db.execute(

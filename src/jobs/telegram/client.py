@@ -62,6 +62,22 @@ def import_string_session(settings: Settings) -> bool:
     return True
 
 
+def require_login(settings: Settings) -> None:
+    """Fail before any traffic when the session file holds no login.
+
+    Without an auth key Telethon would connect to Telegram's default address and start a new
+    login handshake; `jobs run` cannot finish one without a person, so say what to do instead.
+    """
+    import_string_session(settings)
+    path = session_file(settings)
+    state = inspect_session(path)
+    if state is not SessionState.AUTHORISED_KEY:
+        raise NotLoggedIn(
+            f"There is no Telegram login in {path} ({state.value}): run `jobs login` first "
+            "(or set TG_SESSION to a StringSession)."
+        )
+
+
 def make_client(settings: Settings) -> TelegramClient:
     """A client on the SQLite session file: it keeps update state, so catch_up works."""
     settings.require_telegram()

@@ -37,13 +37,37 @@ class SentLog:
     def __init__(self, *, capacity: int = 2000) -> None:
         self._capacity = capacity
         self._ids: OrderedDict[tuple[int, int], None] = OrderedDict()
+        self._expected: OrderedDict[tuple[int, str], int] = OrderedDict()
         self._settled: dict[int, asyncio.Event] = {}
         self._in_flight: dict[int, int] = {}
 
-    def add(self, chat_id: int, msg_id: int) -> None:
+    def add(self, chat_id: int, msg_id: int, *, text: str | None = None) -> None:
+        """Jobs sent `msg_id`; with `text`, the expectation of that send is settled."""
         self._ids[(chat_id, msg_id)] = None
         while len(self._ids) > self._capacity:
             self._ids.popitem(last=False)
+        if text is not None:
+            self._take_expected(chat_id, text)
+
+    def expect(self, chat_id: int, text: str) -> None:
+        """A send whose id may never come back (a crash or a lost answer after Telegram made
+        the message): if Telegram shows the message to us later, its text says it is ours."""
+        key = (chat_id, text.strip())
+        if not key[1]:
+            return  # a file without caption: nothing to tell it from the owner's own files
+        self._expected[key] = self._expected.get(key, 0) + 1
+        self._expected.move_to_end(key)
+        while len(self._expected) > self._capacity:
+            self._expected.popitem(last=False)
+
+    def _take_expected(self, chat_id: int, text: str) -> bool:
+        key = (chat_id, text.strip())
+        count = self._expected.get(key, 0)
+        if count > 1:
+            self._expected[key] = count - 1
+        elif count == 1:
+            del self._expected[key]
+        return count > 0
 
     def __contains__(self, key: object) -> bool:
         return key in self._ids
@@ -62,8 +86,11 @@ class SentLog:
                 del self._in_flight[chat_id]
                 self._settled.pop(chat_id).set()
 
-    async def is_own(self, chat_id: int, msg_id: int, *, wait: float = 5.0) -> bool:
-        """True if Jobs sent this message; waits up to `wait` s for sends still in flight."""
+    async def is_own(
+        self, chat_id: int, msg_id: int, *, text: str | None = None, wait: float = 5.0
+    ) -> bool:
+        """True if Jobs sent this message (by id, else by the text of an unconfirmed send);
+        waits up to `wait` s for sends still in flight."""
         settled = self._settled.get(chat_id)
         if (chat_id, msg_id) not in self._ids and settled is not None:
             try:
@@ -71,7 +98,12 @@ class SentLog:
                     await settled.wait()
             except TimeoutError:
                 logger.warning("A send to chat %s is still running after %s s", chat_id, wait)
-        return (chat_id, msg_id) in self._ids
+        if (chat_id, msg_id) in self._ids:
+            return True
+        if text is not None and self._take_expected(chat_id, text):
+            self.add(chat_id, msg_id)
+            return True
+        return False
 
 
 class TelegramInbound:
@@ -132,7 +164,7 @@ class TelegramInbound:
         me_id = await self._self_id()
         if me_id != self._owner_id or message.chat_id != me_id:
             return False
-        return not await self._sent_log.is_own(me_id, int(message.id))
+        return not await self._sent_log.is_own(me_id, int(message.id), text=message.message or "")
 
     async def _self_id(self) -> int:
         if self._me_id is None:

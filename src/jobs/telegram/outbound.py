@@ -69,6 +69,17 @@ class TelegramChannel:
                 return await self._send_chunks(peer, message, chunks, first_index=0)
             return await self._send_file(peer, message)
 
+    def expect(self, message: OutboundMessage, /) -> None:
+        """A row whose send may have reached Telegram before a crash: if its messages come
+        back (catch-up after the restart), they are known as Jobs' own by their text."""
+        if message.kind == "text":
+            chunks = split_message(render_markdown(message.text), MESSAGE_LIMIT)
+        else:
+            caption, rest = _caption_parts(message.text)
+            chunks = [caption, *rest]
+        for chunk in chunks:
+            self._sent_log.expect(message.chat_id, chunk.text)
+
     async def typing(self, chat_id: int, /) -> None:
         try:
             peer = await self._client.get_input_entity(chat_id)
@@ -148,8 +159,12 @@ class TelegramChannel:
         more = await self._send_chunks(peer, replace(message, random_id=base), rest, first_index=1)
         return _sent_ref(message.chat_id, [first, None if more.duplicate else more.msg_id])
 
-    async def _deliver(self, make: MakeRequest, chunk: Chunk, chat_id: int, rid: int) -> int | None:
+    async def _deliver(
+        self, make: MakeRequest, chunk: Chunk, chat_id: int, rid: int, *, expected: bool = False
+    ) -> int | None:
         """Send one chunk; its message id, or None if Telegram already had it (same random_id)."""
+        if not expected:
+            self._sent_log.expect(chat_id, chunk.text)  # until its id is known
         try:
             result = await self._invoke(make(chunk))
         except errors.RandomIdDuplicateError:
@@ -158,10 +173,11 @@ class TelegramChannel:
             if not chunk.entities or not _is_entity_error(exc):
                 raise _mapped(exc, chat_id) from exc
             logger.warning("Telegram refused the formatting (%s); sending plain text", exc)
-            return await self._deliver(make, FormattedText(chunk.text), chat_id, rid)
+            plain = FormattedText(chunk.text)
+            return await self._deliver(make, plain, chat_id, rid, expected=True)
         msg_id = _sent_id(result, rid)
         if msg_id is not None:
-            self._sent_log.add(chat_id, msg_id)
+            self._sent_log.add(chat_id, msg_id, text=chunk.text)
         return msg_id
 
     async def _invoke(self, request: Any) -> Any:

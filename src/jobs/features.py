@@ -1,0 +1,341 @@
+"""The owner's features, each built once for the app: memory, browser, extensions, delegation,
+triggers, Telegram tools, files and voice, and the owner's commands.
+
+Each builder takes the `Core` (settings, storage, tool registry, outbox) and what it alone
+needs, registers its tools, and returns what the app keeps.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from jobs.clock import Clock
+from jobs.config import Settings
+from jobs.conversation.approvals import ApprovalBroker
+from jobs.conversation.attachments import Attachments, MediaFetcher
+from jobs.conversation.commands import CommandTable
+from jobs.conversation.delivery import OutboxSender
+from jobs.conversation.status import (
+    RateLimitBoard,
+    StatusSources,
+    status_command,
+    tasks_command,
+    update_command,
+    usage_command,
+)
+from jobs.delegation import TaskSessions, TaskSessionSettings
+from jobs.extensions.active import Extensions
+from jobs.extensions.browser import BrowserConfig, BrowserHealth, find_playwright_mcp
+from jobs.extensions.bundled import find_bundled_skills, sync_bundled_skills
+from jobs.extensions.mcp_servers import McpServers
+from jobs.extensions.plugins import Plugins
+from jobs.extensions.skills import SkillStore
+from jobs.memory import MemoryStore, make_embedder, open_memory
+from jobs.messages import OutboundKind, OutboundMessage
+from jobs.sessions.manager import SessionManager
+from jobs.storage import Database
+from jobs.storage.repos import Repos
+from jobs.tools import browser as browser_tools
+from jobs.tools import extensions as extension_tools
+from jobs.tools import memory as memory_tools
+from jobs.tools import schedules as schedule_tools
+from jobs.tools import telegram as telegram_tools
+from jobs.tools import triggers as trigger_tools
+from jobs.tools.delegation import DelegationTools
+from jobs.tools.messaging import MessagingTools, PersonLookup, PersonResolver
+from jobs.tools.registry import ToolServers
+from jobs.tools.tasks import ExternalTaskTools
+from jobs.tools.telegram_account import TelegramAccount
+from jobs.triggers import (
+    ChannelWatch,
+    Heartbeat,
+    QuietHours,
+    Scheduler,
+    TriggerExecutor,
+    TriggerManager,
+)
+from jobs.triggers.heartbeat import OnHeartbeatTasks
+from jobs.updater import Restart, Updater, default_repo_dir
+from jobs.voice import make_transcriber
+
+logger = logging.getLogger(__name__)
+
+# Jobs tools a tainted turn (one carrying text nobody trusted typed) may still use.
+READ_ONLY_TOOLS = (
+    memory_tools.READ_ONLY_TOOLS
+    | schedule_tools.READ_ONLY_TOOLS
+    | trigger_tools.READ_ONLY_TOOLS
+    | extension_tools.READ_ONLY_TOOLS
+    | telegram_tools.READ_ONLY_TOOLS
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramParts:
+    """What only Telegram gives the core: the account behind the owner's Telegram tools, the
+    downloader of files and voice notes, and who is who (`jobs chat` has none of them)."""
+
+    account: TelegramAccount
+    media: MediaFetcher
+    chats: trigger_tools.ChatResolver
+    people: PersonResolver
+
+
+@dataclass(frozen=True, slots=True)
+class Core:
+    """What every feature builder needs."""
+
+    settings: Settings
+    db: Database
+    repos: Repos
+    tools: ToolServers
+    sender: OutboxSender
+    owner_chat: int
+    """Where the owner's notices go: their chat, or the terminal's in `jobs chat`."""
+    clock: Clock
+
+    async def to_owner(self, text: str, photo: Path | None = None) -> None:
+        """A message (or a photo with `text` as caption) to the owner, through the outbox."""
+        kind: OutboundKind = "photo" if photo else "text"
+        path = str(photo) if photo else None
+        message = OutboundMessage(chat_id=self.owner_chat, text=text, kind=kind, file_path=path)
+        await self.repos.outbox.enqueue([message])
+        self.sender.wake()
+
+    @property
+    def uploads(self) -> Path:
+        return self.settings.workspace_dir / "uploads"
+
+
+def external_tasks(core: Core) -> None:
+    """The three tools of other people's sessions."""
+
+    async def summary(person_id: int, text: str) -> None:
+        person = await core.repos.people.get(person_id)
+        who = person.display_name if person and person.display_name else f"id {person_id}"
+        handle = f" (@{person.username})" if person and person.username else ""
+        await core.to_owner(f"Summary from {who}{handle}:\n\n{text}")
+
+    tasks = ExternalTaskTools(tasks=core.repos.tasks, clock=core.clock, notify_owner=summary)
+    core.tools.register(tasks.server())
+
+
+async def memory(core: Core) -> MemoryStore:
+    settings = core.settings
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+    embedder = make_embedder(
+        api_key=key, base_url=settings.openai_base_url, model=settings.memory_embedding_model
+    )
+    store = open_memory(
+        db=core.db,
+        workspace=settings.workspace_dir,
+        zone=settings.zone,
+        embedder=embedder,
+        clock=core.clock,
+    )
+    await store.start()
+    core.tools.register(memory_tools.MemoryTools(store=store).server())
+    return store
+
+
+async def browser(core: Core) -> BrowserHealth | None:
+    """The browser servers, when BROWSER_CDP_URL is set and Playwright MCP is installed."""
+    settings = core.settings
+    if not settings.browser_cdp_url:
+        return None
+    command = find_playwright_mcp()
+    if command is None:
+        logger.warning("BROWSER_CDP_URL is set but @playwright/mcp is missing: npm ci in browser/")
+        return None
+    workspace = settings.workspace_dir.resolve()
+    password = settings.novnc_password
+    config = BrowserConfig(
+        cdp_url=settings.browser_cdp_url,
+        mcp_command=command,
+        output_dir=workspace / "browser",
+        novnc_url=settings.novnc_url,
+        novnc_password=password.get_secret_value() if password else None,
+    )
+    core.tools.register(browser_tools.browser_server(config))
+    admin = browser_tools.BrowserAdminTools(
+        config=config, to_owner=core.to_owner, workspace=workspace
+    )
+    core.tools.register(admin.server())
+    health = BrowserHealth(cdp_url=settings.browser_cdp_url)
+    if (problem := await health.problem()) is not None:
+        logger.warning("Browser: %s", problem)  # registered anyway: MCP connects per call
+    return health
+
+
+def extensions(core: Core) -> Extensions:
+    settings = core.settings
+    bundled = find_bundled_skills()
+    sync_bundled_skills(workspace=settings.workspace_dir, bundled=bundled)
+    skills = SkillStore(workspace=settings.workspace_dir, bundled=bundled)
+    plugins = Plugins(
+        root=settings.data_dir / ".claude" / "plugins",
+        state_file=settings.data_dir / "plugins.json",
+        clock=core.clock,
+    )
+    # Jobs' own server names are reserved: an owner's server cannot shadow one.
+    mcp = McpServers(path=settings.data_dir / "mcp_servers.json", reserved=core.tools)
+    core.tools.register(
+        extension_tools.ExtensionTools(skills=skills, plugins=plugins, mcp=mcp).server()
+    )
+    return Extensions(mcp=mcp, plugins=plugins, skills=skills)
+
+
+async def approvals(core: Core) -> ApprovalBroker:
+    # A turn's time limit includes the wait for the owner: 10 min, or less to fit in it.
+    wait = max(30.0, min(600.0, core.settings.query_timeout_seconds - 60))
+    broker = ApprovalBroker(
+        approvals=core.repos.approvals,
+        outbox=core.repos.outbox,
+        owner_chat_id=core.owner_chat,
+        on_outbox=core.sender.wake,
+        timeout=timedelta(seconds=wait),
+    )
+    await broker.recover()  # questions of an earlier run: nothing waits for their answer
+    return broker
+
+
+def delegation(core: Core, sessions: SessionManager, people: PersonResolver | None) -> TaskSessions:
+    """Task sessions, and the owner's tools that create and drive them (registered after the
+    session manager exists: the registry is read when each session starts)."""
+    settings, repos = core.settings, core.repos
+    task_sessions = TaskSessions(
+        sessions=sessions,
+        tasks=repos.tasks,
+        people=repos.people,
+        outbox=repos.outbox,
+        on_outbox=core.sender.wake,
+        clock=core.clock,
+        config=TaskSessionSettings(
+            owner_chat_id=core.owner_chat, workspace=settings.workspace_dir, zone=settings.zone
+        ),
+    )
+    lookup = PersonLookup(people=repos.people, resolver=people)
+    core.tools.register(
+        DelegationTools(
+            tasks=repos.tasks,
+            lookup=lookup,
+            runner=task_sessions,
+            skills_dir=settings.workspace_dir / ".claude" / "skills",
+            clock=core.clock,
+            zone=settings.zone,
+        ).server()
+    )
+    core.tools.register(
+        MessagingTools(
+            lookup=lookup,
+            outbox=repos.outbox,
+            owner_chat_id=core.owner_chat,
+            on_outbox=core.sender.wake,
+        ).server()
+    )
+    return task_sessions
+
+
+def triggers(
+    core: Core,
+    executor: TriggerExecutor,
+    *,
+    chats: trigger_tools.ChatResolver | None,
+    on_heartbeat_tasks: OnHeartbeatTasks,
+) -> TriggerManager:
+    settings, repos, clock = core.settings, core.repos, core.clock
+    scheduler = Scheduler(
+        triggers=repos.triggers,
+        outbox=repos.outbox,
+        answer=executor.answer,
+        on_outbox=core.sender.wake,
+        owner_chat_id=core.owner_chat,
+        clock=clock,
+    )
+    channels = ChannelWatch(triggers=repos.triggers, on_event=executor.run, clock=clock)
+    minutes = settings.heartbeat_interval_minutes
+    heartbeat = Heartbeat(
+        workspace=settings.workspace_dir,
+        on_due=executor.run,
+        interval=timedelta(minutes=minutes),
+        zone=settings.zone,
+        quiet=QuietHours.parse(settings.quiet_hours) if settings.quiet_hours else None,
+        on_heartbeat_tasks=on_heartbeat_tasks,
+        clock=clock,
+    )
+    core.tools.register(
+        schedule_tools.ScheduleTools(
+            triggers=repos.triggers,
+            calendar=scheduler,
+            default_timezone=settings.timezone,
+            clock=clock,
+        ).server()
+    )
+    note = (
+        f"Heartbeat: every {minutes} min, checklist HEARTBEAT.md in the workspace."
+        if minutes
+        else "Heartbeat: off."
+    )
+    core.tools.register(
+        trigger_tools.TriggerTools(
+            triggers=repos.triggers, resolver=chats, on_change=channels.restore, heartbeat_note=note
+        ).server()
+    )
+    return TriggerManager(scheduler=scheduler, heartbeat=heartbeat, channels=channels)
+
+
+def telegram(core: Core, parts: TelegramParts | None) -> Attachments | None:
+    """The owner's Telegram tools, and files and voice notes into turns (Telegram only)."""
+    if parts is None:
+        return None  # the terminal: attachments are only named
+    core.tools.register(
+        telegram_tools.TelegramTools(
+            account=parts.account,
+            roots=[core.settings.workspace_dir],
+            uploads_dir=core.uploads,
+            clock=core.clock,
+        ).server()
+    )
+    settings = core.settings
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+    transcriber = make_transcriber(
+        api_key=key, base_url=settings.openai_base_url, model=settings.whisper_model
+    )
+    return Attachments(fetcher=parts.media, transcriber=transcriber, uploads_dir=core.uploads)
+
+
+def owner_commands(
+    core: Core,
+    commands: CommandTable,
+    sessions: SessionManager,
+    restart: Restart,
+    limits: RateLimitBoard,
+) -> None:
+    """/usage, /status, /tasks and /update."""
+    settings, repos = core.settings, core.repos
+    commands.add(
+        "usage",
+        usage_command(usage=repos.usage, zone=settings.zone, clock=core.clock, limits=limits),
+    )
+    commands.add(
+        "status",
+        status_command(
+            StatusSources(
+                sessions=sessions,
+                inbox=repos.inbox,
+                outbox=repos.outbox,
+                tasks=repos.tasks,
+                triggers=repos.triggers,
+            )
+        ),
+    )
+    commands.add("tasks", tasks_command(tasks=repos.tasks, people=repos.people))
+    updater = Updater(
+        restart=restart,
+        repo_dir=settings.update_repo_dir or default_repo_dir(),
+        command=settings.update_command,
+    )
+    commands.add("update", update_command(updater))

@@ -1,0 +1,42 @@
+"""Repos: every repository over one database, made once by the app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from jobs.storage.approvals import ApprovalRepo
+from jobs.storage.audit import AuditRepo, UsageRepo
+from jobs.storage.database import Database
+from jobs.storage.inbox import InboxRepo
+from jobs.storage.outbox import OutboxRepo
+from jobs.storage.people import PeopleRepo
+from jobs.storage.sessions import SessionRepo
+from jobs.storage.tasks import TaskRepo
+from jobs.storage.triggers import TriggerRepo
+
+
+@dataclass(frozen=True, slots=True)
+class Repos:
+    inbox: InboxRepo
+    outbox: OutboxRepo
+    people: PeopleRepo
+    sessions: SessionRepo
+    tasks: TaskRepo
+    triggers: TriggerRepo
+    approvals: ApprovalRepo
+    audit: AuditRepo
+    usage: UsageRepo
+
+    @classmethod
+    def on(cls, db: Database) -> Repos:
+        return cls(
+            inbox=InboxRepo(db),
+            outbox=OutboxRepo(db),
+            people=PeopleRepo(db),
+            sessions=SessionRepo(db),
+            tasks=TaskRepo(db),
+            triggers=TriggerRepo(db),
+            approvals=ApprovalRepo(db),
+            audit=AuditRepo(db),
+            usage=UsageRepo(db),
+        )
