@@ -36,8 +36,9 @@ ENV PATH=/opt/venv/bin:/app/browser/node_modules/.bin:$PATH \
     WORKSPACE_DIR=/workspace
 VOLUME ["/data", "/workspace"]
 
-# Healthy while a `jobs run` holds DATA_DIR/jobs.lock (its single-instance flock): flock then
-# fails with the conflict code; if it gets the lock, nobody runs.
+# /health (jobs.health) answers 200 while Telegram is connected, the database answers and the
+# event loop ticks; 503 otherwise. Listens on 127.0.0.1 inside the container only.
+ENV HEALTH_PORT=8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
-  CMD ["sh", "-c", "flock --nonblock --conflict-exit-code 75 \"$DATA_DIR/jobs.lock\" true; [ $? -eq 75 ]"]
+  CMD ["python3", "-c", "import os, sys, urllib.request as u; sys.exit(0 if u.urlopen(f\"http://127.0.0.1:{os.environ['HEALTH_PORT']}/health\", timeout=4).status == 200 else 1)"]
 CMD ["jobs", "run"]

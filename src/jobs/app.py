@@ -24,6 +24,7 @@ from jobs.conversation.status import RateLimitBoard
 from jobs.conversation.turns import TurnRunner
 from jobs.delegation import TaskSessions
 from jobs.features import Core, TelegramParts
+from jobs.health import Health
 from jobs.memory import MemoryContext, MemoryStore
 from jobs.messages import Channel
 from jobs.sessions.manager import SessionManager, SessionSettings
@@ -51,6 +52,7 @@ class App:
         triggers: TriggerManager,
         delegation: TaskSessions,
         restart: Restart,
+        health: Health,
     ) -> None:
         self.db = core.db
         self.repos = core.repos
@@ -61,6 +63,8 @@ class App:
         self.triggers = triggers
         self.delegation = delegation
         self.restart = restart
+        self.health = health
+        self._serve_health = core.settings.health_port != 0
 
     async def run(self, *, policy: ExternalUsers) -> None:
         await self.dispatcher.start(policy=policy)
@@ -69,6 +73,7 @@ class App:
             group.create_task(self._close_idle_sessions(), name="idle-sessions")
             group.create_task(self.memory.run(), name="memory-index")
             group.create_task(self.triggers.run(), name="triggers")
+            group.create_task(self.health.run(listen=self._serve_health), name="health")
 
     async def settle(self) -> None:
         """Let the messages being handled finish and their replies go out (before a restart)."""
@@ -106,7 +111,7 @@ async def build(
     for folder in (settings.data_dir, settings.workspace_dir):
         folder.mkdir(parents=True, exist_ok=True)
     db = await Database.open(settings.db_path, clock=clock)
-    repos = Repos.on(db)
+    repos = Repos.on(db, secrets=settings.secret_values())
     sender = OutboxSender(outbox=repos.outbox, channel=channel, clock=clock, only_chat=only_chat)
     core = Core(
         settings=settings,
@@ -173,6 +178,8 @@ async def build(
         turns=turns,
         limiter=RateLimiter(clock=clock),
         owner_id=owner_id,
+        # Other people's turns leave one live session free: the owner never waits for room.
+        max_concurrent_turns=max(1, settings.max_live_sessions - 1),
         tasks=repos.tasks,
     )
     return App(
@@ -183,6 +190,11 @@ async def build(
         triggers=triggers,
         delegation=delegation,
         restart=restart,
+        health=Health(
+            host=settings.health_host,
+            port=settings.health_port,
+            db_depth=repos.outbox.pending_count,
+        ),
     )
 
 

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from pathlib import Path
 
 from jobs import __version__
@@ -15,6 +15,22 @@ from jobs.errors import JobsError
 from jobs.logs import configure_logging
 
 Command = Callable[[Settings, argparse.Namespace], int]
+
+SECRET_VARIABLES = (
+    "TG_API_HASH",
+    "TG_SESSION",
+    "ANTHROPIC_API_KEY",
+    "OPENAI_API_KEY",
+    "CLAUDE_CODE_OAUTH_TOKEN",
+    "NOVNC_PASSWORD",
+)
+"""Read into Settings once; every child (Claude Code, its Bash, MCP servers) inherits the
+environment, so they are removed from it: the CLI gets its own auth through options.env."""
+
+
+def scrub_environment(environ: MutableMapping[str, str], /) -> None:
+    for name in SECRET_VARIABLES:
+        environ.pop(name, None)
 
 
 def _doctor(settings: Settings, args: argparse.Namespace) -> int:
@@ -30,6 +46,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
 
     if sys.stdin.isatty():
         settings = _first_run_setup(settings, args)
+    scrub_environment(os.environ)
     return asyncio.run(run_telegram(settings))
 
 
@@ -42,9 +59,20 @@ def _login(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _audit(settings: Settings, args: argparse.Namespace) -> int:
+    from jobs import auditlog
+
+    if not settings.db_path.exists():
+        print(f"jobs: no database at {settings.db_path} yet (jobs run creates it)", file=sys.stderr)
+        return 1
+    print(auditlog.render(asyncio.run(auditlog.latest(settings.db_path, args.n))))
+    return 0
+
+
 def _chat(settings: Settings, args: argparse.Namespace) -> int:
     from jobs.modes import run_terminal
 
+    scrub_environment(os.environ)
     return asyncio.run(run_terminal(settings))
 
 
@@ -82,6 +110,7 @@ COMMANDS: dict[str, tuple[Command, str]] = {
     "login": (_login, "log in to Telegram (phone, code, 2FA) and set up Claude auth"),
     "chat": (_chat, "talk to your owner session in this terminal, without Telegram"),
     "doctor": (_doctor, "check configuration, Telegram login, Claude auth and the browser"),
+    "audit": (_audit, "show the latest audit entries: every tool call, allowed or denied"),
     "browser": (_browser, "run the browser service here, without Docker (Chromium, noVNC)"),
 }
 
@@ -105,6 +134,10 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument(
                 "action", nargs="?", default="start", choices=("start", "health", "link")
             )
+        if name == "audit":
+            command.add_argument(
+                "-n", type=_positive, default=30, help="how many entries (default: 30)"
+            )
         if name == "login":
             command.add_argument(
                 "--print-session",
@@ -114,6 +147,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -121,7 +161,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except JobsError as exc:
         print(f"jobs: {exc}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level, _secrets(settings))
+    configure_logging(
+        settings.log_level, settings.secret_values(), json_lines=settings.log_format == "json"
+    )
     command, _ = COMMANDS[args.command]
     try:
         return command(settings, args)
@@ -130,15 +172,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-
-
-def _secrets(settings: Settings) -> list[str]:
-    values = (
-        settings.tg_api_hash,
-        settings.tg_session,
-        settings.anthropic_api_key,
-        settings.openai_api_key,
-        settings.claude_code_oauth_token,
-        settings.novnc_password,
-    )
-    return [v.get_secret_value() for v in values if v is not None]

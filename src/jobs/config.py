@@ -82,6 +82,11 @@ class Settings(BaseSettings):
     )
     timezone: str = "UTC"
     log_level: str = "INFO"
+    log_format: str = Field(default="text", description="json: one JSON object per log line")
+    health_port: int = Field(
+        default=0, ge=0, le=65535, description="serve GET /health on this port (0: off)"
+    )
+    health_host: str = Field(default="127.0.0.1", min_length=1)
 
     @field_validator("tg_api_hash")
     @classmethod
@@ -115,6 +120,13 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError("expected DEBUG, INFO, WARNING or ERROR")
         return level
+
+    @field_validator("log_format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        if value.lower() not in {"text", "json"}:
+            raise ValueError("expected text or json")
+        return value.lower()
 
     @field_validator("browser_cdp_url", "openai_base_url", "http_proxy", "novnc_url")
     @classmethod
@@ -155,6 +167,19 @@ class Settings(BaseSettings):
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
+
+    def secret_values(self) -> list[str]:
+        """Every secret set (API keys, the API hash, the session, tokens): masked wherever text
+        leaves Jobs (logs, the audit table, Telegram messages)."""
+        values = (
+            self.tg_api_hash,
+            self.tg_session,
+            self.anthropic_api_key,
+            self.openai_api_key,
+            self.claude_code_oauth_token,
+            self.novnc_password,
+        )
+        return [v.get_secret_value() for v in values if v is not None]
 
     def missing_telegram(self) -> list[str]:
         """The Telegram variables `jobs run` and `jobs login` need but are unset."""

@@ -11,6 +11,7 @@ from jobs.app import build, effective_policy, serve
 from jobs.clock import Clock, utc_now
 from jobs.config import Settings
 from jobs.features import TelegramParts
+from jobs.logs import RedactingFilter
 from jobs.runlock import RunLock
 from jobs.telegram.api import TelegramApi
 from jobs.telegram.channel_posts import ChannelPosts
@@ -44,10 +45,13 @@ async def run_telegram(
             require_login(settings)  # no login: say so before any network traffic
             client = make_client(settings)
         sent_log = SentLog()
-        channel = TelegramChannel(client=client, sent_log=sent_log)
+        mask = RedactingFilter(settings.secret_values()).redact
+        channel = TelegramChannel(client=client, sent_log=sent_log, mask=mask)
         posts = ChannelPosts(client=client)
         media = TelegramMedia(client=client)
-        api = TelegramApi(client=client, sent_log=sent_log, owner_id=owner_id, media=media)
+        api = TelegramApi(
+            client=client, sent_log=sent_log, owner_id=owner_id, media=media, mask=mask
+        )
         parts = TelegramParts(
             account=api, media=media, chats=posts, people=TelegramPeople(client=client)
         )
@@ -78,6 +82,7 @@ async def run_telegram(
         except BaseException:
             await app.aclose()
             raise
+        app.health.watch_connection(client.is_connected)
         policy = effective_policy(settings, own_account=account.is_owner_account)
         logger.info(
             "Logged in as %s (%s); external users: %s",

@@ -4,18 +4,20 @@ command run for real against Jobs' own run lock."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shlex
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
-from jobs.runlock import RunLock
+from jobs.errors import StorageError
+from jobs.health import Health
 from tests.browser.conftest import ROOT
 
 VOLUMES = {"jobs-data", "jobs-workspace", "browser-profile", "browser-downloads"}
@@ -124,20 +126,35 @@ def test_dockerignore_keeps_secrets_and_state_out() -> None:
         assert pattern in ignored, pattern
 
 
-def test_jobs_healthcheck_is_healthy_exactly_while_jobs_runs(tmp_path: Path) -> None:
-    if subprocess.run(["sh", "-c", "command -v flock"], capture_output=True).returncode:
-        pytest.skip("flock (util-linux) is not installed")
+async def test_jobs_healthcheck_is_healthy_exactly_while_health_says_so(tmp_path: Path) -> None:
     command = [interpolate(part) for part in compose()["services"]["jobs"]["healthcheck"]["test"]]
     dockerfile_check = dockerfile(ROOT / "Dockerfile")["HEALTHCHECK"][0]
     assert dockerfile_check.endswith(
         "CMD " + '["' + '", "'.join(c.replace('"', '\\"') for c in command[1:]) + '"]'
     )
-    env = {**os.environ, "DATA_DIR": str(tmp_path)}
+    assert env_of(dockerfile(ROOT / "Dockerfile"))["HEALTH_PORT"] != "0"
+    command[1] = sys.executable  # the image's python3; here the test's
+    database_up = [True]
 
-    def healthy() -> bool:
-        return subprocess.run(command[1:], env=env, timeout=10).returncode == 0
+    async def depth() -> int:
+        if not database_up[0]:
+            raise StorageError("database is locked")
+        return 0
 
-    assert not healthy()
-    with RunLock(tmp_path):
-        assert healthy()
-    assert not healthy()
+    health = Health(host="127.0.0.1", port=0, db_depth=depth)
+    serving = asyncio.create_task(health.run())
+    await health.serving.wait()
+
+    async def healthy() -> bool:
+        env = {**os.environ, "HEALTH_PORT": str(health.bound_port)}
+        proc = await asyncio.create_subprocess_exec(
+            *command[1:], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        return await proc.wait() == 0
+
+    assert await healthy()
+    database_up[0] = False
+    assert not await healthy()
+    serving.cancel()
+    await asyncio.gather(serving, return_exceptions=True)
+    assert not await healthy()

@@ -88,3 +88,19 @@ async def test_refused_formatting_is_resent_as_plain_text(jobs: Jobs) -> None:
     assert formatted.entities and not plain.entities
     assert formatted.random_id == plain.random_id  # the same chunk, so never both delivered
     jobs.assert_sent_once()
+
+
+async def test_an_hour_long_flood_wait_on_one_chat_blocks_no_other(make_jobs: MakeJobs) -> None:
+    jobs = make_jobs(external_users="all")
+    jobs.tg.fail(SendMessage, "FLOOD_WAIT_3600", code=420, when=_to(ALICE))
+    await jobs.start()
+    jobs.tg.incoming(ALICE, "alice asks")
+    await jobs.tg.wait_for(SendMessage, _to(ALICE), timeout=30)  # refused: wait an hour
+    jobs.tg.incoming(BOB, "bob asks")
+    jobs.tg.outgoing(OWNER_ID, "owner asks")
+    assert await jobs.replies_to(BOB, within=30) == ["echo: bob asks"]
+    assert await jobs.replies_to(OWNER_ID, within=30) == ["echo: owner asks"]
+    [row] = jobs.query("SELECT state, error, not_before FROM outbox WHERE chat_id = ?", (ALICE,))
+    assert row["state"] == "pending" and row["not_before"] is not None
+    assert "3600" in str(row["error"]) or "flood" in str(row["error"]).lower(), row["error"]
+    assert jobs.sent_texts(ALICE) == []

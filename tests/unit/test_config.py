@@ -69,6 +69,8 @@ def test_environment_beats_env_file(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         ("HEARTBEAT_INTERVAL_MINUTES", "-5", "HEARTBEAT_INTERVAL_MINUTES: Input should be greater"),
         ("BROWSER_CDP_URL", "browser:9223", "BROWSER_CDP_URL: expected a URL"),
         ("MAX_LIVE_SESSIONS", "0", "MAX_LIVE_SESSIONS: Input should be greater"),
+        ("LOG_FORMAT", "xml", "LOG_FORMAT: expected text or json"),
+        ("HEALTH_PORT", "70000", "HEALTH_PORT: Input should be less"),
     ],
 )
 def test_bad_value_names_the_variable(
@@ -112,3 +114,16 @@ def test_session_path_or_string(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
 def test_require_telegram_points_to_the_fix() -> None:
     with pytest.raises(ConfigError, match=r"TG_API_ID, TG_API_HASH, TG_USER_ID not set.*\.env"):
         load_settings(None).require_telegram()
+
+
+def test_health_and_log_format(monkeypatch: pytest.MonkeyPatch) -> None:
+    defaults = load_settings(None)
+    assert (defaults.health_port, defaults.health_host, defaults.log_format) == (
+        0,
+        "127.0.0.1",
+        "text",
+    )
+    monkeypatch.setenv("HEALTH_PORT", "8080")
+    monkeypatch.setenv("LOG_FORMAT", "JSON")
+    changed = load_settings(None)
+    assert (changed.health_port, changed.log_format) == (8080, "json")

@@ -28,3 +28,21 @@ def test_log_records_are_redacted(capfd: pytest.CaptureFixture[str]) -> None:
         assert "RuntimeError: failed with ***" in err
     finally:
         logging.getLogger().handlers.clear()
+
+
+def test_json_lines_keep_redaction(capfd: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    configure_logging("INFO", ["topsecretvalue"], json_lines=True)
+    try:
+        try:
+            raise RuntimeError("boom topsecretvalue")
+        except RuntimeError:
+            logging.getLogger("jobs.test").exception("key %s", "topsecretvalue")
+        [line] = capfd.readouterr().err.splitlines()[-1:]
+        record = json.loads(line)
+        assert record["level"] == "ERROR" and record["logger"] == "jobs.test"
+        assert record["message"] == "key ***" and record["ts"].endswith("+00:00")
+        assert "RuntimeError: boom ***" in record["exc"] and "topsecretvalue" not in line
+    finally:
+        logging.getLogger().handlers.clear()

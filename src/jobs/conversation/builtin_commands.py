@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from jobs.conversation.approvals import ApprovalBroker
 from jobs.conversation.commands import Command, CommandContext, CommandSpec, CommandTable
+from jobs.conversation.untrusted import plain_name
 from jobs.sessions.manager import SessionManager
 from jobs.storage.people import Access, PeopleRepo
+
+MAX_ID_DIGITS = 18
+"""Longer digit strings are not Telegram ids (and would overflow SQLite's 64-bit INTEGER)."""
 
 
 def builtin_commands(
@@ -86,9 +90,13 @@ async def _set_access(people: PeopleRepo, command: Command, access: Access, done
     if len(command.args) != 1:
         return f"Usage: /{command.name} <user id or @username>, e.g. /{command.name} 123456789"
     target = command.args[0]
-    person = await people.find_by_username(target) if not target.isdigit() else None
-    user_id = person.user_id if person else (int(target) if target.isdigit() else None)
+    # A Telegram id: ASCII digits that fit SQLite's INTEGER ("²" is a digit too, not an id).
+    numeric = target.isascii() and target.isdigit() and len(target) <= MAX_ID_DIGITS
+    person = await people.find_by_username(target) if not numeric else None
+    user_id = person.user_id if person else (int(target) if numeric else None)
     if user_id is None or (updated := await people.set_access(user_id, access)) is None:
-        return f"I don't know anyone called {target[:64]} yet: they have to write to you first."
-    who = updated.display_name or (f"@{updated.username}" if updated.username else str(user_id))
+        shown = plain_name(target)
+        return f"I don't know anyone called {shown} yet: they have to write to you first."
+    username = plain_name(updated.username)
+    who = plain_name(updated.display_name) or (f"@{username}" if username else str(user_id))
     return done.format(who=who)

@@ -63,7 +63,11 @@ class OutboxSender:
         except Exception as exc:  # noqa: BLE001 - a network fault must not kill delivery; retried
             await self._retry_or_fail(item, exc)
         else:
-            await self._outbox.mark_sent(item.id, ref.msg_id, all_msg_ids=ref.msg_ids)
+            # Shielded: stopping right after a send still records it (the database closes
+            # after this write), rather than leaving the row `sending` to be sent again.
+            await asyncio.shield(
+                self._outbox.mark_sent(item.id, ref.msg_id, all_msg_ids=ref.msg_ids)
+            )
 
     async def _retry_or_fail(self, item: OutboxItem, exc: Exception) -> None:
         if item.attempts >= MAX_ATTEMPTS:

@@ -8,6 +8,7 @@ Messages that arrive while the chat's turn runs are injected into that turn (see
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from jobs.conversation.commands import Command, CommandTable
 from jobs.conversation.limits import RateLimiter
 from jobs.conversation.router import Route, RouteKind, Sender, route
 from jobs.conversation.turns import TurnRunner, command_context
+from jobs.conversation.untrusted import plain_name, quoted
 from jobs.messages import InboundMessage, OutboundMessage
 from jobs.storage.inbox import InboxItem, InboxRepo, InboxState
 from jobs.storage.outbox import OutboxRepo
@@ -143,6 +145,10 @@ class Dispatcher:
                 InboxState.FAILED,
             )
             return
+        if item.sender_id != self._owner_id and self._limiter.muted(item.sender_id):
+            # A flood: one write per dropped message, so the owner's messages keep moving.
+            await self._inbox.finish(item.id, InboxState.IGNORED, "rate limited")
+            return
         person = await self._people.upsert_seen(
             item.sender_id,
             username=item.sender_username,
@@ -169,7 +175,9 @@ class Dispatcher:
         elif (command := await self._turns.command_of(item)) is not None:
             await self._command(item, decision, command)
         else:
-            async with self._slots:
+            # The owner's turns never queue behind other people's: the slots bound theirs.
+            slot = self._slots if decision.kind is not RouteKind.OWNER else contextlib.nullcontext()
+            async with slot:
                 await self._turns.run(
                     item, decision, more=state.more, held=state.held, admit=self._within_limits
                 )
@@ -188,10 +196,14 @@ class Dispatcher:
             return True
         if verdict.warn:
             minutes = max(1, round(verdict.retry_after / 60))
+            why = (
+                "I'm getting more messages than I can answer right now"
+                if verdict.busy
+                else "You're sending messages faster than I can answer"
+            )
             await self._reply(
                 item,
-                f"You're sending messages faster than I can answer. Please "
-                f"wait about {minutes} min and send it again.",
+                f"{why}. Please wait about {minutes} min and send it again.",
                 InboxState.IGNORED,
             )
         else:
@@ -206,9 +218,11 @@ class Dispatcher:
         if not await self._people.mark_announced(item.sender_id):
             await self._inbox.finish(item.id, InboxState.IGNORED, "waiting for the owner")
             return
-        who = item.sender_name or "Someone"
-        handle = f" (@{item.sender_username})" if item.sender_username else ""
-        preview = item.text if len(item.text) <= 300 else item.text[:300] + "…"
+        # Names and text are the stranger's: shown literally, never as formatting or links.
+        who = plain_name(item.sender_name) or "Someone"
+        username = plain_name(item.sender_username)
+        handle = f" (@{username})" if username else ""
+        preview = quoted(item.text, limit=300)
         text = (
             f"{who}{handle}, id {item.sender_id}, wrote to you:\n\n{preview}\n\n"
             f"Should I answer them? /allow_{item.sender_id} lets me talk with them, "

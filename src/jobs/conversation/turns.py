@@ -54,6 +54,15 @@ class TaskTurns(Protocol):
         """The owner's message(s) from the turn's reply (none when there is nothing to say)."""
 
 
+async def _settled(*tasks: asyncio.Task[None]) -> None:
+    """Cancel helper tasks and wait for them to end."""
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 def command_context(item: InboxItem, decision: Route) -> CommandContext:
     # A task's counterpart's commands (/clear) act on their own session, never the task's.
     task = decision.kind is RouteKind.TASK
@@ -136,18 +145,25 @@ class TurnRunner:
                 if more.is_set():
                     more.clear()
                     await self._take_followups(item, decision, followed, held, admit)
+        except BaseException:
+            await _settled(typing, ack)
+            turn.cancel()
+            raise
+        # The reply first: waiting for these two to wind down would only delay it. The ack's
+        # request went out at the start; cancelling ends only the wait for its answer.
+        typing.cancel()
+        ack.cancel()
+        try:
+            text, state = self._outcome(turn)
+            await self._deliver(item, decision, text, state, followed)
         finally:
-            typing.cancel()
-            ack.cancel()  # its request went out at the start; only the wait for the answer ends
-            for task in (typing, ack):
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            if not turn.done():
-                turn.cancel()
-        text, state = self._outcome(turn)
-        await self._deliver(item, decision, text, state, followed)
+            await _settled(typing, ack)
         if self._record and decision.kind is RouteKind.OWNER and state is InboxState.ANSWERED:
+            # One step back first: the outbox sender, just woken, claims the reply before the
+            # memory log's file and index work starts competing with its send.
+            await asyncio.sleep(0)
             await self._record(decision.session_key, item.text, text, item.received_at)
+        await self._sessions.flush()  # the turn's usage and summary, held until now
 
     async def _answer(self, item: InboxItem, decision: Route) -> Reply:
         """The turn: the attachment first (download, transcription), then the session."""
@@ -165,7 +181,10 @@ class TurnRunner:
             key, role = external_key(item.sender_id), EXTERNAL
         else:
             key, role = decision.session_key or "", ROLES[decision.kind]
-        return await self._sessions.run_turn(key, role, prompt, person_id=item.sender_id)
+        # Its usage and summary are written after the reply is handed to the outbox (run()).
+        return await self._sessions.run_turn(
+            key, role, prompt, person_id=item.sender_id, record_later=True
+        )
 
     async def _take_followups(
         self,

@@ -173,13 +173,13 @@ def tool_guard(
     *,
     audit: AuditRepo,
     scope: HookScope,
-    audit_allowed: bool,
     taint: TaintRule | None = None,
 ) -> HookCallback:
     """A PreToolUse callback that denies every tool the policy does not allow, and in a
     tainted turn every tool that is not read-only.
 
-    Denials are always audited; allowed calls only when `audit_allowed` (external sessions).
+    Every decision is one audit entry: "allowed", "denied", "denied_tainted", or the owner's
+    answer ("approved_by_owner" with its approval id, "denied_by_owner", "denied_no_answer").
     A failing audit write never turns a denial into an allow: the hook still answers deny.
     """
 
@@ -195,7 +195,7 @@ def tool_guard(
             if not runs:
                 return answer
         if policy.allows(tool):
-            if audit_allowed:
+            if not answer:  # an approved call already has its entry, with the approval id
                 await _record(audit, scope, tool, data["tool_input"], "allowed", tool_use_id)
             return answer
         reason = f"The tool {tool} is not available in this conversation."
@@ -216,9 +216,8 @@ def session_hooks(
 ) -> HookMap:
     """The hooks a session of `role` runs with. With an approver the guard may wait for the
     owner, so the CLI is told to wait longer for it, and to block the call if it fails."""
-    guard = tool_guard(
-        policy, audit=audit, scope=scope, audit_allowed=role.deny_by_default, taint=taint
-    )
+    del role  # every role's calls are audited alike; kept for callers naming the role
+    guard = tool_guard(policy, audit=audit, scope=scope, taint=taint)
     approver = taint.approver if taint is not None else None
     if approver is None:
         return {"PreToolUse": [HookMatcher(matcher=None, hooks=[guard])]}

@@ -14,7 +14,7 @@ from pathlib import Path
 from claude_agent_sdk import ResultMessage
 
 from jobs.config import Settings
-from jobs.errors import ResumeFailed, RoleViolation, SessionError
+from jobs.errors import ResumeFailed, RoleViolation, SessionError, StorageError
 from jobs.sessions import summary
 from jobs.sessions.agent import INTERRUPT_GRACE_SECONDS, AgentSession
 from jobs.sessions.hooks import (
@@ -68,6 +68,17 @@ class SessionSettings:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class _UsageRow:
+    """One CLI turn's usage, as UsageRepo.record takes it."""
+
+    key: str
+    role: str
+    person_id: int | None
+    model: str | None
+    usage: Usage
+
+
 class SessionManager:
     """At most `max_live` CLI processes; an idle person costs a row in SessionRepo, not one."""
 
@@ -109,6 +120,10 @@ class SessionManager:
         self._sealed: set[str] = set()  # keys whose running turn takes no follow-ups
         self._starting: set[str] = set()  # keys whose turn waits for its session to start
         self._stops: set[str] = set()  # keys /stop was sent to while starting
+        self._later: set[str] = set()  # keys whose running turn holds its records back
+        self._held_usage: list[_UsageRow] = []
+        self._held_summaries: set[str] = set()  # keys whose summary is newer than its row
+        self._flushing = asyncio.Lock()  # so held records are written in the order they came
 
     @property
     def live_keys(self) -> tuple[str, ...]:
@@ -124,6 +139,7 @@ class SessionManager:
         person_id: int | None = None,
         tainted: bool | TaintSource = False,
         follow_ups: bool = True,
+        record_later: bool = False,
     ) -> Reply:
         """One turn of `key`'s session (started or resumed as needed). Raises SessionError.
 
@@ -132,10 +148,13 @@ class SessionManager:
         read-only tools may run in this turn; a TaintSource also says whose text it is and
         what the turn may do without asking the owner. `follow_ups=False` (a trigger's turn): what
         the person sends meanwhile is not injected into it but waits for a turn of its own.
+        `record_later`: the turn's usage rows and summary are kept in memory, so the reply is
+        not delayed by writing them; the caller calls `flush()` once the reply is on its way
+        (`aclose()` flushes what is left).
         """
         try:
             async with self._lock_for(key):
-                with self._marked(key, tainted, not follow_ups):
+                with self._marked(key, tainted, not follow_ups, record_later):
                     self._starting.add(key)
                     session, prime = await self._session_for(key, role, person_id)
                     self._starting.discard(key)
@@ -174,6 +193,7 @@ class SessionManager:
         """Start `key` afresh (/clear): stop its process, forget its SDK session and summary."""
         await self.interrupt(key)
         async with self._lock_for(key):
+            await self.flush()  # else a held summary could outlive the clear
             await self._discard(key)
             await self._repo.clear(key)
             self._summaries.pop(key, None)
@@ -189,10 +209,26 @@ class SessionManager:
         return len(idle)
 
     async def aclose(self) -> None:
-        """Close every live session (shutdown)."""
+        """Close every live session (shutdown) and write the records still held."""
         sessions = list(self._live.values())
         self._live.clear()
         await asyncio.gather(*(s.close() for s in sessions))
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Write the usage rows and summaries that `run_turn(record_later=True)` held back.
+        A failure is logged (they are bookkeeping: the reply is already on its way)."""
+        async with self._flushing:
+            rows, self._held_usage = self._held_usage, []
+            keys, self._held_summaries = self._held_summaries, set()
+            try:
+                for row in rows:
+                    await self._record_usage(row)
+                for key in keys:  # the newest summary: a later turn may have rolled it on
+                    if key in self._summaries:
+                        await self._repo.set_summary(key, self._summaries[key])
+            except StorageError:
+                logger.exception("could not write %d usage rows and summaries", len(rows))
 
     # -- SessionObserver ---------------------------------------------------------------------
 
@@ -200,13 +236,22 @@ class SessionManager:
         await self._repo.set_sdk_session_id(session.key, session_id)
 
     async def result_received(self, session: AgentSession, result: ResultMessage, /) -> None:
-        usage = Usage.of(result)
         model = next(iter(result.model_usage or {}), None)
+        row = _UsageRow(session.key, session.role.name, session.person_id, model, Usage.of(result))
+        if session.key in self._later:
+            self._held_usage.append(row)
+        else:
+            await self._record_usage(row)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    async def _record_usage(self, row: _UsageRow) -> None:
+        usage = row.usage
         await self._usage.record(
-            session.key,
-            session.role.name,
-            session.person_id,
-            model,
+            row.key,
+            row.role,
+            row.person_id,
+            row.model,
             input_tokens=usage.input_tokens,
             output_tokens=usage.output_tokens,
             cache_read_tokens=usage.cache_read_tokens,
@@ -215,20 +260,22 @@ class SessionManager:
             duration_ms=usage.duration_ms,
         )
 
-    # -- internals ---------------------------------------------------------------------------
-
     @contextlib.contextmanager
-    def _marked(self, key: str, tainted: bool | TaintSource, sealed: bool) -> Iterator[None]:
-        """Flags of the turn `key` is running (read by its hooks and by `running`)."""
+    def _marked(
+        self, key: str, tainted: bool | TaintSource, sealed: bool, later: bool
+    ) -> Iterator[None]:
+        """Flags of the turn `key` is running (read by its hooks, `running`, the records)."""
         if tainted:
             self._tainted[key] = OUTSIDE_TEXT if tainted is True else tainted
         if sealed:
             self._sealed.add(key)
+        if later:
+            self._later.add(key)
         try:
             yield
         finally:
             self._tainted.pop(key, None)
-            for marks in (self._sealed, self._starting, self._stops):
+            for marks in (self._sealed, self._starting, self._stops, self._later):
                 marks.discard(key)
 
     def _lock_for(self, key: str) -> asyncio.Lock:
@@ -255,7 +302,10 @@ class SessionManager:
             return
         rolled = summary.roll(self._summaries.get(key, ""), prompt, reply.text)
         self._summaries[key] = rolled
-        await self._repo.set_summary(key, rolled)
+        if key in self._later:
+            self._held_summaries.add(key)
+        else:
+            await self._repo.set_summary(key, rolled)
 
     async def _session_for(
         self, key: str, role: RoleSpec, person_id: int | None
@@ -275,6 +325,7 @@ class SessionManager:
     ) -> tuple[AgentSession, str | None]:
         cwd = self._cwd(key, role, person_id)
         cwd.mkdir(parents=True, exist_ok=True)
+        await self.flush()  # the row read below must hold the newest summary
         record = await self._repo.upsert(key, role=role.name, cwd=str(cwd))
         self._summaries[key] = record.summary
         try:

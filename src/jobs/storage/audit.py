@@ -6,7 +6,7 @@ import itertools
 import json
 import re
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -112,8 +112,10 @@ def _entry(row: sqlite3.Row) -> AuditEntry:
 class AuditRepo:
     """The audit trail: tool calls, role violations, access decisions (redacted before write)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, secrets: Iterable[str] = ()) -> None:
         self._db = db
+        # Longest first, so a secret containing another is masked whole.
+        self._secrets = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
 
     async def record(
         self,
@@ -130,6 +132,8 @@ class AuditRepo:
     ) -> int:
         """Append one entry; returns its id."""
         text = json.dumps(redact(detail or {}), ensure_ascii=False, default=str)
+        for secret in self._secrets:  # known values (the API hash, say) have no telling shape
+            text = text.replace(json.dumps(secret, ensure_ascii=False)[1:-1], REDACTED)
         result = await self._db.execute(
             "INSERT INTO audit (at, session_key, role, person_id, event, tool, detail, decision,"
             " approval_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

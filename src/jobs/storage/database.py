@@ -217,8 +217,11 @@ class Database:
     async def _raw(self, sql: str, params: Params = ()) -> ExecResult:
         conn = self._require_open()
         try:
-            async with conn.execute(sql, params) as cursor:
-                return ExecResult(cursor.rowcount, cursor.lastrowid)
+            # One trip to aiosqlite's thread, not two (`async with` would await a close too):
+            # a statement run here has finished inside execute(), and the cursor is finalised
+            # as soon as it is dropped. Every trip on the message path costs latency.
+            cursor = await conn.execute(sql, params)
+            return ExecResult(cursor.rowcount, cursor.lastrowid)
         except sqlite3.Error as exc:
             raise self._failed(exc) from exc
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -157,6 +158,21 @@ class InboxRepo:
             (str(state), error, self._db.now(), item_id, *_OPEN),
         )
         return result.rowcount == 1
+
+    async def finish_all(self, item_ids: Sequence[int], state: InboxState) -> int:
+        """`finish` for several rows in one statement (a reply and the follow-ups it answers);
+        returns how many were still open."""
+        if not InboxState(state).is_final:
+            raise ValueError(f"finish_all() needs a final state, not {state!r}")
+        if not item_ids:
+            return 0
+        marks = ", ".join("?" * len(item_ids))
+        result = await self._db.execute(
+            "UPDATE inbox SET state = ?, error = NULL, finished_at = ?"  # noqa: S608 - only ?s
+            f" WHERE id IN ({marks}) AND state IN (?, ?)",
+            (str(state), self._db.now(), *item_ids, *_OPEN),
+        )
+        return result.rowcount
 
     async def requeue_interrupted(self) -> int:
         """At startup: messages left processing by a crash go back to pending. Returns how many."""

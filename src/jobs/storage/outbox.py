@@ -104,10 +104,14 @@ _NEXT_DUE = f"""
 SELECT MIN(COALESCE(o.not_before, o.created_at)) AS due FROM outbox AS o WHERE {_HEAD_OF_CHAT}
 """  # noqa: S608 - a constant fragment, no outside input
 
-_INSERT = (
-    "INSERT INTO outbox (chat_id, inbox_id, seq, kind, text, file_path, reply_to, random_id,"
-    " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *"
-)
+_COLUMNS = "chat_id, inbox_id, seq, kind, text, file_path, reply_to, random_id, created_at"
+_INSERT = f"INSERT INTO outbox ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *"  # noqa: S608 - constant
+# The first row of a reply: stored only if its inbox row has none yet (the last parameter).
+_INSERT_FIRST = f"""
+INSERT INTO outbox ({_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?
+WHERE NOT EXISTS (SELECT 1 FROM outbox WHERE inbox_id = ?)
+RETURNING *
+"""  # noqa: S608 - constant fragments, no outside input
 
 
 class OutboxRepo:
@@ -134,34 +138,41 @@ class OutboxRepo:
         are returned. Each row gets a fresh random_id; the messages' own one is ignored.
         """
         async with self._db.transaction():
-            if inbox_id is not None:
-                existing = await self.for_inbox(inbox_id)
-                if existing:
-                    return existing
-            now = self._db.now()
-            items: list[OutboxItem] = []
-            for seq, msg in enumerate(messages):
-                row = await self._db.fetch_one(
-                    _INSERT,
-                    (
-                        msg.chat_id,
-                        inbox_id,
-                        seq,
-                        msg.kind,
-                        msg.text,
-                        msg.file_path,
-                        msg.reply_to,
-                        new_random_id(),
-                        now,
-                    ),
-                )
-                assert row is not None  # INSERT … RETURNING always yields the new row
-                items.append(_item(row))
+            items = await self._insert(messages, inbox_id)
+            if items is None:  # a reply to `inbox_id` was stored before
+                return await self.for_inbox(inbox_id or 0)
             if inbox_id is not None and finish_inbox is not None:
                 # Follow-ups injected into the same turn are answered by the same reply.
-                for finished in (inbox_id, *also_finish):
-                    await self._inbox.finish(finished, finish_inbox)
+                await self._inbox.finish_all([inbox_id, *also_finish], finish_inbox)
             return items
+
+    async def _insert(
+        self, messages: Sequence[OutboundMessage], inbox_id: int | None
+    ) -> list[OutboxItem] | None:
+        """The rows, or None when `inbox_id` already has a reply. The first INSERT checks that
+        itself (no separate SELECT first): fewer round trips on every reply's path."""
+        if not messages:
+            has_reply = inbox_id is not None and await self._has_reply(inbox_id)
+            return None if has_reply else []
+        now = self._db.now()
+        items: list[OutboxItem] = []
+        for seq, msg in enumerate(messages):
+            values: tuple[object, ...] = (msg.chat_id, inbox_id, seq, msg.kind, msg.text)
+            values += (msg.file_path, msg.reply_to, new_random_id(), now)
+            guarded = seq == 0 and inbox_id is not None
+            row = await self._db.fetch_one(
+                _INSERT_FIRST if guarded else _INSERT, (*values, inbox_id) if guarded else values
+            )
+            if row is None:  # only a guarded INSERT stores nothing: the reply exists
+                return None
+            items.append(_item(row))
+        return items
+
+    async def _has_reply(self, inbox_id: int) -> bool:
+        row = await self._db.fetch_one(
+            "SELECT 1 AS x FROM outbox WHERE inbox_id = ? LIMIT 1", (inbox_id,)
+        )
+        return row is not None
 
     async def get(self, item_id: int, /) -> OutboxItem | None:
         row = await self._db.fetch_one("SELECT * FROM outbox WHERE id = ?", (item_id,))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from jobs.storage.approvals import ApprovalRepo
@@ -28,7 +29,8 @@ class Repos:
     usage: UsageRepo
 
     @classmethod
-    def on(cls, db: Database) -> Repos:
+    def on(cls, db: Database, *, secrets: Iterable[str] = ()) -> Repos:
+        """Every repo on `db`; `secrets` are masked in what the audit stores."""
         return cls(
             inbox=InboxRepo(db),
             outbox=OutboxRepo(db),
@@ -37,6 +39,6 @@ class Repos:
             tasks=TaskRepo(db),
             triggers=TriggerRepo(db),
             approvals=ApprovalRepo(db),
-            audit=AuditRepo(db),
+            audit=AuditRepo(db, secrets=secrets),
             usage=UsageRepo(db),
         )

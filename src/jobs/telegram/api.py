@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
@@ -59,8 +59,15 @@ class TelegramApi:
     """jobs.tools.telegram_account.TelegramAccount over a Telethon client."""
 
     def __init__(
-        self, *, client: TelegramClient, sent_log: SentLog, owner_id: int, media: TelegramMedia
+        self,
+        *,
+        client: TelegramClient,
+        sent_log: SentLog,
+        owner_id: int,
+        media: TelegramMedia,
+        mask: Callable[[str], str] = str,
     ) -> None:
+        self._mask = mask  # masks secrets in every text and caption sent as the owner
         self._client = client
         self._sent_log = sent_log
         self._owner_id = owner_id
@@ -137,7 +144,7 @@ class TelegramApi:
 
     async def send_message(self, chat: str, text: str, /, *, reply_to: int | None) -> SentInfo:
         entity = await self.resolve(chat)
-        body = _fitting(render_markdown(text), MESSAGE_LIMIT, "message")
+        body = _fitting(render_markdown(self._mask(text)), MESSAGE_LIMIT, "message")
         async with self._sending(entity, "sending the message") as sent:
             sent.append(
                 await self._client.send_message(
@@ -152,7 +159,7 @@ class TelegramApi:
 
     async def send_file(self, chat: str, path: Path, /, *, caption: str, photo: bool) -> SentInfo:
         entity = await self.resolve(chat)
-        body = _fitting(render_markdown(caption), CAPTION_LIMIT, "caption")
+        body = _fitting(render_markdown(self._mask(caption)), CAPTION_LIMIT, "caption")
         async with self._sending(entity, "sending the file") as sent:
             sent.append(
                 await self._client.send_file(

@@ -55,11 +55,19 @@ MakeRequest = Callable[[Chunk], Any]
 class TelegramChannel:
     """jobs.messages.Channel over a Telethon client (see the protocol for the contract)."""
 
-    def __init__(self, *, client: TelegramClient, sent_log: SentLog) -> None:
+    def __init__(
+        self,
+        *,
+        client: TelegramClient,
+        sent_log: SentLog,
+        mask: Callable[[str], str] = str,
+    ) -> None:
         self._client = client
         self._sent_log = sent_log
+        self._mask = mask  # masks secrets in every text sent: a reply may quote `env`
 
     async def send(self, message: OutboundMessage, /) -> SentRef:
+        message = replace(message, text=self._mask(message.text))
         async with self._sent_log.sending(message.chat_id):
             peer = await self._peer(message.chat_id)
             if message.kind == "text":
@@ -72,6 +80,7 @@ class TelegramChannel:
     def expect(self, message: OutboundMessage, /) -> None:
         """A row whose send may have reached Telegram before a crash: if its messages come
         back (catch-up after the restart), they are known as Jobs' own by their text."""
+        message = replace(message, text=self._mask(message.text))
         if message.kind == "text":
             chunks = split_message(render_markdown(message.text), MESSAGE_LIMIT)
         else:

@@ -36,7 +36,7 @@ def pre_tool_use(tool: str, **tool_input: Any) -> Any:
 
 
 async def test_denies_what_the_role_lacks_and_audits(audit: AuditRepo) -> None:
-    guard = tool_guard(EXTERNAL_POLICY, audit=audit, scope=SCOPE, audit_allowed=True)
+    guard = tool_guard(EXTERNAL_POLICY, audit=audit, scope=SCOPE)
     answer = await guard(
         pre_tool_use("Bash", command="cat /etc/passwd"), "toolu_1", {"signal": None}
     )
@@ -50,33 +50,49 @@ async def test_denies_what_the_role_lacks_and_audits(audit: AuditRepo) -> None:
 
 
 async def test_allows_the_roles_tools_with_no_opinion(audit: AuditRepo) -> None:
-    guard = tool_guard(EXTERNAL_POLICY, audit=audit, scope=SCOPE, audit_allowed=True)
+    guard = tool_guard(EXTERNAL_POLICY, audit=audit, scope=SCOPE)
     assert await guard(pre_tool_use("mcp__tasks__t"), "toolu_1", {"signal": None}) == {}
     [entry] = await audit.latest()
     assert (entry.tool, entry.decision) == ("mcp__tasks__t", "allowed")
 
 
-async def test_owner_allowed_calls_are_not_audited(audit: AuditRepo) -> None:
+async def test_owner_allowed_calls_are_audited_with_secrets_redacted(audit: AuditRepo) -> None:
     policy = ToolPolicy(role="owner", names=frozenset(), any_builtin=True)
-    guard = tool_guard(policy, audit=audit, scope=SCOPE, audit_allowed=False)
-    assert await guard(pre_tool_use("Bash", command="ls"), None, {"signal": None}) == {}
-    assert await audit.latest() == []
+    owner = HookScope(session_key="owner", role="owner", person_id=None)
+    guard = tool_guard(policy, audit=audit, scope=owner)
+    command = (
+        "curl -H 'Authorization: Bearer abcdef123456' x; OPENAI_API_KEY=sk-abcdefghijklmnopqrstu"
+    )
+    assert (
+        await guard(pre_tool_use("Bash", command=command, token="t0k"), None, {"signal": None})
+        == {}
+    )
+    [entry] = await audit.latest()
+    assert (entry.session_key, entry.role, entry.tool, entry.decision) == (
+        "owner",
+        "owner",
+        "Bash",
+        "allowed",
+    )
+    stored = str(entry.detail)
+    assert "abcdef123456" not in stored and "sk-abcdefghijklmnopqrstu" not in stored
+    assert "t0k" not in stored and entry.detail["input"]["token"] == "[redacted]"
 
 
 async def test_other_events_pass(audit: AuditRepo) -> None:
-    guard = tool_guard(EXTERNAL_POLICY, audit=audit, scope=SCOPE, audit_allowed=True)
+    guard = tool_guard(EXTERNAL_POLICY, audit=audit, scope=SCOPE)
     assert await guard({"hook_event_name": "Stop"}, None, {"signal": None}) == {}  # type: ignore[arg-type]
 
 
 async def test_denial_survives_a_broken_audit(audit: AuditRepo, tmp_path: Path) -> None:
     db = await Database.open(tmp_path / "closed.sqlite")
     await db.close()
-    guard = tool_guard(EXTERNAL_POLICY, audit=AuditRepo(db), scope=SCOPE, audit_allowed=True)
+    guard = tool_guard(EXTERNAL_POLICY, audit=AuditRepo(db), scope=SCOPE)
     answer = await guard(pre_tool_use("Write"), "toolu_1", {"signal": None})
     assert answer["hookSpecificOutput"]["permissionDecision"] == "deny"  # type: ignore[typeddict-item]
 
 
-def test_session_hooks_audit_allowed_only_for_deny_by_default_roles(audit: AuditRepo) -> None:
+def test_session_hooks_one_guard_for_every_role(audit: AuditRepo) -> None:
     for role in (EXTERNAL, OWNER):
         hooks = session_hooks(role, EXTERNAL_POLICY, audit=audit, scope=SCOPE)
         [matcher] = hooks["PreToolUse"]
