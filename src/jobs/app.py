@@ -21,7 +21,7 @@ from jobs.conversation.dispatcher import Dispatcher
 from jobs.conversation.limits import RateLimiter
 from jobs.conversation.router import default_policy
 from jobs.conversation.status import RateLimitBoard
-from jobs.conversation.turns import TurnRunner
+from jobs.conversation.turns import TurnHooks, TurnRunner
 from jobs.delegation import TaskSessions
 from jobs.features import Core, TelegramParts
 from jobs.health import Health
@@ -124,7 +124,7 @@ async def build(
     )
     features.external_tasks(core)
     memory = await features.memory(core)
-    await features.browser(core)
+    browser = await features.browser(core)
     attachments = features.telegram(core, telegram)
     approvals = await features.approvals(core)
     limits = RateLimitBoard(clock=clock)  # what Claude Code last said about rate limits
@@ -138,6 +138,7 @@ async def build(
         extensions=features.extensions(core),
         context=MemoryContext(files=memory.files),
         approver=approvals,
+        on_rate_limit=limits.note,
     )
     delegation = features.delegation(core, sessions, telegram.people if telegram else None)
     executor = TriggerExecutor(
@@ -157,6 +158,13 @@ async def build(
     restart = Restart()
     commands = builtin_commands(sessions=sessions, people=repos.people, approvals=approvals)
     features.owner_commands(core, commands, sessions, restart, limits)
+    hooks = TurnHooks(
+        attachments=attachments,
+        record=memory.record_exchange,
+        task_turns=delegation,
+        reply_command=approvals.command_for_reply,
+        owner_note=browser.owner_note if browser else None,
+    )
     turns = TurnRunner(
         sessions=sessions,
         inbox=repos.inbox,
@@ -165,10 +173,7 @@ async def build(
         commands=commands,
         on_outbox=sender.wake,
         uploads_dir=core.uploads,
-        attachments=attachments,
-        record=memory.record_exchange,
-        task_turns=delegation,
-        reply_command=approvals.command_for_reply,
+        hooks=hooks,
     )
     dispatcher = Dispatcher(
         inbox=repos.inbox,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from tests.e2e.conftest import OWNER_ID, Jobs, MakeJobs
 from tests.fakes.anthropic import Call, Turn, hang, text, tool_use
 
@@ -117,3 +119,19 @@ async def test_a_turn_past_the_time_limit_is_stopped_and_the_person_told(
     jobs.tg.outgoing(OWNER_ID, "are you back?")
     replies = await jobs.replies_to(OWNER_ID, 2)
     assert replies[1] == "echo: are you back?"
+
+
+async def test_owner_is_told_plainly_when_the_browser_is_down(make_jobs: MakeJobs) -> None:
+    from jobs.extensions.browser import find_playwright_mcp
+
+    if find_playwright_mcp() is None:
+        pytest.skip("@playwright/mcp is not installed (npm ci in browser/)")
+    # Port 9 on loopback: nothing listens there, so the CDP check fails at once.
+    jobs = make_jobs(browser_cdp_url="http://127.0.0.1:9")
+    jobs.model.push(text("The browser is down right now."))
+    await jobs.start()
+    jobs.tg.outgoing(OWNER_ID, "open example.org for me")
+    await jobs.replies_to(OWNER_ID)
+    prompt = jobs.model.calls[0].last_user_text
+    assert "the browser is unavailable" in prompt and "open example.org for me" in prompt
+    assert "mcp__browser__browser_navigate" in jobs.model.calls[0].offered_tools

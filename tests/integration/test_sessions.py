@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from claude_agent_sdk import ResultMessage, tool
+from claude_agent_sdk import RateLimitInfo, ResultMessage, tool
 
 from jobs.errors import TurnTimeout
 from jobs.sessions import OWNER, AgentSession, SessionManager, SessionSettings
@@ -269,6 +269,9 @@ class Results:
         pass
 
     async def result_received(self, session: AgentSession, result: ResultMessage, /) -> None:
+        pass
+
+    def rate_limit_changed(self, session: AgentSession, info: RateLimitInfo, /) -> None:
         pass
 
 

@@ -11,6 +11,7 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
@@ -74,10 +75,29 @@ def command_context(item: InboxItem, decision: Route) -> CommandContext:
     )
 
 
+OwnerNote = Callable[[], Awaitable[str | None]]
+"""A line for the owner's turn about their tools' health (the browser is down), or None."""
+
+
+@dataclass(frozen=True, slots=True)
+class TurnHooks:
+    """The optional features a turn uses; an absent one is skipped."""
+
+    attachments: Attachments | None = None
+    """Downloads and voice (Telegram); without it files are only named."""
+    record: RecordExchange | None = None
+    """Keeps each answered owner exchange (the memory's daily log)."""
+    task_turns: TaskTurns | None = None
+    """Answers TASK routes (without it they go to the external session)."""
+    reply_command: ReplyCommand | None = None
+    """Turns replies to Jobs' messages into commands (approvals)."""
+    owner_note: OwnerNote | None = None
+
+
 class TurnRunner:
     """Runs turns for the dispatcher and writes their outcome to the outbox."""
 
-    def __init__(  # noqa: PLR0913 - the last two are optional feature hooks (files, memory)
+    def __init__(
         self,
         *,
         sessions: SessionManager,
@@ -87,15 +107,8 @@ class TurnRunner:
         commands: CommandTable,
         on_outbox: Callable[[], None],
         uploads_dir: Path,
-        attachments: Attachments | None = None,
-        record: RecordExchange | None = None,
-        task_turns: TaskTurns | None = None,
-        reply_command: ReplyCommand | None = None,
+        hooks: TurnHooks | None = None,
     ) -> None:
-        """`attachments`: downloads and voice (Telegram); without it files are only named.
-        `record`: keeps each answered owner exchange (the memory's daily log).
-        `task_turns`: answers TASK routes (without it they go to the external session).
-        `reply_command`: turns replies to Jobs' messages into commands (approvals)."""
         self._sessions = sessions
         self._inbox = inbox
         self._outbox = outbox
@@ -103,10 +116,12 @@ class TurnRunner:
         self._commands = commands
         self._on_outbox = on_outbox
         self._uploads = uploads_dir
-        self._attachments = attachments
-        self._record = record
-        self._task_turns = task_turns
-        self._reply_command = reply_command
+        hooks = hooks or TurnHooks()
+        self._attachments = hooks.attachments
+        self._record = hooks.record
+        self._task_turns = hooks.task_turns
+        self._reply_command = hooks.reply_command
+        self._owner_note = hooks.owner_note
 
     def delivered(self) -> None:
         """Something was written to the outbox: wake the sender."""
@@ -175,6 +190,9 @@ class TurnRunner:
         if intake is not None and intake.reply is not None:  # answered without the model
             return Reply(intake.reply, None, Usage())
         prompt = self.prompt(item, decision, intake=intake)
+        if decision.kind is RouteKind.OWNER and self._owner_note is not None:
+            note = await self._owner_note()
+            prompt = f"{note}\n{prompt}" if note else prompt
         if decision.kind is RouteKind.TASK:
             if self._task_turns is not None and decision.task_id is not None:
                 return await self._task_turns.counterpart_turn(decision.task_id, item, prompt)

@@ -24,6 +24,8 @@ from claude_agent_sdk import (
     ClaudeSDKClient,
     ClaudeSDKError,
     Message,
+    RateLimitEvent,
+    RateLimitInfo,
     ResultMessage,
     SystemMessage,
 )
@@ -46,6 +48,9 @@ class SessionObserver(Protocol):
 
     async def result_received(self, session: AgentSession, result: ResultMessage, /) -> None:
         """A CLI turn ended (record its usage); also called for stray results."""
+
+    def rate_limit_changed(self, session: AgentSession, info: RateLimitInfo, /) -> None:
+        """Claude Code reported a change of the account's rate-limit state (for /usage)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +216,8 @@ class AgentSession:
                     return turn.collector.reply(interrupted=turn.stopping)
             elif isinstance(item, SystemMessage) and item.subtype == "init":
                 await self._on_init(turn, item.data)
+            elif isinstance(item, RateLimitEvent):
+                self._observer.rate_limit_changed(self, item.rate_limit_info)
             else:
                 turn.collector.add(item)
 

@@ -10,8 +10,9 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
-from claude_agent_sdk import ResultMessage
+from claude_agent_sdk import RateLimitInfo, ResultMessage
 
 from jobs.config import Settings
 from jobs.errors import ResumeFailed, RoleViolation, SessionError, StorageError
@@ -41,6 +42,16 @@ from jobs.storage import AuditRepo, SessionRepo, UsageRepo
 from jobs.tools.registry import ToolServers
 
 logger = logging.getLogger(__name__)
+
+
+class OnRateLimit(Protocol):
+    """Told each rate-limit report Claude Code sends (conversation.status.RateLimitBoard.note)."""
+
+    def __call__(
+        self, *, window: str | None, status: str, utilization: float | None, resets_at: int | None
+    ) -> None: ...
+
+
 cli_logger = logging.getLogger("jobs.sessions.cli")
 
 
@@ -94,6 +105,7 @@ class SessionManager:
         extensions: ExtensionsSource | None = None,
         approver: Approver | None = None,
         context: PromptContext | None = None,
+        on_rate_limit: OnRateLimit | None = None,
     ) -> None:
         """`read_only_tools`: qualified MCP tool names a tainted turn may still use.
         `extensions`: the owner's MCP servers and plugins, for roles with `extensions`.
@@ -107,6 +119,7 @@ class SessionManager:
         self._extensions = extensions
         self._built_with: dict[str, int | None] = {}  # key → extensions version of its process
         self._context = context
+        self._on_rate_limit = on_rate_limit
         self._context_of: dict[str, str | None] = {}  # key → context version of its process
         self._live: OrderedDict[str, AgentSession] = OrderedDict()
         self._locks: dict[str, asyncio.Lock] = {}
@@ -234,6 +247,15 @@ class SessionManager:
 
     async def session_id_changed(self, session: AgentSession, session_id: str, /) -> None:
         await self._repo.set_sdk_session_id(session.key, session_id)
+
+    def rate_limit_changed(self, session: AgentSession, info: RateLimitInfo, /) -> None:
+        if self._on_rate_limit is not None:
+            self._on_rate_limit(
+                window=info.rate_limit_type,
+                status=info.status,
+                utilization=info.utilization,
+                resets_at=info.resets_at,
+            )
 
     async def result_received(self, session: AgentSession, result: ResultMessage, /) -> None:
         model = next(iter(result.model_usage or {}), None)
