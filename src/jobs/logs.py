@@ -73,5 +73,7 @@ def configure_logging(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    logging.getLogger("telethon").setLevel(max(logging.getLevelName(level), logging.INFO))
+    # Telethon's INFO lines (connections, "cryptg detected") are noise unless debugging.
+    telethon = logging.DEBUG if level == "DEBUG" else logging.WARNING
+    logging.getLogger("telethon").setLevel(telethon)
     return redactor
