@@ -41,7 +41,7 @@ from jobs.triggers.executor import NOTHING, OWNER_KEY
 from tests.fakes.anthropic import FakeAnthropic, text, tool_use
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.tl import updates
-from tests.unit.triggers.conftest import FakeClock
+from tests.unit.triggers.conftest import START, FakeClock
 
 OWNER_CHAT = 1000
 CHANNEL = 777
@@ -151,7 +151,7 @@ class Rig:
 @pytest.fixture
 async def rig(tmp_path: Path, claude_env: dict[str, str]) -> AsyncIterator[Rig]:
     (tmp_path / "workspace").mkdir()
-    made = Rig(tmp_path, claude_env, FakeClock())
+    made = Rig(tmp_path, claude_env, FakeClock(START))
     try:
         yield made
     finally:

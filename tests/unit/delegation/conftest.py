@@ -5,29 +5,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from jobs.storage import Database, PeopleRepo
 from jobs.tools.messaging import Candidate, PersonLookup
+from tests.fakes.clock import FakeClock as FakeClock  # re-exported for the tests here
 
 START = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 BOB = Candidate(42, "Bob Builder", username="bob", phone="+15550000042", is_contact=True)
 BOBBY = Candidate(44, "Bob Marley", username="bobby", is_contact=True)
 ALICE = Candidate(43, "Alice", username="alice", is_contact=True)
-
-
-class FakeClock:
-    def __init__(self, start: datetime = START) -> None:
-        self.current = start
-
-    def __call__(self) -> datetime:
-        return self.current
-
-    def advance(self, **delta: float) -> None:
-        self.current += timedelta(**delta)
 
 
 class Directory:
@@ -63,7 +53,7 @@ class Runner:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(START)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from jobs.errors import ExtensionError
 from jobs.extensions.git import resolve_source
 from jobs.extensions.plugins import Plugins
 from tests.fakes.marketplace import FakePlugin, commit, make_marketplace, write_marketplace
-from tests.unit.tools.conftest import FakeClock
+from tests.unit.tools.conftest import START, FakeClock
 
 PLUGINS = [
     FakePlugin("github-tools", "Issues and pull requests", keywords=["git"], skill="triage"),
@@ -25,7 +25,7 @@ def data(tmp_path: Path) -> Path:
 @pytest.fixture
 def plugins(data: Path) -> Plugins:
     return Plugins(
-        root=data / ".claude" / "plugins", state_file=data / "plugins.json", clock=FakeClock()
+        root=data / ".claude" / "plugins", state_file=data / "plugins.json", clock=FakeClock(START)
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,25 +11,15 @@ import pytest
 from jobs.memory import MemoryFiles, MemoryStore, open_memory
 from jobs.memory.embeddings import Embedder
 from jobs.storage import Database
+from tests.fakes.clock import FakeClock as FakeClock  # re-exported for the tests here
 from tests.fakes.embeddings import FakeEmbedder
 
 START = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
 
 
-class FakeClock:
-    def __init__(self, start: datetime = START) -> None:
-        self.current = start
-
-    def __call__(self) -> datetime:
-        return self.current
-
-    def advance(self, **delta: float) -> None:
-        self.current += timedelta(**delta)
-
-
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(START)
 
 
 @pytest.fixture

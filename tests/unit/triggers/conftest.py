@@ -3,35 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from jobs.storage import Database
+from tests.fakes.clock import FakeClock as FakeClock  # re-exported for the tests here
 
 START = datetime(2026, 11, 27, 7, 30, tzinfo=UTC)  # a Friday; 08:30 in Berlin
 
 
-class FakeClock:
-    """A clock that only moves when told to."""
-
-    def __init__(self, start: datetime = START) -> None:
-        self.current = start
-
-    def __call__(self) -> datetime:
-        return self.current
-
-    def advance(self, **delta: float) -> None:
-        self.current += timedelta(**delta)
-
-    def set(self, moment: datetime) -> None:
-        self.current = moment
-
-
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(START)
 
 
 @pytest.fixture
