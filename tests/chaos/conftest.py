@@ -125,6 +125,15 @@ class Rig:
             await asyncio.sleep(0.02)
         return child
 
+    async def logged(self, child: Child, line: str, within: float = 20.0) -> None:
+        """Until `child`'s log holds `line`."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + within
+        while line not in child.log():
+            if child.proc.returncode is not None or loop.time() > end:
+                raise AssertionError(f"never logged {line!r}:\n{child.log()[-3000:]}")
+            await asyncio.sleep(0.02)
+
     def sends(self, text: str | None = None) -> list[Any]:
         """SendMessageRequests to the owner's chat (with this text)."""
         return [

@@ -31,6 +31,8 @@ async def test_health_answers_and_logs_are_json_lines(rig: Rig) -> None:
     port = free_port()
     rig.env.update(HEALTH_PORT=str(port), LOG_FORMAT="json")
     child = await rig.start_jobs()
+    # The health server binds in its own task, possibly after the login line.
+    await rig.logged(child, f"Health check on http://127.0.0.1:{port}/health")
     status, body = await get_health(port)
     assert status == 200, body
     assert body["telegram_connected"] is True and body["db_ok"] is True
