@@ -40,9 +40,11 @@ async def run_telegram(
     settings.require_telegram()
     assert settings.tg_user_id is not None
     owner_id = settings.tg_user_id
+    if client is None:
+        # No login: say so before any network traffic, and before DATA_DIR is made.
+        require_login(settings)
     with RunLock(settings.data_dir):
         if client is None:
-            require_login(settings)  # no login: say so before any network traffic
             client = make_client(settings)
         sent_log = SentLog()
         mask = RedactingFilter(settings.secret_values()).redact

@@ -27,3 +27,4 @@ async def test_jobs_run_without_a_telegram_login_and_no_tty_says_jobs_login(rig:
     assert "Traceback" not in child.log()
     assert loop.time() - started < 15
     assert rig.tg.requests == []  # nothing reached Telegram (nor tried the real one)
+    assert not (rig.tmp_path / "data").exists()  # nothing left behind to clean up
