@@ -18,14 +18,14 @@ from __future__ import annotations
 import base64
 import json
 import re
-import threading
 import zlib
 from collections.abc import Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from tests.fakes.jsonhttp import Answer, HttpRequest, JsonFake
 
 DIM = 64
 CONCEPTS: dict[str, tuple[str, ...]] = {
@@ -84,23 +84,16 @@ class FakeEmbedder:
         return None
 
 
-class FakeEmbeddings:
+class FakeEmbeddings(JsonFake):
     """POST /v1/embeddings (OpenAI shape, float or base64). Records every request's inputs."""
 
+    route = "/embeddings"
+    name = "fake-embeddings"
+
     def __init__(self, *, dim: int = DIM) -> None:
+        super().__init__()
         self.dim = dim
         self.requests: list[list[str]] = []
-        self.failures = 0
-        """The next this-many requests answer 500."""
-        self._lock = threading.Lock()
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.fake = self
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        """The base URL to give the client (OPENAI_BASE_URL)."""
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
 
     @property
     def inputs(self) -> list[str]:
@@ -108,26 +101,11 @@ class FakeEmbeddings:
         with self._lock:
             return [text for request in self.requests for text in request]
 
-    def start(self) -> Self:
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="fake-embeddings", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def answer(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def answer(self, request: HttpRequest) -> Answer:
+        body: dict[str, Any] = json.loads(request.body or b"{}")
         raw = body.get("input")
         texts = [raw] if isinstance(raw, str) else list(raw or [])
         with self._lock:
-            if self.failures > 0:
-                self.failures -= 1
-                return 500, {"error": {"message": "fake outage", "type": "server_error"}}
             self.requests.append(texts)
         as_base64 = body.get("encoding_format") == "base64"
         data = []
@@ -146,29 +124,3 @@ class FakeEmbeddings:
             "model": body.get("model", "fake-embed"),
             "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
         }
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeEmbeddings
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("content-length") or 0)
-        body = json.loads(self.rfile.read(length) or b"{}")
-        if not self.path.rstrip("/").endswith("/embeddings"):
-            status, answer = 404, {"error": {"message": f"no route {self.path}"}}
-        else:
-            status, answer = self.server.fake.answer(body)
-        payload = json.dumps(answer).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return None
