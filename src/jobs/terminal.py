@@ -9,22 +9,78 @@ from collections.abc import Awaitable, Callable
 from typing import TextIO
 
 from jobs.messages import InboundMessage, OutboundMessage, SentRef
+from jobs.telegram.formatting import Entity, render_markdown
 
 TERMINAL_CHAT_ID = 0
 """The terminal's chat: no Telegram chat has id 0, so its rows never mix with Telegram's."""
 
 
+_ANSI = {
+    "bold": "1",
+    "italic": "3",
+    "underline": "4",
+    "strikethrough": "9",
+    "code": "36",
+    "pre": "36",
+    "blockquote": "2",
+}
+
+
+def _utf16_to_index(text: str) -> list[int]:
+    """UTF-16 offset → str index, for every offset an entity may start or end at."""
+    index = [0]
+    for i, ch in enumerate(text):
+        index.extend([i + 1] * (2 if ord(ch) > 0xFFFF else 1))
+    return index
+
+
+def render_for_terminal(markdown: str, *, color: bool) -> str:
+    """A reply as the terminal shows it: Markdown rendered as for Telegram (no stray `**` or
+    escapes), links followed by their address, and with `color` the styles as ANSI codes."""
+    formatted = render_markdown(markdown)
+    text, entities = formatted.text, formatted.entities
+    at = _utf16_to_index(text)
+    inserts: dict[int, list[str]] = {}
+    marks: dict[int, list[Entity]] = {}
+    for entity in entities:
+        end = at[min(entity.offset + entity.length, len(at) - 1)]
+        if entity.kind == "text_url" and entity.url:
+            inserts.setdefault(end, []).append(f" <{entity.url}>")
+        if color and entity.kind in _ANSI:
+            marks.setdefault(at[min(entity.offset, len(at) - 1)], [])
+            marks.setdefault(end, [])
+    if not inserts and not marks:
+        return text
+    out: list[str] = []
+    for i in range(len(text) + 1):
+        out.extend(inserts.get(i, []))
+        if i in marks:  # re-state every style open here: nesting without a style stack
+            codes = [
+                _ANSI[e.kind]
+                for e in entities
+                if e.kind in _ANSI
+                and at[min(e.offset, len(at) - 1)] <= i < at[min(e.offset + e.length, len(at) - 1)]
+            ]
+            out.append("\x1b[0m" + (f"\x1b[{';'.join(codes)}m" if codes else ""))
+        if i < len(text):
+            out.append(text[i])
+    return "".join(out)
+
+
 class TerminalChannel:
     """Channel that prints replies; `jobs chat` drains only rows for TERMINAL_CHAT_ID."""
 
-    def __init__(self, *, out: TextIO = sys.stdout) -> None:
+    def __init__(self, *, out: TextIO = sys.stdout, color: bool | None = None) -> None:
+        """`color`: ANSI styles; by default when `out` is a terminal."""
         self._out = out
+        self._color = out.isatty() if color is None else color
         self._sent = 0
         self.replied = asyncio.Event()
 
     async def send(self, message: OutboundMessage, /) -> SentRef:
         label = "" if message.kind == "text" else f"[{message.kind}: {message.file_path}]\n"
-        print(f"\njobs> {label}{message.text}\n", file=self._out, flush=True)
+        text = render_for_terminal(message.text, color=self._color)
+        print(f"\njobs> {label}{text}\n", file=self._out, flush=True)
         self._sent += 1
         self.replied.set()
         return SentRef(chat_id=message.chat_id, msg_id=self._sent)

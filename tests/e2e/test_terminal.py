@@ -75,7 +75,7 @@ async def test_jobs_chat_talks_to_the_same_owner_session_and_leaves_telegram_alo
         keyboard.close()
         await asyncio.wait_for(chat, 30)
 
-    assert "jobs> You are **Ada**." in screen.getvalue()
+    assert "jobs> You are Ada." in screen.getvalue()  # rendered, not raw Markdown
     call = jobs.model.calls[-1]
     assert "what is my name?" in call.last_user_text
     assert any("my name is Ada" in t for t in call.user_texts)  # the owner's own session
