@@ -1,6 +1,6 @@
 """ApprovalBroker: asks the owner about a call a tainted turn may not make alone, and waits.
 
-It is the Approver of sessions/hooks.py. Each request is a row in `approvals` (a short code,
+It is the Approver of sessions/taint.py. Each request is a row in `approvals` (a short code,
 an expiry) and a message to the owner saying exactly what would run, where, and because of
 whom. The owner answers `/approve_<code>` or `/deny_<code>`, or replies yes / no to that
 message; no answer before the deadline counts as no. The PreToolUse guard that asked is
@@ -19,7 +19,7 @@ from typing import Any, Final
 from jobs.conversation.commands import Command
 from jobs.errors import JobsError
 from jobs.messages import OutboundMessage
-from jobs.sessions.hooks import ApprovalAnswer, ApprovalRequest, TaintSource
+from jobs.sessions.taint import ApprovalAnswer, ApprovalRequest, TaintSource
 from jobs.storage import Approval, ApprovalRepo, ApprovalState, InboxItem, OutboxRepo
 
 logger = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ class ApprovalBroker:
         return await self._approvals.expire_pending()
 
     async def ask(self, request: ApprovalRequest, /) -> ApprovalAnswer:
-        """Ask the owner and wait for the answer (see sessions.hooks.Approver)."""
+        """Ask the owner and wait for the answer (see sessions.taint.Approver)."""
         try:
             approval = await self._post(request)
         except JobsError:

@@ -1,19 +1,18 @@
 """PreToolUse hooks: the tool guard of every session (deny-by-default for external, taint and
-the owner's approval of what a tainted turn may not do alone); the Approver protocol it calls."""
+the owner's approval of what a tainted turn may not do alone), each decision one audit row."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 from claude_agent_sdk import HookCallback, HookContext, HookInput, HookJSONOutput, HookMatcher
 from claude_agent_sdk.types import HookEvent, PreToolUseHookInput
 
 from jobs.errors import StorageError
 from jobs.sessions.roles import RoleSpec, ToolPolicy
+from jobs.sessions.taint import OUTSIDE_TEXT, ApprovalAnswer, ApprovalRequest, TaintRule
 from jobs.storage import ApprovalState, AuditRepo
 
 logger = logging.getLogger(__name__)
@@ -22,17 +21,6 @@ HookMap = dict[HookEvent, list[HookMatcher]]
 """ClaudeAgentOptions.hooks."""
 
 TOOL_CALL_EVENT: Final = "tool_call"
-
-READ_ONLY_BUILTINS: Final = frozenset({"Read", "Glob", "Grep", "ToolSearch"})
-"""Claude Code tools a tainted turn keeps: they read, never write, run or send."""
-
-WRITE_TOOLS: Final = {
-    "Write": "file_path",
-    "Edit": "file_path",
-    "MultiEdit": "file_path",
-    "NotebookEdit": "notebook_path",
-}
-"""Claude Code tools that write one file, and the input naming it."""
 
 HOOK_MARGIN_SECONDS: Final = 60.0
 """How much longer than the Approver's wait the CLI gives the guard before giving up on it."""
@@ -45,104 +33,6 @@ class HookScope:
     session_key: str
     role: str
     person_id: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class FreeCall:
-    """A call a tainted turn may make without asking: `tool`, and when `field` is set, only
-    with that input equal (case-insensitively) to one of `values`."""
-
-    tool: str
-    field: str | None = None
-    values: frozenset[str] = frozenset()
-
-    def matches(self, tool: str, tool_input: Mapping[str, Any], /) -> bool:
-        if tool != self.tool:
-            return False
-        return self.field is None or str(tool_input.get(self.field)).strip().lower() in self.values
-
-
-@dataclass(frozen=True, slots=True)
-class TaintSource:
-    """Whose text taints a turn, and what that turn may still do without asking the owner."""
-
-    caused_by: str
-    """Told to the owner: "a message from Bob (@bob, id 42)"."""
-    where: str = "your main session"
-    """Which session asks, for the owner: "task #3 «Meeting with Bob»"."""
-    person_id: int | None = None
-    folder: Path | None = None
-    """Files inside it may be written without asking (a task's own folder)."""
-    free_calls: tuple[FreeCall, ...] = ()
-
-    def permits(self, tool: str, tool_input: Mapping[str, Any], cwd: str, /) -> bool:
-        if any(call.matches(tool, tool_input) for call in self.free_calls):
-            return True
-        field = WRITE_TOOLS.get(tool)
-        return field is not None and _inside(tool_input.get(field), self.folder, cwd)
-
-
-OUTSIDE_TEXT: Final = TaintSource(caused_by="text from outside that you did not write")
-"""The source of a turn marked tainted without saying by whom (a channel post, say)."""
-
-
-@dataclass(frozen=True, slots=True)
-class ApprovalRequest:
-    """A call a tainted turn wants to make: what exactly, in which session, because of whom."""
-
-    session_key: str
-    tool: str
-    tool_input: Mapping[str, Any]
-    source: TaintSource
-
-
-@dataclass(frozen=True, slots=True)
-class ApprovalAnswer:
-    """APPROVED, DENIED or EXPIRED (no answer in time); `code` is empty when asking failed."""
-
-    state: ApprovalState
-    code: str = ""
-    approval_id: int | None = None
-
-    @property
-    def approved(self) -> bool:
-        return self.state is ApprovalState.APPROVED
-
-
-class Approver(Protocol):
-    """Asks the owner whether a call a tainted turn may not make alone may run anyway.
-
-    Implemented by conversation.approvals.ApprovalBroker; called by the PreToolUse guard, which
-    waits for the answer. `ask` stores the request, sends the owner the exact action and who
-    caused it, and returns the owner's answer, or EXPIRED once `wait_seconds` passed without
-    one. It never raises: failing to ask is a denial (DENIED, no code). The SDK's hook timeout
-    is set HOOK_MARGIN_SECONDS above `wait_seconds`; a turn cancelled meanwhile cancels `ask`.
-    """
-
-    @property
-    def wait_seconds(self) -> float: ...
-
-    async def ask(self, request: ApprovalRequest, /) -> ApprovalAnswer: ...
-
-
-def _no_source() -> TaintSource | None:
-    return None
-
-
-@dataclass(frozen=True, slots=True)
-class TaintRule:
-    """While `is_tainted()` (the running turn carries text nobody trusted typed, such as a
-    channel post or a message from a task's counterpart), only the `read_only` tools and the
-    calls its `source()` permits may run; any other call is denied, or, with an `approver`,
-    runs only if the owner approves it."""
-
-    is_tainted: Callable[[], bool]
-    read_only: frozenset[str]
-    source: Callable[[], TaintSource | None] = _no_source
-    approver: Approver | None = None
-
-    def refuses(self, tool: str, /) -> bool:
-        return tool not in self.read_only and self.is_tainted()
 
 
 def deny(reason: str, /) -> HookJSONOutput:
@@ -281,16 +171,6 @@ def _refusal(tool: str, answer: ApprovalAnswer) -> str:
         f"The owner did not answer in time (approval {answer.code}), and no answer means no: "
         f"{tool} did not run. Go on without it, or tell the owner what you need."
     )
-
-
-def _inside(value: object, folder: Path | None, cwd: str) -> bool:
-    """True when `value` names a file inside `folder` (relative paths are from `cwd`)."""
-    if folder is None or not isinstance(value, str) or not value.strip():
-        return False
-    path = Path(value).expanduser()
-    if not path.is_absolute():
-        path = Path(cwd) / path
-    return path.resolve().is_relative_to(folder.resolve())
 
 
 async def _record(

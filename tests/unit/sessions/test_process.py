@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 
-from jobs.sessions.process import descendants, kill_tree
+from jobs.sessions.process import ProcStat, descendants, kill_tree, proc_stat, running
 
 
 def fake_proc(root: Path, parents: dict[int, int]) -> Path:
@@ -45,3 +46,21 @@ def _dead(pid: int) -> bool:
     except OSError:
         return True
     return stat.rsplit(")", 1)[-1].split()[0] in ("Z", "X")
+
+
+def test_proc_stat_reads_state_parent_and_start_time(tmp_path: Path) -> None:
+    (tmp_path / "7").mkdir()
+    rest = " ".join(str(n) for n in range(5, 22))  # fields 5…21, then starttime (22nd)
+    (tmp_path / "7" / "stat").write_text(f"7 (a ) (b) Z 3 {rest} 987654 0 0")
+    stat = proc_stat(7, proc=tmp_path)
+    assert stat == ProcStat(state="Z", ppid=3, start=987654)
+    assert stat.ended
+    assert proc_stat(8, proc=tmp_path) is None
+    assert not running(7, 987654, proc=tmp_path)  # a zombie runs no more
+
+
+def test_running_needs_the_same_start_time() -> None:
+    me = proc_stat(os.getpid())
+    assert me is not None and not me.ended
+    assert running(os.getpid(), me.start)
+    assert not running(os.getpid(), me.start + 1)  # the pid of an earlier process

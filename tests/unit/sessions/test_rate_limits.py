@@ -8,7 +8,8 @@ from pathlib import Path
 from claude_agent_sdk.types import RateLimitInfo
 
 from jobs.conversation.status import RateLimitBoard
-from jobs.sessions.manager import SessionManager, SessionSettings
+from jobs.sessions.manager import SessionManager
+from jobs.sessions.settings import SessionSettings
 from jobs.storage import AuditRepo, Database, SessionRepo, UsageRepo
 from jobs.tools.registry import ToolServers
 

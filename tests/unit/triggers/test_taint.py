@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from jobs.sessions.hooks import READ_ONLY_BUILTINS, HookScope, TaintRule, tool_guard
+from jobs.sessions.hooks import HookScope, tool_guard
 from jobs.sessions.roles import ToolPolicy
+from jobs.sessions.taint import READ_ONLY_BUILTINS, TaintRule
 from jobs.storage import AuditRepo, Database
 from jobs.tools.schedules import READ_ONLY_TOOLS as SCHEDULE_READS
 from jobs.tools.triggers import READ_ONLY_TOOLS as TRIGGER_READS

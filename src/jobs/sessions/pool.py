@@ -1,0 +1,113 @@
+"""LivePool: the running CLI processes by key, least recently used first, at most `max_live`
+(idle ones are closed to make room); each is in the CliPids record while it runs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+
+from jobs.sessions.agent import AgentSession
+from jobs.sessions.clipids import CliPids
+
+logger = logging.getLogger(__name__)
+
+
+class LivePool:
+    """Live sessions and the per-key turn locks: a session is idle when no turn runs or waits."""
+
+    def __init__(self, *, max_live: int, pids: CliPids | None = None) -> None:
+        self._max_live = max_live
+        self._pids = pids
+        self._live: OrderedDict[str, AgentSession] = OrderedDict()
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._room = asyncio.Condition()
+        self._opening = 0
+        self._closing = 0
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Keys with a running CLI process, least recently used first."""
+        return tuple(self._live)
+
+    def get(self, key: str, /) -> AgentSession | None:
+        return self._live.get(key)
+
+    def touch(self, key: str, /) -> None:
+        """`key` was just used: it is the last one closed to make room."""
+        self._live.move_to_end(key)
+
+    def lock_for(self, key: str, /) -> asyncio.Lock:
+        """The lock `key`'s turns take, one at a time."""
+        return self._locks.setdefault(key, asyncio.Lock())
+
+    def idle(self, session: AgentSession, /) -> bool:
+        return not session.busy and not self.lock_for(session.key).locked()
+
+    async def open(self, key: str, make: Callable[[], Awaitable[AgentSession]], /) -> AgentSession:
+        """Once one more process fits, make `key`'s session and start it (may raise)."""
+        await self._make_room()
+        self._opening += 1
+        try:
+            session = await make()
+            await session.start()
+        finally:
+            self._opening -= 1
+        self._live[key] = session
+        if self._pids is not None and session.pid is not None:
+            self._pids.add(session.pid, key)
+        return session
+
+    async def discard(self, key: str, /) -> None:
+        """Close `key`'s process, if it has one."""
+        session = self._live.pop(key, None)
+        if session is None:
+            return
+        self._closing += 1
+        try:
+            await self._close(session)
+        finally:
+            self._closing -= 1
+            await self.notify()
+
+    async def close_idle(self, older_than: float, /) -> int:
+        """Close sessions unused for `older_than` seconds; return how many."""
+        now = time.monotonic()
+        idle = [
+            s.key for s in self._live.values() if self.idle(s) and now - s.last_used > older_than
+        ]
+        for key in idle:
+            await self.discard(key)
+        return len(idle)
+
+    async def aclose(self) -> None:
+        """Close every process (shutdown)."""
+        sessions = list(self._live.values())
+        self._live.clear()
+        await asyncio.gather(*(self._close(s) for s in sessions))
+
+    async def notify(self) -> None:
+        """Wake the turns waiting for room (a session may have become idle)."""
+        async with self._room:
+            self._room.notify_all()
+
+    async def _make_room(self) -> None:
+        """Wait until one more process fits under max_live, closing idle sessions (LRU first)."""
+        while len(self._live) + self._opening + self._closing >= self._max_live:
+            victim = next((s for s in self._live.values() if self.idle(s)), None)
+            if victim is not None:
+                logger.info("closing idle session %s to make room", victim.key)
+                await self.discard(victim.key)
+                continue
+            async with self._room:
+                await self._room.wait()
+
+    async def _close(self, session: AgentSession) -> None:
+        pid = session.pid  # gone from the session once it is closed
+        try:
+            await session.close()
+        finally:
+            if self._pids is not None and pid is not None:
+                self._pids.remove(pid)

@@ -1,0 +1,111 @@
+"""TurnRecords: each CLI turn's usage row and each session's rolling summary, written at once or
+held back (a turn run with record_later) until flush(), so a reply never waits for them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from claude_agent_sdk import ResultMessage
+
+from jobs.errors import StorageError
+from jobs.sessions import summary
+from jobs.sessions.agent import AgentSession
+from jobs.sessions.replies import Reply, Usage
+from jobs.storage import SessionRepo, UsageRepo
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class _UsageRow:
+    """One CLI turn's usage, as UsageRepo.record takes it."""
+
+    key: str
+    role: str
+    person_id: int | None
+    model: str | None
+    usage: Usage
+
+
+class TurnRecords:
+    """Usage rows and summaries; the summaries are also kept here (a fresh start reads them)."""
+
+    def __init__(self, *, sessions: SessionRepo, usage: UsageRepo) -> None:
+        self._repo = sessions
+        self._usage = usage
+        self._summaries: dict[str, str] = {}
+        self._later: set[str] = set()  # keys whose running turn holds its records back
+        self._held_usage: list[_UsageRow] = []
+        self._held_summaries: set[str] = set()  # keys whose summary is newer than its row
+        self._flushing = asyncio.Lock()  # so held records are written in the order they came
+
+    def hold(self, key: str, /) -> None:
+        """Hold back the records of `key`'s running turn (until `release` and `flush`)."""
+        self._later.add(key)
+
+    def release(self, key: str, /) -> None:
+        """`key`'s turn ended: its next records are written at once again."""
+        self._later.discard(key)
+
+    def load(self, key: str, text: str, /) -> None:
+        """The summary stored for `key` (read when its session starts)."""
+        self._summaries[key] = text
+
+    def summary_of(self, key: str, /) -> str:
+        return self._summaries.get(key, "")
+
+    def forget(self, key: str, /) -> None:
+        """`key` starts afresh (/clear): its summary is gone (flush first: none is held)."""
+        self._summaries.pop(key, None)
+
+    async def result(self, session: AgentSession, result: ResultMessage, /) -> None:
+        """Record a CLI turn's usage."""
+        model = next(iter(result.model_usage or {}), None)
+        row = _UsageRow(session.key, session.role.name, session.person_id, model, Usage.of(result))
+        if session.key in self._later:
+            self._held_usage.append(row)
+        else:
+            await self._record_usage(row)
+
+    async def remember(self, key: str, prompt: str, reply: Reply, /) -> None:
+        """Roll `key`'s summary on with this exchange (a fresh start is primed with it)."""
+        if reply.is_error or not reply.text:
+            return
+        rolled = summary.roll(self._summaries.get(key, ""), prompt, reply.text)
+        self._summaries[key] = rolled
+        if key in self._later:
+            self._held_summaries.add(key)
+        else:
+            await self._repo.set_summary(key, rolled)
+
+    async def flush(self) -> None:
+        """Write the usage rows and summaries held back.
+        A failure is logged (they are bookkeeping: the reply is already on its way)."""
+        async with self._flushing:
+            rows, self._held_usage = self._held_usage, []
+            keys, self._held_summaries = self._held_summaries, set()
+            try:
+                for row in rows:
+                    await self._record_usage(row)
+                for key in keys:  # the newest summary: a later turn may have rolled it on
+                    if key in self._summaries:
+                        await self._repo.set_summary(key, self._summaries[key])
+            except StorageError:
+                logger.exception("could not write %d usage rows and summaries", len(rows))
+
+    async def _record_usage(self, row: _UsageRow) -> None:
+        usage = row.usage
+        await self._usage.record(
+            row.key,
+            row.role,
+            row.person_id,
+            row.model,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cache_read_tokens=usage.cache_read_tokens,
+            cache_write_tokens=usage.cache_write_tokens,
+            cost_usd=usage.cost_usd,
+            duration_ms=usage.duration_ms,
+        )
