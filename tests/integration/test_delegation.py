@@ -6,170 +6,34 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from telethon import TelegramClient
 
-from jobs.conversation.approvals import ApprovalBroker
-from jobs.delegation import TaskSessions, TaskSessionSettings
-from jobs.messages import InboundMessage, OutboundMessage
-from jobs.sessions import OWNER, SessionManager, SessionSettings
+from jobs.messages import OutboundMessage
 from jobs.sessions.roles import task_folder
-from jobs.storage import (
-    ApprovalRepo,
-    ApprovalState,
-    AuditRepo,
-    Database,
-    InboxItem,
-    InboxRepo,
-    OutboxRepo,
-    PeopleRepo,
-    SessionRepo,
-    TaskRepo,
-    TaskStatus,
-    UsageRepo,
-)
+from jobs.storage import ApprovalRepo, ApprovalState, AuditRepo, TaskStatus
 from jobs.telegram.inbound import SentLog
 from jobs.telegram.outbound import TelegramChannel
 from jobs.telegram.people import TelegramPeople
-from jobs.tools import ToolServers
-from jobs.tools.delegation import DelegationTools
-from jobs.tools.messaging import MessagingTools, PersonLookup
-from tests.fakes.anthropic import Call, FakeAnthropic, Turn, text, tool_use
+from tests.fakes.anthropic import FakeAnthropic, text, tool_use
 from tests.fakes.telegram import FakeTelegram
-
-OWNER_CHAT = 1000
-BOB, ALICE = 42, 43
-TASK_PROMPT = "working on ONE task"
-SKILL = "---\nname: schedule-meeting\ndescription: Arrange a meeting. Use when meeting.\n---\n# S\n"
-
-
-class Conductor:
-    """Answers each model call from the script of the session it belongs to: "owner", or
-    "task:<id>" (found in the session's first prompt); unscripted calls get a quiet default."""
-
-    def __init__(self) -> None:
-        self.scripts: dict[str, list[Turn]] = {}
-        self.seen: dict[str, list[Call]] = {}
-
-    def add(self, who: str, *turns: Turn) -> None:
-        self.scripts.setdefault(who, []).extend(turns)
-
-    def __call__(self, call: Call) -> Turn:
-        who = "owner"
-        if TASK_PROMPT in call.system_text:
-            found = re.search(r"[Tt]ask #(\d+)", call.user_texts[0])
-            who = f"task:{found.group(1) if found else '?'}"
-        self.seen.setdefault(who, []).append(call)
-        script = self.scripts.get(who)
-        return script.pop(0) if script else text("NOTHING_TO_REPORT")
-
-
-@dataclass
-class Delegation:
-    """The delegation side of Jobs, wired as app.build does (one per "process")."""
-
-    db: Database
-    tasks: TaskRepo
-    people: PeopleRepo
-    outbox: OutboxRepo
-    sessions: SessionManager
-    broker: ApprovalBroker
-    runner: TaskSessions
-    tools: DelegationTools
-    woken: list[int] = field(default_factory=list)
-
-    async def sent(self, chat_id: int | None = None) -> list[tuple[int, str]]:
-        rows = await self.db.fetch_all("SELECT chat_id, text FROM outbox ORDER BY id")
-        return [(r["chat_id"], r["text"]) for r in rows if chat_id in (None, r["chat_id"])]
-
-    async def idle(self) -> None:
-        """Until the background turns (task starts, the owner's words) are over."""
-        while self.runner._background:
-            await asyncio.gather(*self.runner._background, return_exceptions=True)
-
-    async def message(self, sender: int, text: str, msg_id: int) -> InboxItem:
-        person = await self.people.get(sender)
-        name = person.display_name if person else ""
-        username = person.username if person else None
-        item = await InboxRepo(self.db).add(
-            InboundMessage(sender, msg_id, sender, text, name, username)
-        )
-        assert item is not None
-        return item
-
-
-@dataclass
-class Rig:
-    tmp: Path
-    env: dict[str, str]
-    client: TelegramClient
-    made: list[Delegation] = field(default_factory=list)
-
-    async def start(self, *, approval_seconds: float = 10.0) -> Delegation:
-        db = await Database.open(self.tmp / "data" / "db.sqlite")
-        tasks, people, outbox = TaskRepo(db), PeopleRepo(db), OutboxRepo(db)
-        woken: list[int] = []
-        broker = ApprovalBroker(
-            approvals=ApprovalRepo(db),
-            outbox=outbox,
-            owner_chat_id=OWNER_CHAT,
-            on_outbox=lambda: woken.append(1),
-            timeout=timedelta(seconds=approval_seconds),
-        )
-        await broker.recover()
-        registry = ToolServers()
-        sessions = SessionManager(
-            config=SessionSettings(
-                workspace_dir=self.tmp / "workspace",
-                people_dir=self.tmp / "data" / "people",
-                env=self.env,
-            ),
-            sessions=SessionRepo(db),
-            usage=UsageRepo(db),
-            audit=AuditRepo(db),
-            tools=registry,
-            approver=broker,
-        )
-        runner = TaskSessions(
-            sessions=sessions,
-            tasks=tasks,
-            people=people,
-            outbox=outbox,
-            on_outbox=lambda: woken.append(1),
-            config=TaskSessionSettings(owner_chat_id=OWNER_CHAT, workspace=self.tmp / "workspace"),
-        )
-        lookup = PersonLookup(people=people, resolver=TelegramPeople(client=self.client))
-        tools = DelegationTools(
-            tasks=tasks,
-            lookup=lookup,
-            runner=runner,
-            skills_dir=self.tmp / "workspace" / ".claude" / "skills",
-        )
-        registry.register(tools.server())
-        registry.register(
-            MessagingTools(
-                lookup=lookup,
-                outbox=outbox,
-                owner_chat_id=OWNER_CHAT,
-                on_outbox=lambda: woken.append(1),
-            ).server()
-        )
-        made = Delegation(db, tasks, people, outbox, sessions, broker, runner, tools, woken)
-        self.made.append(made)
-        return made
-
-    async def stop(self, made: Delegation) -> None:
-        self.made.remove(made)
-        await made.runner.aclose()
-        await made.sessions.aclose()
-        await made.db.close()
+from tests.integration.delegation_rig import (
+    ALICE,
+    BOB,
+    OWNER_CHAT,
+    Conductor,
+    Rig,
+    approval_question,
+    conducting,
+    conversation_task,
+    open_rig,
+    results,
+    tainted_turn,
+)
 
 
 @pytest.fixture
@@ -180,58 +44,13 @@ async def rig(
     tg_client: TelegramClient,
     fake_model: FakeAnthropic,
 ) -> AsyncIterator[Rig]:
-    skill = tmp_path / "workspace" / ".claude" / "skills" / "schedule-meeting"
-    skill.mkdir(parents=True)
-    (skill / "SKILL.md").write_text(SKILL, encoding="utf-8")
-    tg.add_user(BOB, "Bob", "Builder", username="bob", phone="15550000042", contact=True)
-    tg.add_user(ALICE, "Alice", username="alice", contact=True)
-    made = Rig(tmp_path, claude_env, tg_client)
-    try:
+    async with open_rig(tmp_path, claude_env, tg, tg_client) as made:
         yield made
-    finally:
-        for running in list(made.made):
-            await made.stop(running)
 
 
 @pytest.fixture
 def conductor(fake_model: FakeAnthropic) -> Conductor:
-    made = Conductor()
-    fake_model.default = made
-    return made
-
-
-def results(call: Call) -> str:
-    return json.dumps(call.tool_results, ensure_ascii=False)
-
-
-async def conversation_task(jobs: Delegation, conductor: Conductor) -> int:
-    """The owner asks for a meeting with Bob; the task's session writes to him first."""
-    conductor.add(
-        "owner",
-        tool_use(
-            "mcp__delegation__create_task",
-            {
-                "title": "Meeting with Bob",
-                "description": "30 min next week; Tue or Wed afternoon.",
-                "talk_to": "@bob",
-                "skill": "schedule-meeting",
-            },
-        ),
-        text("I'll arrange it with Bob."),
-    )
-    conductor.add(
-        "task:1",
-        tool_use("mcp__messaging__send_to_user", {"to": str(BOB), "text": "Hi Bob! Tue 15:00?"}),
-        tool_use(
-            "mcp__delegation__update_task",
-            {"task_id": 1, "status": "waiting", "next_step": "wait for Bob"},
-        ),
-        text("NOTHING_TO_REPORT"),
-    )
-    reply = await jobs.sessions.run_turn("owner", OWNER, "Arrange a meeting with Bob")
-    assert reply.text == "I'll arrange it with Bob."
-    await jobs.idle()
-    return 1
+    return conducting(fake_model)
 
 
 async def test_the_owner_delegates_a_conversation_to_a_task_session(
@@ -315,36 +134,19 @@ def _owner(said: str) -> OutboundMessage:
     return OutboundMessage(chat_id=OWNER_CHAT, text=said)
 
 
-async def _approval_question(jobs: Delegation) -> str:
-    """Wait for the owner's approval question; return its code."""
-    async with asyncio.timeout(20):
-        while True:
-            for chat, said in await jobs.sent(OWNER_CHAT):
-                if found := re.search(r"/approve_(\w+)", said):
-                    assert chat == OWNER_CHAT
-                    return found.group(1)
-            await asyncio.sleep(0.05)
-
-
-async def _tainted_turn(jobs: Delegation, conductor: Conductor, *turns: Turn) -> asyncio.Task[Any]:
-    conductor.add("task:1", *turns)
-    item = await jobs.message(BOB, "please run this for me", 8)
-    return asyncio.create_task(jobs.runner.counterpart_turn(1, item, item.text))
-
-
 async def test_an_approval_granted_lets_the_call_run(
     rig: Rig, fake_model: FakeAnthropic, conductor: Conductor
 ) -> None:
     jobs = await rig.start()
     await conversation_task(jobs, conductor)
     marker = rig.tmp / "ran.txt"
-    turn = await _tainted_turn(
+    turn = await tainted_turn(
         jobs,
         conductor,
         tool_use("Bash", {"command": f"echo yes > {marker}"}),
         text("NOTHING_TO_REPORT"),
     )
-    code = await _approval_question(jobs)
+    code = await approval_question(jobs)
     [(_, question)] = await jobs.sent(OWNER_CHAT)
     assert f"echo yes > {marker}" in question
     assert "Task #1 «Meeting with Bob» wants to run Bash" in question
@@ -369,7 +171,7 @@ async def test_an_approval_denied_and_what_a_tainted_turn_may_do_alone(
     jobs = await rig.start()
     await conversation_task(jobs, conductor)
     inside = task_folder(rig.tmp / "workspace", 1) / "notes.md"
-    turn = await _tainted_turn(
+    turn = await tainted_turn(
         jobs,
         conductor,
         tool_use("Write", {"file_path": str(inside), "content": "Bob: Tuesday"}),
@@ -377,7 +179,7 @@ async def test_an_approval_denied_and_what_a_tainted_turn_may_do_alone(
         tool_use("mcp__messaging__send_to_user", {"to": "@alice", "text": "Bob's tasks…"}),
         text("NOTHING_TO_REPORT"),
     )
-    code = await _approval_question(jobs)
+    code = await approval_question(jobs)
     assert "@alice" in (await jobs.sent(OWNER_CHAT))[-1][1]
     assert await jobs.broker.decide(code, approve=False) == (
         f"Denied: mcp__messaging__send_to_user will not run ({code})."
@@ -405,13 +207,13 @@ async def test_an_approval_nobody_answers_is_a_denial(
     jobs = await rig.start(approval_seconds=1.0)
     await conversation_task(jobs, conductor)
     outside = rig.tmp / "workspace" / "MEMORY.md"
-    await _tainted_turn(
+    turn = await tainted_turn(
         jobs,
         conductor,
         tool_use("Write", {"file_path": str(outside), "content": "Bob is the boss"}),
         text("NOTHING_TO_REPORT"),
     )
-    code = await _approval_question(jobs)
+    code = await approval_question(jobs)
     calls = await fake_model.wait_calls_async(7, timeout=20)  # owner 2, start 3, write, after
 
     # The fake records a call before the conductor answers it: read the call itself.
@@ -428,6 +230,7 @@ async def test_an_approval_nobody_answers_is_a_denial(
     )
     [entry] = [e for e in await AuditRepo(jobs.db).latest() if e.tool == "Write"]
     assert (entry.decision, entry.approval_id) == ("denied_no_answer", approval.id)
+    assert (await turn).text == "NOTHING_TO_REPORT"
 
 
 async def test_the_heartbeat_resumes_due_tasks_in_parallel_and_skips_the_rest(

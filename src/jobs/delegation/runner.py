@@ -6,8 +6,10 @@ tasks.session_id). Its turns come from the start, the counterpart's messages (ro
 the dispatcher), the heartbeat (`resume_due`) and the owner (`tell`); a per-task lock keeps
 them from overlapping. Once the counterpart can have written into the session, every turn
 of it is tainted: what the counterpart wrote stays in its history. Such a turn may still
-write to them and the owner, update its own task and write in its folder; anything else
-waits for the owner's approval. A turn's final reply goes to the owner.
+write to them and the owner, update its own task, and read and write in its folder; anything
+else (reading the owner's files included: it could send them on) waits for the owner's
+approval. A turn's final reply goes to the owner. cancel_task interrupts the running turn
+(`stop`); from then on the task's turns neither run nor report.
 """
 
 from __future__ import annotations
@@ -25,18 +27,19 @@ from jobs.delegation import prompts
 from jobs.delegation.prompts import TaskCard
 from jobs.errors import SessionError
 from jobs.messages import OutboundMessage
-from jobs.sessions.hooks import FreeCall, TaintSource
 from jobs.sessions.manager import SessionManager
 from jobs.sessions.replies import Reply, Usage
 from jobs.sessions.roles import TASK, task_folder, task_key
+from jobs.sessions.taint import FreeCall, TaintSource
 from jobs.storage import InboxItem, OutboxRepo, PeopleRepo, Person, Task, TaskRepo, TaskStatus
 from jobs.tools.delegation import UPDATE_TOOL
 from jobs.tools.messaging import SEND_TOOL, person_label
 
 logger = logging.getLogger(__name__)
 
-BOOKKEEPING_TOOLS = ("Skill", "TodoWrite")
-"""Built-ins a tainted task turn may use without asking: they load instructions, keep a list."""
+BOOKKEEPING_TOOLS = ("TodoWrite",)
+"""Built-ins a tainted task turn may use without asking: they keep a list. (Skill is free for
+the task's own skill only: another skill's text could be what the owner keeps to themselves.)"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +83,9 @@ class TaskSessions:
     def tell(self, task_id: int, text: str, /) -> None:
         self._spawn(self._tell(task_id, text), f"task-{task_id}-owner")
 
+    async def stop(self, task_id: int, /) -> bool:
+        return await self._sessions.interrupt(task_key(task_id))
+
     # -- TaskTurns: the counterpart's messages ------------------------------------------------
 
     def frame(self, item: InboxItem, text: str, /) -> str:
@@ -93,14 +99,19 @@ class TaskSessions:
             task = await self._tasks.get(task_id)
             if task is None:
                 raise SessionError(f"Task #{task_id} is gone.")
+            if task.status is TaskStatus.CANCELLED:  # while this turn waited for the lock
+                return Reply("", task.session_id, Usage(), interrupted=True)
             card = await self._card(task)
             text = prompts.counterpart_prompt(card, prompt, self._clock())
             return await self._turn(card, text, self._taint(card, message=True), sealed=False)
 
     async def report(self, task_id: int, text: str, /) -> list[OutboundMessage]:
-        """The owner's message from a task turn's reply (none for NOTHING_TO_REPORT)."""
+        """The owner's message from a task turn's reply (none for NOTHING_TO_REPORT, nor once
+        the task is cancelled: a turn the cancel interrupted says nothing more)."""
         task = await self._tasks.get(task_id)
-        said = None if task is None else prompts.report_text(task, text)
+        if task is None or task.status is TaskStatus.CANCELLED:
+            return []
+        said = prompts.report_text(task, text)
         return (
             [] if said is None else [OutboundMessage(chat_id=self._config.owner_chat_id, text=said)]
         )
@@ -209,6 +220,8 @@ class TaskSessions:
             await self._tasks.update(task_id, next_step_at=None)
 
     async def _deliver(self, task_id: int, reply: Reply) -> None:
+        if reply.interrupted:  # by cancel_task (stop): the owner knows, nobody is told more
+            return
         messages = await self.report(task_id, reply.text)
         if messages:
             await self._outbox.enqueue(messages)
@@ -243,8 +256,10 @@ def _free_calls(task: Task, person: Person) -> tuple[FreeCall, ...]:
     recipients = {str(person.user_id), "owner"}
     if person.username:
         recipients.add(f"@{person.username.lower()}")
+    own_skill = frozenset({task.skill.lower()}) if task.skill else frozenset()
     return (
         FreeCall(SEND_TOOL, "to", frozenset(recipients)),
         FreeCall(UPDATE_TOOL, "task_id", frozenset({str(task.id)})),
+        *((FreeCall("Skill", "skill", own_skill),) if own_skill else ()),
         *(FreeCall(name) for name in BOOKKEEPING_TOOLS),
     )

@@ -13,15 +13,15 @@ from jobs.storage.people import Access, PeopleRepo, Person
 from jobs.storage.schema import Migration, load_migrations
 from jobs.storage.sessions import SessionRecord, SessionRepo
 from jobs.storage.tasks import ACTIVE_STATUSES, ANY, Task, TaskRepo, TaskStatus
-from jobs.storage.triggers import (
+from jobs.storage.trigger_rows import (
     JobRun,
     Misfire,
     RunState,
     Schedule,
     ScheduleKind,
     Subscription,
-    TriggerRepo,
 )
+from jobs.storage.triggers import TriggerRepo
 
 __all__ = [
     "ACTIVE_STATUSES",

@@ -1,125 +1,29 @@
-"""TriggerRepo: schedules, the job_runs ledger (one run per schedule and time), subscriptions."""
+"""TriggerRepo: schedules, the job_runs ledger (one run per schedule and time), subscriptions.
+
+The values it returns, and how each is read from its row, are in jobs.storage.trigger_rows.
+"""
 
 from __future__ import annotations
 
 import json
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
 from jobs.messages import OutboundMessage
-from jobs.storage.database import Database, from_iso, from_iso_or_none, to_iso
+from jobs.storage.database import Database, to_iso
 from jobs.storage.outbox import OutboxRepo
-
-
-class ScheduleKind(StrEnum):
-    CRON = "cron"
-    INTERVAL = "interval"
-    ONCE = "once"
-
-
-class Misfire(StrEnum):
-    """What to do with a firing missed while Jobs was down."""
-
-    RUN_LATE = "run_late"
-    SKIP = "skip"
-
-
-class RunState(StrEnum):
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
-    SKIPPED = "skipped"
-
-
-@dataclass(frozen=True, slots=True)
-class Schedule:
-    """A stored schedule; `spec` is a cron expression, a number of seconds, or an ISO time."""
-
-    id: int
-    name: str
-    kind: ScheduleKind
-    spec: str
-    timezone: str
-    prompt: str
-    task_id: int | None
-    enabled: bool
-    misfire: Misfire
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class JobRun:
-    """One firing of a schedule, keyed by the time it was due."""
-
-    id: int
-    schedule_id: int
-    scheduled_for: datetime
-    state: RunState
-    note: str | None
-    started_at: datetime
-    finished_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class Subscription:
-    """A watched source (e.g. a Telegram channel) whose posts become trigger events."""
-
-    id: int
-    source: str
-    target: str
-    title: str
-    keywords: tuple[str, ...]
-    instructions: str
-    enabled: bool
-    created_at: datetime
-    last_msg_id: int = 0
-    """The newest post already handed on (posts at or below it are replays)."""
-
-
-def _schedule(row: sqlite3.Row) -> Schedule:
-    return Schedule(
-        id=row["id"],
-        name=row["name"],
-        kind=ScheduleKind(row["kind"]),
-        spec=row["spec"],
-        timezone=row["timezone"],
-        prompt=row["prompt"],
-        task_id=row["task_id"],
-        enabled=bool(row["enabled"]),
-        misfire=Misfire(row["misfire"]),
-        created_at=from_iso(row["created_at"]),
-        updated_at=from_iso(row["updated_at"]),
-    )
-
-
-def _run(row: sqlite3.Row) -> JobRun:
-    return JobRun(
-        id=row["id"],
-        schedule_id=row["schedule_id"],
-        scheduled_for=from_iso(row["scheduled_for"]),
-        state=RunState(row["state"]),
-        note=row["note"],
-        started_at=from_iso(row["started_at"]),
-        finished_at=from_iso_or_none(row["finished_at"]),
-    )
-
-
-def _subscription(row: sqlite3.Row) -> Subscription:
-    return Subscription(
-        id=row["id"],
-        source=row["source"],
-        target=row["target"],
-        title=row["title"],
-        keywords=tuple(str(word) for word in json.loads(row["keywords"] or "[]")),
-        instructions=row["instructions"],
-        enabled=bool(row["enabled"]),
-        created_at=from_iso(row["created_at"]),
-        last_msg_id=row["last_msg_id"],
-    )
+from jobs.storage.trigger_rows import (
+    JobRun,
+    Misfire,
+    RunState,
+    Schedule,
+    ScheduleKind,
+    Subscription,
+    run_of,
+    schedule_of,
+    subscription_of,
+)
 
 
 def _keywords(keywords: Sequence[str]) -> str:
@@ -180,18 +84,18 @@ class TriggerRepo:
                 now,
             ),
         )
-        return _schedule(_required(row))
+        return schedule_of(_required(row))
 
     async def get_schedule(self, schedule_id: int, /) -> Schedule | None:
         row = await self._db.fetch_one("SELECT * FROM schedules WHERE id = ?", (schedule_id,))
-        return None if row is None else _schedule(row)
+        return None if row is None else schedule_of(row)
 
     async def list_schedules(self, *, enabled_only: bool = False) -> list[Schedule]:
         rows = await self._db.fetch_all(
             "SELECT * FROM schedules WHERE (NOT :enabled_only OR enabled) ORDER BY id",
             {"enabled_only": enabled_only},
         )
-        return [_schedule(row) for row in rows]
+        return [schedule_of(row) for row in rows]
 
     async def delete_schedule(self, schedule_id: int, /) -> bool:
         """Remove a schedule and (cascade) its runs."""
@@ -258,7 +162,7 @@ class TriggerRepo:
             "SELECT * FROM job_runs WHERE schedule_id = ? ORDER BY scheduled_for DESC LIMIT ?",
             (schedule_id, limit),
         )
-        return [_run(row) for row in rows]
+        return [run_of(row) for row in rows]
 
     async def last_run(self, schedule_id: int, /) -> JobRun | None:
         runs = await self.runs(schedule_id, limit=1)
@@ -280,7 +184,7 @@ class TriggerRepo:
             " WHERE state = 'running' RETURNING *",
             (self._db.now(),),
         )
-        return sorted((_run(row) for row in rows), key=lambda run: run.scheduled_for)
+        return sorted((run_of(row) for row in rows), key=lambda run: run.scheduled_for)
 
     # -- subscriptions ---------------------------------------------------------------------
 
@@ -299,13 +203,13 @@ class TriggerRepo:
             _SUBSCRIBE,
             (source, target, title, _keywords(keywords), instructions, self._db.now()),
         )
-        return _subscription(_required(row))
+        return subscription_of(_required(row))
 
     async def get_subscription(self, subscription_id: int, /) -> Subscription | None:
         row = await self._db.fetch_one(
             "SELECT * FROM trigger_subscriptions WHERE id = ?", (subscription_id,)
         )
-        return None if row is None else _subscription(row)
+        return None if row is None else subscription_of(row)
 
     async def list_subscriptions(
         self, *, source: str | None = None, enabled_only: bool = False
@@ -315,7 +219,7 @@ class TriggerRepo:
             " AND (NOT :enabled_only OR enabled) ORDER BY id",
             {"source": source, "enabled_only": enabled_only},
         )
-        return [_subscription(row) for row in rows]
+        return [subscription_of(row) for row in rows]
 
     async def remove_subscription(self, subscription_id: int, /) -> bool:
         result = await self._db.execute(

@@ -1,13 +1,13 @@
 """The owner's task tools: create_task, list_tasks, update_task, cancel_task, tell_task.
 
 A task with a skill or a person to talk with gets a session of its own (jobs.delegation,
-reached through the TaskRunner protocol declared here): creating one starts it, and
-tell_task passes it the owner's words.
+reached through the TaskRunner protocol declared here): creating one starts it, tell_task
+passes it the owner's words, and cancel_task stops the turn it is running. What the model
+writes is checked in jobs.tools.task_fields.
 """
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any, Final, Protocol
@@ -20,25 +20,27 @@ from jobs.storage.tasks import TALKING_STATUSES
 from jobs.tools.messaging import PersonLookup, person_label
 from jobs.tools.registry import ToolServer, qualified_name
 from jobs.tools.results import ToolResult, error_result, text_result
+from jobs.tools.task_fields import MAX_TEXT, SETTABLE, TaskFields
 
 SERVER_NAME: Final = "delegation"
 UPDATE_TOOL: Final = qualified_name(SERVER_NAME, "update_task")
-SETTABLE: Final = ("open", "in_progress", "waiting", "blocked", "done")
-MAX_TITLE: Final = 200
-MAX_TEXT: Final = 4000
-_SKILL_NAME: Final = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _WHO: Final = "an @username, a phone number, a Telegram user id or a contact's name"
 
 
 class TaskRunner(Protocol):
-    """Task sessions (jobs.delegation.TaskSessions). Both calls return at once: the turn runs
-    in the background, waits for the task's lock, and reports to the owner by itself."""
+    """Task sessions (jobs.delegation.TaskSessions). `start` and `tell` return at once: the
+    turn runs in the background, waits for the task's lock, and reports to the owner itself."""
 
     def start(self, task_id: int, /) -> None:
         """Run the first turn of a new task's session."""
 
     def tell(self, task_id: int, text: str, /) -> None:
         """Run a turn of the task's session with the owner's words."""
+
+    async def stop(self, task_id: int, /) -> bool:
+        """Interrupt the turn the task's session is running, as /stop does (cancel_task: the
+        task is already cancelled, so that turn reports nothing and turns waiting behind it
+        do not run). False when none was running."""
 
 
 def _schema(required: list[str], **properties: tuple[str, str]) -> dict[str, Any]:
@@ -92,7 +94,7 @@ class DelegationTools:
         self._tasks = tasks
         self._lookup = lookup
         self._runner = runner
-        self._skills = skills_dir
+        self._fields = TaskFields(skills_dir=skills_dir, clock=clock, zone=zone)
         self._clock = clock
         self._zone = zone
 
@@ -145,7 +147,7 @@ class DelegationTools:
 
     # -- the tools' bodies (public so tests can call them without a model) ------------------
     async def create(self, args: dict[str, Any], /) -> ToolResult:
-        fields = self._new_task_fields(args)
+        fields = self._fields.new_task(args)
         if isinstance(fields, str):
             return error_result(fields)
         people: dict[str, Person] = {}
@@ -192,7 +194,7 @@ class DelegationTools:
         task = await self._task(args)
         if isinstance(task, str):
             return error_result(task)
-        fields = self._update_fields(task, args)
+        fields = self._fields.changes(task, args)
         if isinstance(fields, str):
             return error_result(fields)
         updated = await self._tasks.update(task.id, **fields)
@@ -204,9 +206,11 @@ class DelegationTools:
         if isinstance(task, str):
             return error_result(task)
         reason = str(args.get("reason") or "").strip()[:MAX_TEXT]
-        context = self._log(task, f"cancelled{': ' + reason if reason else ''}")
+        context = self._fields.log(task, f"cancelled{': ' + reason if reason else ''}")
         await self._tasks.update(task.id, status=TaskStatus.CANCELLED, context=context)
-        return text_result(f"Cancelled task #{task.id} «{task.title}».")
+        stopped = await self._runner.stop(task.id)  # after the update: it then says nothing
+        said = f"Cancelled task #{task.id} «{task.title}»."
+        return text_result(f"{said} Its running turn was stopped." if stopped else said)
 
     async def tell(self, args: dict[str, Any], /) -> ToolResult:
         task = await self._task(args)
@@ -220,84 +224,11 @@ class DelegationTools:
         self._runner.tell(task.id, text.strip())
         return text_result(f"Told task #{task.id}; it works on it now and reports back.")
 
-    def _new_task_fields(self, args: dict[str, Any]) -> dict[str, Any] | str:
-        title, description = args.get("title"), args.get("description") or ""
-        if not isinstance(title, str) or not title.strip() or len(title) > MAX_TITLE:
-            return f"title must be a short text (at most {MAX_TITLE} characters)."
-        if not isinstance(description, str) or len(description) > MAX_TEXT:
-            return f"description must be text of at most {MAX_TEXT} characters."
-        skill = args.get("skill") or None
-        if skill is not None and not self._skill_exists(skill):
-            return (
-                f"There is no skill {str(skill)[:64]!r}; leave skill out or name one that exists."
-            )
-        due = self._when(args.get("due"))
-        if isinstance(due, str):
-            return f"due: {due}"
-        return {
-            "title": title.strip(),
-            "description": description.strip(),
-            "skill": skill,
-            "due_at": due,
-        }
-
-    def _update_fields(self, task: Task, args: dict[str, Any]) -> dict[str, object] | str:
-        fields: dict[str, object] = {}
-        for name, limit in (("title", MAX_TITLE), ("description", MAX_TEXT), ("next_step", 500)):
-            if (value := args.get(name)) is not None:
-                if not isinstance(value, str) or len(value) > limit:
-                    return f"{name} must be text of at most {limit} characters."
-                fields[name] = value.strip() or (None if name == "next_step" else "")
-        for name, column in (("next_step_at", "next_step_at"), ("due", "due_at")):
-            if args.get(name) is not None:
-                when = self._when(args[name], allow_now=True)
-                if isinstance(when, str):
-                    return f"{name}: {when}"
-                fields[column] = when
-        return self._status_and_note(task, args, fields)
-
-    def _status_and_note(
-        self, task: Task, args: dict[str, Any], fields: dict[str, object]
-    ) -> dict[str, object] | str:
-        status, note = args.get("status"), args.get("note")
-        if status is not None:
-            if status not in SETTABLE:
-                return f"status must be one of {', '.join(SETTABLE)} (cancel_task cancels)."
-            fields["status"] = TaskStatus(status)
-        if note is not None:
-            if not isinstance(note, str) or not note.strip() or len(note) > MAX_TEXT:
-                return f"note must be non-empty text of at most {MAX_TEXT} characters."
-            fields["context"] = self._log(task, note.strip())
-        return fields or "Give at least one thing to change."
-
-    def _when(self, value: object, *, allow_now: bool = False) -> datetime | str | None:
-        """A time from the model's text, None for none; a str says what is wrong."""
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return None
-        if not isinstance(value, str):
-            return "give a date and time as text, e.g. 2026-12-01T15:00"
-        if allow_now and value.strip().lower() == "now":
-            return self._clock()
-        try:
-            moment = datetime.fromisoformat(value.strip())
-        except ValueError:
-            return f"{value[:40]!r} is not an ISO 8601 time, e.g. 2026-12-01T15:00"
-        return moment if moment.tzinfo else moment.replace(tzinfo=self._zone)
-
-    def _skill_exists(self, name: object) -> bool:
-        if not isinstance(name, str) or not _SKILL_NAME.match(name):
-            return False
-        return (self._skills / name / "SKILL.md").is_file()
-
     async def _task(self, args: dict[str, Any]) -> Task | str:
         raw = args.get("task_id")
         digits = str(raw).strip().lstrip("#")
         task = await self._tasks.get(int(digits)) if digits.isdigit() else None
         return task or f"There is no task {raw!r}. list_tasks shows their numbers."
-
-    def _log(self, task: Task, entry: str) -> str:
-        line = f"[{self._clock().astimezone(self._zone):%Y-%m-%d %H:%M}] {entry}"
-        return f"{task.context}\n{line}" if task.context else line
 
     async def _describe(self, task: Task) -> str:
         lines = [f"#{task.id} {task.title} [{task.status.value}]"]

@@ -43,12 +43,19 @@ class Runner:
 
     started: list[int] = field(default_factory=list)
     told: list[tuple[int, str]] = field(default_factory=list)
+    stopped: list[int] = field(default_factory=list)
+    running: bool = False
+    """What stop() answers: whether the task's session was running a turn."""
 
     def start(self, task_id: int, /) -> None:
         self.started.append(task_id)
 
     def tell(self, task_id: int, text: str, /) -> None:
         self.told.append((task_id, text))
+
+    async def stop(self, task_id: int, /) -> bool:
+        self.stopped.append(task_id)
+        return self.running
 
 
 @pytest.fixture

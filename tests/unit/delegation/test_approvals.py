@@ -10,7 +10,7 @@ import pytest
 from jobs.conversation.approvals import MAX_ACTION_CHARS, ApprovalBroker, describe_call
 from jobs.conversation.commands import Command
 from jobs.messages import InboundMessage
-from jobs.sessions.hooks import ApprovalRequest, TaintSource
+from jobs.sessions.taint import ApprovalRequest, TaintSource
 from jobs.storage import ApprovalRepo, ApprovalState, Database, InboxRepo, OutboxRepo
 
 OWNER_CHAT = 1000

@@ -10,18 +10,9 @@ from typing import Any
 
 import pytest
 
-from jobs.sessions.hooks import (
-    HOOK_MARGIN_SECONDS,
-    ApprovalAnswer,
-    ApprovalRequest,
-    FreeCall,
-    HookScope,
-    TaintRule,
-    TaintSource,
-    session_hooks,
-    tool_guard,
-)
+from jobs.sessions.hooks import HOOK_MARGIN_SECONDS, HookScope, session_hooks, tool_guard
 from jobs.sessions.roles import TASK, ToolPolicy
+from jobs.sessions.taint import ApprovalAnswer, ApprovalRequest, FreeCall, TaintRule, TaintSource
 from jobs.storage import ApprovalRepo, ApprovalState, AuditRepo, Database
 
 POLICY = ToolPolicy(
@@ -115,7 +106,7 @@ async def test_a_task_turn_may_do_its_own_work_without_asking(
     owner = Owner()
     guard = guard_for(audit, folder, owner)
     free = [
-        call("Read", file_path="/etc/hosts"),
+        call("Read", file_path=str(folder / "notes.md")),
         call("mcp__messaging__send_to_user", to="@Bob ", text="hi"),
         call("mcp__messaging__send_to_user", to=42, text="hi"),
         call("mcp__messaging__send_to_user", to="owner", text="done"),
@@ -135,6 +126,7 @@ async def test_a_task_turn_may_do_its_own_work_without_asking(
     "made",
     [
         call("Bash", command="ls"),
+        call("Read", file_path="/etc/hosts"),
         call("Write", file_path="/workspace/MEMORY.md", content="x"),
         call("Write", file_path="{folder}/../4/notes.md", content="x"),
         call("Edit", cwd="{folder}", file_path="../../MEMORY.md"),

@@ -152,6 +152,7 @@ async def test_list_update_cancel_and_tell(
 
     cancelled = await tools.cancel({"task_id": 1, "reason": "not needed"})
     assert said(cancelled) == "Cancelled task #1 «Meeting with Bob»."
+    assert runner.stopped == [1]  # its session's running turn, if any, is interrupted
     assert "Meeting with Bob" not in said(await tools.list({"status": "active"}))
     assert "[cancelled]" in said(await tools.list({"status": "cancelled"}))
     assert len(said(await tools.list({"status": "all"})).split("\n\n")) == 2
@@ -211,3 +212,14 @@ async def test_the_tool_servers_declare_their_tools(tools: DelegationTools) -> N
     assert server.tools == {"create_task", "list_tasks", "update_task", "cancel_task", "tell_task"}
     config: Any = server.build(None)
     assert config["type"] == "sdk" and config["name"] == "delegation"
+
+
+async def test_cancel_says_when_it_stopped_a_running_turn(
+    tools: DelegationTools, runner: Runner, db: Database
+) -> None:
+    await tools.create({"title": "Call the bank", "skill": "schedule-meeting"})
+    runner.running = True
+    cancelled = await tools.cancel({"task_id": 1})
+    assert said(cancelled) == "Cancelled task #1 «Call the bank». Its running turn was stopped."
+    task = await TaskRepo(db).get(1)
+    assert task is not None and task.status is TaskStatus.CANCELLED

@@ -14,7 +14,8 @@ from jobs.extensions.bundled import sync_bundled_skills
 from jobs.extensions.mcp_servers import McpServers
 from jobs.extensions.plugins import Plugins
 from jobs.extensions.skills import SkillStore
-from jobs.tools.extensions import SERVER_NAME, TOOL_NAMES, ExtensionTools
+from jobs.tools.extension_catalog import TOOL_NAMES
+from jobs.tools.extensions import SERVER_NAME, ExtensionTools
 from tests.fakes import mcp_server
 from tests.fakes.marketplace import FakePlugin, make_marketplace
 
