@@ -3,7 +3,9 @@
 JobsError
 ├── ConfigError            a setting is missing or malformed (names the variable)
 ├── StorageError           the database cannot be opened, migrated or written
-│   └── SchemaTooNew       the database was written by a newer Jobs
+│   ├── SchemaTooNew       the database was written by a newer Jobs
+│   └── StorageBusy        another program holds the database's write lock past the timeout
+├── DiskFull               a file could not be written: its disk (or quota) is full
 ├── TelegramError          Telegram refused or failed a request
 │   ├── NotLoggedIn        no authorised Telegram session: run `jobs login`
 │   └── RetryLater         a flood wait: try again after `seconds`
@@ -17,6 +19,9 @@ JobsError
 """
 
 from __future__ import annotations
+
+import errno
+from pathlib import Path
 
 
 class JobsError(Exception):
@@ -45,6 +50,38 @@ class SchemaTooNew(StorageError):
         )
         self.found = found
         self.known = known
+
+
+class StorageBusy(StorageError):
+    """Another connection (a backup, a `sqlite3` shell, a second tool) held the database's
+    write lock for longer than the busy timeout. Nothing was written: the same operation may
+    simply be tried again."""
+
+    def __init__(self, path: Path, waited: float) -> None:
+        super().__init__(
+            f"The database {path} is locked by another program (a backup, a sqlite3 shell or "
+            f"another tool writing to it); Jobs waited {waited:g} s. Let that program finish, "
+            "or end its transaction, and Jobs carries on."
+        )
+        self.path = path
+        self.waited = waited
+
+
+class DiskFull(JobsError):
+    """A file could not be written because its disk or quota is full; the old file (if any)
+    is unchanged and no partial file is left behind."""
+
+    def __init__(self, path: Path, what: str) -> None:
+        super().__init__(
+            f"The disk is full, so {what} could not be saved in {path.parent}; nothing there "
+            "was changed. Free some space on that disk and try again."
+        )
+        self.path = path
+
+    @staticmethod
+    def caused(exc: BaseException, /) -> bool:
+        """True for an OSError that means "no space left" (ENOSPC) or "quota exceeded"."""
+        return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
 class TelegramError(JobsError):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from typing import TextIO
 
 from jobs.messages import InboundMessage, OutboundMessage, SentRef
+from jobs.storage.busy import retry_busy
 from jobs.telegram.formatting import Entity, render_markdown
 
 TERMINAL_CHAT_ID = 0
@@ -110,12 +112,11 @@ async def read_lines(
             continue
         # Unique across runs: the inbox keys on (chat id, message id).
         msg_id = time.time_ns() // 1000
-        await submit(
-            InboundMessage(
-                chat_id=TERMINAL_CHAT_ID,
-                msg_id=msg_id,
-                sender_id=owner_id,
-                text=line.rstrip("\n"),
-                sender_name="owner (terminal)",
-            )
+        message = InboundMessage(
+            chat_id=TERMINAL_CHAT_ID,
+            msg_id=msg_id,
+            sender_id=owner_id,
+            text=line.rstrip("\n"),
+            sender_name="owner (terminal)",
         )
+        await retry_busy(functools.partial(submit, message), what="Storing your message")

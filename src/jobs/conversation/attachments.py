@@ -6,6 +6,7 @@ larger ones are refused before any download) and the session is told the path an
 Voice notes and audio are transcribed for everyone and answered as the text they say. Files
 from other people are not downloaded: their sessions have no file tools, and nothing they
 send should land in the owner's workspace; the session is told so it can say so.
+When the disk is full, nothing partial is kept and the person is told so plainly.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Protocol
 
-from jobs.errors import JobsError
+from jobs.errors import DiskFull, JobsError
 from jobs.storage.inbox import InboxItem
 from jobs.voice import MAX_AUDIO_BYTES, Transcriber
 
@@ -121,6 +122,9 @@ class Attachments:
             path = await self._fetcher.fetch(
                 item.chat_id, item.msg_id, folder=self._uploads, max_bytes=self._max_bytes
             )
+        except DiskFull as exc:
+            logger.warning("Could not save the file of message %s: %s", item.msg_id, exc)
+            return _disk_full(item, media, what)
         except JobsError as exc:
             logger.warning("Could not download message %s: %s", item.msg_id, exc)
             return Intake(note=f"[They sent {what}, but downloading it failed: {exc} Tell them.]")
@@ -147,6 +151,12 @@ class Attachments:
             )
         try:
             words = await self._transcribe(item)
+        except DiskFull as exc:
+            logger.warning("Could not keep voice message %s to transcribe: %s", item.msg_id, exc)
+            return Intake(
+                reply="The disk is full, so I couldn't save your voice message to listen to it. "
+                "Please type it, or free some space and send it again."
+            )
         except JobsError as exc:
             logger.warning("Could not transcribe message %s: %s", item.msg_id, exc)
             return Intake(
@@ -166,8 +176,49 @@ class Attachments:
     async def _transcribe(self, item: InboxItem) -> str:
         assert self._transcriber is not None
         # A scratch folder: the recording is not kept once its words are known.
-        with tempfile.TemporaryDirectory(prefix="jobs-voice-") as scratch:
+        with _scratch_folder() as scratch:
             path = await self._fetcher.fetch(
                 item.chat_id, item.msg_id, folder=Path(scratch), max_bytes=MAX_AUDIO_BYTES
             )
             return await self._transcriber.transcribe(path)
+
+
+def _disk_full(item: InboxItem, media: dict[str, str | int], what: str) -> Intake:
+    """No room for the file: said plainly; a caption is still answered, without the file."""
+    if not item.text.strip():
+        name = f" {media['file_name']}" if media.get("file_name") else ""
+        return Intake(
+            reply=f"The disk is full, so I couldn't save your file{name}. Please free some "
+            "space on the machine I run on, then send it again."
+        )
+    return Intake(
+        note=f"[They sent {what}, but it could not be saved: the disk is full. Tell them "
+        "to free some space and send it again; answer the rest as well as you can.]"
+    )
+
+
+def _scratch_folder() -> tempfile.TemporaryDirectory[str]:
+    try:
+        return tempfile.TemporaryDirectory(prefix="jobs-voice-")
+    except OSError as exc:
+        if DiskFull.caused(exc):
+            raise DiskFull(Path(tempfile.gettempdir()) / "jobs-voice", "the recording") from exc
+        raise
+
+
+def save_long_text(uploads: Path, item: InboxItem, /) -> str:
+    """Save a message too long for the prompt in `uploads`; the note that says where (or why
+    not). Written whole or not at all: a full disk leaves no truncated file behind."""
+    path = uploads / f"message-{item.chat_id}-{item.msg_id}.txt"
+    part = path.with_name(path.name + ".part")
+    try:
+        uploads.mkdir(parents=True, exist_ok=True)
+        part.write_text(item.text, encoding="utf-8")
+        part.replace(path)
+    except OSError as exc:
+        part.unlink(missing_ok=True)
+        if DiskFull.caused(exc):
+            logger.warning("Message %s: the full text was not saved: the disk is full", item.msg_id)
+            return " The full text could not be saved: the disk is full."
+        return ""
+    return f" The full text is saved at {path}."

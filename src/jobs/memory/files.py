@@ -2,7 +2,8 @@
 
 Every write goes to a temp file in the same folder, is fsynced, then renamed over the old
 file (and the folder fsynced): after a crash the file is either the old or the new text,
-never half of one. A temp file a crash left behind is removed by `sweep_temp`.
+never half of one. A temp file a crash left behind is removed by `sweep_temp`. On a full disk
+the write raises DiskFull and the old file is untouched (the temp file is removed).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Final
 
 from jobs.clock import Clock, utc_now
+from jobs.errors import DiskFull
 from jobs.memory.document import DocumentError
 
 logger = logging.getLogger(__name__)
@@ -35,7 +37,20 @@ class PathRefused(ValueError):
 
 
 def atomic_write(path: Path, text: str, /) -> None:
-    """Replace `path` with `text` so that a crash leaves either the old or the new file."""
+    """Replace `path` with `text` so that a crash leaves either the old or the new file.
+
+    DiskFull when the disk (or quota) is full: then `path` is exactly as it was.
+    """
+    try:
+        _replace(path, text)
+    except OSError as exc:
+        if DiskFull.caused(exc):
+            raise DiskFull(path, path.name) from exc
+        raise
+    _fsync_dir(path.parent)
+
+
+def _replace(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=_TEMP_SUFFIX)
     try:
@@ -49,7 +64,6 @@ def atomic_write(path: Path, text: str, /) -> None:
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
 
 
 def _fsync_dir(folder: Path) -> None:

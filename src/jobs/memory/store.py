@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Final
 
 from jobs.clock import Clock, utc_now
-from jobs.errors import StorageError
+from jobs.errors import DiskFull, StorageBusy, StorageError
 from jobs.memory.document import DocumentError
 from jobs.memory.embeddings import Embedder
 from jobs.memory.files import MemoryFiles
@@ -94,6 +94,8 @@ class MemoryStore:
             try:
                 await self._index.sync()
                 await self._index.backfill()
+            except StorageBusy as exc:
+                logger.warning("memory: the index update waits for the next round: %s", exc)
             except (OSError, StorageError):
                 logger.exception("memory: periodic index update failed; retrying later")
 
@@ -117,9 +119,12 @@ class MemoryStore:
         return "\n".join(out)
 
     async def edit_memory(self, change: Callable[[str], str], /) -> str:
-        """Apply `change` to MEMORY.md (atomically) and index the result; returns the new text."""
+        """Apply `change` to MEMORY.md (atomically) and index the result; returns the new text.
+
+        DiskFull: nothing was changed. A locked database only delays the indexing.
+        """
         new = await self._files.edit(self._files.memory_path, change)
-        await self._index.sync_paths([self._files.memory_path])
+        await self._index_now([self._files.memory_path])
         return new
 
     async def append_daily(self, text: str, /, *, day: str | None = None) -> Appended:
@@ -133,12 +138,24 @@ class MemoryStore:
         start, end = await self._files.append(
             path, prefix + _entry_lines(text), header=f"# {when.isoformat()}\n\n"
         )
-        await self._index.sync_paths([path])
+        await self._index_now([path])
         return Appended(self._files.relative(path), start, end)
 
     async def search(self, query: str, /, *, limit: int = 8) -> SearchResult:
-        await self._index.refresh(max_age=REFRESH_SECONDS)
+        try:
+            await self._index.refresh(max_age=REFRESH_SECONDS)
+        except StorageBusy as exc:  # reading still works: search what is indexed already
+            logger.warning("memory: searching without the newest edits: %s", exc)
         return await self._search.search(query, limit=limit)
+
+    async def _index_now(self, paths: list[Path]) -> None:
+        """Index files just written; while the database is locked the periodic sync (`run`)
+        indexes them later: the files themselves are saved."""
+        try:
+            await self._index.sync_paths(paths)
+        except StorageBusy as exc:
+            names = ", ".join(self._files.relative(path) for path in paths)
+            logger.warning("memory: %s saved, indexed later: %s", names, exc)
 
     async def record_exchange(
         self, session_key: str, prompt: str, reply: str, at: datetime, /
@@ -163,7 +180,10 @@ class MemoryStore:
             await self._files.append(
                 talk, "\n" + transcript, header=f"# Conversations {day.isoformat()}\n"
             )
-            await self._index.sync_paths([log, talk])
+            await self._index_now([log, talk])
+        except DiskFull as exc:
+            logger.warning("memory: the %s exchange was not recorded: %s", session_key, exc)
+            return False
         except (OSError, StorageError, DocumentError):
             logger.exception("memory: could not record the %s exchange", session_key)
             return False

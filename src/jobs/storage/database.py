@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Final, Self
 
 import aiosqlite
 
 from jobs.clock import Clock, utc_now
-from jobs.errors import SchemaTooNew, StorageError
+from jobs.errors import SchemaTooNew, StorageBusy, StorageError
+from jobs.storage.busy import is_busy
 from jobs.storage.schema import Migration, load_migrations, split_statements
 
 logger = logging.getLogger(__name__)
@@ -24,7 +25,7 @@ logger = logging.getLogger(__name__)
 Params = Sequence[object] | Mapping[str, object]
 """Bound parameters: positional (`?`) or named (`:name`)."""
 
-_BUSY_TIMEOUT_MS = 5000
+BUSY_TIMEOUT: Final = 5.0  # seconds a statement waits for another's lock, then StorageBusy
 
 
 def to_iso(moment: datetime, /) -> str:
@@ -65,10 +66,18 @@ class Database:
     does not own it and would wait for it: do not await such a task inside the block.
     """
 
-    def __init__(self, *, conn: aiosqlite.Connection, path: Path, clock: Clock) -> None:
+    def __init__(
+        self,
+        *,
+        conn: aiosqlite.Connection,
+        path: Path,
+        clock: Clock,
+        busy_timeout: float = BUSY_TIMEOUT,
+    ) -> None:
         self._conn: aiosqlite.Connection | None = conn
         self._path = path
         self._clock = clock
+        self._busy_timeout = busy_timeout
         self._lock = asyncio.Lock()
         self._owner: asyncio.Task[object] | None = None
         self._depth = 0
@@ -80,29 +89,29 @@ class Database:
         *,
         clock: Clock = utc_now,
         migrations: Sequence[Migration] | None = None,
+        busy_timeout: float = BUSY_TIMEOUT,
     ) -> Database:
-        """Open (creating if needed) the database at `path` and bring its schema up to date."""
+        """Open (creating if needed) the database at `path` and bring its schema up to date.
+        Past `busy_timeout` s of another program's lock, a statement raises StorageBusy."""
         try:
             # A probe first, in a thread: it makes the directory, and when aiosqlite's own
             # connect fails, its worker thread can outlive the event loop and report from there.
             await asyncio.to_thread(_probe, path)
-            conn = await aiosqlite.connect(
-                path, isolation_level=None, timeout=_BUSY_TIMEOUT_MS / 1000
-            )
+            conn = await aiosqlite.connect(path, isolation_level=None, timeout=busy_timeout)
         except OSError as exc:
             raise StorageError(
                 f"Cannot create the directory for the database {path}: {exc}. "
                 "Check that DATA_DIR points to a writable place."
             ) from exc
         except sqlite3.Error as exc:
-            raise _open_failed(path, exc) from exc
-        db = cls(conn=conn, path=path, clock=clock)
+            raise _open_failed(path, exc, busy_timeout) from exc
+        db = cls(conn=conn, path=path, clock=clock, busy_timeout=busy_timeout)
         try:
             await db._configure()
             await db._migrate(load_migrations() if migrations is None else migrations)
         except sqlite3.Error as exc:
             await db.close()
-            raise _open_failed(path, exc) from exc
+            raise _open_failed(path, exc, busy_timeout) from exc
         except BaseException:
             await db.close()
             raise
@@ -239,12 +248,14 @@ class Database:
         return self._conn
 
     def _failed(self, exc: sqlite3.Error) -> StorageError:
+        if is_busy(exc):
+            return StorageBusy(self._path, self._busy_timeout)
         return StorageError(f"Database error in {self._path}: {exc}")
 
     async def _configure(self) -> None:
         conn = self._require_open()
         conn.row_factory = sqlite3.Row
-        await conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+        await conn.execute(f"PRAGMA busy_timeout = {round(self._busy_timeout * 1000)}")
         await conn.execute("PRAGMA foreign_keys = ON")
         await conn.execute("PRAGMA journal_mode = WAL")
         await conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL; fsync per checkpoint
@@ -275,6 +286,8 @@ class Database:
                     "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                     (migration.version, migration.name, self.now()),
                 )
+        except StorageBusy:
+            raise  # says what to do; the migration simply runs at the next start
         except StorageError as exc:
             raise StorageError(
                 f"Migration {migration.version:04d}_{migration.name} failed on {self._path}: "
@@ -293,7 +306,9 @@ def _probe(path: Path) -> None:
     sqlite3.connect(path).close()
 
 
-def _open_failed(path: Path, exc: sqlite3.Error) -> StorageError:
+def _open_failed(path: Path, exc: sqlite3.Error, busy_timeout: float) -> StorageError:
+    if is_busy(exc):
+        return StorageBusy(path, busy_timeout)
     return StorageError(
         f"Cannot open the database {path}: {exc}. If the file is damaged, stop Jobs, move it "
         "aside (Jobs then starts with an empty database) or restore it from a backup."

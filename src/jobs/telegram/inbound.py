@@ -5,11 +5,16 @@ conversations; channel posts belong to triggers). With a dedicated account the o
 like anyone else. In the owner's own account (me.id == owner_id) the owner talks in Saved
 Messages: outgoing messages there are the owner's, except Jobs' own replies (the SentLog);
 the owner's messages to other people are ignored.
+
+A message is stored (`on_message`) before the handler returns: Telegram does not send an update
+twice. While another program holds the database's lock, storing is tried again and again
+(BusyWait), in arrival order, until it works; only stopping Jobs gives up on it (logged).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -19,7 +24,9 @@ from typing import Any
 from telethon import TelegramClient, events
 from telethon.tl import types
 
+from jobs.errors import StorageBusy
 from jobs.messages import InboundMessage
+from jobs.storage.busy import BusyPolicy, BusyWait
 
 logger = logging.getLogger(__name__)
 
@@ -116,12 +123,18 @@ class TelegramInbound:
         owner_id: int,
         on_message: OnMessage,
         sent_log: SentLog,
+        busy: BusyPolicy | None = None,
     ) -> None:
+        """`busy`: how to wait while the database is locked (default: until it is free)."""
         self._client = client
         self._owner_id = owner_id
         self._on_message = on_message
         self._sent_log = sent_log
+        self._busy = busy or BusyPolicy()
         self._me_id: int | None = None
+        # Held while a message waits for the database: one stuck behind another program's
+        # lock is not overtaken by a newer one, so the inbox keeps Telegram's order.
+        self._storing = asyncio.Lock()
 
     def register(self) -> None:
         """Add the NewMessage handler (incoming and outgoing, private chats only)."""
@@ -133,7 +146,38 @@ class TelegramInbound:
     async def _on_event(self, event: Any) -> None:
         parsed = await self.parse(event.message)
         if parsed is not None:
-            await self._on_message(parsed)
+            await self.store(parsed)
+
+    async def store(self, message: InboundMessage, /) -> None:
+        """Hand `message` to `on_message`, again after each StorageBusy, until it is stored."""
+        if not self._storing.locked():
+            # The usual case: concurrent stores, which the dispatcher commits as one batch.
+            with contextlib.suppress(StorageBusy):
+                await self._on_message(message)
+                return
+        what = f"Storing message {message.msg_id} in chat {message.chat_id}"
+        wait = BusyWait(what=what, policy=self._busy)
+        queued = self._storing.locked()  # behind another message (waiting for the lock?)
+        try:
+            async with self._storing:
+                while True:
+                    try:
+                        await self._on_message(message)
+                    except StorageBusy as exc:
+                        await wait.pause(exc)
+                    else:
+                        wait.over()
+                        return
+        except asyncio.CancelledError:
+            if wait.waiting or queued:  # Jobs is stopping; Telegram will not send it again
+                logger.error(
+                    "Jobs stopped while message %s in chat %s (from %s) waited for the locked "
+                    "database: it may be lost (Telegram does not send a message twice).",
+                    message.msg_id,
+                    message.chat_id,
+                    message.sender_name or message.sender_id,
+                )
+            raise
 
     async def parse(self, message: Any) -> InboundMessage | None:
         """The InboundMessage for a Telethon message, or None when it is not for Jobs."""

@@ -15,7 +15,7 @@ from typing import Any, Final
 from telethon import TelegramClient, errors
 from telethon.tl import types
 
-from jobs.errors import TelegramError
+from jobs.errors import DiskFull, TelegramError
 from jobs.telegram.failures import describe_rpc_error
 
 logger = logging.getLogger(__name__)
@@ -103,7 +103,8 @@ class TelegramMedia:
         """Save the file of a Telethon message under `folder`; never more than `max_bytes`.
 
         Written to `<name>.part` first and renamed when complete, so a half download is
-        never mistaken for a file. Raises TelegramError (RetryLater on a flood wait).
+        never mistaken for a file (and removed when it fails). Raises TelegramError
+        (RetryLater on a flood wait), DiskFull when the disk fills up.
         """
         file = message.file
         if message.media is None or file is None:
@@ -111,14 +112,21 @@ class TelegramMedia:
         size = file.size
         if size is not None and size > max_bytes:
             raise TelegramError(too_large(int(size), max_bytes))
-        part = _reserve(folder, self._name(message))
+        name = self._name(message)
+        part: Path | None = None
         try:
+            part = _reserve(folder, name)
             await self._client.download_media(message, file=str(part))
             target = _complete(part, message.id, max_bytes)
         except errors.RPCError as exc:
             raise describe_rpc_error(exc, "downloading that file") from exc
+        except OSError as exc:
+            if DiskFull.caused(exc):
+                raise DiskFull(folder / name, f"the file {name}") from exc
+            raise
         finally:
-            part.unlink(missing_ok=True)
+            if part is not None:
+                part.unlink(missing_ok=True)
         logger.info("Saved the file of message %s as %s", message.id, target)
         return target
 

@@ -9,7 +9,7 @@ from typing import Any, Final
 
 from claude_agent_sdk import SdkMcpTool, tool
 
-from jobs.errors import StorageError
+from jobs.errors import DiskFull, StorageError
 from jobs.memory import DocumentError, MemoryStore, PathRefused, SearchResult
 from jobs.memory.context import BUDGET_BYTES
 from jobs.memory.document import (
@@ -144,6 +144,9 @@ class MemoryTools:
             new = await self._store.edit_memory(change)
         except DocumentError as exc:
             return error_result(str(exc))
+        except DiskFull as exc:
+            logger.warning("memory_write: %s", exc)
+            return error_result(f"MEMORY.md was not changed: {exc}")
         except (OSError, StorageError) as exc:
             logger.exception("memory_write failed")
             return error_result(f"MEMORY.md could not be written: {exc}")
@@ -178,6 +181,9 @@ class MemoryTools:
             added = await self._store.append_daily(text, day=_text(args.get("date")))
         except (PathRefused, DocumentError) as exc:
             return error_result(str(exc))
+        except DiskFull as exc:
+            logger.warning("daily_log_append: %s", exc)
+            return error_result(f"Nothing was added to the log: {exc}")
         except (OSError, StorageError) as exc:
             logger.exception("daily_log_append failed")
             return error_result(f"The log could not be written: {exc}")

@@ -31,6 +31,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from jobs.clock import Clock, utc_now
 from jobs.messages import OutboundMessage
 from jobs.storage import JobRun, Misfire, OutboxRepo, RunState, Schedule, ScheduleKind, TriggerRepo
+from jobs.storage.busy import retry_busy
 from jobs.triggers.cron import for_apscheduler
 from jobs.triggers.events import TriggerEvent, TriggerOutcome
 from jobs.triggers.firings import Due, firing_event, interrupted_text, skipped_text
@@ -277,8 +278,11 @@ class Scheduler:
         finally:
             self._active.discard(schedule.id)
         state = RunState.DONE if outcome.ok else RunState.FAILED
-        await self._triggers.finish_run(
-            schedule.id, due.fire_time, state, outcome.note, deliver=outcome.messages
+        await retry_busy(  # a locked database delays the firing's messages, never loses them
+            lambda: self._triggers.finish_run(
+                schedule.id, due.fire_time, state, outcome.note, deliver=outcome.messages
+            ),
+            what=f"Finishing schedule #{schedule.id}",
         )
         self._on_outbox()
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from jobs.errors import DiskFull
 from jobs.memory.files import MemoryFiles, PathRefused, atomic_write
 
 OLD = "# Memory\n\n## Notes\n\n- the old text, whole\n"
@@ -78,10 +79,18 @@ def test_a_failed_write_leaves_the_old_file_and_no_temp(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(Path, "replace", disk_full)
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(DiskFull, match=r"disk is full, so MEMORY\.md could not be saved") as caught:
         atomic_write(target, NEW)
+    assert "nothing there was changed" in str(caught.value)
     assert target.read_text() == OLD
     assert [p.name for p in workspace.iterdir()] == ["MEMORY.md"]
+
+
+def test_other_write_errors_stay_os_errors(workspace: Path) -> None:
+    (workspace / "memory").write_text("a file where the folder should be")
+    with pytest.raises(OSError) as caught:
+        atomic_write(workspace / "memory" / "2026-11-27.md", "x\n")
+    assert not isinstance(caught.value, DiskFull)
 
 
 def test_atomic_write_keeps_the_file_mode(workspace: Path) -> None:

@@ -1,0 +1,82 @@
+"""Attachments when the disk is full: the person is told plainly, a caption is still answered."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from jobs.conversation.attachments import Attachments
+from jobs.errors import DiskFull
+from jobs.storage.inbox import InboxItem, InboxState
+
+PDF: dict[str, str | int] = {"kind": "document", "file_name": "cv.pdf", "size": 3000}
+PHOTO: dict[str, str | int] = {"kind": "photo", "size": 2048}
+VOICE: dict[str, str | int] = {"kind": "voice", "size": 900, "duration": 4}
+
+
+class FullDiskFetcher:
+    """A MediaFetcher whose disk is full (what TelegramMedia raises then)."""
+
+    def __init__(self) -> None:
+        self.asked: list[Path] = []
+
+    async def fetch(self, chat_id: int, msg_id: int, /, *, folder: Path, max_bytes: int) -> Path:
+        self.asked.append(folder)
+        raise DiskFull(folder / "cv.pdf", "the file cv.pdf")
+
+
+class NeverTranscriber:
+    async def transcribe(self, audio: Path, /) -> str:
+        raise AssertionError("nothing was saved, so nothing can be transcribed")
+
+
+def item(media: dict[str, str | int], text: str = "") -> InboxItem:
+    return InboxItem(
+        id=1,
+        chat_id=42,
+        msg_id=5,
+        sender_id=42,
+        text=text,
+        sender_name="Ann",
+        sender_username=None,
+        sender_is_contact=False,
+        reply_to=None,
+        media=media,
+        state=InboxState.PROCESSING,
+        attempts=1,
+        error=None,
+        received_at=datetime(2026, 1, 1, tzinfo=UTC),
+        finished_at=None,
+    )
+
+
+def attachments(tmp_path: Path, fetcher: FullDiskFetcher) -> Attachments:
+    return Attachments(fetcher=fetcher, transcriber=NeverTranscriber(), uploads_dir=tmp_path)
+
+
+async def test_a_file_alone_is_answered_that_the_disk_is_full(tmp_path: Path) -> None:
+    fetcher = FullDiskFetcher()
+    intake = await attachments(tmp_path, fetcher).take(item(PDF), owner=True)
+    assert fetcher.asked == [tmp_path]
+    assert intake.reply == (
+        "The disk is full, so I couldn't save your file cv.pdf. Please free some space on the "
+        "machine I run on, then send it again."
+    )
+    unnamed = await attachments(tmp_path, fetcher).take(item(PHOTO), owner=True)
+    assert unnamed.reply is not None
+    assert unnamed.reply.startswith("The disk is full, so I couldn't save your file. Please")
+
+
+async def test_a_caption_is_still_answered_and_the_session_told(tmp_path: Path) -> None:
+    intake = await attachments(tmp_path, FullDiskFetcher()).take(
+        item(PDF, "what does my cv say?"), owner=True
+    )
+    assert intake.reply is None
+    assert intake.note.startswith("[They sent a document (cv.pdf, 2 KB), but it could not be")
+    assert "the disk is full" in intake.note
+
+
+async def test_a_voice_note_on_a_full_disk_asks_for_text(tmp_path: Path) -> None:
+    intake = await attachments(tmp_path, FullDiskFetcher()).take(item(VOICE), owner=True)
+    assert intake.reply is not None
+    assert intake.reply.startswith("The disk is full, so I couldn't save your voice message")
