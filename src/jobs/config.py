@@ -69,6 +69,13 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     workspace_dir: Path = Path("workspace")
     query_timeout_seconds: float = Field(default=300, gt=0, le=24 * 3600)
+    model_retry_seconds: float = Field(
+        default=30,
+        gt=0,
+        le=600,
+        description="while the AI service is down, first wait before trying again (doubling "
+        "up to 10 min); messages wait meanwhile",
+    )
     max_live_sessions: int = Field(default=4, ge=1, le=64)
     external_users: ExternalUsers | None = None
     whisper_model: str = Field(

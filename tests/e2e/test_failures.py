@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from jobs.conversation.outage import NOTICE
 from jobs.conversation.turns import MAX_INPUT_CHARS
 from tests.e2e.conftest import FAST_ENV, OWNER_ID, Jobs, MakeJobs
-from tests.fakes.anthropic import cut, error, text
+from tests.fakes.anthropic import Call, Turn, cut, error, text
 
 ALICE = 111
-APOLOGY = "Sorry, the AI service isn't answering right now. Please try again in a few minutes."
 
 
 async def test_an_overloaded_model_that_recovers_still_answers(make_jobs: MakeJobs) -> None:
@@ -21,14 +21,28 @@ async def test_an_overloaded_model_that_recovers_still_answers(make_jobs: MakeJo
     assert len(jobs.model.calls) == 2
 
 
-async def test_a_model_overloaded_for_good_gets_a_short_apology(make_jobs: MakeJobs) -> None:
-    jobs = make_jobs(env=FAST_ENV)
-    jobs.model.default = error(529)
+async def test_a_model_down_for_a_while_keeps_the_message_and_answers_it_when_back(
+    make_jobs: MakeJobs,
+) -> None:
+    jobs = make_jobs(env=FAST_ENV, model_retry_seconds=0.5)
+    down = [True]
+
+    def model(call: Call) -> Turn:
+        return error(529) if down[0] else text("here you go")
+
+    jobs.model.default = model
     await jobs.start()
     note = jobs.tg.outgoing(OWNER_ID, "summarise my day")
-    assert await jobs.replies_to(OWNER_ID) == [APOLOGY]
+    assert await jobs.replies_to(OWNER_ID) == [NOTICE]  # told once, not apologised to
+    tried = len(jobs.model.calls)
+    await jobs.wait_for(lambda: len(jobs.model.calls) > tried, what="another try")
+    assert jobs.inbox_state(OWNER_ID, note.id) in ("pending", "processing")
+
+    down[0] = False
+    assert await jobs.replies_to(OWNER_ID, 2) == [NOTICE, "here you go"]
     await jobs.settled()
-    assert jobs.inbox_state(OWNER_ID, note.id) == "failed"
+    assert jobs.inbox_state(OWNER_ID, note.id) == "answered"
+    assert jobs.sent_texts(OWNER_ID) == [NOTICE, "here you go"]
     jobs.assert_sent_once()
 
 

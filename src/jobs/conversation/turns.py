@@ -1,33 +1,31 @@
 """TurnRunner: one routed message through a session turn, with typing, follow-ups and /stop.
 
 Every row it touches ends in one final state with at most one reply: the reply and the final
-state are written in one transaction (OutboxRepo.enqueue).
+state are written in one transaction (OutboxRepo.enqueue); the rows of an outage wait instead.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
-from jobs.conversation.attachments import Attachments, Intake
+from jobs.conversation.attachments import Attachments, Intake, save_long_text
 from jobs.conversation.commands import Command, CommandContext, CommandTable, parse_command
+from jobs.conversation.outage import Outcome, judge
 from jobs.conversation.router import Route, RouteKind, external_key
-from jobs.errors import RoleViolation, SessionError, TurnTimeout
 from jobs.messages import Channel, OutboundMessage
 from jobs.sessions.manager import SessionManager
 from jobs.sessions.replies import Reply, Usage
 from jobs.sessions.roles import EXTERNAL, OWNER, RoleSpec
+from jobs.storage.busy import retry_busy
 from jobs.storage.inbox import InboxItem, InboxRepo, InboxState
 from jobs.storage.outbox import OutboxRepo
-
-logger = logging.getLogger(__name__)
 
 MAX_INPUT_CHARS = 16_000
 _TYPING_EVERY = 4.5  # Telegram shows "typing…" for about 5 s
@@ -142,10 +140,11 @@ class TurnRunner:
         more: asyncio.Event,
         held: deque[InboxItem],
         admit: Admit,
-    ) -> None:
+    ) -> Outcome:
         """Answer `item`. Rows claimed meanwhile that the turn cannot take join `held`, the
         chat's queue; while it is not empty nothing is injected, so no message overtakes one
-        that came before it. Rows taken at once (follow-ups, /stop) pass `admit` first."""
+        that came before it. Rows taken at once (follow-ups, /stop) pass `admit` first.
+        An `outage` is not written: its rows stay processing for the caller to defer."""
         assert decision.session_key is not None
         turn = asyncio.create_task(self._answer(item, decision))
         typing = asyncio.create_task(self._keep_typing(item.chat_id))
@@ -169,16 +168,19 @@ class TurnRunner:
         typing.cancel()
         ack.cancel()
         try:
-            text, state = self._outcome(turn)
-            await self._deliver(item, decision, text, state, followed)
+            outcome = judge(turn, followed)
+            if outcome.outage is None:
+                await self._deliver(item, decision, outcome)
         finally:
             await _settled(typing, ack)
-        if self._record and decision.kind is RouteKind.OWNER and state is InboxState.ANSWERED:
+        answered = outcome.state is InboxState.ANSWERED
+        if self._record and decision.kind is RouteKind.OWNER and answered:
             # One step back first: the outbox sender, just woken, claims the reply before the
             # memory log's file and index work starts competing with its send.
             await asyncio.sleep(0)
-            await self._record(decision.session_key, item.text, text, item.received_at)
+            await self._record(decision.session_key, item.text, outcome.text, item.received_at)
         await self._sessions.flush()  # the turn's usage and summary, held until now
+        return outcome
 
     async def _answer(self, item: InboxItem, decision: Route) -> Reply:
         """The turn: the attachment first (download, transcription), then the session."""
@@ -234,72 +236,38 @@ class TurnRunner:
             else:
                 held.append(extra)  # the turn ended meanwhile
 
-    def _outcome(self, turn: asyncio.Task[Reply]) -> tuple[str, InboxState]:
-        try:
-            reply = turn.result()
-        except TurnTimeout as exc:
-            return (
-                f"That took longer than {exc.seconds:.0f} s, so I stopped it. Please try "
-                "again, perhaps asking for a smaller piece at once.",
-                InboxState.FAILED,
-            )
-        except RoleViolation:
-            logger.exception("Session refused: role violation")
-            return (
-                "Sorry, I can't answer right now: my setup offered this conversation tools "
-                "it must not have, so I refused to start it.",
-                InboxState.FAILED,
-            )
-        except SessionError as exc:
-            logger.warning("Turn failed: %s", exc)
-            return (
-                f"Sorry, I couldn't reach the assistant just now ({exc}). Your message is "
-                "saved; please try again in a minute.",
-                InboxState.FAILED,
-            )
-        if reply.is_error:
-            return (
-                "Sorry, the AI service isn't answering right now. Please try again in a few "
-                "minutes.",
-                InboxState.FAILED,
-            )
-        if reply.interrupted:
-            return (
-                (reply.text + "\n\n(stopped)") if reply.text else "Stopped.",
-                InboxState.ANSWERED,
-            )
-        return reply.text, InboxState.ANSWERED
-
-    async def _deliver(
-        self,
-        item: InboxItem,
-        decision: Route,
-        text: str,
-        state: InboxState,
-        followed: list[InboxItem],
-    ) -> None:
+    async def _deliver(self, item: InboxItem, decision: Route, outcome: Outcome) -> None:
         """The reply goes back to the writer; a task turn's reply goes to the owner instead."""
         task_id = decision.task_id if decision.kind is RouteKind.TASK else None
-        if task_id is None or self._task_turns is None or state is not InboxState.ANSWERED:
-            await self._finish(item, text, state, followed)
+        if task_id is None or self._task_turns is None or outcome.state is not InboxState.ANSWERED:
+            await self._finish(item, outcome.text, outcome.state, outcome.followed)
             return
-        await self._outbox.enqueue(
-            await self._task_turns.report(task_id, text),
-            inbox_id=item.id,
-            finish_inbox=state,
-            also_finish=[f.id for f in followed],
-        )
-        self._on_outbox()
+        report = await self._task_turns.report(task_id, outcome.text)
+        await self._store(report, item, outcome.state, outcome.followed)
 
     async def _finish(
-        self, item: InboxItem, text: str, state: InboxState, followed: list[InboxItem]
+        self, item: InboxItem, text: str, state: InboxState, followed: Sequence[InboxItem]
     ) -> None:
         messages = [OutboundMessage(chat_id=item.chat_id, text=text, reply_to=item.msg_id)]
-        await self._outbox.enqueue(
-            messages if text.strip() else [],
-            inbox_id=item.id,
-            finish_inbox=state,
-            also_finish=[f.id for f in followed],
+        await self._store(messages if text.strip() else [], item, state, followed)
+
+    async def _store(
+        self,
+        messages: list[OutboundMessage],
+        item: InboxItem,
+        state: InboxState,
+        followed: Sequence[InboxItem],
+    ) -> None:
+        """The reply and the rows' final state in one transaction. Another program's lock
+        only delays it: a busy BEGIN IMMEDIATE wrote nothing, so trying again is safe."""
+        await retry_busy(
+            lambda: self._outbox.enqueue(
+                messages,
+                inbox_id=item.id,
+                finish_inbox=state,
+                also_finish=[f.id for f in followed],
+            ),
+            what=f"Storing the reply to message {item.msg_id} in chat {item.chat_id}",
         )
         self._on_outbox()
 
@@ -320,7 +288,7 @@ class TurnRunner:
             )
         text = item.text if intake is None or intake.text is None else intake.text
         if len(text) > MAX_INPUT_CHARS:
-            saved = self._save_long_text(item) if decision.kind is RouteKind.OWNER else ""
+            saved = save_long_text(self._uploads, item) if decision.kind is RouteKind.OWNER else ""
             parts.append(
                 f"[The message is {len(text)} characters long; only the first "
                 f"{MAX_INPUT_CHARS} are shown here.{saved}]"
@@ -331,12 +299,3 @@ class TurnRunner:
         if decision.kind is RouteKind.TASK and self._task_turns is not None:
             return self._task_turns.frame(item, joined)
         return joined
-
-    def _save_long_text(self, item: InboxItem) -> str:
-        try:
-            self._uploads.mkdir(parents=True, exist_ok=True)
-            path = self._uploads / f"message-{item.chat_id}-{item.msg_id}.txt"
-            path.write_text(item.text, encoding="utf-8")
-        except OSError:
-            return ""
-        return f" The full text is saved at {path}."

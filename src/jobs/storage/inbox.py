@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from jobs.messages import InboundMessage
-from jobs.storage.database import Database, from_iso, from_iso_or_none
+from jobs.storage.database import Database, from_iso, from_iso_or_none, to_iso
 
 
 class InboxState(StrEnum):
@@ -47,6 +47,8 @@ class InboxItem:
     error: str | None
     received_at: datetime
     finished_at: datetime | None
+    deferred_at: datetime | None = None
+    """When the model's outage first made it wait (None: never, or answered since)."""
 
     def to_message(self) -> InboundMessage:
         return InboundMessage(
@@ -93,10 +95,26 @@ def _item(row: sqlite3.Row) -> InboxItem:
         error=row["error"],
         received_at=from_iso(row["received_at"]),
         finished_at=from_iso_or_none(row["finished_at"]),
+        deferred_at=from_iso_or_none(row["deferred_at"]),
     )
 
 
 _OPEN = ("pending", "processing")
+# A deferred message (the model was down) is not due before its not_before.
+_DUE = "(not_before IS NULL OR not_before <= :now)"
+_CLAIM_NEXT = f"""
+UPDATE inbox SET state = 'processing', attempts = attempts + 1
+WHERE id = (SELECT id FROM inbox WHERE chat_id = :chat AND state = 'pending' AND {_DUE}
+            ORDER BY msg_id, id LIMIT 1)
+RETURNING *
+"""  # noqa: S608 - a constant fragment, no outside input
+_CLAIM_DUE = f"""
+UPDATE inbox SET state = 'processing', attempts = attempts + 1
+WHERE chat_id = :chat AND state = 'pending' AND {_DUE} RETURNING *
+"""  # noqa: S608 - a constant fragment, no outside input
+_CHATS_DUE = f"""
+SELECT chat_id FROM inbox WHERE state = 'pending' AND {_DUE} GROUP BY chat_id ORDER BY MIN(id)
+"""  # noqa: S608 - a constant fragment, no outside input
 
 
 class InboxRepo:
@@ -115,36 +133,86 @@ class InboxRepo:
         )
         return None if row is None else _item(row)
 
+    async def add_many(self, messages: Sequence[InboundMessage], /) -> list[InboxItem | None]:
+        """`add` for several messages in one transaction (a group commit): for each, its row,
+        or None for a duplicate."""
+        async with self._db.transaction():
+            return [await self.add(msg) for msg in messages]
+
     async def get(self, item_id: int, /) -> InboxItem | None:
         row = await self._db.fetch_one("SELECT * FROM inbox WHERE id = ?", (item_id,))
         return None if row is None else _item(row)
 
     async def claim_next(self, chat_id: int, /) -> InboxItem | None:
-        """Move the chat's oldest pending message to processing (attempts + 1) and return it."""
-        row = await self._db.fetch_one(
-            "UPDATE inbox SET state = 'processing', attempts = attempts + 1"
-            " WHERE id = (SELECT id FROM inbox WHERE chat_id = ? AND state = 'pending'"
-            "             ORDER BY msg_id, id LIMIT 1)"
-            " RETURNING *",
-            (chat_id,),
-        )
+        """Move the chat's oldest due pending message to processing (attempts + 1) and return
+        it. A deferred message is not due before its `not_before`."""
+        row = await self._db.fetch_one(_CLAIM_NEXT, {"chat": chat_id, "now": self._db.now()})
         return None if row is None else _item(row)
 
     async def claim_pending_for(self, chat_id: int, /) -> list[InboxItem]:
-        """Claim every pending message of a chat at once (follow-ups to a running turn)."""
-        rows = await self._db.fetch_all(
-            "UPDATE inbox SET state = 'processing', attempts = attempts + 1"
-            " WHERE chat_id = ? AND state = 'pending' RETURNING *",
-            (chat_id,),
-        )
+        """Claim every due pending message of a chat at once (follow-ups to a running turn)."""
+        rows = await self._db.fetch_all(_CLAIM_DUE, {"chat": chat_id, "now": self._db.now()})
         items = [_item(row) for row in rows]
         items.sort(key=lambda item: (item.msg_id, item.id))  # RETURNING has no order
         return items
 
-    async def chats_with_pending(self) -> list[int]:
-        """Chats that have pending messages, the longest-waiting first."""
+    async def chats_with_pending(self, *, due_by: datetime | None = None) -> list[int]:
+        """Chats with messages due by `due_by` (default: now), the longest-waiting first."""
+        now = self._db.now() if due_by is None else to_iso(due_by)
+        rows = await self._db.fetch_all(_CHATS_DUE, {"now": now})
+        return [row["chat_id"] for row in rows]
+
+    async def next_due_at(self, *, after: datetime | None = None) -> datetime | None:
+        """The earliest `not_before` of a deferred pending message (only those later than
+        `after`, when given); None when no message waits."""
+        row = await self._db.fetch_one(
+            "SELECT MIN(not_before) AS due FROM inbox WHERE state = 'pending'"
+            " AND not_before IS NOT NULL AND (:after IS NULL OR not_before > :after)",
+            {"after": None if after is None else to_iso(after)},
+        )
+        return None if row is None else from_iso_or_none(row["due"])
+
+    async def defer(
+        self,
+        item_ids: Sequence[int],
+        /,
+        not_before: datetime,
+        *,
+        along: Callable[[], Awaitable[object]] | None = None,
+    ) -> int:
+        """Claimed messages back to pending, not claimed again before `not_before` (the model
+        is down). The claim is not counted: `attempts` counts claims that never finished, so
+        a crash loop stays visible. `along` (a notice to the chat) is written in the same
+        transaction. Returns how many were still processing."""
+        if not item_ids:
+            return 0
+        marks = ", ".join("?" * len(item_ids))
+        async with self._db.transaction():
+            result = await self._db.execute(
+                "UPDATE inbox SET state = 'pending', not_before = ?,"  # noqa: S608 - only ?s
+                " deferred_at = COALESCE(deferred_at, ?), attempts = MAX(attempts - 1, 0)"
+                f" WHERE id IN ({marks}) AND state = 'processing'",
+                (to_iso(not_before), self._db.now(), *item_ids),
+            )
+            if along is not None:
+                await along()
+        return result.rowcount
+
+    async def release_deferred(self) -> int:
+        """Every deferred open message is due now (the model is back). Returns how many."""
+        result = await self._db.execute(
+            "UPDATE inbox SET not_before = NULL, deferred_at = NULL"
+            " WHERE state IN (?, ?) AND deferred_at IS NOT NULL",
+            _OPEN,
+        )
+        return result.rowcount
+
+    async def deferred_chats(self) -> list[int]:
+        """Chats with messages waiting for the model (each was told so once)."""
         rows = await self._db.fetch_all(
-            "SELECT chat_id FROM inbox WHERE state = 'pending' GROUP BY chat_id ORDER BY MIN(id)"
+            "SELECT DISTINCT chat_id FROM inbox WHERE state IN (?, ?) AND deferred_at IS NOT NULL"
+            " ORDER BY chat_id",
+            _OPEN,
         )
         return [row["chat_id"] for row in rows]
 
@@ -158,6 +226,16 @@ class InboxRepo:
             (str(state), error, self._db.now(), item_id, *_OPEN),
         )
         return result.rowcount == 1
+
+    async def ignore_waiting(self, chat_id: int, why: str, /) -> int:
+        """Finish every pending, not deferred message of a chat as ignored (a muted flood) in
+        one write; returns how many."""
+        result = await self._db.execute(
+            "UPDATE inbox SET state = 'ignored', error = ?, finished_at = ?"
+            " WHERE chat_id = ? AND state = 'pending' AND not_before IS NULL",
+            (why, self._db.now(), chat_id),
+        )
+        return result.rowcount
 
     async def finish_all(self, item_ids: Sequence[int], state: InboxState) -> int:
         """`finish` for several rows in one statement (a reply and the follow-ups it answers);

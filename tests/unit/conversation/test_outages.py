@@ -1,0 +1,150 @@
+"""Outages over a real database: rows wait (not failed), one notice per chat in the outbox,
+a restart keeps the outage, the model's return makes every row due, a day's wait gives up."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from jobs.conversation.outage import GIVE_UP, NOTICE, Outages, Outcome
+from jobs.messages import InboundMessage
+from jobs.storage import Database, InboxItem, InboxRepo, InboxState, OutboxRepo
+from tests.fakes.clock import FakeClock
+
+START = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+OWNER, ALICE = 1000, 111
+DOWN = Outcome("", InboxState.PENDING, outage="server_error")
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(START)
+
+
+@pytest.fixture
+async def db(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Database]:
+    async with await Database.open(tmp_path / "db.sqlite", clock=clock) as database:
+        yield database
+
+
+class Wakes:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self) -> None:
+        self.count += 1
+
+
+def outages(db: Database, clock: FakeClock, wakes: Wakes | None = None) -> Outages:
+    return Outages(
+        first_wait=30,
+        clock=clock,
+        inbox=InboxRepo(db),
+        outbox=OutboxRepo(db),
+        on_outbox=wakes or Wakes(),
+    )
+
+
+async def claimed(db: Database, chat_id: int, msg_id: int, text: str = "hi") -> InboxItem:
+    inbox = InboxRepo(db)
+    await inbox.add(InboundMessage(chat_id=chat_id, msg_id=msg_id, sender_id=chat_id, text=text))
+    item = await inbox.claim_next(chat_id)
+    assert item is not None and item.msg_id == msg_id
+    return item
+
+
+async def notices(db: Database) -> list[tuple[int, str, int | None]]:
+    rows = await db.fetch_all("SELECT chat_id, text, reply_to FROM outbox WHERE inbox_id IS NULL")
+    return [(row["chat_id"], row["text"], row["reply_to"]) for row in rows]
+
+
+async def states(db: Database) -> list[str]:
+    return [str(r["state"]) for r in await db.fetch_all("SELECT state FROM inbox ORDER BY id")]
+
+
+async def test_an_outage_keeps_the_rows_and_tells_each_chat_once(
+    db: Database, clock: FakeClock
+) -> None:
+    wakes = Wakes()
+    gate = outages(db, clock, wakes)
+    first = await claimed(db, OWNER, 1)
+    follow = await claimed(db, OWNER, 2)
+    down = Outcome("", InboxState.PENDING, "server_error", followed=(follow,))
+    await gate.hold(first, down, owner=True)
+    second = await claimed(db, OWNER, 3)
+    assert not await gate.admit(second, owner=True)  # waits without a turn
+    alice = await claimed(db, ALICE, 1)
+    assert not await gate.admit(alice, owner=False)
+
+    assert await states(db) == ["pending"] * 4
+    assert await notices(db) == [(OWNER, NOTICE, 1), (ALICE, NOTICE, 1)]
+    assert wakes.count == 2
+    rows = await db.fetch_all("SELECT attempts, not_before FROM inbox")
+    assert {(r["attempts"], r["not_before"]) for r in rows} == {
+        (0, (START + timedelta(seconds=30)).isoformat(timespec="microseconds"))
+    }
+
+
+async def test_the_owner_learns_what_to_do_about_a_login_problem(
+    db: Database, clock: FakeClock
+) -> None:
+    gate = outages(db, clock)
+    login = Outcome("", InboxState.PENDING, outage="authentication_failed")
+    await gate.hold(await claimed(db, OWNER, 1), login, owner=True)
+    await gate.hold(await claimed(db, ALICE, 1), login, owner=False)
+    [(_, owner_text, _), (_, alice_text, _)] = await notices(db)
+    assert "jobs login" in owner_text
+    assert alice_text == NOTICE
+
+
+async def test_the_model_back_makes_every_waiting_row_due(db: Database, clock: FakeClock) -> None:
+    gate = outages(db, clock)
+    await gate.hold(await claimed(db, OWNER, 1), DOWN, owner=True)
+    assert not await gate.admit(await claimed(db, ALICE, 1), owner=False)
+    clock.advance(seconds=30)
+    probe = await claimed(db, OWNER, 1)
+    assert await gate.admit(probe, owner=True)  # the retry time came: this one probes
+    assert not await gate.admit(await claimed(db, ALICE, 1), owner=False)
+
+    assert await gate.answered()
+    assert not await gate.answered()
+    inbox = InboxRepo(db)
+    assert await inbox.chats_with_pending() == [ALICE]  # the owner's is the probe's own
+    assert await inbox.deferred_chats() == []
+    # A new outage is a new notice.
+    await gate.hold(await claimed(db, ALICE, 1), DOWN, owner=False)
+    assert [chat for chat, _, _ in await notices(db)] == [OWNER, ALICE, ALICE]
+
+
+async def test_a_restart_keeps_the_outage_and_tells_nobody_again(
+    db: Database, clock: FakeClock
+) -> None:
+    await outages(db, clock).hold(await claimed(db, OWNER, 1), DOWN, owner=True)
+
+    after = outages(db, clock)  # a new process on the same database
+    await after.restore()
+    assert not await after.admit(await claimed(db, OWNER, 2), owner=True)
+    assert not await after.admit(await claimed(db, ALICE, 1), owner=False)
+    assert [chat for chat, _, _ in await notices(db)] == [OWNER, ALICE]
+    clock.advance(seconds=30)
+    assert await after.admit(await claimed(db, OWNER, 1), owner=True)
+
+
+async def test_a_row_that_waited_a_day_is_given_up(db: Database, clock: FakeClock) -> None:
+    gate = outages(db, clock)
+    await gate.hold(await claimed(db, OWNER, 1), DOWN, owner=True)
+    for _ in range(200):  # the model stays down; the row probes at each retry time
+        clock.advance(minutes=10)
+        item = await InboxRepo(db).claim_next(OWNER)
+        if item is None:
+            break
+        assert await gate.admit(item, owner=True)
+        await gate.hold(item, DOWN, owner=True)
+    assert await states(db) == ["failed"]
+    assert clock() - START >= timedelta(hours=24)
+    rows = await db.fetch_all("SELECT text FROM outbox WHERE inbox_id IS NOT NULL")
+    assert [row["text"] for row in rows] == [GIVE_UP]
+    assert len(await notices(db)) == 1
