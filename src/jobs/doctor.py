@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 
 from jobs.config import Settings
+from jobs.telegram.client import OwnerPeer, owner_peer_on_disk
 from jobs.telegram.sessionfile import SessionState, inspect_session
 
 
@@ -98,6 +99,27 @@ async def check_telegram_session(settings: Settings) -> Check:
         SessionState.CORRUPT: f"The file is damaged: move {path} away and run `jobs login`",
     }
     return Check("telegram session", Status.MISSING, f"{path}: {state.value}", fixes[state])
+
+
+async def check_owner_chat(settings: Settings) -> Check:
+    """In an account of its own, Jobs can write to its owner only once it has met them."""
+    state, me = owner_peer_on_disk(settings)
+    if state is OwnerPeer.NOT_YET:
+        return Check("owner chat", Status.OK, "checked when `jobs run` first connects")
+    if state is OwnerPeer.OWN_ACCOUNT:
+        return Check("owner chat", Status.OK, "Jobs runs in your own account (Saved Messages)")
+    if state is OwnerPeer.KNOWN:
+        return Check(
+            "owner chat", Status.OK, f"this account ({me}) can write to you ({settings.tg_user_id})"
+        )
+    return Check(
+        "owner chat",
+        Status.WARN,
+        f"this account ({me}) has never met you (TG_USER_ID={settings.tg_user_id}), so Telegram "
+        "does not let it write to you: announcements, reports and notices wait",
+        "From your own account, write any message to this account once (the session file "
+        "records it when `jobs run` next stops)",
+    )
 
 
 async def check_claude_auth(settings: Settings) -> Check:
@@ -229,6 +251,7 @@ CHECKS: tuple[CheckFn, ...] = (
     check_telegram_config,
     check_writable_dirs,
     check_telegram_session,
+    check_owner_chat,
     check_claude_auth,
     check_claude_cli,
     check_openai,

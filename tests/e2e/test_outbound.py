@@ -99,7 +99,8 @@ async def test_an_hour_long_flood_wait_on_one_chat_blocks_no_other(make_jobs: Ma
     jobs.tg.incoming(BOB, "bob asks")
     jobs.tg.outgoing(OWNER_ID, "owner asks")
     assert await jobs.replies_to(BOB, within=30) == ["echo: bob asks"]
-    assert await jobs.replies_to(OWNER_ID, within=30) == ["echo: owner asks"]
+    replies = await jobs.replies_to(OWNER_ID, 2, within=30)  # the flood notice, the echo
+    assert "echo: owner asks" in replies
     [row] = jobs.query("SELECT state, error, not_before FROM outbox WHERE chat_id = ?", (ALICE,))
     assert row["state"] == "pending" and row["not_before"] is not None
     assert "3600" in str(row["error"]) or "flood" in str(row["error"]).lower(), row["error"]

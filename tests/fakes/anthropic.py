@@ -128,6 +128,13 @@ def cut(turn: Turn, after_events: int = 3) -> Turn:
     return {**turn, "cut_after": after_events}
 
 
+def stall(turn: Turn, after_events: int = 3, seconds: float | None = None) -> Turn:
+    """Stream `turn`'s first `after_events` SSE events, then send nothing more, keeping the
+    connection open (until `seconds`, the client leaving, or stop()), as a model that stops
+    mid-reply. `Call.stalled` is set once those events were written."""
+    return {**turn, "stall_after": after_events, "stall_seconds": seconds}
+
+
 # ----------------------------------------------------------------- records
 @dataclass
 class Call:
@@ -138,6 +145,7 @@ class Call:
     body: dict[str, Any]
     turn: Turn | None = None  # what the fake answered with
     aborted: bool = False  # the client closed the connection before the answer ended
+    stalled: bool = False  # a stall() turn has written its first events and now holds
 
     @property
     def system(self) -> Any:
@@ -453,7 +461,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(200, _full_message(turn, msg_id, model))
             return
         try:
-            self._stream(turn, _sse_events(turn, msg_id, model))
+            self._stream(call, turn, _sse_events(turn, msg_id, model))
         except (BrokenPipeError, ConnectionResetError):
             call.aborted = True
 
@@ -473,18 +481,22 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             return True
 
-    def _stream(self, turn: Turn, events: list[tuple[str, dict[str, Any]]]) -> None:
+    def _stream(self, call: Call, turn: Turn, events: list[tuple[str, dict[str, Any]]]) -> None:
         self.send_response(200)
         self.send_header("content-type", "text/event-stream")
         self.send_header("cache-control", "no-cache")
         self.send_header("transfer-encoding", "chunked")
         self.end_headers()
         self.close_connection = True
-        budget = turn.get("cut_after")
+        budget, pause = turn.get("cut_after"), turn.get("stall_after")
         for sent, (name, data) in enumerate(events):
             if budget is not None and sent >= budget:
                 # drop the socket without the terminating chunk: a stream cut mid-way
                 self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            if pause is not None and sent >= pause:
+                call.stalled = True  # the events so far are flushed: the client has them
+                self._hang(call, turn.get("stall_seconds"))
                 return
             if turn["delay"] and self._peer_closed(turn["delay"]):
                 raise ConnectionResetError("client went away")

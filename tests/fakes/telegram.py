@@ -1079,15 +1079,34 @@ class FakeTelegram:
         return self._slice(self._input_to_peer(req.peer), req, keep)
 
     def _by_ids(self, peer_key: int | None, ids: Iterable[Any]) -> list[Any]:
+        """Like Telegram: one entry per id asked, a MessageEmpty where there is no such message
+        (never sent, deleted, or a reply/pin that does not exist). peer_key None: every chat but
+        channels (their ids are their own)."""
+        empty_peer = None
+        if peer_key is not None and peer_key < -(10**12):
+            empty_peer = types.PeerChannel(utils.resolve_id(peer_key)[0])
         out = []
         for im in ids:
-            mid = getattr(im, "id", im)
+            mid = self._input_message_id(peer_key, im) or 0  # 0: no message has that id
             found = None
             for key, box in self.messages.items():
                 if (peer_key is None and key > -(10**12)) or key == peer_key:
                     found = found or box.get(mid)
-            out.append(found or mk(types.MessageEmpty, id=mid))
+            # MessageEmpty is Telethon's patched Message: its __init__ wants a peer_id.
+            out.append(found or types.MessageEmpty(id=mid, peer_id=empty_peer))
         return out
+
+    def _input_message_id(self, peer_key: int | None, im: Any) -> int | None:
+        """The message id an InputMessage stands for (None: no such message)."""
+        if isinstance(im, int):
+            return im
+        if isinstance(im, types.InputMessageID):
+            return int(im.id)
+        if isinstance(im, types.InputMessageReplyTo):  # the message that one replies to
+            [replying] = self._by_ids(peer_key, [im.id])
+            header = getattr(replying, "reply_to", None)
+            return getattr(header, "reply_to_msg_id", None)
+        return None  # InputMessagePinned / InputMessageCallbackQuery: nothing pinned here
 
     def _on_messages_get_messages(self, req: Any) -> Any:
         msgs = self._by_ids(None, req.id)

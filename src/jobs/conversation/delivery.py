@@ -7,9 +7,12 @@ import logging
 from datetime import timedelta
 
 from jobs.clock import Clock
-from jobs.errors import JobsError, RetryLater
+from jobs.conversation.floods import FloodNotices
+from jobs.errors import JobsError, RetryLater, StorageBusy
 from jobs.messages import Channel
+from jobs.storage.busy import BusyWait
 from jobs.storage.outbox import OutboxItem, OutboxRepo
+from jobs.storage.people import PeopleRepo
 
 logger = logging.getLogger(__name__)
 
@@ -21,24 +24,47 @@ class OutboxSender:
     """The only caller of Channel.send. Rows are claimed, sent, and marked sent or failed."""
 
     def __init__(
-        self, *, outbox: OutboxRepo, channel: Channel, clock: Clock, only_chat: int | None = None
+        self,
+        *,
+        outbox: OutboxRepo,
+        channel: Channel,
+        clock: Clock,
+        only_chat: int | None = None,
+        owner_chat: int | None = None,
+        people: PeopleRepo | None = None,
     ) -> None:
+        """`owner_chat`: told once when Telegram holds back another chat for long (FloodNotices);
+        `people`: their names for that notice. Without `owner_chat` nobody is told."""
         self._outbox = outbox
         self._only_chat = only_chat  # `jobs chat` must leave Telegram's rows alone
         self._channel = channel
         self._clock = clock
         self._wake = asyncio.Event()
+        self._floods = FloodNotices(outbox=outbox, owner_chat=owner_chat, people=people)
 
     def wake(self) -> None:
         """New rows were written: look now."""
         self._wake.set()
 
     async def run(self) -> None:
-        """Send forever; cancel to stop (a row being sent stays `sending` and is resent later)."""
-        await self._outbox.requeue_interrupted()
+        """Send forever; cancel to stop (a row being sent stays `sending` and is resent later).
+
+        While another program holds the database's lock, sending pauses and starts again when
+        it is free (rows it left `sending` are requeued: the same random_id makes it safe).
+        """
+        busy = BusyWait(what="Sending the outbox")
+        requeue = True
         while True:
-            await self.drain()
-            await self._sleep_until_due()
+            try:
+                if requeue:
+                    await self._outbox.requeue_interrupted()
+                    requeue = False
+                    busy.over()
+                await self.drain()
+                await self._sleep_until_due()
+            except StorageBusy as exc:
+                requeue = True  # a row sent but not yet marked sent, say
+                await busy.pause(exc)
 
     async def drain(self) -> int:
         """Send every row that is due now; returns how many rows were handled."""
@@ -54,12 +80,14 @@ class OutboxSender:
         try:
             ref = await self._channel.send(item.to_message())
         except RetryLater as exc:
-            not_before = self._clock() + timedelta(seconds=exc.seconds)
-            logger.warning("Outbox row %s: flood wait %.0f s", item.id, exc.seconds)
-            await self._outbox.retry_later(item.id, not_before, str(exc))
+            wait = timedelta(seconds=exc.seconds)
+            logger.warning("Outbox row %s waits %.0f s: %s", item.id, exc.seconds, exc)
+            await self._outbox.retry_later(item.id, self._clock() + wait, str(exc))
+            await self._floods.held(item.chat_id, wait)
         except JobsError as exc:
             logger.warning("Outbox row %s cannot be delivered: %s", item.id, exc)
             await self._outbox.mark_failed(item.id, str(exc))
+            self._floods.over(item.chat_id)
         except Exception as exc:  # noqa: BLE001 - a network fault must not kill delivery; retried
             await self._retry_or_fail(item, exc)
         else:
@@ -68,6 +96,7 @@ class OutboxSender:
             await asyncio.shield(
                 self._outbox.mark_sent(item.id, ref.msg_id, all_msg_ids=ref.msg_ids)
             )
+            self._floods.over(item.chat_id)
 
     async def _retry_or_fail(self, item: OutboxItem, exc: Exception) -> None:
         if item.attempts >= MAX_ATTEMPTS:

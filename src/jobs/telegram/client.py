@@ -1,15 +1,21 @@
-"""The Telethon client: built from settings on a SQLite session file under DATA_DIR, and login."""
+"""The Telethon client: built from settings on a SQLite session file under DATA_DIR, login, and
+whether this account can reach its owner (a dedicated account must have met them)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import sqlite3
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
-from telethon import TelegramClient
+from telethon import TelegramClient, errors
 from telethon.sessions import SQLiteSession, StringSession
+from telethon.tl import functions, types
 
 from jobs import __version__
 from jobs.config import Settings
@@ -19,6 +25,12 @@ from jobs.telegram.sessionfile import SessionState, inspect_session, secure_perm
 logger = logging.getLogger(__name__)
 
 Prompt = Callable[[str], str]
+_DIALOGS = 100  # recent chats looked through for a person the session has not met
+OWNER_UNREACHABLE = (
+    "Jobs runs in an account of its own, and Telegram lets an account write only to people it "
+    "has met: this one has never seen its owner (TG_USER_ID). From your own account, write any "
+    "message to this account once."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +41,8 @@ class Account:
     name: str
     username: str | None
     is_owner_account: bool
+    owner_reachable: bool = True
+    """False: a dedicated account that cannot write to the owner yet (see OWNER_UNREACHABLE)."""
 
 
 def session_file(settings: Settings) -> Path:
@@ -103,7 +117,11 @@ def make_client(settings: Settings) -> TelegramClient:
 
 
 async def connect_authorised(client: TelegramClient, settings: Settings) -> Account:
-    """Connect and make sure the session is logged in; NotLoggedIn points to `jobs login`."""
+    """Connect and make sure the session is logged in; NotLoggedIn points to `jobs login`.
+
+    In a dedicated account the owner is looked up too; when this account cannot write to them,
+    one warning says what to do (Jobs runs on: the owner's first message fixes it).
+    """
     await client.connect()
     secure_permissions(session_file(settings))
     if not await client.is_user_authorized():
@@ -111,7 +129,55 @@ async def connect_authorised(client: TelegramClient, settings: Settings) -> Acco
         raise NotLoggedIn(
             f"The Telegram session {session_file(settings)} is not logged in: run `jobs login`."
         )
-    return await _account(client, settings)
+    account = await _account(client, settings)
+    if account.is_owner_account or settings.tg_user_id is None:
+        return account
+    if await find_peer(client, settings.tg_user_id) is not None:
+        return account
+    logger.warning(
+        "%s Until then nothing reaches you: announcements of new people, reports and notices "
+        "wait. (Assistant account id %s, owner id %s.)",
+        OWNER_UNREACHABLE,
+        account.user_id,
+        settings.tg_user_id,
+    )
+    return replace(account, owner_reachable=False)
+
+
+async def find_peer(client: TelegramClient, chat_id: int, *, learn: bool = True) -> Any | None:
+    """The input peer to write to `chat_id`, or None when this account cannot.
+
+    A chat the session has not met is looked for in the account's contacts and recent dialogs
+    (`learn`), which teaches the session its access hash.
+    """
+    for looked in (False, True):
+        if looked:
+            if not learn:
+                break
+            await learn_peers(client)
+        try:
+            return await client.get_input_entity(chat_id)
+        except ValueError:
+            continue
+    return None
+
+
+async def learn_peers(client: TelegramClient) -> None:
+    """Teach the session the people in the account's contacts and recent dialogs."""
+    try:
+        # Telethon stores the users and chats of every answer in the session.
+        await client(functions.contacts.GetContactsRequest(hash=0))
+        await client(
+            functions.messages.GetDialogsRequest(
+                offset_date=None,
+                offset_id=0,
+                offset_peer=types.InputPeerEmpty(),
+                limit=_DIALOGS,
+                hash=0,
+            )
+        )
+    except (errors.RPCError, OSError) as exc:  # best effort: the next send looks again
+        logger.info("Could not look through contacts and dialogs: %s", exc)
 
 
 async def login(
@@ -142,3 +208,35 @@ async def _account(client: TelegramClient, settings: Settings) -> Account:
         username=me.username,
         is_owner_account=int(me.id) == settings.tg_user_id,
     )
+
+
+class OwnerPeer(StrEnum):
+    """What the session file says about reaching the owner, without asking Telegram."""
+
+    NOT_YET = "not_yet"  # no run has saved who this account is
+    OWN_ACCOUNT = "own_account"
+    KNOWN = "known"
+    UNKNOWN = "unknown"  # a dedicated account that has never seen the owner
+
+
+def owner_peer_on_disk(settings: Settings) -> tuple[OwnerPeer, int | None]:
+    """Read the session file (as of its last save): can this account write to the owner?
+    Also returns this account's id when known. Telethon saves itself as entity 0, its hash
+    holding its own id, and every user met with their access hash."""
+    path = session_file(settings)
+    if settings.tg_user_id is None or not path.exists():
+        return OwnerPeer.NOT_YET, None
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+            me = conn.execute("SELECT hash FROM entities WHERE id = 0").fetchone()
+            owner = conn.execute(
+                "SELECT hash FROM entities WHERE id = ?", (settings.tg_user_id,)
+            ).fetchone()
+    except sqlite3.DatabaseError:  # no entities table yet, or not a session file
+        return OwnerPeer.NOT_YET, None
+    if me is None:
+        return OwnerPeer.NOT_YET, None
+    me_id = int(me[0])
+    if me_id == settings.tg_user_id:
+        return OwnerPeer.OWN_ACCOUNT, me_id
+    return (OwnerPeer.KNOWN if owner is not None and owner[0] else OwnerPeer.UNKNOWN), me_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from telethon.tl import functions, types
 
 from jobs.errors import RetryLater, TelegramError
 from jobs.messages import OutboundMessage, SentRef
+from jobs.telegram.client import OWNER_UNREACHABLE, find_peer
 from jobs.telegram.formatting import (
     CAPTION_LIMIT,
     MESSAGE_LIMIT,
@@ -30,6 +32,8 @@ logger = logging.getLogger(__name__)
 
 _RANDOM_ID_SPAN = 2**63 - 1  # random_id is a signed 64-bit long; we keep it in 1..2**63-1
 _TRANSIENT_WAIT = 10.0  # seconds before retrying after a disconnect or a Telegram-side 500
+_OWNER_WAIT = 30.0  # seconds between tries to reach an owner this account has not met yet
+_LEARN_EVERY = 300.0  # seconds: contacts and dialogs are looked through at most this often
 _ERROR_NAMES = {cls: name for name, cls in rpc_errors_dict.items()}
 _HINTS = {
     "USER_IS_BLOCKED": "the user has blocked this account",
@@ -61,10 +65,15 @@ class TelegramChannel:
         client: TelegramClient,
         sent_log: SentLog,
         mask: Callable[[str], str] = str,
+        owner_id: int | None = None,
     ) -> None:
+        """`owner_id`: messages to an owner this account cannot reach yet wait (RetryLater)
+        instead of failing; the owner's first message to the account makes them reachable."""
         self._client = client
         self._sent_log = sent_log
         self._mask = mask  # masks secrets in every text sent: a reply may quote `env`
+        self._owner_id = owner_id
+        self._learned_at: float | None = None  # loop time of the last look through dialogs
 
     async def send(self, message: OutboundMessage, /) -> SentRef:
         message = replace(message, text=self._mask(message.text))
@@ -110,13 +119,19 @@ class TelegramChannel:
     # -- sending ----------------------------------------------------------------------------
 
     async def _peer(self, chat_id: int) -> Any:
-        try:
-            return await self._client.get_input_entity(chat_id)
-        except ValueError as exc:
-            raise TelegramError(
-                f"Cannot send to chat {chat_id}: this account has never seen it "
-                "(no access hash); the person must write first or be resolved by username."
-            ) from exc
+        now = asyncio.get_running_loop().time()
+        learn = self._learned_at is None or now - self._learned_at >= _LEARN_EVERY
+        peer = await find_peer(self._client, chat_id, learn=learn)
+        if peer is not None:
+            return peer
+        if learn:
+            self._learned_at = now
+        if chat_id == self._owner_id:
+            raise RetryLater(_OWNER_WAIT, OWNER_UNREACHABLE)
+        raise TelegramError(
+            f"Cannot send to chat {chat_id}: this account has never seen it "
+            "(no access hash); the person must write first or be resolved by username."
+        )
 
     async def _send_chunks(
         self, peer: Any, message: OutboundMessage, chunks: list[Chunk], *, first_index: int
