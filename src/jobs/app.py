@@ -19,6 +19,7 @@ from jobs.conversation.builtin_commands import builtin_commands
 from jobs.conversation.delivery import OutboxSender
 from jobs.conversation.dispatcher import Dispatcher
 from jobs.conversation.limits import RateLimiter
+from jobs.conversation.outage import Outages
 from jobs.conversation.router import default_policy
 from jobs.conversation.status import RateLimitBoard
 from jobs.conversation.turns import TurnHooks, TurnRunner
@@ -29,6 +30,7 @@ from jobs.memory import MemoryContext, MemoryStore
 from jobs.messages import Channel
 from jobs.sessions.manager import SessionManager, SessionSettings
 from jobs.storage import Database
+from jobs.storage.busy import retry_busy
 from jobs.storage.repos import Repos
 from jobs.tools.registry import ToolServers
 from jobs.triggers import TriggerExecutor, TriggerManager
@@ -67,7 +69,9 @@ class App:
         self._serve_health = core.settings.health_port != 0
 
     async def run(self, *, policy: ExternalUsers) -> None:
-        await self.dispatcher.start(policy=policy)
+        await retry_busy(
+            lambda: self.dispatcher.start(policy=policy), what="Starting the dispatcher"
+        )
         async with asyncio.TaskGroup() as group:
             group.create_task(self.sender.run(), name="outbox")
             group.create_task(self._close_idle_sessions(), name="idle-sessions")
@@ -112,7 +116,14 @@ async def build(
         folder.mkdir(parents=True, exist_ok=True)
     db = await Database.open(settings.db_path, clock=clock)
     repos = Repos.on(db, secrets=settings.secret_values())
-    sender = OutboxSender(outbox=repos.outbox, channel=channel, clock=clock, only_chat=only_chat)
+    sender = OutboxSender(
+        outbox=repos.outbox,
+        channel=channel,
+        clock=clock,
+        only_chat=only_chat,
+        owner_chat=owner_id if only_chat is None else None,
+        people=repos.people,
+    )
     core = Core(
         settings=settings,
         db=db,
@@ -175,14 +186,23 @@ async def build(
         uploads_dir=core.uploads,
         hooks=hooks,
     )
+    outages = Outages(
+        first_wait=settings.model_retry_seconds,
+        clock=clock,
+        inbox=repos.inbox,
+        outbox=repos.outbox,
+        on_outbox=sender.wake,
+    )
     dispatcher = Dispatcher(
         inbox=repos.inbox,
         outbox=repos.outbox,
         people=repos.people,
         commands=commands,
         turns=turns,
+        outages=outages,
         limiter=RateLimiter(clock=clock),
         owner_id=owner_id,
+        clock=clock,
         # Other people's turns leave one live session free: the owner never waits for room.
         max_concurrent_turns=max(1, settings.max_live_sessions - 1),
         tasks=repos.tasks,

@@ -13,6 +13,7 @@ from jobs.config import Settings
 from jobs.features import TelegramParts
 from jobs.logs import RedactingFilter
 from jobs.runlock import RunLock
+from jobs.sessions.clipids import end_orphaned_clis
 from jobs.telegram.api import TelegramApi
 from jobs.telegram.channel_posts import ChannelPosts
 from jobs.telegram.client import connect_authorised, make_client, require_login
@@ -44,11 +45,12 @@ async def run_telegram(
         # No login: say so before any network traffic, and before DATA_DIR is made.
         require_login(settings)
     with RunLock(settings.data_dir):
+        await end_orphaned_clis(settings.data_dir)  # a kill -9 of Jobs alone left them running
         if client is None:
             client = make_client(settings)
         sent_log = SentLog()
         mask = RedactingFilter(settings.secret_values()).redact
-        channel = TelegramChannel(client=client, sent_log=sent_log, mask=mask)
+        channel = TelegramChannel(client=client, sent_log=sent_log, mask=mask, owner_id=owner_id)
         posts = ChannelPosts(client=client)
         media = TelegramMedia(client=client)
         api = TelegramApi(
@@ -106,6 +108,7 @@ async def run_terminal(
     Returns the exit code, like run_telegram."""
     owner_id = settings.tg_user_id or 1
     with RunLock(settings.data_dir):
+        await end_orphaned_clis(settings.data_dir)  # a kill -9 of Jobs alone left them running
         channel = TerminalChannel()
         app = await build(
             settings,
