@@ -3,10 +3,8 @@ stand-ins for the two protocols the tools call (a PersonResolver, a TaskRunner).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -61,15 +59,6 @@ class Runner:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(START)
-
-
-@pytest.fixture
-async def db(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "db.sqlite", clock=clock)
-    try:
-        yield database
-    finally:
-        await database.close()
 
 
 @pytest.fixture

@@ -35,15 +35,6 @@ def files(workspace: Path, clock: FakeClock) -> MemoryFiles:
 
 
 @pytest.fixture
-async def db(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "db.sqlite", clock=clock)
-    try:
-        yield database
-    finally:
-        await database.close()
-
-
-@pytest.fixture
 def embedder() -> FakeEmbedder:
     return FakeEmbedder()
 
