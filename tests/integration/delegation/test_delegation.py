@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
 from telethon import TelegramClient
 
 from jobs.messages import OutboundMessage
@@ -21,36 +18,17 @@ from jobs.telegram.outbound import TelegramChannel
 from jobs.telegram.people import TelegramPeople
 from tests.fakes.anthropic import FakeAnthropic, text, tool_use
 from tests.fakes.telegram import FakeTelegram
-from tests.integration.delegation_rig import (
+from tests.integration.delegation.rig import (
     ALICE,
     BOB,
     OWNER_CHAT,
     Conductor,
     Rig,
     approval_question,
-    conducting,
     conversation_task,
-    open_rig,
     results,
     tainted_turn,
 )
-
-
-@pytest.fixture
-async def rig(
-    tmp_path: Path,
-    claude_env: dict[str, str],
-    tg: FakeTelegram,
-    tg_client: TelegramClient,
-    fake_model: FakeAnthropic,
-) -> AsyncIterator[Rig]:
-    async with open_rig(tmp_path, claude_env, tg, tg_client) as made:
-        yield made
-
-
-@pytest.fixture
-def conductor(fake_model: FakeAnthropic) -> Conductor:
-    return conducting(fake_model)
 
 
 async def test_the_owner_delegates_a_conversation_to_a_task_session(

@@ -7,48 +7,24 @@ comes, and a script item waits behind it that would be sent if the turn went on.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
-
-import pytest
-from telethon import TelegramClient
+from collections.abc import Callable
 
 from jobs.sessions import OWNER
 from jobs.sessions.replies import Reply
 from jobs.storage import TaskStatus
 from tests.fakes.anthropic import Call, FakeAnthropic, hang, text, tool_use
-from tests.fakes.telegram import FakeTelegram
-from tests.integration.delegation_rig import (
+from tests.integration.delegation.rig import (
     BOB,
     Conductor,
     Delegation,
     Rig,
-    conducting,
     conversation_task,
-    open_rig,
     results,
 )
 
 SEND = "mcp__messaging__send_to_user"
 LATE = "Late news for you, Bob."
 """What the task's turn would send Bob if it went on after the cancel."""
-
-
-@pytest.fixture
-async def rig(
-    tmp_path: Path,
-    claude_env: dict[str, str],
-    tg: FakeTelegram,
-    tg_client: TelegramClient,
-    fake_model: FakeAnthropic,
-) -> AsyncIterator[Rig]:
-    async with open_rig(tmp_path, claude_env, tg, tg_client) as made:
-        yield made
-
-
-@pytest.fixture
-def conductor(fake_model: FakeAnthropic) -> Conductor:
-    return conducting(fake_model)
 
 
 async def held(fake_model: FakeAnthropic, conductor: Conductor) -> Call:

@@ -9,50 +9,27 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from telethon import TelegramClient
 
 from jobs.sessions.roles import task_folder
 from jobs.storage import Approval, ApprovalRepo, ApprovalState, AuditRepo
-from tests.fakes.anthropic import Call, FakeAnthropic, Turn, text, tool_use
-from tests.fakes.telegram import FakeTelegram
-from tests.integration.delegation_rig import (
+from tests.fakes.anthropic import Call, Turn, text, tool_use
+from tests.integration.delegation.rig import (
     BOB,
     OWNER_CHAT,
     Conductor,
     Delegation,
     Rig,
     approval_question,
-    conducting,
     conversation_task,
-    open_rig,
     results,
     tainted_turn,
 )
 
 SEND = "mcp__messaging__send_to_user"
 SECRET = "sk-live-0123456789abcdef"
-
-
-@pytest.fixture
-async def rig(
-    tmp_path: Path,
-    claude_env: dict[str, str],
-    tg: FakeTelegram,
-    tg_client: TelegramClient,
-    fake_model: FakeAnthropic,
-) -> AsyncIterator[Rig]:
-    async with open_rig(tmp_path, claude_env, tg, tg_client) as made:
-        yield made
-
-
-@pytest.fixture
-def conductor(fake_model: FakeAnthropic) -> Conductor:
-    return conducting(fake_model)
 
 
 def send_what_was_read(call: Call) -> Turn:
