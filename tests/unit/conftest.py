@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from jobs.storage import Database
+from jobs.storage import AuditRepo, Database
 from tests.fakes.clock import FakeClock
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A package's own conftest may start its clock elsewhere."""
+    return FakeClock(datetime(2026, 11, 27, 9, 0, tzinfo=UTC))
 
 
 @pytest.fixture
@@ -24,3 +31,8 @@ async def db(db_path: Path, clock: FakeClock) -> AsyncIterator[Database]:
         yield database
     finally:
         await database.close()
+
+
+@pytest.fixture
+def audit(db: Database) -> AuditRepo:
+    return AuditRepo(db)

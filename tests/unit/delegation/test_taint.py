@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -14,6 +13,7 @@ from jobs.sessions.hooks import HOOK_MARGIN_SECONDS, HookScope, session_hooks, t
 from jobs.sessions.roles import TASK, ToolPolicy
 from jobs.sessions.taint import ApprovalAnswer, ApprovalRequest, FreeCall, TaintRule, TaintSource
 from jobs.storage import ApprovalRepo, ApprovalState, AuditRepo, Database
+from tests.unit.hook_inputs import pre_tool_use as call
 
 POLICY = ToolPolicy(
     role="task",
@@ -42,14 +42,10 @@ class Owner:
 
 
 @pytest.fixture
-async def audit(tmp_path: Path) -> AsyncIterator[AuditRepo]:
-    db = await Database.open(tmp_path / "db.sqlite")
+async def audit(db: Database) -> AuditRepo:
     for n in range(8):  # the approvals the fake owner's answers name (audit refers to them)
         await ApprovalRepo(db).create("task:3", 42, "Bash", f"ls {n}", timedelta(minutes=1))
-    try:
-        yield AuditRepo(db)
-    finally:
-        await db.close()
+    return AuditRepo(db)
 
 
 @pytest.fixture
@@ -71,18 +67,6 @@ def source(folder: Path) -> TaintSource:
             FreeCall("Skill"),
         ),
     )
-
-
-def call(tool: str, cwd: str = "/c", **tool_input: Any) -> Any:
-    return {
-        "hook_event_name": "PreToolUse",
-        "tool_name": tool,
-        "tool_input": tool_input,
-        "tool_use_id": "toolu_1",
-        "session_id": "s",
-        "transcript_path": "/t",
-        "cwd": cwd,
-    }
 
 
 def guard_for(audit: AuditRepo, folder: Path, owner: Owner | None) -> Any:

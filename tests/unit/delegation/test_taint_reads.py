@@ -4,7 +4,6 @@ a taint without a folder (a channel post in the owner's session) keeps reading f
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,8 @@ from jobs.sessions.hooks import tool_guard
 from jobs.sessions.roles import ToolPolicy
 from jobs.sessions.taint import OUTSIDE_TEXT, READ_ONLY_BUILTINS, TaintRule, TaintSource
 from jobs.storage import ApprovalRepo, AuditRepo, Database
-from tests.unit.delegation.test_taint import POLICY, SCOPE, Owner, call, decision, source
+from tests.unit.delegation.test_taint import POLICY, SCOPE, Owner, decision, source
+from tests.unit.hook_inputs import pre_tool_use as call
 
 MEMORY_SEARCH = "mcp__memory__memory_search"
 READ_ONLY = READ_ONLY_BUILTINS | {MEMORY_SEARCH}
@@ -23,13 +23,9 @@ TASK_POLICY = ToolPolicy(role="task", names=POLICY.names | {MEMORY_SEARCH}, any_
 
 
 @pytest.fixture
-async def audit(tmp_path: Path) -> AsyncIterator[AuditRepo]:
-    db = await Database.open(tmp_path / "db.sqlite")
+async def audit(db: Database) -> AuditRepo:
     await ApprovalRepo(db).create("task:3", 42, "Read", "x", timedelta(minutes=1))
-    try:
-        yield AuditRepo(db)
-    finally:
-        await db.close()
+    return AuditRepo(db)
 
 
 @pytest.fixture

@@ -1,38 +1,15 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from jobs.sessions.hooks import HookScope, session_hooks, tool_guard
 from jobs.sessions.roles import EXTERNAL, OWNER, ToolPolicy
 from jobs.storage import AuditRepo, Database
+from tests.unit.hook_inputs import pre_tool_use
 
 EXTERNAL_POLICY = ToolPolicy(role="external", names=frozenset({"mcp__tasks__t"}), any_builtin=False)
 SCOPE = HookScope(session_key="external:7", role="external", person_id=7)
-
-
-@pytest.fixture
-async def audit(tmp_path: Path) -> AsyncIterator[AuditRepo]:
-    db = await Database.open(tmp_path / "db.sqlite")
-    try:
-        yield AuditRepo(db)
-    finally:
-        await db.close()
-
-
-def pre_tool_use(tool: str, **tool_input: Any) -> Any:
-    return {
-        "hook_event_name": "PreToolUse",
-        "tool_name": tool,
-        "tool_input": tool_input,
-        "tool_use_id": "toolu_1",
-        "session_id": "s",
-        "transcript_path": "/t",
-        "cwd": "/c",
-    }
 
 
 async def test_denies_what_the_role_lacks_and_audits(audit: AuditRepo) -> None:

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from jobs.sessions.hooks import HookScope, tool_guard
 from jobs.sessions.roles import ToolPolicy
 from jobs.sessions.taint import READ_ONLY_BUILTINS, TaintRule
-from jobs.storage import AuditRepo, Database
+from jobs.storage import AuditRepo
 from jobs.tools.schedules import READ_ONLY_TOOLS as SCHEDULE_READS
 from jobs.tools.triggers import READ_ONLY_TOOLS as TRIGGER_READS
+from tests.unit.hook_inputs import pre_tool_use as call
 
 OWNER_POLICY = ToolPolicy(
     role="owner",
@@ -21,27 +18,6 @@ OWNER_POLICY = ToolPolicy(
     any_builtin=True,
 )
 SCOPE = HookScope(session_key="owner", role="owner", person_id=None)
-
-
-@pytest.fixture
-async def audit(tmp_path: Path) -> AsyncIterator[AuditRepo]:
-    db = await Database.open(tmp_path / "db.sqlite")
-    try:
-        yield AuditRepo(db)
-    finally:
-        await db.close()
-
-
-def call(tool: str, **tool_input: Any) -> Any:
-    return {
-        "hook_event_name": "PreToolUse",
-        "tool_name": tool,
-        "tool_input": tool_input,
-        "tool_use_id": "toolu_1",
-        "session_id": "s",
-        "transcript_path": "/t",
-        "cwd": "/c",
-    }
 
 
 async def test_a_tainted_turn_keeps_only_read_only_tools(audit: AuditRepo) -> None:
