@@ -15,13 +15,14 @@ import pytest
 from jobs.config import Settings
 from jobs.doctor import Status, check_browser
 from jobs.extensions.browser import BrowserConfig, BrowserHealth, cdp_health, find_playwright_mcp
-from jobs.sessions import EXTERNAL, OWNER, TASK, SessionManager, SessionSettings
-from jobs.storage import AuditRepo, Database, SessionRepo, UsageRepo
+from jobs.sessions import EXTERNAL, OWNER, TASK, SessionManager
+from jobs.storage import Database
 from jobs.tools import ToolServers
 from jobs.tools.browser import ADMIN_SERVER_NAME, BrowserAdminTools, browser_server
 from tests.browser.conftest import BrowserService, free_port, run_proxy
 from tests.browser.test_owner_turn import results
 from tests.fakes.anthropic import FakeAnthropic, text, tool_use
+from tests.session_stack import session_manager
 
 ROLE = replace(OWNER, servers=tuple(dict.fromkeys((*OWNER.servers, ADMIN_SERVER_NAME))))
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
@@ -186,13 +187,11 @@ async def owner_manager(
     admin = admin_on(down, tmp_path / "workspace")
     config = BrowserConfig(cdp_url=down, mcp_command=command, output_dir=admin.workspace)
     db = await Database.open(tmp_path / "db.sqlite")
-    manager = SessionManager(
-        config=SessionSettings(
-            workspace_dir=admin.workspace, people_dir=tmp_path / "people", env=claude_env
-        ),
-        sessions=SessionRepo(db),
-        usage=UsageRepo(db),
-        audit=AuditRepo(db),
+    manager = session_manager(
+        db,
+        root=tmp_path,
+        env=claude_env,
+        workspace=admin.workspace,
         tools=ToolServers([browser_server(config), admin.tools.server()]),
     )
     try:

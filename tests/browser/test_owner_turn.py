@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from jobs.extensions.browser import PLAYWRIGHT_TOOLS, BrowserConfig
-from jobs.sessions import OWNER, SessionManager, SessionSettings
-from jobs.storage import AuditRepo, Database, SessionRepo, UsageRepo
+from jobs.sessions import OWNER, SessionManager
+from jobs.storage import Database
 from jobs.tools import ToolServers
 from jobs.tools.browser import ADMIN_SERVER_NAME, BrowserAdminTools, browser_server
 from tests.browser.conftest import (
@@ -29,6 +29,7 @@ from tests.browser.conftest import (
 )
 from tests.browser.png import share_of
 from tests.fakes.anthropic import Call, FakeAnthropic, Turn, text, tool_use
+from tests.session_stack import session_manager
 
 pytestmark = pytest.mark.browser
 
@@ -60,13 +61,11 @@ async def owner(
 
     admin = BrowserAdminTools(config=config, to_owner=to_owner, workspace=workspace)
     db = await Database.open(tmp_path / "data" / "db.sqlite")
-    manager = SessionManager(
-        config=SessionSettings(
-            workspace_dir=workspace, people_dir=tmp_path / "data" / "people", env=claude_env
-        ),
-        sessions=SessionRepo(db),
-        usage=UsageRepo(db),
-        audit=AuditRepo(db),
+    manager = session_manager(
+        db,
+        root=tmp_path,
+        env=claude_env,
+        workspace=workspace,
         tools=ToolServers([browser_server(config), admin.server()]),
     )
     try:

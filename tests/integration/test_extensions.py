@@ -18,14 +18,15 @@ from jobs.extensions.bundled import sync_bundled_skills
 from jobs.extensions.mcp_servers import McpServers, parse_spec
 from jobs.extensions.plugins import Plugins
 from jobs.extensions.skills import SkillStore
-from jobs.sessions import EXTERNAL, OWNER, SessionManager, SessionSettings
+from jobs.sessions import EXTERNAL, OWNER, SessionManager
 from jobs.sessions.roles import OWNER_SERVERS
-from jobs.storage import AuditRepo, Database, SessionRepo, UsageRepo
+from jobs.storage import Database
 from jobs.tools import ToolServers
 from jobs.tools.extensions import ExtensionTools
 from tests.fakes import mcp_server
 from tests.fakes.anthropic import Call, FakeAnthropic, text, tool_use
 from tests.fakes.marketplace import FakePlugin, make_marketplace
+from tests.session_stack import session_manager
 
 SECRET = "tok-e2e-7f3a"
 
@@ -59,11 +60,10 @@ async def owner(
     )
     tools = ToolServers([ExtensionTools(skills=skills, plugins=plugins, mcp=mcp).server()])
     db = await Database.open(data / "db.sqlite")
-    manager = SessionManager(
-        config=SessionSettings(workspace_dir=workspace, people_dir=data / "people", env=env),
-        sessions=SessionRepo(db),
-        usage=UsageRepo(db),
-        audit=AuditRepo(db),
+    manager = session_manager(
+        db,
+        root=tmp_path,
+        env=env,
         tools=tools,
         extensions=Extensions(mcp=mcp, plugins=plugins, skills=skills),
     )

@@ -14,13 +14,14 @@ from typing import Any
 import pytest
 
 from jobs.memory import MemoryStore, OpenAIEmbedder, open_memory
-from jobs.sessions import EXTERNAL, OWNER, SessionManager, SessionSettings
-from jobs.storage import AuditRepo, Database, SessionRepo, TaskRepo, UsageRepo
+from jobs.sessions import EXTERNAL, OWNER, SessionManager
+from jobs.storage import Database, TaskRepo
 from jobs.tools import ToolServers
 from jobs.tools.memory import TOOL_NAMES, MemoryTools
 from jobs.tools.tasks import ExternalTaskTools
 from tests.fakes.anthropic import FakeAnthropic, text, tool_use
 from tests.fakes.embeddings import FakeEmbeddings
+from tests.session_stack import session_manager
 
 MEMORY_TOOLS = {f"mcp__memory__{name}" for name in TOOL_NAMES}
 SECRET = "Zephyr-7731"
@@ -55,13 +56,11 @@ async def world(tmp_path: Path, claude_env: dict[str, str]) -> AsyncIterator[Wor
             ExternalTaskTools(tasks=TaskRepo(db), notify_owner=notify_owner).server(),
         ]
     )
-    manager = SessionManager(
-        config=SessionSettings(
-            workspace_dir=workspace, people_dir=tmp_path / "data" / "people", env=claude_env
-        ),
-        sessions=SessionRepo(db),
-        usage=UsageRepo(db),
-        audit=AuditRepo(db),
+    manager = session_manager(
+        db,
+        root=tmp_path,
+        env=claude_env,
+        workspace=workspace,
         tools=tools,
     )
     try:
@@ -150,13 +149,11 @@ async def test_memory_md_is_in_the_owner_prompt_and_refreshed(
         lambda _old: "# Memory\n\n## People\n- Anna (wife) loves tulips\n"
     )
     db = world.db
-    manager = SessionManager(
-        config=SessionSettings(
-            workspace_dir=world.workspace, people_dir=tmp_path / "data" / "people", env=claude_env
-        ),
-        sessions=SessionRepo(db),
-        usage=UsageRepo(db),
-        audit=AuditRepo(db),
+    manager = session_manager(
+        db,
+        root=tmp_path,
+        env=claude_env,
+        workspace=world.workspace,
         tools=ToolServers([MemoryTools(store=world.store).server()]),
         context=MemoryContext(files=world.store.files),
     )

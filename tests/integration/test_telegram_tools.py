@@ -14,8 +14,8 @@ import pytest
 from telethon import TelegramClient
 from telethon.tl import functions, types
 
-from jobs.sessions import EXTERNAL, OWNER, SessionManager, SessionSettings
-from jobs.storage import AuditRepo, Database, SessionRepo, TaskRepo, UsageRepo
+from jobs.sessions import EXTERNAL, OWNER, SessionManager
+from jobs.storage import Database, TaskRepo
 from jobs.telegram.api import TelegramApi
 from jobs.telegram.inbound import SentLog
 from jobs.telegram.media import TelegramMedia
@@ -24,6 +24,7 @@ from jobs.tools.tasks import ExternalTaskTools
 from jobs.tools.telegram import TOOL_NAMES, TelegramTools
 from tests.fakes.anthropic import FakeAnthropic, text, tool_use
 from tests.fakes.telegram import FakeTelegram
+from tests.session_stack import session_manager
 
 ME, ANN = 1000, 111
 TELEGRAM_TOOLS = {f"mcp__telegram__{name}" for name in TOOL_NAMES}
@@ -61,13 +62,11 @@ async def world(
             ExternalTaskTools(tasks=TaskRepo(db), notify_owner=notify_owner).server(),
         ]
     )
-    manager = SessionManager(
-        config=SessionSettings(
-            workspace_dir=workspace, people_dir=tmp_path / "data" / "people", env=claude_env
-        ),
-        sessions=SessionRepo(db),
-        usage=UsageRepo(db),
-        audit=AuditRepo(db),
+    manager = session_manager(
+        db,
+        root=tmp_path,
+        env=claude_env,
+        workspace=workspace,
         tools=tools,
     )
     try:

@@ -19,15 +19,13 @@ from telethon import TelegramClient, functions
 
 from jobs.errors import TelegramError
 from jobs.messages import ChannelPost, OutboundMessage
-from jobs.sessions import OWNER, SessionManager, SessionSettings
+from jobs.sessions import OWNER, SessionManager
 from jobs.storage import (
     AuditRepo,
     Database,
     OutboxRepo,
     ScheduleKind,
-    SessionRepo,
     TriggerRepo,
-    UsageRepo,
 )
 from jobs.telegram.channel_posts import ChannelPosts
 from jobs.tools import ToolServers
@@ -41,6 +39,7 @@ from jobs.triggers.executor import NOTHING, OWNER_KEY
 from tests.fakes.anthropic import FakeAnthropic, text, tool_use
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.tl import updates
+from tests.session_stack import session_manager
 from tests.unit.triggers.conftest import START, FakeClock
 
 OWNER_CHAT = 1000
@@ -90,15 +89,10 @@ class Rig:
         db = await Database.open(self.tmp / "data" / "db.sqlite", clock=self.clock)
         self.dbs.append(db)
         tools = ToolServers()
-        sessions = SessionManager(
-            config=SessionSettings(
-                workspace_dir=self.tmp / "workspace",
-                people_dir=self.tmp / "data" / "people",
-                env=self.env,
-            ),
-            sessions=SessionRepo(db),
-            usage=UsageRepo(db),
-            audit=AuditRepo(db),
+        sessions = session_manager(
+            db,
+            root=self.tmp,
+            env=self.env,
             tools=tools,
             read_only_tools=SCHEDULE_READS | TRIGGER_READS,
         )

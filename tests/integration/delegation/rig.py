@@ -19,18 +19,15 @@ from telethon import TelegramClient
 from jobs.conversation.approvals import ApprovalBroker
 from jobs.delegation import TaskSessions, TaskSessionSettings
 from jobs.messages import InboundMessage
-from jobs.sessions import OWNER, SessionManager, SessionSettings
+from jobs.sessions import OWNER, SessionManager
 from jobs.storage import (
     ApprovalRepo,
-    AuditRepo,
     Database,
     InboxItem,
     InboxRepo,
     OutboxRepo,
     PeopleRepo,
-    SessionRepo,
     TaskRepo,
-    UsageRepo,
 )
 from jobs.telegram.people import TelegramPeople
 from jobs.tools import ToolServers
@@ -38,6 +35,7 @@ from jobs.tools.delegation import DelegationTools
 from jobs.tools.messaging import MessagingTools, PersonLookup
 from tests.fakes.anthropic import Call, FakeAnthropic, Script, text, tool_use
 from tests.fakes.telegram import FakeTelegram
+from tests.session_stack import session_manager
 
 OWNER_CHAT = 1000
 BOB, ALICE = 42, 43
@@ -120,15 +118,10 @@ class Rig:
         )
         await broker.recover()
         registry = ToolServers()
-        sessions = SessionManager(
-            config=SessionSettings(
-                workspace_dir=self.tmp / "workspace",
-                people_dir=self.tmp / "data" / "people",
-                env=self.env,
-            ),
-            sessions=SessionRepo(db),
-            usage=UsageRepo(db),
-            audit=AuditRepo(db),
+        sessions = session_manager(
+            db,
+            root=self.tmp,
+            env=self.env,
             tools=registry,
             approver=broker,
         )

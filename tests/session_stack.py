@@ -1,0 +1,36 @@
+"""A SessionManager on a real database, wired as app.build wires it, for tests that drive turns."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from jobs.sessions.manager import SessionManager, SessionSettings
+from jobs.storage import AuditRepo, Database, SessionRepo, UsageRepo
+from jobs.tools.registry import ToolServers
+
+
+def session_manager(
+    db: Database,
+    *,
+    root: Path,
+    env: Mapping[str, str],
+    tools: ToolServers,
+    workspace: Path | None = None,
+    **features: Any,
+) -> SessionManager:
+    """Sessions in `workspace` (root/workspace), people's folders in root/data/people; `features`
+    are SessionManager's optional hooks (approver, context, extensions, read_only_tools …)."""
+    return SessionManager(
+        config=SessionSettings(
+            workspace_dir=workspace or root / "workspace",
+            people_dir=root / "data" / "people",
+            env=env,
+        ),
+        sessions=SessionRepo(db),
+        usage=UsageRepo(db),
+        audit=AuditRepo(db),
+        tools=tools,
+        **features,
+    )
