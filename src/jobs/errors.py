@@ -11,6 +11,7 @@ JobsError
 │   └── RetryLater         a flood wait: try again after `seconds`
 ├── SessionError           a Claude session could not run a turn
 │   ├── ResumeFailed       a stored session could not be resumed
+│   ├── CliCrashed         Claude Code stopped in the middle of a turn
 │   ├── RoleViolation      a session was offered tools its role does not allow
 │   └── TurnTimeout        a turn ran past QUERY_TIMEOUT_SECONDS
 ├── AlreadyRunning         another `jobs run` holds the data directory
@@ -106,6 +107,10 @@ class SessionError(JobsError):
 
 class ResumeFailed(SessionError):
     """A stored Claude session could not be resumed."""
+
+
+class CliCrashed(SessionError):
+    """Claude Code stopped in the middle of a turn (not one Jobs stopped)."""
 
 
 class RoleViolation(SessionError):

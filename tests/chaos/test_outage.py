@@ -3,14 +3,15 @@ once), a restart meanwhile loses nothing, and every message is answered once it 
 
 from __future__ import annotations
 
+import os
 import signal
 from typing import Any
 
 from telethon.tl import types
 
-from jobs.conversation.outage import NOTICE
-from tests.chaos.conftest import OWNER_ID, Rig, wait_until
-from tests.fakes.anthropic import Call, Turn, error, text
+from jobs.conversation.outage import NOTICE, notice
+from tests.chaos.conftest import OWNER_ID, Rig, group_members, wait_until
+from tests.fakes.anthropic import Call, Turn, error, hang, text
 
 ALICE = 111
 ANSWERS = {
@@ -27,9 +28,10 @@ class Model:
         self.down = True
 
     def __call__(self, call: Call) -> Turn:
-        if self.down:
-            return error(529)
-        said = call.last_user_text
+        return error(529) if self.down else self.answer(call.last_user_text)
+
+    @staticmethod
+    def answer(said: str) -> Turn:
         for question, answer in ANSWERS.items():
             if question in said:
                 return text(answer)
@@ -112,3 +114,35 @@ async def test_messages_wait_for_the_model_across_a_restart_and_are_answered_onc
     assert await rig.inbox_states() == {"answered": 4}
     assert set(await rig.outbox_states()) == {"sent"}
     assert "unexpected prompt" not in " ".join(made(rig, OWNER_ID) + made(rig, ALICE))
+
+
+async def test_a_cli_killed_mid_turn_is_started_again_and_the_message_answered_once(
+    rig: Rig,
+) -> None:
+    """The OOM killer takes Claude Code, not Jobs: the owner hears once that it stopped, and
+    the message is answered by a new CLI (after MODEL_RETRY_SECONDS), exactly once."""
+    hold = {"first note"}
+
+    def script(call: Call) -> Turn:
+        said = call.last_user_text
+        return hang() if "first note" in said and hold else Model.answer(said)
+
+    rig.model.default = script
+    rig.env.update(MODEL_RETRY_SECONDS="1")
+    jobs = await rig.start_jobs()
+    rig.tg.outgoing(OWNER_ID, "first note")
+    await rig.model.wait_calls_async(1, timeout=20)  # the CLI is answering, its turn held
+    [cli] = [pid for pid in group_members(jobs.pid) if pid != jobs.pid]
+    hold.clear()
+    os.kill(cli, signal.SIGKILL)
+
+    crashed = notice("cli_crashed", owner=True)
+    await wait_until(
+        lambda: times_said(rig, OWNER_ID, ANSWERS["first note"]), what="the answer after it"
+    )
+    await rig.settled()
+    jobs.signal(signal.SIGTERM)
+    assert await jobs.exit_code() == 0, jobs.log()[-3000:]
+    assert made(rig, OWNER_ID) == [crashed, ANSWERS["first note"]]
+    assert await rig.inbox_states() == {"answered": 1}
+    assert "Traceback" not in jobs.log()

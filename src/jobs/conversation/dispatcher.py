@@ -240,8 +240,11 @@ class Dispatcher:
                 item, decision, more=state.more, held=state.held, admit=self._within_limits
             )
         if outcome.outage is not None:
-            await self._outages.hold(item, outcome, owner=owner)
+            released = await self._outages.hold(item, outcome, owner=owner)
             self._deferred.set()
+            if released:
+                for chat_id in await self._inbox.chats_with_pending():
+                    self._kick(chat_id)
         elif outcome.reached_model and await self._outages.answered():
             for chat_id in await self._inbox.chats_with_pending():
                 self._kick(chat_id)

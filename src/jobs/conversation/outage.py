@@ -13,28 +13,22 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final, Literal, cast
+from typing import Final
 
 from jobs.clock import Clock
-from jobs.errors import RoleViolation, SessionError, TurnTimeout
+from jobs.conversation.outcome import OutageKind, Outcome
 from jobs.messages import OutboundMessage
-from jobs.sessions.replies import Reply
 from jobs.storage.inbox import InboxItem, InboxRepo, InboxState
 from jobs.storage.outbox import OutboxRepo
 
 logger = logging.getLogger(__name__)
 
-OutageKind = Literal[
-    "server_error", "rate_limit", "authentication_failed", "billing_error", "cli_failed"
-]
-"""Why the model cannot be reached: a Reply's error kind, or Claude Code failing (SessionError)."""
-_REPLY_OUTAGES: Final = frozenset(
-    {"server_error", "rate_limit", "authentication_failed", "billing_error"}
-)
-_API_ANSWERED: Final = frozenset({"invalid_request", "max_turns"})  # failed, but the model answered
 MAX_WAIT_SECONDS: Final = 600.0
+CRASHES_PER_MESSAGE: Final = 3
+"""Claude Code stopping this often on one message gives that message up, not everyone's."""
+_CRASHES_KEPT: Final = 256
 GIVE_UP_SECONDS: Final = 24 * 3600.0
 
 _SAVED = "Your message is saved and I'll answer as soon as it's back."
@@ -51,7 +45,12 @@ _OWNER_NOTICES: Final[dict[str, str]] = {
     "fixed.",
     "cli_failed": "I can't start Claude Code right now (`jobs doctor` shows what is missing). "
     f"{_SAVED}",
+    "cli_crashed": f"Claude Code stopped unexpectedly while working on this. {_SAVED}",
 }
+CRASHED: Final = (
+    "Sorry, Claude Code stopped every time it worked on this message, so I've given up on "
+    "it. Please try again with a smaller or simpler request."
+)
 GIVE_UP: Final = (
     "Sorry, I couldn't reach the AI service for a whole day, so I've given up on this "
     "message. Please send it again if it still matters."
@@ -61,56 +60,6 @@ GIVE_UP: Final = (
 def notice(kind: OutageKind, *, owner: bool) -> str:
     """The one message a chat gets when its first message has to wait for the model."""
     return _OWNER_NOTICES.get(kind, NOTICE) if owner else NOTICE
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What a finished turn means: a reply and the row's final state, or an outage."""
-
-    text: str
-    state: InboxState
-    outage: OutageKind | None = None
-    """Set when the model could not be reached: the rows wait (`state` stays pending)."""
-    reached_model: bool = False
-    """The model answered (whatever it said): an outage, if any, is over."""
-    followed: tuple[InboxItem, ...] = field(default=())
-    """Follow-ups injected into the turn: they share its reply, or its wait."""
-
-
-def judge(turn: asyncio.Task[Reply], followed: Sequence[InboxItem] = ()) -> Outcome:
-    """The outcome of a finished turn task."""
-    rest = tuple(followed)
-    try:
-        reply = turn.result()
-    except TurnTimeout as exc:
-        return Outcome(
-            f"That took longer than {exc.seconds:.0f} s, so I stopped it. Please try "
-            "again, perhaps asking for a smaller piece at once.",
-            InboxState.FAILED,
-            followed=rest,
-        )
-    except RoleViolation:
-        logger.exception("Session refused: role violation")
-        text = (
-            "Sorry, I can't answer right now: my setup offered this conversation tools "
-            "it must not have, so I refused to start it."
-        )
-        return Outcome(text, InboxState.FAILED, followed=rest)
-    except SessionError as exc:
-        logger.warning("Claude Code cannot take the turn: %s", exc)
-        return Outcome("", InboxState.PENDING, outage="cli_failed", followed=rest)
-    if reply.error_kind in _REPLY_OUTAGES:
-        kind = cast("OutageKind", reply.error_kind)
-        return Outcome("", InboxState.PENDING, outage=kind, followed=rest)
-    # A reply made without the model (a file too large, say) has no session: it says nothing.
-    reached = reply.session_id is not None and not reply.interrupted
-    reached = reached and (not reply.is_error or reply.error_kind in _API_ANSWERED)
-    if reply.is_error:  # the reply's text ends with an apology fitting the error
-        return Outcome(reply.text, InboxState.FAILED, reached_model=reached, followed=rest)
-    if reply.interrupted:
-        text = (reply.text + "\n\n(stopped)") if reply.text else "Stopped."
-        return Outcome(text, InboxState.ANSWERED, followed=rest)
-    return Outcome(reply.text, InboxState.ANSWERED, reached_model=reached, followed=rest)
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +171,7 @@ class Outages:
         # The gate's decision and its write happen together: a row deferred while the gate
         # opens would otherwise wait for a retry that never comes.
         self._lock = asyncio.Lock()
+        self._crashes: dict[int, int] = {}  # inbox row id → Claude Code stopped on it, in a row
 
     async def restore(self) -> None:
         """At start: messages deferred before a restart keep waiting, their chats told."""
@@ -240,15 +190,44 @@ class Outages:
             await self._wait([item], hold, owner=owner)
             return False
 
-    async def hold(self, item: InboxItem, outcome: Outcome, /, *, owner: bool) -> None:
-        """`item`'s turn (and its follow-ups) met an outage: they wait for the model."""
+    async def hold(self, item: InboxItem, outcome: Outcome, /, *, owner: bool) -> bool:
+        """`item`'s turn (and its follow-ups) met an outage: they wait for the model. True when
+        instead `item` was given up (Claude Code stopped on it too often) and so every waiting
+        row is due again: the trouble may have been this message alone."""
         assert outcome.outage is not None
+        items = [item, *outcome.followed]
         async with self._lock:
+            if self._crashed_too_often(item, outcome.outage):
+                for each in items:
+                    await self._give_up(each, CRASHED)
+                if not self._gate.answered():
+                    return False
+                await self._inbox.release_deferred()
+                return True
             hold = self._gate.failed(item.chat_id, outcome.outage)
             logger.warning(
                 "The model is unavailable (%s); trying again at %s", hold.kind, hold.until
             )
-            await self._wait([item, *outcome.followed], hold, owner=owner)
+            await self._wait(items, hold, owner=owner)
+            return False
+
+    def _crashed_too_often(self, item: InboxItem, kind: OutageKind) -> bool:
+        if kind != "cli_crashed":
+            self._crashes.pop(item.id, None)
+            return False
+        crashes = self._crashes[item.id] = self._crashes.get(item.id, 0) + 1
+        if len(self._crashes) > _CRASHES_KEPT:  # rows that were answered in the end
+            del self._crashes[next(iter(self._crashes))]
+        if crashes < CRASHES_PER_MESSAGE:
+            return False
+        del self._crashes[item.id]
+        logger.error(
+            "Claude Code stopped %d times on message %s in chat %s: giving it up",
+            crashes,
+            item.msg_id,
+            item.chat_id,
+        )
+        return True
 
     async def answered(self) -> bool:
         """A turn reached the model. True when that ended an outage: every waiting row is due."""
@@ -265,7 +244,7 @@ class Outages:
         waiting = [item for item in items if not self._gate.expired(item.deferred_at)]
         for item in items:
             if item not in waiting:
-                await self._give_up(item)
+                await self._give_up(item, GIVE_UP)
         if not waiting:
             return
         first = waiting[0]
@@ -279,10 +258,8 @@ class Outages:
         if hold.notify:
             self._on_outbox()
 
-    async def _give_up(self, item: InboxItem) -> None:
-        logger.warning(
-            "Message %s in chat %s waited a day for the model", item.msg_id, item.chat_id
-        )
-        reply = OutboundMessage(chat_id=item.chat_id, text=GIVE_UP, reply_to=item.msg_id)
+    async def _give_up(self, item: InboxItem, text: str) -> None:
+        logger.warning("Message %s in chat %s is given up", item.msg_id, item.chat_id)
+        reply = OutboundMessage(chat_id=item.chat_id, text=text, reply_to=item.msg_id)
         await self._outbox.enqueue([reply], inbox_id=item.id, finish_inbox=InboxState.FAILED)
         self._on_outbox()

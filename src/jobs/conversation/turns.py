@@ -17,7 +17,7 @@ from typing import Protocol
 
 from jobs.conversation.attachments import Attachments, Intake, save_long_text
 from jobs.conversation.commands import Command, CommandContext, CommandTable, parse_command
-from jobs.conversation.outage import Outcome, judge
+from jobs.conversation.outcome import Outcome, judge
 from jobs.conversation.router import Route, RouteKind, external_key
 from jobs.messages import Channel, OutboundMessage
 from jobs.sessions.manager import SessionManager

@@ -30,7 +30,7 @@ from claude_agent_sdk import (
     SystemMessage,
 )
 
-from jobs.errors import ResumeFailed, RoleViolation, SessionError, TurnTimeout
+from jobs.errors import CliCrashed, ResumeFailed, RoleViolation, SessionError, TurnTimeout
 from jobs.sessions.process import kill_tree
 from jobs.sessions.replies import Reply, TurnCollector
 from jobs.sessions.roles import RoleSpec, ToolPolicy
@@ -257,7 +257,7 @@ class AgentSession:
             return SessionError(f"The {self.key} session was closed during the turn.")
         if self._options.resume and not self._seen_init:
             return ResumeFailed(f"Claude Code exited while resuming: {item.error}")
-        return SessionError(f"Claude Code stopped unexpectedly: {item.error or 'no reason given'}")
+        return CliCrashed(f"Claude Code stopped unexpectedly: {item.error or 'no reason given'}")
 
     async def _abort(self, turn: _Turn) -> None:
         """After a timeout: interrupt, wait a grace period for the CLI to stop, else kill it."""

@@ -10,16 +10,9 @@ from pathlib import Path
 import pytest
 
 from jobs.config import load_settings
-from jobs.conversation.outage import (
-    GIVE_UP_SECONDS,
-    MAX_WAIT_SECONDS,
-    NOTICE,
-    ModelGate,
-    OutageKind,
-    judge,
-    notice,
-)
-from jobs.errors import ConfigError, RoleViolation, SessionError, TurnTimeout
+from jobs.conversation.outage import GIVE_UP_SECONDS, MAX_WAIT_SECONDS, NOTICE, ModelGate, notice
+from jobs.conversation.outcome import OutageKind, judge
+from jobs.errors import CliCrashed, ConfigError, RoleViolation, SessionError, TurnTimeout
 from jobs.sessions.replies import ErrorKind, Reply, Usage
 from jobs.storage import InboxState
 from tests.fakes.clock import FakeClock
@@ -191,6 +184,8 @@ async def test_model_unavailable_replies_are_outages(kind: ErrorKind) -> None:
 async def test_claude_code_failing_is_an_outage_but_a_hang_or_a_role_breach_is_not() -> None:
     cli = judge(await _ended(SessionError("Claude Code did not start")))
     assert cli.outage == "cli_failed"
+    crash = judge(await _ended(CliCrashed("Claude Code stopped unexpectedly")))
+    assert crash.outage == "cli_crashed"  # counted per message: it may be the message's doing
     hang = judge(await _ended(TurnTimeout(20)))
     assert (hang.outage, hang.state) == (None, InboxState.FAILED)
     assert hang.text.startswith("That took longer than 20 s")

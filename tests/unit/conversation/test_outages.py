@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from jobs.conversation.outage import GIVE_UP, NOTICE, Outages, Outcome
+from jobs.conversation.outage import CRASHED, CRASHES_PER_MESSAGE, GIVE_UP, NOTICE, Outages
+from jobs.conversation.outcome import Outcome
 from jobs.messages import InboundMessage
 from jobs.storage import Database, InboxItem, InboxRepo, InboxState, OutboxRepo
 from tests.fakes.clock import FakeClock
@@ -17,6 +18,7 @@ from tests.fakes.clock import FakeClock
 START = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 OWNER, ALICE = 1000, 111
 DOWN = Outcome("", InboxState.PENDING, outage="server_error")
+CRASH = Outcome("", InboxState.PENDING, outage="cli_crashed")
 
 
 @pytest.fixture
@@ -148,3 +150,41 @@ async def test_a_row_that_waited_a_day_is_given_up(db: Database, clock: FakeCloc
     rows = await db.fetch_all("SELECT text FROM outbox WHERE inbox_id IS NOT NULL")
     assert [row["text"] for row in rows] == [GIVE_UP]
     assert len(await notices(db)) == 1
+
+
+async def test_a_message_claude_code_keeps_stopping_on_is_given_up_and_the_rest_go_on(
+    db: Database, clock: FakeClock
+) -> None:
+    gate = outages(db, clock)
+    inbox = InboxRepo(db)
+    poison = await claimed(db, OWNER, 1)
+    assert not await gate.hold(poison, CRASH, owner=True)  # it waits, like any outage
+    assert not await gate.admit(await claimed(db, ALICE, 1), owner=False)  # so do others
+    for _ in range(1, CRASHES_PER_MESSAGE):
+        clock.advance(seconds=600)
+        poison = await claimed(db, OWNER, 1)
+        assert await gate.admit(poison, owner=True)  # it probes again
+        released = await gate.hold(poison, CRASH, owner=True)
+    assert released  # given up: the others are due now
+
+    [owner_row, *alice_rows] = await db.fetch_all("SELECT state FROM inbox ORDER BY id")
+    assert owner_row["state"] == "failed"
+    assert {r["state"] for r in alice_rows} == {"pending"}
+    assert await inbox.deferred_chats() == []
+    assert await inbox.chats_with_pending() == [ALICE]
+    replies = await db.fetch_all("SELECT text FROM outbox WHERE inbox_id IS NOT NULL")
+    assert [r["text"] for r in replies] == [CRASHED]
+
+
+async def test_claude_code_not_starting_never_gives_a_message_up(
+    db: Database, clock: FakeClock
+) -> None:
+    gate = outages(db, clock)
+    item = await claimed(db, OWNER, 1)
+    failing = Outcome("", InboxState.PENDING, outage="cli_failed")
+    for _ in range(CRASHES_PER_MESSAGE + 2):
+        assert not await gate.hold(item, failing, owner=True)
+        clock.advance(seconds=600)
+        item = await claimed(db, OWNER, 1)
+        assert await gate.admit(item, owner=True)
+    assert await states(db) == ["processing"]
