@@ -7,19 +7,22 @@ comes, and a script item waits behind it that would be sent if the turn went on.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 
 from jobs.sessions import OWNER
 from jobs.sessions.replies import Reply
-from jobs.storage import TaskStatus
+from jobs.storage import ApprovalRepo, ApprovalState, TaskStatus
 from tests.fakes.anthropic import Call, FakeAnthropic, hang, text, tool_use
 from tests.integration.delegation.rig import (
     BOB,
     Conductor,
     Delegation,
     Rig,
+    approval_question,
     conversation_task,
     results,
+    tainted_turn,
 )
 
 SEND = "mcp__messaging__send_to_user"
@@ -137,3 +140,28 @@ async def test_a_turn_queued_behind_the_cancelled_one_does_not_run(
     assert len(conductor.seen["task:1"]) == calls_before_cancel  # the second never ran
     assert left(conductor) == 1
     assert await jobs.sent() == before
+
+
+async def test_cancel_withdraws_the_question_the_turn_waits_on(
+    rig: Rig, fake_model: FakeAnthropic, conductor: Conductor
+) -> None:
+    jobs = await rig.start()
+    await conversation_task(jobs, conductor)
+    turn = await tainted_turn(
+        jobs,
+        conductor,
+        tool_use("Bash", {"command": "echo from-the-task > /tmp/jobs-cancel-probe"}),
+        text("Ran it for Bob."),
+    )
+    code = await approval_question(jobs)
+
+    await cancel_from_the_owner(jobs, conductor)
+    reply = await asyncio.wait_for(turn, 20)
+    assert reply.interrupted
+    approval = await ApprovalRepo(jobs.db).get_by_code(code)
+    assert approval is not None and approval.state is ApprovalState.EXPIRED
+    late = await jobs.broker.decide(code, approve=True)  # the owner's yes comes too late
+    assert late == f"Approval {code} is already expired; nothing changed."
+    assert not any(
+        "from-the-task" in json.dumps(call.tool_results) for call in conductor.seen["task:1"]
+    )
