@@ -152,6 +152,13 @@ async def build(
         on_rate_limit=limits.note,
     )
     delegation = features.delegation(core, sessions, telegram.people if telegram else None)
+    outages = Outages(
+        first_wait=settings.model_retry_seconds,
+        clock=clock,
+        inbox=repos.inbox,
+        outbox=repos.outbox,
+        on_outbox=sender.wake,
+    )
     executor = TriggerExecutor(
         sessions=sessions,
         outbox=repos.outbox,
@@ -159,6 +166,7 @@ async def build(
         on_outbox=sender.wake,
         clock=clock,
         zone=settings.zone,
+        model_down=outages.is_down,
     )
     triggers = features.triggers(
         core,
@@ -168,7 +176,7 @@ async def build(
     )
     restart = Restart()
     commands = builtin_commands(sessions=sessions, people=repos.people, approvals=approvals)
-    features.owner_commands(core, commands, sessions, restart, limits)
+    features.owner_commands(core, commands, sessions, restart, limits, outages.describe)
     hooks = TurnHooks(
         attachments=attachments,
         record=memory.record_exchange,
@@ -185,13 +193,6 @@ async def build(
         on_outbox=sender.wake,
         uploads_dir=core.uploads,
         hooks=hooks,
-    )
-    outages = Outages(
-        first_wait=settings.model_retry_seconds,
-        clock=clock,
-        inbox=repos.inbox,
-        outbox=repos.outbox,
-        on_outbox=sender.wake,
     )
     dispatcher = Dispatcher(
         inbox=repos.inbox,

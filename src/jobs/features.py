@@ -8,6 +8,7 @@ needs, registers its tools, and returns what the app keeps.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -313,8 +314,9 @@ def owner_commands(
     sessions: SessionManager,
     restart: Restart,
     limits: RateLimitBoard,
+    model: Callable[[], str | None] | None = None,
 ) -> None:
-    """/usage, /status, /tasks and /update."""
+    """/usage, /status, /tasks and /update. `model`: /status's line about the AI service."""
     settings, repos = core.settings, core.repos
     commands.add(
         "usage",
@@ -329,6 +331,7 @@ def owner_commands(
                 outbox=repos.outbox,
                 tasks=repos.tasks,
                 triggers=repos.triggers,
+                model=model,
             )
         ),
     )

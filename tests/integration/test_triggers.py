@@ -7,7 +7,7 @@ import asyncio
 import json
 import sys
 import textwrap
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -85,7 +85,9 @@ class Rig:
     made: list[Jobs] = field(default_factory=list)
     dbs: list[Database] = field(default_factory=list)
 
-    async def start(self, resolver: ChannelPosts | None = None) -> Jobs:
+    async def start(
+        self, resolver: ChannelPosts | None = None, model_down: Callable[[], bool] | None = None
+    ) -> Jobs:
         db = await Database.open(self.tmp / "data" / "db.sqlite", clock=self.clock)
         self.dbs.append(db)
         tools = ToolServers()
@@ -105,6 +107,7 @@ class Rig:
             on_outbox=lambda: woken.append(1),
             clock=self.clock,
             zone=ZoneInfo("Europe/Berlin"),
+            model_down=model_down,
         )
         scheduler = Scheduler(
             triggers=triggers,
@@ -292,6 +295,21 @@ async def test_the_heartbeat_calls_no_model_when_nothing_is_due(
     assert await jobs.outbox() == []  # nothing worth a message
     assert await jobs.heartbeat.beat(noon + timedelta(hours=2))
     assert await jobs.outbox() == ["💓 Heartbeat\n\nMail from Bob about Friday."]
+
+
+async def test_no_heartbeat_turn_while_the_ai_service_is_down(
+    rig: Rig, fake_model: FakeAnthropic
+) -> None:
+    down = [True]
+    jobs = await rig.start(model_down=lambda: down[0])
+    noon = datetime(2026, 11, 27, 11, 0, tzinfo=UTC)
+    (rig.tmp / "workspace" / "HEARTBEAT.md").write_text("- check the mail\n", encoding="utf-8")
+    await jobs.heartbeat.beat(noon)
+    assert fake_model.calls == [] and await jobs.outbox() == []  # no "could not run" each beat
+    down[0] = False
+    fake_model.push(text("Mail from Bob."))
+    assert await jobs.heartbeat.beat(noon + timedelta(minutes=30))
+    assert await jobs.outbox() == ["💓 Heartbeat\n\nMail from Bob."]
 
 
 _CHILD = textwrap.dedent(

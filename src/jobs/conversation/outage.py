@@ -47,6 +47,14 @@ _OWNER_NOTICES: Final[dict[str, str]] = {
     f"{_SAVED}",
     "cli_crashed": f"Claude Code stopped unexpectedly while working on this. {_SAVED}",
 }
+_WHY: Final[dict[str, str]] = {
+    "server_error": "overloaded or down",
+    "rate_limit": "over the usage limit",
+    "authentication_failed": "the Claude login is not accepted: run `jobs login`",
+    "billing_error": "a billing problem on the Claude account",
+    "cli_failed": "Claude Code does not start: see `jobs doctor`",
+    "cli_crashed": "Claude Code stopped unexpectedly",
+}
 CRASHED: Final = (
     "Sorry, Claude Code stopped every time it worked on this message, so I've given up on "
     "it. Please try again with a smaller or simpler request."
@@ -97,6 +105,16 @@ class ModelGate:
     @property
     def is_down(self) -> bool:
         return self._failures > 0
+
+    @property
+    def retry_at(self) -> datetime:
+        """When a turn may try the model again (meaningful while down)."""
+        return self._retry_at
+
+    @property
+    def kind(self) -> OutageKind:
+        """Why it is down (the latest outage outcome)."""
+        return self._kind
 
     def wait(self, failures: int, /) -> float:
         """Seconds to wait after `failures` outage outcomes in a row: doubling, capped."""
@@ -165,6 +183,7 @@ class Outages:
         on_outbox: Callable[[], None],
     ) -> None:
         self._gate = ModelGate(first_wait=first_wait, clock=clock)
+        self._clock = clock
         self._inbox = inbox
         self._outbox = outbox
         self._on_outbox = on_outbox
@@ -172,6 +191,18 @@ class Outages:
         # opens would otherwise wait for a retry that never comes.
         self._lock = asyncio.Lock()
         self._crashes: dict[int, int] = {}  # inbox row id → Claude Code stopped on it, in a row
+
+    def is_down(self) -> bool:
+        """The model was unreachable at the last try (triggers that can wait skip meanwhile)."""
+        return self._gate.is_down
+
+    def describe(self) -> str | None:
+        """A line for /status while the model is unreachable; None while it answers."""
+        if not self._gate.is_down:
+            return None
+        wait = max(0, round((self._gate.retry_at - self._clock()).total_seconds()))
+        when = f"in {wait} s" if wait < 120 else f"in {round(wait / 60)} min"
+        return f"AI service: unreachable ({_WHY[self._gate.kind]}); messages wait, next try {when}"
 
     async def restore(self) -> None:
         """At start: messages deferred before a restart keep waiting, their chats told."""

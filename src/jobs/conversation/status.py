@@ -5,7 +5,7 @@ Each factory returns a CommandSpec for `CommandTable.add`; app.py adds them to t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -129,6 +129,8 @@ class StatusSources:
     outbox: OutboxRepo
     tasks: TaskRepo
     triggers: TriggerRepo | None = None
+    model: Callable[[], str | None] | None = None
+    """A line about the AI service while it is unreachable (Outages.describe)."""
 
 
 def status_command(sources: StatusSources, /) -> CommandSpec:
@@ -146,7 +148,8 @@ def status_command(sources: StatusSources, /) -> CommandSpec:
             f"Queue: {counts['pending']} message(s) waiting, {counts['processing']} being "
             f"answered; {outgoing} repl(ies) to send",
         ]
-        return "\n".join(lines)
+        model = sources.model() if sources.model is not None else None
+        return "\n".join([*lines, model] if model else lines)
 
     return CommandSpec(handler, "what is running and waiting", owner_only=True)
 

@@ -56,8 +56,12 @@ class TriggerExecutor:
         on_outbox: Callable[[], None],
         clock: Clock = utc_now,
         zone: tzinfo = UTC,
+        model_down: Callable[[], bool] | None = None,
     ) -> None:
+        """`model_down`: True while the AI service is known to be unreachable; heartbeats
+        are skipped meanwhile (the owner was told once; a report every beat is noise)."""
         self._sessions = sessions
+        self._model_down = model_down
         self._outbox = outbox
         self._chat = owner_chat_id
         self._on_outbox = on_outbox
@@ -83,6 +87,9 @@ class TriggerExecutor:
     async def answer(self, event: TriggerEvent, /) -> TriggerOutcome:
         """One turn for `event` (waiting for the session's running turn); never raises
         SessionError: a failure becomes a message telling the owner what did not run."""
+        if event.source is TriggerSource.HEARTBEAT and self._model_down and self._model_down():
+            logger.info("heartbeat skipped: the AI service is unreachable")
+            return TriggerOutcome(ok=True, note="the AI service is unreachable")
         key, role = _session_of(event)
         try:
             reply = await self._sessions.run_turn(

@@ -188,3 +188,24 @@ async def test_claude_code_not_starting_never_gives_a_message_up(
         item = await claimed(db, OWNER, 1)
         assert await gate.admit(item, owner=True)
     assert await states(db) == ["processing"]
+
+
+async def test_status_says_when_the_model_is_down_and_when_it_is_tried_again(
+    db: Database, clock: FakeClock
+) -> None:
+    gate = outages(db, clock)
+    assert gate.describe() is None and not gate.is_down()
+    await gate.hold(await claimed(db, OWNER, 1), DOWN, owner=True)
+    assert gate.is_down()
+    assert gate.describe() == (
+        "AI service: unreachable (overloaded or down); messages wait, next try in 30 s"
+    )
+    login = Outcome("", InboxState.PENDING, outage="authentication_failed")
+    clock.advance(seconds=30)
+    probe = await claimed(db, OWNER, 1)
+    assert await gate.admit(probe, owner=True)
+    await gate.hold(probe, login, owner=True)
+    assert gate.describe() == (
+        "AI service: unreachable (the Claude login is not accepted: run `jobs login`); "
+        "messages wait, next try in 60 s"
+    )

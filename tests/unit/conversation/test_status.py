@@ -127,6 +127,8 @@ async def test_status_counts(db: Database, tmp_path: Path) -> None:
     ]
     no_triggers = await run(status_command(StatusSources(sessions, inbox, OutboxRepo(db), tasks)))
     assert "Triggers: not set up" in no_triggers
+    down = StatusSources(sessions, inbox, OutboxRepo(db), tasks, model=lambda: "AI service: x")
+    assert (await run(status_command(down))).splitlines()[-1] == "AI service: x"
 
 
 async def test_tasks_for_the_owner_and_for_an_assignee(db: Database) -> None:
