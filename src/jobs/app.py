@@ -167,6 +167,7 @@ async def build(
         clock=clock,
         zone=settings.zone,
         model_down=outages.is_down,
+        task_turn=delegation.trigger_turn,
     )
     triggers = features.triggers(
         core,

@@ -113,6 +113,11 @@ def owner_prompt(card: TaskCard, text: str, now: datetime, /) -> str:
     )
 
 
+def trigger_prompt(card: TaskCard, text: str, /) -> str:
+    """A trigger's prompt (it says what fired and what to reply) with the task it is for."""
+    return "\n".join([f"[For {card.name}:]", text, "[The task as it stands:]", card.text()])
+
+
 def counterpart_prompt(card: TaskCard, framed: str, now: datetime, /) -> str:
     person = card.counterpart
     to = f'send_to_user(to="{person.user_id}", ...)' if person else "send_to_user"

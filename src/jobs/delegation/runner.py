@@ -86,6 +86,18 @@ class TaskSessions:
     async def stop(self, task_id: int, /) -> bool:
         return await self._sessions.interrupt(task_key(task_id))
 
+    async def trigger_turn(self, task_id: int, prompt: str, /, *, tainted: bool) -> Reply:
+        """A trigger's turn of the task's session (a schedule made for the task). Tainted like
+        every turn of a session the counterpart wrote in, however trusted the trigger is."""
+        async with self._lock(task_id):
+            task = await self._tasks.get(task_id)
+            if task is None or not task.active:
+                raise SessionError(f"Task #{task_id} is no longer active.")
+            card = await self._card(task)
+            taint = self._taint(card, message=False)
+            framed = prompts.trigger_prompt(card, prompt)
+            return await self._turn(card, framed, taint or tainted, sealed=True)
+
     # -- TaskTurns: the counterpart's messages ------------------------------------------------
 
     def frame(self, item: InboxItem, text: str, /) -> str:
@@ -199,7 +211,7 @@ class TaskSessions:
             return Reply(f"This turn failed unexpectedly ({type(exc).__name__}).", None, Usage())
 
     async def _turn(
-        self, card: TaskCard, prompt: str, taint: TaintSource | None, *, sealed: bool
+        self, card: TaskCard, prompt: str, taint: TaintSource | bool | None, *, sealed: bool
     ) -> Reply:
         task = card.task
         reply = await self._sessions.run_turn(

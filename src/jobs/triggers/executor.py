@@ -14,12 +14,13 @@ import secrets
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, tzinfo
-from typing import Final
+from typing import Final, Protocol
 
 from jobs.clock import Clock, utc_now
 from jobs.errors import SessionError
 from jobs.messages import OutboundMessage
 from jobs.sessions.manager import SessionManager
+from jobs.sessions.replies import Reply
 from jobs.sessions.roles import OWNER, TASK, RoleSpec
 from jobs.storage import OutboxRepo
 from jobs.triggers.events import TriggerEvent, TriggerOutcome, TriggerSource
@@ -44,6 +45,12 @@ _ICONS: Final = {
 }
 
 
+class TaskTurn(Protocol):
+    """Runs a turn of a delegated task's session (delegation.TaskSessions.trigger_turn)."""
+
+    async def __call__(self, task_id: int, prompt: str, /, *, tainted: bool) -> Reply: ...
+
+
 class TriggerExecutor:
     """Runs trigger events as turns and turns their replies into messages for the owner."""
 
@@ -57,11 +64,15 @@ class TriggerExecutor:
         clock: Clock = utc_now,
         zone: tzinfo = UTC,
         model_down: Callable[[], bool] | None = None,
+        task_turn: TaskTurn | None = None,
     ) -> None:
         """`model_down`: True while the AI service is known to be unreachable; heartbeats
-        are skipped meanwhile (the owner was told once; a report every beat is noise)."""
+        are skipped meanwhile (the owner was told once; a report every beat is noise).
+        `task_turn`: runs an event meant for a delegated task in that task's session, with its
+        lock and taint (delegation.TaskSessions.trigger_turn)."""
         self._sessions = sessions
         self._model_down = model_down
+        self._task_turn = task_turn
         self._outbox = outbox
         self._chat = owner_chat_id
         self._on_outbox = on_outbox
@@ -90,11 +101,8 @@ class TriggerExecutor:
         if event.source is TriggerSource.HEARTBEAT and self._model_down and self._model_down():
             logger.info("heartbeat skipped: the AI service is unreachable")
             return TriggerOutcome(ok=True, note="the AI service is unreachable")
-        key, role = _session_of(event)
         try:
-            reply = await self._sessions.run_turn(
-                key, role, self.prompt(event), tainted=not event.trusted, follow_ups=False
-            )
+            reply = await self._turn(event)
         except SessionError as exc:
             logger.warning("trigger %s failed: %s", event.dedup_key, exc)
             return self._failed(event, str(exc))
@@ -106,6 +114,13 @@ class TriggerExecutor:
         if reply.interrupted:  # the owner's /stop
             return TriggerOutcome(ok=True, messages=(self._message(event, f"{text}\n\n(stopped)"),))
         return TriggerOutcome(ok=True, messages=(self._message(event, text),), note="reported")
+
+    async def _turn(self, event: TriggerEvent) -> Reply:
+        prompt, tainted = self.prompt(event), not event.trusted
+        if event.task_id is not None and self._task_turn is not None:
+            return await self._task_turn(event.task_id, prompt, tainted=tainted)
+        key, role = _session_of(event)
+        return await self._sessions.run_turn(key, role, prompt, tainted=tainted, follow_ups=False)
 
     def notice(self, event: TriggerEvent, text: str, /) -> OutboundMessage:
         """A message to the owner about `event` that needs no model call."""
