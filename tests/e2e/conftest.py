@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import closing
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +173,23 @@ class Jobs:
         with closing(sqlite3.connect(self.settings.db_path, timeout=5)) as conn:
             conn.row_factory = sqlite3.Row
             return conn.execute(sql, params).fetchall()
+
+    async def due_now(self, chat_id: int) -> None:
+        """The chat's waiting outbox rows are due now, as when a flood wait or retry is over.
+
+        Written from a thread: a blocking write in the event loop's thread would stall Jobs'
+        own transaction (it needs the loop to finish) and so wait for its own lock."""
+        past = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
+
+        def write() -> None:
+            with closing(
+                sqlite3.connect(self.settings.db_path, timeout=30, isolation_level=None)
+            ) as conn:
+                conn.execute("BEGIN IMMEDIATE")  # the write lock first, never an upgrade
+                conn.execute("UPDATE outbox SET not_before = ? WHERE chat_id = ?", (past, chat_id))
+                conn.execute("COMMIT")
+
+        await asyncio.to_thread(write)
 
     def inbox(self, chat_id: int | None = None) -> list[sqlite3.Row]:
         rows = self.query("SELECT * FROM inbox ORDER BY id")

@@ -3,23 +3,9 @@ owner waits in the outbox (not failed) and reaches them once they have written o
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
-from datetime import UTC, datetime, timedelta
-
-from tests.e2e.conftest import DEDICATED_OWNER_ID, Jobs, MakeJobs
+from tests.e2e.conftest import DEDICATED_OWNER_ID, MakeJobs
 
 ALICE = 111
-
-
-def _due_now(jobs: Jobs, chat_id: int) -> None:
-    """The chat's waiting rows are due (their 30 s retry is over); Jobs keeps running (WAL)."""
-    past = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
-    with closing(sqlite3.connect(jobs.settings.db_path, timeout=10, isolation_level=None)) as conn:
-        # IMMEDIATE: the write lock first (waited for), never a read snapshot to upgrade.
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("UPDATE outbox SET not_before = ? WHERE chat_id = ?", (past, chat_id))
-        conn.execute("COMMIT")
 
 
 async def test_a_stranger_announced_before_the_owner_ever_wrote_reaches_them_later(
@@ -41,7 +27,7 @@ async def test_a_stranger_announced_before_the_owner_ever_wrote_reaches_them_lat
     assert "From your own account, write any message to this account once." in row["error"]
     assert jobs.sent_texts(DEDICATED_OWNER_ID) == []
 
-    _due_now(jobs, DEDICATED_OWNER_ID)
+    await jobs.due_now(DEDICATED_OWNER_ID)
     jobs.tg.incoming(DEDICATED_OWNER_ID, "hi, it's your owner")  # now the account has met them
     announcement, reply = await jobs.replies_to(DEDICATED_OWNER_ID, 2)
     await jobs.settled()

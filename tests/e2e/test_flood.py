@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from telethon.tl import functions
 
-from tests.e2e.conftest import OWNER_ID, Jobs, MakeJobs
+from tests.e2e.conftest import OWNER_ID, MakeJobs
 
 ALICE = 111
 SendMessage = functions.messages.SendMessageRequest
@@ -18,16 +16,6 @@ SendMessage = functions.messages.SendMessageRequest
 
 def _to(chat_id: int) -> Any:
     return lambda request: getattr(request.peer, "user_id", None) == chat_id
-
-
-def _hour_passes(jobs: Jobs, chat_id: int) -> None:
-    """The chat's rows are due now, as when the flood wait is over (WAL: Jobs keeps running)."""
-    past = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
-    with closing(sqlite3.connect(jobs.settings.db_path, timeout=10, isolation_level=None)) as conn:
-        # IMMEDIATE: the write lock first (waited for), never a read snapshot to upgrade.
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("UPDATE outbox SET not_before = ? WHERE chat_id = ?", (past, chat_id))
-        conn.execute("COMMIT")
 
 
 async def test_an_hour_long_flood_is_told_to_the_owner_once_and_the_reply_waits(
@@ -59,7 +47,7 @@ async def test_an_hour_long_flood_is_told_to_the_owner_once_and_the_reply_waits(
     wait = datetime.fromisoformat(first["not_before"]) - datetime.now(UTC)
     assert timedelta(minutes=58) < wait <= timedelta(minutes=60)
 
-    _hour_passes(jobs, ALICE)
+    await jobs.due_now(ALICE)
     jobs.tg.outgoing(OWNER_ID, "anything from Alice?")  # its reply wakes the sender
     assert await jobs.replies_to(ALICE, 2) == ["echo: alice asks", "echo: alice again"]
     await jobs.settled()
