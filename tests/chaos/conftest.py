@@ -51,6 +51,18 @@ def group_members(pgid: int) -> list[int]:
     return found
 
 
+async def _outliving(pgid: int, within: float = 3.0) -> list[int]:
+    """Members of the group still alive `within` s after it was sent SIGKILL (one killed a
+    moment ago may not have exited yet)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + within
+    while True:
+        alive = group_members(pgid)
+        if not alive or loop.time() >= end:
+            return alive
+        await asyncio.sleep(0.02)
+
+
 @dataclass
 class Child:
     """One `jobs` process; its stderr (the log) goes to a file."""
@@ -175,7 +187,7 @@ class Rig:
         for child in self.children:
             child.kill_group()
             await child.proc.wait()
-            leftovers = group_members(child.pid)
+            leftovers = await _outliving(child.pid)
             for pid in leftovers:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
