@@ -34,5 +34,16 @@ async def db(db_path: Path, clock: FakeClock) -> AsyncIterator[Database]:
 
 
 @pytest.fixture
+async def quick_db(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Database]:
+    """A database with a short busy timeout: another program's lock makes a write give up
+    (StorageBusy) at once."""
+    database = await Database.open(tmp_path / "db.sqlite", clock=clock, busy_timeout=0.05)
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
+@pytest.fixture
 def audit(db: Database) -> AuditRepo:
     return AuditRepo(db)

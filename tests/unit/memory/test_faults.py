@@ -7,9 +7,7 @@ import asyncio
 import errno
 import logging
 import os
-import sqlite3
-from collections.abc import AsyncIterator, Iterator
-from contextlib import closing, contextmanager
+from collections.abc import AsyncIterator
 from datetime import UTC
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ from jobs.memory import MemoryStore, open_memory
 from jobs.storage import Database
 from jobs.tools.memory import MemoryTools
 from tests.chaos.conftest import wait_until
+from tests.unit.db_locks import locked
 from tests.unit.memory.conftest import FakeClock
 
 OLD = "# Memory\n\n## Notes\n\n- the old entry\n"
@@ -28,16 +27,6 @@ OLD = "# Memory\n\n## Notes\n\n- the old entry\n"
 
 def text(result: dict[str, Any]) -> str:
     return "\n".join(part["text"] for part in result["content"])
-
-
-@pytest.fixture
-async def quick_db(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Database]:
-    """The database with a short busy timeout: a lock makes a write give up at once."""
-    database = await Database.open(tmp_path / "db.sqlite", clock=clock, busy_timeout=0.05)
-    try:
-        yield database
-    finally:
-        await database.close()
 
 
 @pytest.fixture
@@ -49,16 +38,6 @@ async def memory(
     await made.start()
     yield made
     await made.aclose()
-
-
-@contextmanager
-def locked(db: Database) -> Iterator[None]:
-    with closing(sqlite3.connect(db.path, isolation_level=None)) as other:
-        other.execute("BEGIN EXCLUSIVE")
-        try:
-            yield
-        finally:
-            other.execute("ROLLBACK")
 
 
 @pytest.fixture
@@ -124,7 +103,7 @@ async def test_a_write_while_the_database_is_locked_is_saved_and_indexed_later(
     memory: MemoryStore, quick_db: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
     tools = MemoryTools(store=memory)
-    with locked(quick_db):
+    with locked(quick_db.path):
         result = await tools.write({"action": "add", "text": "the dentist moved to Monday"})
         assert not result.get("is_error") and "MEMORY.md updated" in text(result)
         memory.index._synced_at = float("-inf")  # as if the last sync were long ago
@@ -145,7 +124,7 @@ async def test_the_periodic_update_waits_out_a_lock_quietly(
     memory: MemoryStore, quick_db: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
     memory.files.memory_path.write_text(OLD + "- edited by hand\n")
-    with locked(quick_db):
+    with locked(quick_db.path):
         running = asyncio.create_task(memory.run(every=0.01))
         try:
             await wait_until(

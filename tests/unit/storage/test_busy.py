@@ -23,6 +23,7 @@ from jobs.storage.busy import (
     lock_holders,
     retry_busy,
 )
+from tests.unit.db_locks import locked
 
 QUICK = BusyPolicy(first=0.01, longest=0.02)
 SHORT = 0.05  # busy timeout (s) of the databases here: a lock makes them give up quickly
@@ -34,17 +35,6 @@ db.execute("BEGIN EXCLUSIVE")
 print("locked", flush=True)
 sys.stdin.readline()
 """
-
-
-@contextmanager
-def held(path: Path) -> Iterator[sqlite3.Connection]:
-    """Another connection holds `path`'s write lock (BEGIN EXCLUSIVE) inside the block."""
-    with closing(sqlite3.connect(path, isolation_level=None)) as other:
-        other.execute("BEGIN EXCLUSIVE")
-        try:
-            yield other
-        finally:
-            other.execute("ROLLBACK")
 
 
 @contextmanager
@@ -77,7 +67,7 @@ async def short_db(path: Path) -> AsyncIterator[Database]:
 
 async def test_a_write_past_the_busy_timeout_raises_storage_busy(db_path: Path) -> None:
     async with short_db(db_path) as db:
-        with held(db_path):
+        with locked(db_path):
             with pytest.raises(StorageBusy) as caught:
                 await db.execute("INSERT INTO notes VALUES ('lost?')")
             with pytest.raises(StorageBusy):
@@ -115,7 +105,7 @@ async def test_a_lock_that_ends_within_the_timeout_only_delays(db_path: Path) ->
 async def test_a_migration_on_a_locked_database_is_busy_not_damaged(db_path: Path) -> None:
     await (await Database.open(db_path)).close()
     extra = Migration(load_migrations()[-1].version + 1, "extra", "CREATE TABLE extra (x);\n")
-    with held(db_path), pytest.raises(StorageBusy, match="locked by another program"):
+    with locked(db_path), pytest.raises(StorageBusy, match="locked by another program"):
         await Database.open(db_path, busy_timeout=SHORT, migrations=[*load_migrations(), extra])
     db = await Database.open(db_path, migrations=[*load_migrations(), extra])
     try:
@@ -128,7 +118,7 @@ def test_is_busy_knows_the_codes(tmp_path: Path) -> None:
     path = tmp_path / "x.sqlite"
     with (
         closing(sqlite3.connect(path, timeout=0)) as one,
-        held(path),
+        locked(path),
         pytest.raises(sqlite3.OperationalError) as caught,
     ):
         one.execute("CREATE TABLE t (x)")
@@ -192,7 +182,7 @@ async def test_retry_busy_gives_up_when_told(
 ) -> None:
     policy = BusyPolicy(first=0.01, longest=0.01, give_up_after=0.2)
     async with short_db(db_path) as db:
-        with held(db_path), pytest.raises(StorageBusy):
+        with locked(db_path), pytest.raises(StorageBusy):
             await retry_busy(
                 lambda: db.execute("INSERT INTO notes VALUES ('x')"), what="Noting", policy=policy
             )

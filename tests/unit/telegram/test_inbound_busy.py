@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
-from collections.abc import AsyncIterator, Iterator
-from contextlib import closing, contextmanager
-from pathlib import Path
 
 import pytest
 from telethon import TelegramClient
@@ -18,27 +14,14 @@ from jobs.storage import Database, InboxRepo
 from jobs.storage.busy import BusyPolicy
 from jobs.telegram.inbound import SentLog, TelegramInbound
 from tests.chaos.conftest import wait_until
+from tests.unit.db_locks import locked
 
 OWNER = 1000
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "db.sqlite", busy_timeout=0.05)
-    try:
-        yield database
-    finally:
-        await database.close()
-
-
-@contextmanager
-def locked(db: Database) -> Iterator[sqlite3.Connection]:
-    """Another connection holds the database's write lock until `ROLLBACK` (or the end)."""
-    with closing(sqlite3.connect(db.path, isolation_level=None)) as other:
-        other.execute("BEGIN EXCLUSIVE")
-        yield other
-        if other.in_transaction:
-            other.execute("ROLLBACK")
+def db(quick_db: Database) -> Database:
+    return quick_db
 
 
 def inbound(client: TelegramClient, db: Database, *, first: float = 0.01) -> TelegramInbound:
@@ -68,7 +51,7 @@ async def test_a_message_is_stored_once_the_lock_goes(
 ) -> None:
     caplog.set_level(logging.INFO, logger="jobs.storage.busy")
     handler = inbound(tg_client, db)
-    with locked(db) as other:
+    with locked(db.path) as other:
         storing = asyncio.create_task(handler.store(message(7, "hello")))
         await wait_until(lambda: said(caplog, "WARNING", "Storing message 7"), what="a retry")
         assert not storing.done()
@@ -82,7 +65,7 @@ async def test_a_newer_message_does_not_overtake_one_waiting_for_the_lock(
     tg_client: TelegramClient, db: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
     handler = inbound(tg_client, db, first=0.5)  # the first one sleeps when the lock goes
-    with locked(db) as other:
+    with locked(db.path) as other:
         first = asyncio.create_task(handler.store(message(1, "first")))
         await wait_until(lambda: said(caplog, "WARNING", "Storing message 1"), what="a retry")
         second = asyncio.create_task(handler.store(message(2, "second")))
@@ -96,7 +79,7 @@ async def test_stopping_while_the_database_is_locked_says_what_was_lost(
     tg_client: TelegramClient, db: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
     handler = inbound(tg_client, db)
-    with locked(db):
+    with locked(db.path):
         storing = asyncio.create_task(handler.store(message(9, "lost")))
         queued = asyncio.create_task(handler.store(message(10, "behind it")))
         await wait_until(lambda: said(caplog, "WARNING", "Storing message 9"), what="a retry")

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
-from collections.abc import AsyncIterator, Iterator
-from contextlib import closing, contextmanager
 from datetime import UTC, timedelta
 from pathlib import Path
 
@@ -19,27 +16,10 @@ from jobs.storage.busy import BusyPolicy
 from jobs.triggers import ChannelWatch, Heartbeat, Scheduler, TriggerManager
 from jobs.triggers.events import TriggerEvent, TriggerOutcome
 from tests.chaos.conftest import wait_until
+from tests.unit.db_locks import locked
 from tests.unit.triggers.conftest import FakeClock
 
 QUICK = BusyPolicy(first=0.01, longest=0.02)
-
-
-@pytest.fixture
-async def quick_db(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "db.sqlite", clock=clock, busy_timeout=0.05)
-    try:
-        yield database
-    finally:
-        await database.close()
-
-
-@contextmanager
-def locked(db: Database) -> Iterator[sqlite3.Connection]:
-    with closing(sqlite3.connect(db.path, isolation_level=None)) as other:
-        other.execute("BEGIN EXCLUSIVE")
-        yield other
-        if other.in_transaction:
-            other.execute("ROLLBACK")
 
 
 async def nothing(event: TriggerEvent) -> TriggerOutcome:
@@ -78,7 +58,7 @@ async def test_starting_waits_until_the_database_is_free(
     quick_db: Database, tmp_path: Path, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    with locked(quick_db) as other:
+    with locked(quick_db.path) as other:
         running = asyncio.create_task(manager(quick_db, tmp_path, clock).run())
         await wait_until(
             lambda: said(caplog, "WARNING", "Starting the triggers: The database"),
