@@ -68,7 +68,6 @@ class ApprovalBroker:
         self._on_outbox = on_outbox
         self._timeout = timeout
         self._waiting: dict[str, asyncio.Future[bool]] = {}
-        self._asked_by: dict[str, str] = {}  # approval code → session key, while waited on
 
     @property
     def wait_seconds(self) -> float:
@@ -86,7 +85,6 @@ class ApprovalBroker:
             logger.exception("could not ask the owner about %s", request.tool)
             return ApprovalAnswer(ApprovalState.DENIED)
         waiter = self._waiting[approval.code] = asyncio.get_running_loop().create_future()
-        self._asked_by[approval.code] = request.session_key
         try:
             async with asyncio.timeout(self.wait_seconds):
                 approved = await waiter
@@ -97,21 +95,8 @@ class ApprovalBroker:
             raise
         finally:
             self._waiting.pop(approval.code, None)
-            self._asked_by.pop(approval.code, None)
         state = ApprovalState.APPROVED if approved else ApprovalState.DENIED
         return ApprovalAnswer(state, approval.code, approval.id)
-
-    async def withdraw(self, session_key: str, /) -> int:
-        """The session's turn was stopped: what it waits on expires, denied (see Approver)."""
-        codes = [code for code, key in self._asked_by.items() if key == session_key]
-        for code in codes:
-            approval = await self._approvals.get_by_code(code)
-            if approval is not None:
-                await self._end_quietly(approval)
-            waiter = self._waiting.get(code)
-            if waiter is not None and not waiter.done():
-                waiter.set_result(False)
-        return len(codes)
 
     async def decide(self, code: str, /, *, approve: bool) -> str:
         """The owner's answer (a command or a reply); returns what to tell the owner."""

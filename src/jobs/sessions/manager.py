@@ -144,8 +144,6 @@ class SessionManager:
         A turn whose session is still starting (launching, waiting for room) ends unrun."""
         session = self._pool.get(key)
         if session is not None and await session.interrupt():
-            if self._approver is not None:  # a question the stopped turn waits on is moot
-                await self._approver.withdraw(key)
             return True
         if key in self._starting:
             self._stops.add(key)

@@ -105,16 +105,13 @@ class Approver(Protocol):
     action and who caused it, and returns the owner's answer, or EXPIRED once `wait_seconds`
     passed without one. It never raises: failing to ask is a denial (DENIED, no code). The SDK's
     hook timeout is set hooks.HOOK_MARGIN_SECONDS above `wait_seconds`; a turn cancelled
-    meanwhile cancels `ask`. `withdraw` ends the questions a session's stopped turn still
-    waits on (/stop, cancel_task): they are denied, and a late answer changes nothing.
+    meanwhile cancels `ask`.
     """
 
     @property
     def wait_seconds(self) -> float: ...
 
     async def ask(self, request: ApprovalRequest, /) -> ApprovalAnswer: ...
-
-    async def withdraw(self, session_key: str, /) -> int: ...
 
 
 def _no_source() -> TaintSource | None:

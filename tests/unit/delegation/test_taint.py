@@ -36,9 +36,6 @@ class Owner:
     def wait_seconds(self) -> float:
         return 5.0
 
-    async def withdraw(self, session_key: str, /) -> int:
-        return 0
-
     async def ask(self, request: ApprovalRequest, /) -> ApprovalAnswer:
         self.asked.append(request)
         return self.answer
