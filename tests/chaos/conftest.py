@@ -81,6 +81,14 @@ class Child:
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.pid, sig)
 
+    async def crash(self) -> int:
+        """kill -9 of Jobs, then of what it left in its group (its CLIs), as when a service
+        manager kills the whole unit after the main process died; Jobs' exit code."""
+        self.signal(signal.SIGKILL)
+        code = await self.exit_code()
+        self.kill_group()
+        return code
+
     def kill_group(self) -> None:
         """SIGKILL Jobs and everything in its group (its CLIs), as a crashed service's cgroup."""
         with contextlib.suppress(ProcessLookupError):

@@ -74,9 +74,7 @@ async def test_kill_9_mid_turn_then_restart_answers_exactly_once(rig: Rig) -> No
     first = await rig.start_jobs()
     rig.tg.outgoing(OWNER_ID, QUESTION)
     await rig.model.wait_calls_async(1, timeout=20)  # the turn is running, its reply held
-    first.signal(signal.SIGKILL)
-    assert await first.exit_code() == -signal.SIGKILL
-    first.kill_group()  # its CLI, as when a service manager kills the whole unit
+    assert await first.crash() == -signal.SIGKILL
     hold.clear()
 
     second = await rig.start_jobs()
@@ -96,9 +94,7 @@ async def test_kill_9_while_the_reply_is_sent_before_telegram_has_it(rig: Rig) -
     first = await rig.start_jobs()
     rig.tg.outgoing(OWNER_ID, QUESTION)
     await asyncio.wait_for(held.wait(), 20)
-    first.signal(signal.SIGKILL)
-    await first.exit_code()
-    first.kill_group()
+    await first.crash()
     assert rig.created(REPLY) == []
 
     second = await rig.start_jobs()
@@ -119,9 +115,7 @@ async def test_kill_9_after_telegram_made_the_reply_is_not_sent_twice(rig: Rig) 
     first = await rig.start_jobs()
     rig.tg.outgoing(OWNER_ID, QUESTION)
     await asyncio.wait_for(held.wait(), 20)
-    first.signal(signal.SIGKILL)
-    await first.exit_code()
-    first.kill_group()
+    await first.crash()
     assert len(rig.created(REPLY)) == 1
 
     second = await rig.start_jobs()
@@ -152,9 +146,7 @@ async def test_a_reply_made_but_unconfirmed_before_a_crash_is_not_taken_for_a_no
     second = await rig.start_jobs()
     rig.tg.outgoing(OWNER_ID, "second note")
     await asyncio.wait_for(held.wait(), 20)
-    second.signal(signal.SIGKILL)
-    await second.exit_code()
-    second.kill_group()
+    await second.crash()
 
     third = await rig.start_jobs()
     rig.tg.outgoing(OWNER_ID, "third note")
