@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 from jobs.conversation.attachments import Attachments
 from jobs.errors import DiskFull
-from jobs.storage.inbox import InboxItem, InboxState
+from tests.unit.conversation.test_attachments import item
 
 PDF: dict[str, str | int] = {"kind": "document", "file_name": "cv.pdf", "size": 3000}
 PHOTO: dict[str, str | int] = {"kind": "photo", "size": 2048}
@@ -28,26 +27,6 @@ class FullDiskFetcher:
 class NeverTranscriber:
     async def transcribe(self, audio: Path, /) -> str:
         raise AssertionError("nothing was saved, so nothing can be transcribed")
-
-
-def item(media: dict[str, str | int], text: str = "") -> InboxItem:
-    return InboxItem(
-        id=1,
-        chat_id=42,
-        msg_id=5,
-        sender_id=42,
-        text=text,
-        sender_name="Ann",
-        sender_username=None,
-        sender_is_contact=False,
-        reply_to=None,
-        media=media,
-        state=InboxState.PROCESSING,
-        attempts=1,
-        error=None,
-        received_at=datetime(2026, 1, 1, tzinfo=UTC),
-        finished_at=None,
-    )
 
 
 def attachments(tmp_path: Path, fetcher: FullDiskFetcher) -> Attachments:
