@@ -242,10 +242,9 @@ class Dispatcher:
         if outcome.outage is not None:
             released = await self._outages.hold(item, outcome, owner=owner)
             self._deferred.set()
-            if released:
-                for chat_id in await self._inbox.chats_with_pending():
-                    self._kick(chat_id)
-        elif outcome.reached_model and await self._outages.answered():
+        else:
+            released = outcome.reached_model and await self._outages.answered()
+        if released:  # the waiting rows are due: every chat with one resumes
             for chat_id in await self._inbox.chats_with_pending():
                 self._kick(chat_id)
 

@@ -48,7 +48,7 @@ class Intake:
         return await asyncio.shield(waiting.stored)
 
     async def aclose(self) -> None:
-        """Stop writing; whoever still waits is cancelled (their updates come again)."""
+        """Stop writing (Jobs is stopping); whoever still waits for a write is cancelled."""
         writer = self._writer
         if writer is not None:
             writer.cancel()

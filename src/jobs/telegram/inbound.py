@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -26,7 +27,7 @@ from telethon.tl import types
 
 from jobs.errors import StorageBusy
 from jobs.messages import InboundMessage
-from jobs.storage.busy import BusyPolicy, BusyWait
+from jobs.storage.busy import BusyPolicy, retry_busy
 
 logger = logging.getLogger(__name__)
 
@@ -155,28 +156,21 @@ class TelegramInbound:
             with contextlib.suppress(StorageBusy):
                 await self._on_message(message)
                 return
+        # Here it met the lock once already, or waits behind a message that did.
         what = f"Storing message {message.msg_id} in chat {message.chat_id}"
-        wait = BusyWait(what=what, policy=self._busy)
-        queued = self._storing.locked()  # behind another message (waiting for the lock?)
         try:
             async with self._storing:
-                while True:
-                    try:
-                        await self._on_message(message)
-                    except StorageBusy as exc:
-                        await wait.pause(exc)
-                    else:
-                        wait.over()
-                        return
-        except asyncio.CancelledError:
-            if wait.waiting or queued:  # Jobs is stopping; Telegram will not send it again
-                logger.error(
-                    "Jobs stopped while message %s in chat %s (from %s) waited for the locked "
-                    "database: it may be lost (Telegram does not send a message twice).",
-                    message.msg_id,
-                    message.chat_id,
-                    message.sender_name or message.sender_id,
+                await retry_busy(
+                    functools.partial(self._on_message, message), what=what, policy=self._busy
                 )
+        except asyncio.CancelledError:  # Jobs is stopping; Telegram will not send it again
+            logger.error(
+                "Jobs stopped while message %s in chat %s (from %s) waited for the locked "
+                "database: it may be lost (Telegram does not send a message twice).",
+                message.msg_id,
+                message.chat_id,
+                message.sender_name or message.sender_id,
+            )
             raise
 
     async def parse(self, message: Any) -> InboundMessage | None:
