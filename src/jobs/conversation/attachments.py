@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Protocol
 
+from jobs.atomic import atomic_write
 from jobs.errors import DiskFull, JobsError
 from jobs.storage.inbox import InboxItem
 from jobs.voice import MAX_AUDIO_BYTES, Transcriber
@@ -210,15 +211,11 @@ def save_long_text(uploads: Path, item: InboxItem, /) -> str:
     """Save a message too long for the prompt in `uploads`; the note that says where (or why
     not). Written whole or not at all: a full disk leaves no truncated file behind."""
     path = uploads / f"message-{item.chat_id}-{item.msg_id}.txt"
-    part = path.with_name(path.name + ".part")
     try:
-        uploads.mkdir(parents=True, exist_ok=True)
-        part.write_text(item.text, encoding="utf-8")
-        part.replace(path)
-    except OSError as exc:
-        part.unlink(missing_ok=True)
-        if DiskFull.caused(exc):
-            logger.warning("Message %s: the full text was not saved: the disk is full", item.msg_id)
-            return " The full text could not be saved: the disk is full."
+        atomic_write(path, item.text)
+    except DiskFull:
+        logger.warning("Message %s: the full text was not saved: the disk is full", item.msg_id)
+        return " The full text could not be saved: the disk is full."
+    except OSError:
         return ""
     return f" The full text is saved at {path}."

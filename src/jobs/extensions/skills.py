@@ -17,8 +17,9 @@ from typing import Any, Final
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from jobs.atomic import atomic_write
 from jobs.errors import ExtensionError
-from jobs.extensions.state import check_kebab, remove_tree, write_text_atomic
+from jobs.extensions.state import check_kebab, remove_tree
 
 logger = logging.getLogger(__name__)
 
@@ -182,7 +183,7 @@ class SkillStore:
             raise ExtensionError(f"There are already {MAX_SKILLS} skills; delete some first.")
         skill = self._validated(name, description, instructions, tools, {})
         folder.mkdir(parents=True)
-        write_text_atomic(folder / SKILL_FILE, skill.render())
+        atomic_write(folder / SKILL_FILE, skill.render())
         self.revision += 1
         return skill
 
@@ -204,7 +205,7 @@ class SkillStore:
             old.tools if tools is None else tools,
             old.extra,
         )
-        write_text_atomic(self._path(name) / SKILL_FILE, skill.render())
+        atomic_write(self._path(name) / SKILL_FILE, skill.render())
         self.revision += 1
         return skill
 

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Final, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from jobs.atomic import atomic_write
 from jobs.errors import ExtensionError
 
 KEBAB: Final = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -55,23 +54,7 @@ def read_state(path: Path, model: type[Model], /) -> Model:
 def write_state(path: Path, state: BaseModel, /, *, private: bool = False) -> None:
     """Replace the file atomically (a crash leaves the old or the new file, never half)."""
     text = json.dumps(state.model_dump(mode="json", exclude_defaults=False), indent=2) + "\n"
-    write_text_atomic(path, text, private=private)
-
-
-def write_text_atomic(path: Path, text: str, /, *, private: bool = False) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        if private:
-            Path(tmp).chmod(0o600)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, text, mode=0o600 if private else None)
 
 
 def remove_tree(path: Path, /) -> None:

@@ -11,16 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import re
-import tempfile
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Final
 
+from jobs.atomic import TEMP_SUFFIX, atomic_write
 from jobs.clock import Clock, utc_now
-from jobs.errors import DiskFull
 from jobs.memory.document import DocumentError
 
 logger = logging.getLogger(__name__)
@@ -29,50 +27,10 @@ MEMORY_FILE: Final = "MEMORY.md"
 MEMORY_DIR: Final = "memory"
 CONVERSATIONS_DIR: Final = "conversations"
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_TEMP_SUFFIX: Final = ".tmp"
 
 
 class PathRefused(ValueError):
     """A memory path outside MEMORY.md and memory/, or a malformed date."""
-
-
-def atomic_write(path: Path, text: str, /) -> None:
-    """Replace `path` with `text` so that a crash leaves either the old or the new file.
-
-    DiskFull when the disk (or quota) is full: then `path` is exactly as it was.
-    """
-    try:
-        _replace(path, text)
-    except OSError as exc:
-        if DiskFull.caused(exc):
-            raise DiskFull(path, path.name) from exc
-        raise
-    _fsync_dir(path.parent)
-
-
-def _replace(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=_TEMP_SUFFIX)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(text.encode())
-            out.flush()
-            os.fsync(out.fileno())
-        with contextlib.suppress(FileNotFoundError):
-            Path(temp).chmod(path.stat().st_mode & 0o777)  # keep the mode the owner gave it
-        Path(temp).replace(path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
-def _fsync_dir(folder: Path) -> None:
-    # The rename is durable only once the directory entry is on disk.
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def parse_day(text: str, /, *, today: date) -> date:
@@ -214,7 +172,7 @@ class MemoryFiles:
         removed = 0
         folders = [self._root, self.memory_dir, self.memory_dir / CONVERSATIONS_DIR]
         for folder in folders:
-            for temp in folder.glob(f".*{_TEMP_SUFFIX}") if folder.is_dir() else ():
+            for temp in folder.glob(f".*{TEMP_SUFFIX}") if folder.is_dir() else ():
                 with contextlib.suppress(FileNotFoundError):
                     temp.unlink()
                     removed += 1

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
-from jobs.conversation.attachments import Attachments
+import pytest
+
+from jobs.conversation.attachments import Attachments, save_long_text
 from jobs.errors import DiskFull
 from tests.unit.conversation.test_attachments import item
 
@@ -59,3 +63,15 @@ async def test_a_voice_note_on_a_full_disk_asks_for_text(tmp_path: Path) -> None
     intake = await attachments(tmp_path, FullDiskFetcher()).take(item(VOICE), owner=True)
     assert intake.reply is not None
     assert intake.reply.startswith("The disk is full, so I couldn't save your voice message")
+
+
+def test_a_long_text_on_a_full_disk_is_not_kept_half_and_the_prompt_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_space(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", no_space)
+    note = save_long_text(tmp_path, item({}, text="x" * 50_000))
+    assert note == " The full text could not be saved: the disk is full."
+    assert list(tmp_path.iterdir()) == []

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from jobs.atomic import atomic_write
 from jobs.errors import DiskFull
-from jobs.memory.files import MemoryFiles, PathRefused, atomic_write
+from jobs.memory.files import MemoryFiles, PathRefused
 
 OLD = "# Memory\n\n## Notes\n\n- the old text, whole\n"
 NEW = "# Memory\n\n## Notes\n\n" + "".join(f"- new entry {i}\n" for i in range(5000))
@@ -18,7 +19,7 @@ NEW = "# Memory\n\n## Notes\n\n" + "".join(f"- new entry {i}\n" for i in range(5
 CRASH = """
 import os, signal, sys
 from pathlib import Path
-from jobs.memory import files
+from jobs.atomic import atomic_write
 
 def die(*_args, **_kwargs):
     os.kill(os.getpid(), signal.SIGKILL)
@@ -45,7 +46,7 @@ elif point == "fsync":
     os.fsync = die
 elif point == "rename":
     Path.replace = die
-files.atomic_write(target, sys.argv[3])
+atomic_write(target, sys.argv[3])
 """
 
 
