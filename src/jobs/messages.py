@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from jobs.richtext import Entity, FormattedText
+
 OutboundKind = Literal["text", "photo", "document"]
 
 
@@ -35,6 +37,20 @@ class OutboundMessage:
     reply_to: int | None = None
     random_id: int = 0
     """Telegram drops a second send with the same random id: this makes resends safe."""
+    entities: tuple[Entity, ...] | None = None
+    """None: `text` is Markdown (a model's reply to its writer), rendered when sent. A tuple
+    (even empty): `text` is final and these are its only entities (a notice built with
+    jobs.richtext.RichText), never parsed, so nobody else's markup becomes formatting."""
+    link_preview: bool = False
+    """Let Telegram preview the first link. Its servers fetch that URL unasked (a URL can carry
+    data out without a click), so only a reply to the owner's own untainted turn may."""
+
+    @classmethod
+    def formatted(
+        cls, chat_id: int, body: FormattedText, /, *, reply_to: int | None = None
+    ) -> OutboundMessage:
+        """A text message whose entities are exactly `body`'s (see `entities`)."""
+        return cls(chat_id=chat_id, text=body.text, entities=body.entities, reply_to=reply_to)
 
 
 @dataclass(frozen=True, slots=True)

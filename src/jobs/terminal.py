@@ -10,8 +10,9 @@ from collections.abc import Awaitable, Callable
 from typing import TextIO
 
 from jobs.messages import InboundMessage, OutboundMessage, SentRef
+from jobs.richtext import Entity, FormattedText
 from jobs.storage.busy import retry_busy
-from jobs.telegram.formatting import Entity, render_markdown
+from jobs.telegram.formatting import render_markdown
 
 TERMINAL_CHAT_ID = 0
 """The terminal's chat: no Telegram chat has id 0, so its rows never mix with Telegram's."""
@@ -26,6 +27,7 @@ _ANSI = {
     "pre": "36",
     "blockquote": "2",
 }
+_QUOTE_BAR = "│ "
 
 
 def _utf16_to_index(text: str) -> list[int]:
@@ -36,21 +38,19 @@ def _utf16_to_index(text: str) -> list[int]:
     return index
 
 
-def render_for_terminal(markdown: str, *, color: bool) -> str:
-    """A reply as the terminal shows it: Markdown rendered as for Telegram (no stray `**` or
-    escapes), links followed by their address, and with `color` the styles as ANSI codes."""
-    formatted = render_markdown(markdown)
+def render_for_terminal(message: str | FormattedText, *, color: bool) -> str:
+    """A message as the terminal shows it: a reply's Markdown (a str) rendered as for Telegram
+    (no stray `**` or escapes), a notice's entities as built; links followed by their address,
+    quoted lines marked "│ ", and with `color` the styles as ANSI codes."""
+    formatted = render_markdown(message) if isinstance(message, str) else message
     text, entities = formatted.text, formatted.entities
     at = _utf16_to_index(text)
-    inserts: dict[int, list[str]] = {}
-    marks: dict[int, list[Entity]] = {}
-    for entity in entities:
-        end = at[min(entity.offset + entity.length, len(at) - 1)]
-        if entity.kind == "text_url" and entity.url:
-            inserts.setdefault(end, []).append(f" <{entity.url}>")
-        if color and entity.kind in _ANSI:
-            marks.setdefault(at[min(entity.offset, len(at) - 1)], [])
-            marks.setdefault(end, [])
+    inserts = _inserts(text, entities, at)
+    marks: set[int] = set()
+    for entity in entities if color else ():
+        if entity.kind in _ANSI:
+            marks.add(at[min(entity.offset, len(at) - 1)])
+            marks.add(at[min(entity.offset + entity.length, len(at) - 1)])
     if not inserts and not marks:
         return text
     out: list[str] = []
@@ -69,6 +69,22 @@ def render_for_terminal(markdown: str, *, color: bool) -> str:
     return "".join(out)
 
 
+def _inserts(text: str, entities: tuple[Entity, ...], at: list[int]) -> dict[int, list[str]]:
+    """What goes before each index: a link's address after it, a bar before each quoted line
+    (a quote must look different from Jobs' own words without colour too)."""
+    inserts: dict[int, list[str]] = {}
+    for entity in entities:
+        start = at[min(entity.offset, len(at) - 1)]
+        end = at[min(entity.offset + entity.length, len(at) - 1)]
+        if entity.kind == "text_url" and entity.url:
+            inserts.setdefault(end, []).append(f" <{entity.url}>")
+        if entity.kind == "blockquote":
+            for i in range(start, end):
+                if i == start or text[i - 1] == "\n":
+                    inserts.setdefault(i, []).append(_QUOTE_BAR)
+    return inserts
+
+
 class TerminalChannel:
     """Channel that prints replies; `jobs chat` drains only rows for TERMINAL_CHAT_ID."""
 
@@ -81,7 +97,9 @@ class TerminalChannel:
 
     async def send(self, message: OutboundMessage, /) -> SentRef:
         label = "" if message.kind == "text" else f"[{message.kind}: {message.file_path}]\n"
-        text = render_for_terminal(message.text, color=self._color)
+        entities = message.entities
+        body = message.text if entities is None else FormattedText(message.text, entities)
+        text = render_for_terminal(body, color=self._color)
         print(f"\njobs> {label}{text}\n", file=self._out, flush=True)
         self._sent += 1
         self.replied.set()

@@ -19,6 +19,7 @@ from jobs.config import Settings, load_settings
 from jobs.modes import run_telegram
 from jobs.storage import Database, InboxRepo, OutboxRepo
 from jobs.telegram.client import make_client
+from jobs.telegram.outbound import derive_random_id
 from tests.fakes.anthropic import Call, FakeAnthropic
 from tests.fakes.telegram import FakeTelegram
 
@@ -110,6 +111,21 @@ class Jobs:
             for m in self.tg.outbox
         ]
         assert len(created) == len(set(created)), created
+
+    def assert_no_unasked_previews(self) -> None:
+        """Every message went out with link previews off unless its outbox row allowed one
+        (Telegram's servers would fetch the URL: a zero-click way to carry data out)."""
+        allowed = {
+            derive_random_id(row["random_id"], chunk)
+            for row in self.query("SELECT random_id FROM outbox WHERE link_preview = 1")
+            for chunk in range(64)
+        }
+        previewed = [
+            r.message[:60]
+            for r in self.send_requests()
+            if not r.no_webpage and r.random_id not in allowed
+        ]
+        assert not previewed, previewed
 
     # -- what the model saw ---------------------------------------------------------------
 
@@ -244,11 +260,12 @@ async def make_jobs(
     for running in made:
         await running.stop()
     # Whatever a test checked, these hold for every run: no request the fake (Telegram) does
-    # not know, and no reply written or delivered twice.
+    # not know, no reply written or delivered twice, no link preview nobody allowed.
     assert not tg.unhandled, tg.unhandled
     for running in made:
         if running.settings.db_path.exists():
             running.assert_sent_once()
+            running.assert_no_unasked_previews()
 
 
 @pytest.fixture

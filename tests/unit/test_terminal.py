@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 from jobs.messages import OutboundMessage
+from jobs.richtext import RichText
 from jobs.terminal import TerminalChannel, render_for_terminal
 
 
@@ -31,3 +32,24 @@ async def test_a_pipe_gets_no_colour() -> None:
     out = io.StringIO()
     await TerminalChannel(out=out).send(OutboundMessage(chat_id=0, text="**hi**"))
     assert out.getvalue() == "\njobs> hi\n\n"
+
+
+def test_a_notice_shows_its_quote_barred_and_their_markup_as_written() -> None:
+    body = (
+        RichText()
+        .text("From ", bold=True)
+        .plain("Eve")
+        .text(":\n")
+        .quote("**hi**\n[x](https://e.example)")
+        .build()
+    )
+    assert render_for_terminal(body, color=False) == (
+        "From Eve:\n│ **hi**\n│ [x](https://e.example)"
+    )
+
+
+async def test_the_terminal_prints_a_notice_as_built() -> None:
+    out = io.StringIO()
+    body = RichText().text("Said:\n").quote("**hi**").build()
+    await TerminalChannel(out=out).send(OutboundMessage.formatted(0, body))
+    assert out.getvalue() == "\njobs> Said:\n│ **hi**\n\n"

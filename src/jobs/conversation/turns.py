@@ -246,10 +246,17 @@ class TurnRunner:
         await self._store(report, item, outcome.state, outcome.followed)
 
     async def _finish(
-        self, item: InboxItem, text: str, state: InboxState, followed: Sequence[InboxItem]
+        self,
+        item: InboxItem,
+        text: str,
+        state: InboxState,
+        followed: Sequence[InboxItem],
+        *,
+        link_preview: bool = False,
     ) -> None:
-        messages = [OutboundMessage(chat_id=item.chat_id, text=text, reply_to=item.msg_id)]
-        await self._store(messages if text.strip() else [], item, state, followed)
+        """`link_preview`: only for the owner's own untainted turn (OutboundMessage)."""
+        reply = OutboundMessage(item.chat_id, text, reply_to=item.msg_id, link_preview=link_preview)
+        await self._store([reply] if text.strip() else [], item, state, followed)
 
     async def _store(
         self,

@@ -10,6 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from jobs.messages import OutboundKind, OutboundMessage
+from jobs.richtext import Entity, entities_from_json, entities_to_json
 from jobs.storage.database import Database, from_iso, from_iso_or_none, to_iso
 from jobs.storage.inbox import InboxRepo, InboxState
 
@@ -45,6 +46,9 @@ class OutboxItem:
     error: str | None
     created_at: datetime
     sent_at: datetime | None
+    entities: tuple[Entity, ...] | None = None
+    """None: `text` is Markdown; otherwise its exact entities (see OutboundMessage)."""
+    link_preview: bool = False
 
     def to_message(self) -> OutboundMessage:
         return OutboundMessage(
@@ -54,6 +58,8 @@ class OutboxItem:
             file_path=self.file_path,
             reply_to=self.reply_to,
             random_id=self.random_id,
+            entities=self.entities,
+            link_preview=self.link_preview,
         )
 
 
@@ -75,6 +81,8 @@ def _item(row: sqlite3.Row) -> OutboxItem:
         error=row["error"],
         created_at=from_iso(row["created_at"]),
         sent_at=from_iso_or_none(row["sent_at"]),
+        entities=None if row["entities"] is None else entities_from_json(row["entities"]),
+        link_preview=bool(row["link_preview"]),
     )
 
 
@@ -104,11 +112,14 @@ _NEXT_DUE = f"""
 SELECT MIN(COALESCE(o.not_before, o.created_at)) AS due FROM outbox AS o WHERE {_HEAD_OF_CHAT}
 """  # noqa: S608 - a constant fragment, no outside input
 
-_COLUMNS = "chat_id, inbox_id, seq, kind, text, file_path, reply_to, random_id, created_at"
-_INSERT = f"INSERT INTO outbox ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *"  # noqa: S608 - constant
+_COLUMNS = (
+    "chat_id, inbox_id, seq, kind, text, file_path, reply_to, random_id, created_at,"
+    " entities, link_preview"
+)
+_INSERT = f"INSERT INTO outbox ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *"  # noqa: S608 - constant
 # The first row of a reply: stored only if its inbox row has none yet (the last parameter).
 _INSERT_FIRST = f"""
-INSERT INTO outbox ({_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?
+INSERT INTO outbox ({_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
 WHERE NOT EXISTS (SELECT 1 FROM outbox WHERE inbox_id = ?)
 RETURNING *
 """  # noqa: S608 - constant fragments, no outside input
@@ -159,6 +170,8 @@ class OutboxRepo:
         for seq, msg in enumerate(messages):
             values: tuple[object, ...] = (msg.chat_id, inbox_id, seq, msg.kind, msg.text)
             values += (msg.file_path, msg.reply_to, new_random_id(), now)
+            entities = None if msg.entities is None else entities_to_json(msg.entities)
+            values += (entities, int(msg.link_preview))
             guarded = seq == 0 and inbox_id is not None
             row = await self._db.fetch_one(
                 _INSERT_FIRST if guarded else _INSERT, (*values, inbox_id) if guarded else values

@@ -6,17 +6,9 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from jobs.richtext import Entity, EntityKind, FormattedText, utf16_len
 from jobs.telegram.inline_markdown import TextBuilder, render_inline
-from jobs.telegram.splitting import (
-    CAPTION_LIMIT,
-    MESSAGE_LIMIT,
-    Entity,
-    EntityKind,
-    FormattedText,
-    split_message,
-    split_plain,
-    utf16_len,
-)
+from jobs.telegram.splitting import CAPTION_LIMIT, MESSAGE_LIMIT, split_message, split_plain
 
 __all__ = [
     "CAPTION_LIMIT",

@@ -10,7 +10,7 @@ import unicodedata
 from bisect import bisect_left
 from dataclasses import dataclass, field, replace
 
-from jobs.telegram.splitting import Entity, EntityKind, FormattedText, utf16_len
+from jobs.richtext import Entity, EntityKind, FormattedText, utf16_len
 
 _SPECIAL = re.compile(r"[\\`*_~\[]")
 _TARGET = re.compile(

@@ -16,17 +16,11 @@ from telethon.tl import functions, types
 
 from jobs.errors import RetryLater, TelegramError
 from jobs.messages import OutboundMessage, SentRef
+from jobs.richtext import FormattedText
 from jobs.telegram.client import OWNER_UNREACHABLE, find_peer
-from jobs.telegram.formatting import (
-    CAPTION_LIMIT,
-    MESSAGE_LIMIT,
-    FormattedText,
-    render_markdown,
-    split_message,
-    to_telethon,
-    utf16_len,
-)
+from jobs.telegram.formatting import to_telethon
 from jobs.telegram.inbound import SentLog
+from jobs.telegram.rendering import body_of, caption_parts, text_chunks
 
 logger = logging.getLogger(__name__)
 
@@ -71,29 +65,29 @@ class TelegramChannel:
         instead of failing; the owner's first message to the account makes them reachable."""
         self._client = client
         self._sent_log = sent_log
-        self._mask = mask  # masks secrets in every text sent: a reply may quote `env`
+        self._mask = mask  # masks secrets in every text sent
         self._owner_id = owner_id
         self._learned_at: float | None = None  # loop time of the last look through dialogs
 
     async def send(self, message: OutboundMessage, /) -> SentRef:
-        message = replace(message, text=self._mask(message.text))
+        body = body_of(message, self._mask)  # a reply may quote `env`: secrets masked
         async with self._sent_log.sending(message.chat_id):
             peer = await self._peer(message.chat_id)
             if message.kind == "text":
-                chunks = split_message(render_markdown(message.text), MESSAGE_LIMIT)
+                chunks = text_chunks(body)
                 if not chunks:
                     raise TelegramError(f"Nothing to send to chat {message.chat_id}: empty text.")
                 return await self._send_chunks(peer, message, chunks, first_index=0)
-            return await self._send_file(peer, message)
+            return await self._send_file(peer, message, body)
 
     def expect(self, message: OutboundMessage, /) -> None:
         """A row whose send may have reached Telegram before a crash: if its messages come
         back (catch-up after the restart), they are known as Jobs' own by their text."""
-        message = replace(message, text=self._mask(message.text))
+        body = body_of(message, self._mask)
         if message.kind == "text":
-            chunks = split_message(render_markdown(message.text), MESSAGE_LIMIT)
+            chunks = text_chunks(body)
         else:
-            caption, rest = _caption_parts(message.text)
+            caption, rest = caption_parts(body)
             chunks = [caption, *rest]
         for chunk in chunks:
             self._sent_log.expect(message.chat_id, chunk.text)
@@ -149,14 +143,15 @@ class TelegramChannel:
                     random_id=rid,
                     reply_to=rt,
                     entities=to_telethon(c.entities) or None,
+                    no_webpage=not message.link_preview,
                 )
 
             ids.append(await self._deliver(make, chunk, message.chat_id, random_id))
         return _sent_ref(message.chat_id, ids)
 
-    async def _send_file(self, peer: Any, message: OutboundMessage) -> SentRef:
+    async def _send_file(self, peer: Any, message: OutboundMessage, body: Chunk) -> SentRef:
         path = _existing_file(message.file_path)
-        caption, rest = _caption_parts(message.text)
+        caption, rest = caption_parts(body)
         base = message.random_id or secrets.randbelow(_RANDOM_ID_SPAN) + 1
         random_id = derive_random_id(base, 0)
         try:
@@ -227,22 +222,6 @@ def _existing_file(file_path: str | None) -> Path:
 
 def _reply_header(reply_to: int | None) -> Any:
     return types.InputReplyToMessage(reply_to_msg_id=reply_to) if reply_to else None
-
-
-def _caption_parts(text: str) -> tuple[Chunk, list[Chunk]]:
-    """The first ≤1024 units as the caption, the rest as ≤4096 text chunks."""
-    ft = render_markdown(text)
-    parts = split_message(ft, CAPTION_LIMIT)
-    if len(parts) <= 1:
-        return (parts[0] if parts else FormattedText("")), []
-    end = ft.text.find(parts[0].text) + len(parts[0].text)
-    lo = utf16_len(ft.text[:end])
-    tail = [
-        replace(e, offset=max(e.offset, lo) - lo, length=e.offset + e.length - max(e.offset, lo))
-        for e in ft.entities
-        if e.offset + e.length > lo
-    ]
-    return parts[0], split_message(FormattedText(ft.text[end:], tuple(tail)), MESSAGE_LIMIT)
 
 
 def _input_media(handle: Any, path: Path, *, photo: bool) -> Any:

@@ -1,16 +1,13 @@
-"""Telegram formatted text (plain text + UTF-16 entities) and its splitting under size limits."""
+"""Splitting formatted text (jobs.richtext) under Telegram's size limits, entities kept valid."""
 
 from __future__ import annotations
 
 import unicodedata
 from bisect import bisect_right
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from itertools import accumulate
-from typing import Literal
 
-EntityKind = Literal[
-    "bold", "italic", "code", "pre", "text_url", "strikethrough", "blockquote", "underline"
-]
+from jobs.richtext import FormattedText
 
 MESSAGE_LIMIT = 4096  # UTF-16 units in one message's text
 CAPTION_LIMIT = 1024  # UTF-16 units in one media caption
@@ -21,30 +18,6 @@ _MIN_FILL = 4
 # Characters that glue to the previous one (combining marks, ZWJ sequences, variation selectors,
 # skin tones): a hard cut is moved back before them, at most this far.
 _MAX_GLUE_BACKOFF = 16
-
-
-@dataclass(frozen=True, slots=True)
-class Entity:
-    """One formatting span; `offset` and `length` count UTF-16 code units, as Telegram does."""
-
-    kind: EntityKind
-    offset: int
-    length: int
-    url: str | None = None
-    language: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class FormattedText:
-    """Plain text and its entities, ready to send (rendered ones sort by offset, outer first)."""
-
-    text: str
-    entities: tuple[Entity, ...] = ()
-
-
-def utf16_len(s: str, /) -> int:
-    """Length of `s` in UTF-16 code units (astral characters such as most emoji count 2)."""
-    return len(s.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def split_plain(text: str, /, limit: int = MESSAGE_LIMIT) -> list[str]:

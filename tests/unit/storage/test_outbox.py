@@ -8,7 +8,8 @@ import pytest
 
 from jobs.errors import StorageError
 from jobs.messages import InboundMessage, OutboundMessage
-from jobs.storage import Database, InboxRepo, InboxState, OutboxRepo, OutboxState
+from jobs.richtext import RichText
+from jobs.storage import Database, InboxRepo, InboxState, OutboxRepo, OutboxState, load_migrations
 from tests.unit.storage.conftest import START, FakeClock
 
 
@@ -219,3 +220,33 @@ async def test_sent_ids_remembered_for_every_chunk(db: Database) -> None:
     assert not await outbox.mark_sent(item.id, 11, all_msg_ids=[11, 12, 13])
     assert sorted(await outbox.recent_sent_ids(7)) == [11, 12, 13]
     assert await outbox.recent_sent_ids(8) == []
+
+
+async def test_a_notice_keeps_its_entities_and_its_link_preview_flag(db: Database) -> None:
+    outbox = OutboxRepo(db)
+    body = RichText().text("From ", bold=True).quote("[x](https://evil.example) 😀").build()
+    notice = OutboundMessage.formatted(1, body, reply_to=4)
+    reply = OutboundMessage(chat_id=1, text="**md**", link_preview=True)
+    plain = OutboundMessage(chat_id=1, text="no entities at all", entities=())
+    stored = await outbox.enqueue([notice, reply, plain])
+    read_back = [await outbox.get(item.id) for item in stored]
+    messages = [item.to_message() for item in read_back if item is not None]
+    assert [m.entities for m in messages] == [body.entities, None, ()]
+    assert [m.link_preview for m in messages] == [False, True, False]
+    assert messages[0].text == body.text and messages[0].reply_to == 4
+
+
+async def test_rows_stored_before_0008_stay_markdown_without_previews(
+    db_path: Path, clock: FakeClock
+) -> None:
+    older = [m for m in load_migrations() if m.version < 8]
+    async with await Database.open(db_path, clock=clock, migrations=older) as db:
+        await db.execute(
+            "INSERT INTO outbox (chat_id, seq, kind, text, random_id, created_at)"
+            " VALUES (1, 0, 'text', '**old**', 7, ?)",
+            (db.now(),),
+        )
+    async with await Database.open(db_path, clock=clock) as db:
+        item = await OutboxRepo(db).claim_next()
+    assert item is not None
+    assert item.to_message() == OutboundMessage(chat_id=1, text="**old**", random_id=7)
