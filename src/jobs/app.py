@@ -24,6 +24,7 @@ from jobs.conversation.router import default_policy
 from jobs.conversation.status import RateLimitBoard
 from jobs.conversation.turns import TurnHooks, TurnRunner
 from jobs.delegation import TaskSessions
+from jobs.extensions.skill_plugins import SkillPlugins
 from jobs.features import Core, TelegramParts
 from jobs.health import Health
 from jobs.memory import MemoryContext, MemoryStore
@@ -139,6 +140,7 @@ async def build(
     attachments = features.telegram(core, telegram)
     approvals = await features.approvals(core)
     limits = RateLimitBoard(clock=clock)  # what Claude Code last said about rate limits
+    extensions = features.extensions(core)
     sessions = SessionManager(
         config=SessionSettings.from_settings(settings, extra_env=extra_env),
         sessions=repos.sessions,
@@ -146,10 +148,15 @@ async def build(
         audit=repos.audit,
         tools=core.tools,
         read_only_tools=features.READ_ONLY_TOOLS,
-        extensions=features.extensions(core),
+        extensions=extensions,
         context=MemoryContext(files=memory.files),
         approver=approvals,
         on_rate_limit=limits.note,
+        outside=features.outside_input(core, extensions),
+        skills=SkillPlugins(
+            workspace=settings.workspace_dir, root=settings.data_dir / "skill-plugins"
+        ),
+        clock=clock,
     )
     delegation = features.delegation(core, sessions, telegram.people if telegram else None)
     outages = Outages(

@@ -37,6 +37,7 @@ from jobs.extensions.skills import SkillStore
 from jobs.memory import MemoryStore, make_embedder, open_memory
 from jobs.messages import OutboundKind, OutboundMessage
 from jobs.sessions.manager import SessionManager
+from jobs.sessions.outside import OutsideInput
 from jobs.storage import Database
 from jobs.storage.repos import Repos
 from jobs.tools import browser as browser_tools
@@ -48,6 +49,8 @@ from jobs.tools import triggers as trigger_tools
 from jobs.tools.delegation import DelegationTools
 from jobs.tools.messaging import MessagingTools, PersonLookup, PersonResolver
 from jobs.tools.registry import ToolServers
+from jobs.tools.task_fields import TaskFields
+from jobs.tools.task_tools import TaskSessionTools
 from jobs.tools.tasks import ExternalTaskTools
 from jobs.tools.telegram_account import TelegramAccount
 from jobs.triggers import (
@@ -64,7 +67,7 @@ from jobs.voice import make_transcriber
 
 logger = logging.getLogger(__name__)
 
-# Jobs tools a tainted turn (one carrying text nobody trusted typed) may still use.
+# Jobs tools a tainted session (one that took in text nobody trusted typed) may still use.
 READ_ONLY_TOOLS = (
     memory_tools.READ_ONLY_TOOLS
     | schedule_tools.READ_ONLY_TOOLS
@@ -237,7 +240,49 @@ def delegation(core: Core, sessions: SessionManager, people: PersonResolver | No
             on_outbox=core.sender.wake,
         ).server()
     )
+    fields = TaskFields(
+        skills_dir=settings.workspace_dir / ".claude" / "skills",
+        clock=core.clock,
+        zone=settings.zone,
+    )
+    core.tools.register(
+        TaskSessionTools(
+            tasks=repos.tasks,
+            people=repos.people,
+            outbox=repos.outbox,
+            owner_chat_id=core.owner_chat,
+            on_outbox=core.sender.wake,
+            fields=fields,
+            clock=core.clock,
+        ).server()
+    )
     return task_sessions
+
+
+def outside_input(core: Core, extensions: Extensions) -> OutsideInput:
+    """Where text the owner did not type enters the owner's own sessions through their calls
+    (web, browser, other people's chats, the owner's MCP servers, files from outside), and
+    the files a tainted session may never write."""
+    settings = core.settings
+    workspace = settings.workspace_dir.resolve()
+
+    def extras() -> dict[str, str]:
+        return {
+            prefix: f"what the MCP server or plugin {prefix.removeprefix('mcp__').strip('_')} "
+            "returned"
+            for prefix in extensions.tool_prefixes()
+        }
+
+    chats = "messages in your Telegram chats (other people's words)"
+    return OutsideInput(
+        workspace=workspace,
+        data_dir=settings.data_dir.resolve(),
+        ledger=core.repos.tainted_files,
+        outside_folders=(core.uploads.resolve(), workspace / "browser"),
+        outside_tools=dict.fromkeys(telegram_tools.READ_ONLY_TOOLS, chats),
+        extras=extras,
+        protected_files=(workspace / "MEMORY.md", workspace / "HEARTBEAT.md"),
+    )
 
 
 def triggers(

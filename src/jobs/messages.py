@@ -24,6 +24,9 @@ class InboundMessage:
     reply_to: int | None = None
     media: dict[str, str | int] | None = None
     """Describes an attachment (kind, file name, size, local path once downloaded)."""
+    forwarded_from: str | None = None
+    """Set when the message forwards someone else's ("Bob (@bob, id 42)", "the channel
+    «News»"): their words, never the sender's request, whoever forwarded them."""
 
 
 @dataclass(frozen=True, slots=True)

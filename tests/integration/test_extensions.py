@@ -20,6 +20,7 @@ from jobs.extensions.plugins import Plugins
 from jobs.extensions.skills import SkillStore
 from jobs.sessions import EXTERNAL, OWNER, SessionManager
 from jobs.sessions.roles import OWNER_SERVERS
+from jobs.sessions.taint import OUTSIDE_TEXT
 from jobs.storage import Database
 from jobs.tools import ToolServers
 from jobs.tools.extensions import ExtensionTools
@@ -42,7 +43,7 @@ class Owner:
         """Run one owner turn with `scripted` model answers; the model calls it made."""
         before = len(self.fake.calls)
         self.fake.push(*scripted)  # type: ignore[arg-type]
-        await self.manager.run_turn("owner", OWNER, prompt, tainted=tainted)
+        await self.manager.run_turn("owner", OWNER, prompt, taint=OUTSIDE_TEXT if tainted else None)
         return self.fake.calls[before:]
 
 

@@ -1,31 +1,47 @@
 """SessionManager: a turn of a key's session, started or resumed as needed (fresh from its
-summary when resuming fails), with the turn's taint and follow-up rules; /stop and /clear.
+summary when resuming fails), with the session's taint and the turn's follow-up rules; /stop
+and /clear.
+
+Taint is sticky: once a session took in text the owner did not type (a turn that brings it,
+or a call that reads it), it stays tainted, in SessionRepo, across restarts, resumes and fresh
+starts from its summary, until /clear.
 
 What it leans on: LivePool (the processes, LRU cap), SessionBuilder (making a session),
 TurnRecords (usage and summaries)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import dataclasses
 import logging
+import shutil
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Protocol
 
 from claude_agent_sdk import RateLimitInfo, ResultMessage
 
+from jobs.clock import Clock, utc_now
 from jobs.errors import ResumeFailed, RoleViolation, SessionError
 from jobs.sessions import summary
 from jobs.sessions.agent import AgentSession
 from jobs.sessions.builder import SessionBuilder
 from jobs.sessions.clipids import CliPids
-from jobs.sessions.options import ExtensionsSource, PromptContext
+from jobs.sessions.options import ExtensionsSource, PromptContext, SkillSource
 from jobs.sessions.pool import LivePool
 from jobs.sessions.records import TurnRecords
 from jobs.sessions.replies import Reply, Usage
 from jobs.sessions.roles import RoleSpec
 from jobs.sessions.settings import SessionSettings
-from jobs.sessions.taint import OUTSIDE_TEXT, READ_ONLY_BUILTINS, Approver, TaintRule, TaintSource
+from jobs.sessions.taint import (
+    READ_ONLY_BUILTINS,
+    Approver,
+    OutsideReads,
+    Taint,
+    TaintRule,
+    TaintSource,
+)
 from jobs.storage import AuditRepo, SessionRepo, UsageRepo
 from jobs.tools.registry import ToolServers
 
@@ -45,7 +61,7 @@ class OnRateLimit(Protocol):
 class SessionManager:
     """At most `max_live` CLI processes; an idle person costs a row in SessionRepo, not one."""
 
-    def __init__(  # noqa: PLR0913 - the last four are optional feature hooks
+    def __init__(  # noqa: PLR0913 - the last seven are optional feature hooks
         self,
         *,
         config: SessionSettings,
@@ -58,11 +74,16 @@ class SessionManager:
         approver: Approver | None = None,
         context: PromptContext | None = None,
         on_rate_limit: OnRateLimit | None = None,
+        outside: OutsideReads | None = None,
+        skills: SkillSource | None = None,
+        clock: Clock = utc_now,
     ) -> None:
-        """`read_only_tools`: qualified MCP tool names a tainted turn may still use.
+        """`read_only_tools`: qualified MCP tool names a tainted session may still use.
         `extensions`: the owner's MCP servers and plugins, for roles with `extensions`.
-        `approver`: asks the owner about the other calls of a tainted turn (else denied).
-        `context`: MEMORY.md for the prompt of roles that may use the memory server."""
+        `approver`: asks the owner about the other calls of a tainted session (else denied).
+        `context`: MEMORY.md for the prompt of roles that get it.
+        `outside`: which calls read outside text (they taint the session) and where a
+        tainted session may never write. `skills`: the owner's skills as a plugin."""
         self._repo = sessions
         self._audit = audit
         self._on_rate_limit = on_rate_limit
@@ -77,10 +98,14 @@ class SessionManager:
             taint_for=self._taint_rule,
             extensions=extensions,
             context=context,
+            skills=skills,
         )
         self._read_only = READ_ONLY_BUILTINS | frozenset(read_only_tools)
         self._approver = approver
-        self._tainted: dict[str, TaintSource] = {}  # keys whose running turn is tainted
+        self._outside = outside
+        self._clock = clock
+        self._taints: dict[str, Taint] = {}  # tainted sessions (sticky, also in SessionRepo)
+        self._sources: dict[str, TaintSource] = {}  # the running turn's own taint rules
         self._sealed: set[str] = set()  # keys whose running turn takes no follow-ups
         self._starting: set[str] = set()  # keys whose turn waits for its session to start
         self._stops: set[str] = set()  # keys /stop was sent to while starting
@@ -97,34 +122,40 @@ class SessionManager:
         prompt: str,
         *,
         person_id: int | None = None,
-        tainted: bool | TaintSource = False,
+        taint: Taint | TaintSource | None = None,
         follow_ups: bool = True,
         record_later: bool = False,
     ) -> Reply:
         """One turn of `key`'s session (started or resumed as needed). Raises SessionError.
 
         Turns of one key run one at a time: a turn waits until the running one has ended.
-        `tainted`: the prompt carries text nobody trusted typed (a channel post), so only
-        read-only tools may run in this turn; a TaintSource also says whose text it is and
-        what the turn may do without asking the owner. `follow_ups=False` (a trigger's turn): what
-        the person sends meanwhile is not injected into it but waits for a turn of its own.
+        `taint`: the prompt carries text nobody trusted typed (a counterpart's message, a
+        forwarded one): the session is tainted from now on. A Taint says whose text it is; a
+        TaintSource also says what the session may do without asking the owner in this turn
+        (else its role's rules apply).
+        `follow_ups=False` (a trigger's turn): what the person sends meanwhile is not
+        injected into it but waits for a turn of its own.
         `record_later`: the turn's usage rows and summary are kept in memory, so the reply is
         not delayed by writing them; the caller calls `flush()` once the reply is on its way
         (`aclose()` flushes what is left).
         """
         try:
             async with self._pool.lock_for(key):
-                with self._marked(key, tainted, not follow_ups, record_later):
+                rules = taint if isinstance(taint, TaintSource) else None
+                with self._marked(key, rules, not follow_ups, record_later):
                     self._starting.add(key)
                     session, prime = await self._session_for(key, role, person_id)
                     self._starting.discard(key)
+                    if taint is not None:
+                        await self._mark(key, _taint_of(taint, self._clock))
                     if key in self._stops:  # /stop came while the process was starting
                         return Reply("", session.session_id, Usage(), interrupted=True)
                     try:
-                        return await self._run(session, prompt, prime)
+                        reply = await self._run(session, prompt, prime)
                     except ResumeFailed as exc:
                         session, prime = await self._fresh_after(key, role, person_id, exc)
-                        return await self._run(session, prompt, prime)
+                        reply = await self._run(session, prompt, prime)
+                    return dataclasses.replace(reply, tainted=key in self._taints)
         finally:
             # After the lock is released: a turn waiting for room may now evict this session.
             await self._pool.notify()
@@ -134,10 +165,35 @@ class SessionManager:
         session = self._pool.get(key)
         return session is not None and session.busy and key not in self._sealed
 
-    async def follow_up(self, key: str, text: str, /) -> bool:
-        """Inject `text` into `key`'s running turn; False if none runs (make it a turn)."""
+    async def follow_up(self, key: str, text: str, /, *, taint: Taint | None = None) -> bool:
+        """Inject `text` into `key`'s running turn; False if none runs (make it a turn).
+        `taint`: the text is someone else's (a forwarded message): the session is tainted
+        before it reads it."""
         session = self._pool.get(key)
-        return self.running(key) and session is not None and await session.follow_up(text)
+        if not self.running(key) or session is None:
+            return False
+        if taint is not None:
+            await self._mark(key, _taint_of(taint, self._clock))
+        return await session.follow_up(text)
+
+    def tainted(self, key: str, /) -> Taint | None:
+        """Why `key`'s session is tainted, if it is (known once it ran in this process)."""
+        return self._taints.get(key)
+
+    async def discard(self, key: str, /) -> None:
+        """Close and forget a throwaway session (a channel post's) after its turn: its
+        process, its row and its summary; its folder and transcript are the caller's."""
+        async with self._pool.lock_for(key):
+            await self.flush()
+            await self._pool.discard(key)
+            await self._repo.delete(key)
+            self._records.forget(key)
+            self._taints.pop(key, None)
+        folder = self._builder.forget(key)
+        self._pool.forget_lock(key)
+        if folder is not None:
+            transcripts = self._builder.transcripts(folder)
+            await asyncio.to_thread(_remove, folder, transcripts)
 
     async def interrupt(self, key: str, /) -> bool:
         """Stop `key`'s running turn (/stop); its run_turn returns a Reply marked interrupted.
@@ -158,6 +214,7 @@ class SessionManager:
             await self._pool.discard(key)
             await self._repo.clear(key)
             self._records.forget(key)
+            self._taints.pop(key, None)
 
     async def close_idle(self, older_than: float, /) -> int:
         """Close sessions unused for `older_than` seconds; they resume on their next message."""
@@ -194,11 +251,11 @@ class SessionManager:
 
     @contextlib.contextmanager
     def _marked(
-        self, key: str, tainted: bool | TaintSource, sealed: bool, later: bool
+        self, key: str, source: TaintSource | None, sealed: bool, later: bool
     ) -> Iterator[None]:
         """Flags of the turn `key` is running (read by its hooks, `running`, the records)."""
-        if tainted:
-            self._tainted[key] = OUTSIDE_TEXT if tainted is True else tainted
+        if source is not None:
+            self._sources[key] = source
         if sealed:
             self._sealed.add(key)
         if later:
@@ -206,19 +263,42 @@ class SessionManager:
         try:
             yield
         finally:
-            self._tainted.pop(key, None)
+            self._sources.pop(key, None)
             self._records.release(key)
             for marks in (self._sealed, self._starting, self._stops):
                 marks.discard(key)
 
     def _taint_rule(self, key: str) -> TaintRule:
-        """What the hooks of `key`'s session let a tainted turn of it do."""
+        """What the hooks of `key`'s session let it do once it is tainted."""
+
+        async def mark(taint: Taint) -> None:
+            await self._mark(key, taint)
+
         return TaintRule(
-            is_tainted=lambda: key in self._tainted,
+            is_tainted=lambda: key in self._taints,
             read_only=self._read_only,
-            source=lambda: self._tainted.get(key),
+            source=lambda: self._source_of(key),
             approver=self._approver,
+            mark=mark,
+            outside=self._outside,
+            taint=lambda: self._taints.get(key),
         )
+
+    def _source_of(self, key: str) -> TaintSource | None:
+        """The running turn's own rules, else the role's; the cause is the session's own."""
+        source = self._sources.get(key) or self._builder.confinement(key)
+        taint = self._taints.get(key)
+        if taint is None or key in self._sources:
+            return source
+        return dataclasses.replace(source, caused_by=taint.caused_by, person_id=taint.person_id)
+
+    async def _mark(self, key: str, taint: Taint) -> None:
+        """`key`'s session takes in outside text: tainted from now on (kept in SessionRepo)."""
+        if key in self._taints:
+            return
+        self._taints[key] = taint
+        if not await self._repo.set_tainted(key, taint.to_json()):
+            logger.warning("%s: its taint could not be stored (no session row yet)", key)
 
     async def _run(self, session: AgentSession, prompt: str, prime: str | None) -> Reply:
         try:
@@ -247,6 +327,8 @@ class SessionManager:
         await self.flush()  # the row read below must hold the newest summary
         record = await self._repo.upsert(key, role=role.name, cwd=str(cwd))
         self._records.load(key, record.summary)
+        if record.tainted_by and key not in self._taints:
+            self._taints[key] = Taint.from_json(record.tainted_by)
         try:
             return await self._start(key, role, person_id, cwd, record.sdk_session_id), None
         except ResumeFailed as exc:
@@ -281,3 +363,14 @@ class SessionManager:
             detail={"extra_tools": sorted(exc.extra)},
             decision="refused",
         )
+
+
+def _taint_of(source: Taint | TaintSource, clock: Clock) -> Taint:
+    return Taint(caused_by=source.caused_by, person_id=source.person_id, since=clock())
+
+
+def _remove(*folders: Path | None) -> None:
+    """A throwaway session's folder and transcripts: what it read is gone with it."""
+    for folder in folders:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)

@@ -23,6 +23,15 @@ _QUIET: Final = {
 }
 
 
+class SkillSource(Protocol):
+    """The owner's skills as a plugin (jobs.extensions.skills.SkillPlugins): no session loads
+    skills from a folder it runs in, only from the plugin Jobs hands it."""
+
+    def plugin(self, names: tuple[str, ...] | None, /) -> SdkPluginConfig | None:
+        """A plugin holding the named skills (None: all the owner's skills), or None when
+        there is nothing to load."""
+
+
 class ExtensionsSource(Protocol):
     """The owner-managed MCP servers and plugins (jobs.extensions.Extensions) that sessions of
     a role with `extensions` get. Asked when such a session is built and before each of its
@@ -43,23 +52,15 @@ class ExtensionsSource(Protocol):
         """MCP tool name prefixes those servers and plugins may offer (the init check)."""
 
 
-CONTEXT_SERVER: Final = "memory"
-"""A role that may have this server also gets the PromptContext text (MEMORY.md)."""
-
-
 class PromptContext(Protocol):
-    """Text added to the system prompt of every role that may use the memory server
-    (jobs.memory.MemoryContext). `version()` is asked before each turn of such a session and
-    must be cheap (a stat): when it differs from the version the CLI process was started
-    with, the session is restarted by resume; `for_session()` is read at every start."""
+    """Text added to the system prompt of every role with `context` (jobs.memory.MemoryContext).
+    `version()` is asked before each turn of such a session and must be cheap (a stat): when
+    it differs from the version the CLI process was started with, the session is restarted by
+    resume; `for_session()` is read at every start."""
 
     def version(self) -> str: ...
 
     async def for_session(self) -> str: ...
-
-
-def gets_context(role: RoleSpec, /) -> bool:
-    return CONTEXT_SERVER in role.servers
 
 
 def cli_env(
@@ -99,8 +100,9 @@ def people_dir(settings: Settings) -> Path:
 
 
 def session_cwd(role: RoleSpec, *, workspace: Path, people: Path, person_id: int | None) -> Path:
-    """The working directory of a session: the workspace, or the person's own empty folder."""
-    if not role.isolated_cwd:
+    """The working directory of a workspace or person session (the builder places task and
+    throwaway ones): the workspace, or the person's own empty folder."""
+    if role.cwd == "workspace":
         return workspace.resolve()
     if person_id is None:
         raise ValueError(f"a {role.name} session needs the person it serves")
@@ -125,7 +127,9 @@ def build_options(  # noqa: PLR0913 - one keyword per option group, each named a
     `mcp_tools` (qualified names of the servers' tools) go into allowed_tools: in default
     permission mode an MCP tool runs only if allowed there. Built-in tools are removed with
     `tools=[...]`; allowed_tools alone would leave them offered to the model. `context`
-    (MEMORY.md, for roles that get it) follows the role's prompt.
+    (MEMORY.md, for roles that get it) follows the role's prompt. No setting source is ever
+    loaded: settings, hooks, CLAUDE.md, .mcp.json and skills in the session's folders (which
+    other people's words may have shaped) are never read as instructions.
     """
     builtin = None if role.builtin_tools is None else list(role.builtin_tools)
     return ClaudeAgentOptions(
@@ -135,7 +139,7 @@ def build_options(  # noqa: PLR0913 - one keyword per option group, each named a
         system_prompt=_system_prompt(role, context),
         mcp_servers=dict(servers),
         permission_mode=role.permission_mode,
-        setting_sources=list(role.setting_sources),
+        setting_sources=[],
         resume=resume,
         cwd=cwd,
         env=dict(env),

@@ -43,6 +43,12 @@ class LivePool:
         """The lock `key`'s turns take, one at a time."""
         return self._locks.setdefault(key, asyncio.Lock())
 
+    def forget_lock(self, key: str, /) -> None:
+        """Drop `key`'s turn lock once nothing holds or waits for it (a throwaway key)."""
+        lock = self._locks.get(key)
+        if lock is not None and not lock.locked():
+            del self._locks[key]
+
     def idle(self, session: AgentSession, /) -> bool:
         return not session.busy and not self.lock_for(session.key).locked()
 

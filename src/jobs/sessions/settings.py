@@ -21,6 +21,9 @@ class SessionSettings:
 
     workspace_dir: Path
     people_dir: Path
+    scratch_dir: Path | None = None
+    """Parent of the empty folders throwaway sessions (channel posts) run in (default:
+    beside people_dir)."""
     env: Mapping[str, str] = field(default_factory=dict)
     max_live: int = 4
     turn_timeout: float = 300.0
@@ -34,6 +37,7 @@ class SessionSettings:
         return cls(
             workspace_dir=settings.workspace_dir,
             people_dir=people_dir(settings),
+            scratch_dir=settings.data_dir / "scratch",
             env=cli_env(settings, extra=extra_env),
             max_live=settings.max_live_sessions,
             turn_timeout=settings.query_timeout_seconds,

@@ -49,6 +49,8 @@ class InboxItem:
     finished_at: datetime | None
     deferred_at: datetime | None = None
     """When the model's outage first made it wait (None: never, or answered since)."""
+    forwarded_from: str | None = None
+    """Whose message this forwards (InboundMessage.forwarded_from); None: the sender's own."""
 
     def to_message(self) -> InboundMessage:
         return InboundMessage(
@@ -61,6 +63,7 @@ class InboxItem:
             sender_is_contact=self.sender_is_contact,
             reply_to=self.reply_to,
             media=self.media,
+            forwarded_from=self.forwarded_from,
         )
 
 
@@ -72,6 +75,7 @@ def _payload(msg: InboundMessage) -> str:
             "is_contact": msg.sender_is_contact,
             "reply_to": msg.reply_to,
             "media": msg.media,
+            "forwarded_from": msg.forwarded_from,
         },
         ensure_ascii=False,
     )
@@ -96,6 +100,7 @@ def _item(row: sqlite3.Row) -> InboxItem:
         received_at=from_iso(row["received_at"]),
         finished_at=from_iso_or_none(row["finished_at"]),
         deferred_at=from_iso_or_none(row["deferred_at"]),
+        forwarded_from=payload.get("forwarded_from"),
     )
 
 

@@ -12,6 +12,7 @@ from jobs.storage.inbox import InboxRepo
 from jobs.storage.outbox import OutboxRepo
 from jobs.storage.people import PeopleRepo
 from jobs.storage.sessions import SessionRepo
+from jobs.storage.tainted_files import TaintedFileRepo
 from jobs.storage.tasks import TaskRepo
 from jobs.storage.triggers import TriggerRepo
 
@@ -27,6 +28,7 @@ class Repos:
     approvals: ApprovalRepo
     audit: AuditRepo
     usage: UsageRepo
+    tainted_files: TaintedFileRepo
 
     @classmethod
     def on(cls, db: Database, *, secrets: Iterable[str] = ()) -> Repos:
@@ -41,4 +43,5 @@ class Repos:
             approvals=ApprovalRepo(db),
             audit=AuditRepo(db, secrets=secrets),
             usage=UsageRepo(db),
+            tainted_files=TaintedFileRepo(db),
         )

@@ -195,6 +195,7 @@ class TelegramInbound:
             sender_is_contact=bool(getattr(sender, "contact", False)),
             reply_to=message.reply_to_msg_id,
             media=media,
+            forwarded_from=forward_label(message),
         )
 
     async def _is_owner_note(self, message: Any) -> bool:
@@ -209,6 +210,29 @@ class TelegramInbound:
             me = await self._client.get_me(input_peer=True)
             self._me_id = int(me.user_id)
         return self._me_id
+
+
+def forward_label(message: Any) -> str | None:
+    """Whose words a forwarded message carries, as the owner will read it; None if not one.
+    From what the update carried (no extra request): a name, @username and id when Telegram
+    gave them, else the name the sender's privacy settings leave, else an id."""
+    header = message.fwd_from
+    if header is None:
+        return None
+    forward = message.forward
+    who = getattr(forward, "sender", None) or getattr(forward, "chat", None)
+    if who is not None:
+        name = _display_name(who)
+        handle = f"@{who.username}, " if getattr(who, "username", None) else ""
+        kind = "the channel " if isinstance(who, types.Channel) and who.broadcast else ""
+        return f"{kind}{name or 'someone'} ({handle}id {who.id})"
+    if header.from_name:
+        return f"{header.from_name} (hidden account)"
+    peer = header.from_id
+    for attribute in ("user_id", "channel_id", "chat_id"):
+        if (peer_id := getattr(peer, attribute, None)) is not None:
+            return f"id {peer_id}"
+    return "someone"
 
 
 def _is_private(event: Any) -> bool:

@@ -88,7 +88,7 @@ async def test_the_prompts_say_how_to_work(tmp_path: Path) -> None:
         "You talk with: Bob (@bob, id 42)",
         "Load the skill «schedule-meeting» with the Skill tool",
         'send_to_user(to="42", text=...)',
-        "update_task(task_id=3,",
+        "update_task(status=...,",
         f"your working folder, {tmp_path / 'tasks' / '3'}",
         f"Otherwise reply exactly {NOTHING}.",
         "Log:\n[x] asked Bob",

@@ -10,6 +10,7 @@ import pytest
 from jobs.storage import Database, OutboxRepo, PeopleRepo, TaskRepo, TaskStatus
 from jobs.tools.delegation import DelegationTools
 from jobs.tools.messaging import MessagingTools, PersonLookup
+from jobs.tools.registry import ToolScope
 from tests.unit.delegation.conftest import START, Directory, FakeClock, Runner
 
 OWNER_CHAT = 1000
@@ -210,7 +211,7 @@ async def test_the_tool_servers_declare_their_tools(tools: DelegationTools) -> N
     server = tools.server()
     assert server.name == "delegation"
     assert server.tools == {"create_task", "list_tasks", "update_task", "cancel_task", "tell_task"}
-    config: Any = server.build(None)
+    config: Any = server.build(ToolScope())
     assert config["type"] == "sdk" and config["name"] == "delegation"
 
 

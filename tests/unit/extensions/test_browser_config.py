@@ -17,6 +17,7 @@ from jobs.extensions.browser import (
     start_script,
 )
 from jobs.tools.browser import SERVER_NAME, browser_server
+from jobs.tools.registry import ToolScope
 
 ROOT = Path(__file__).resolve().parents[3]
 CONFIG = BrowserConfig(
@@ -55,7 +56,11 @@ def test_registry_entry_declares_the_measured_tools() -> None:
         "browser_handle_dialog",
     }  # fmt: skip
     assert wanted <= server.tools
-    assert server.build(None) == server.build(42) == playwright_mcp_config(CONFIG)
+    assert (
+        server.build(ToolScope())
+        == server.build(ToolScope(person_id=42))
+        == playwright_mcp_config(CONFIG)
+    )
 
 
 def test_pinned_version_matches_package_json_and_lock() -> None:

@@ -76,7 +76,7 @@ def test_owner_options_keep_claude_code(tmp_path: Path) -> None:
     )
     assert options.tools is None
     assert options.permission_mode == "bypassPermissions"
-    assert options.setting_sources == ["project"]
+    assert options.setting_sources == []  # nothing is ever loaded from a folder
     assert options.system_prompt == {
         "type": "preset",
         "preset": "claude_code",
