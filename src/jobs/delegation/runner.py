@@ -289,18 +289,13 @@ def _card_cause(task: Task) -> str | None:
 
 def _free_calls(card: TaskCard, *, private: bool) -> tuple[FreeCall, ...]:
     """What a tainted turn of the task may do without asking: write to the owner (and, when
-    the task holds nothing private of the owner's, to its people), update itself, load its
-    own skill."""
-    recipients = {"owner", "me", "myself"}
-    for person in () if private else (card.counterpart, card.assignee):
-        if person is not None:
-            recipients.add(str(person.user_id))
-            if person.username:
-                recipients.add(f"@{person.username.lower()}")
+    the task holds nothing private of the owner's, to its people: the task's own tool writes
+    to no one else), update itself, load its own skill."""
     skill = card.task.skill
     own_skill = frozenset(plugin_skill_names(skill)) if skill else frozenset()
+    owner_only = FreeCall(SEND_TOOL, "to", frozenset({"owner", "me", "myself"}))
     return (
-        FreeCall(SEND_TOOL, "to", frozenset(recipients)),
+        owner_only if private else FreeCall(SEND_TOOL),
         FreeCall(UPDATE_TOOL),
         *((FreeCall("Skill", "skill", own_skill),) if own_skill else ()),
         *(FreeCall(name) for name in BOOKKEEPING_TOOLS),

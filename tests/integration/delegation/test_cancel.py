@@ -25,7 +25,7 @@ from tests.integration.delegation.rig import (
     tainted_turn,
 )
 
-SEND = "mcp__messaging__send_to_user"
+SEND = "mcp__task__send_to_user"
 LATE = "Late news for you, Bob."
 """What the task's turn would send Bob if it went on after the cancel."""
 
@@ -146,7 +146,7 @@ async def test_cancel_withdraws_the_question_the_turn_waits_on(
     rig: Rig, fake_model: FakeAnthropic, conductor: Conductor
 ) -> None:
     jobs = await rig.start()
-    await conversation_task(jobs, conductor)
+    await conversation_task(jobs, conductor, grants=["bash"])
     turn = await tainted_turn(
         jobs,
         conductor,
