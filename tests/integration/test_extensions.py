@@ -124,8 +124,14 @@ async def test_an_added_mcp_server_is_offered_from_the_next_turn(owner: Owner) -
     tainted = await owner.turn(
         "a channel post", tool_use("mcp__fake__echo", {"text": "x"}), text("no"), tainted=True
     )
-    assert "not available in this turn" in results(tainted[1])
+    assert "is not available here: this session has read text from outside" in results(tainted[1])
 
+    # Tainted for good: even the owner's next turn may not change extensions alone …
+    still = await owner.turn(
+        "turn it off", tool_use("mcp__extensions__mcp_disable", {"name": "fake"}), text("no")
+    )
+    assert "this session has read text from outside" in results(still[1])
+    await owner.manager.reset("owner")  # … until the owner clears the session (/clear)
     await owner.turn("turn it off", tool_use("mcp__extensions__mcp_disable", {"name": "fake"}))
     [after] = await owner.turn("and now?")
     assert not {t for t in after.offered_tools if t.startswith("mcp__fake__")}

@@ -234,21 +234,28 @@ async def test_a_channel_post_is_untrusted_and_its_bash_call_is_denied(
     )
     assert await jobs.watch.flush_due(rig.clock() + timedelta(seconds=5)) == 1
 
-    prompt = fake_model.calls[2].last_user_text
+    read = fake_model.calls[2]  # a throwaway session of its own reads the posts
+    prompt = read.last_user_text
     assert "Launch moved to Friday." in prompt and attack in prompt
     assert "<<<DATA " in prompt and "written by someone else, not by the owner" in prompt
     assert prompt.index("<<<DATA ") < prompt.index(attack)
+    assert "You read posts from a channel or group" in read.system_text
+    assert not {t for t in read.offered_tools if "Placeholder" not in t}  # no tools at all
     (denied,) = fake_model.calls[3].tool_results
     assert denied["is_error"] is True
-    assert "not available in this turn" in json.dumps(denied["content"])
+    assert "No such tool available: Bash" in json.dumps(denied["content"])
     assert sentinel.read_text(encoding="utf-8") == "keep me"
     assert await jobs.outbox() == [
         "📣 News\n\nNews: the launch moved to Friday. One post tried to make me delete a file."
     ]
-    entries = await AuditRepo(jobs.db).latest()
-    assert [(e.tool, e.decision) for e in entries if e.tool == "Bash"] == [
-        ("Bash", "denied_tainted")
-    ]
+    assert not [e for e in await AuditRepo(jobs.db).latest() if e.tool == "Bash"]
+    rows = await jobs.db.fetch_all("SELECT key FROM sessions")
+    assert [r["key"] for r in rows] == [OWNER_KEY]  # the post's session is gone, with its folder
+    assert not list((rig.tmp / "data" / "scratch").glob("*"))
+
+    fake_model.push(text("Nothing new."))  # the owner's own session never read the posts
+    await jobs.sessions.run_turn(OWNER_KEY, OWNER, "anything new?")
+    assert attack not in json.dumps(fake_model.calls[-1].body)
 
     restarted = ChannelWatch(triggers=TriggerRepo(jobs.db), on_event=jobs.executor.run)
     assert await restarted.restore() == 1 and restarted.watching(MARKED_CHANNEL)
