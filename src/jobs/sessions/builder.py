@@ -132,6 +132,7 @@ class SessionBuilder:
                 role, policy, audit=self._audit, scope=scope, taint=self._taint_for(key)
             ),
             stderr=lambda line: cli_logger.debug("[%s] %s", key, line),
+            settings=self._config.cli_settings,
         )
         return AgentSession(
             key=key,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shlex
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Final, Protocol
@@ -71,12 +73,14 @@ def cli_env(
     CLAUDE_CONFIG_DIR sits under DATA_DIR and never moves: transcripts live there, and a
     session can only be resumed from the same config dir and cwd. `extra` (tests: the fake
     model's ANTHROPIC_BASE_URL and friends) is applied last.
+
+    An API key is never put here: every process the CLI starts (Bash, MCP servers, plugins,
+    hooks) would inherit it. The CLI reads it through `cli_settings`' apiKeyHelper instead.
+    (Claude Code itself keeps CLAUDE_CODE_OAUTH_TOKEN from its children: measured.)
     """
     env = dict(_QUIET)
     env["CLAUDE_CONFIG_DIR"] = str(settings.claude_config_dir.resolve())
     env["CLAUDE_CODE_TMPDIR"] = str(cli_tmp_dir(settings).resolve())
-    if settings.anthropic_api_key is not None:
-        env["ANTHROPIC_API_KEY"] = settings.anthropic_api_key.get_secret_value()
     if settings.claude_code_oauth_token is not None:
         env["CLAUDE_CODE_OAUTH_TOKEN"] = settings.claude_code_oauth_token.get_secret_value()
     root = (os.geteuid() == 0) if as_root is None else as_root
@@ -87,6 +91,20 @@ def cli_env(
         env["IS_SANDBOX"] = "1"
     env.update(extra or {})
     return env
+
+
+def cli_settings(settings: Settings) -> str | None:
+    """The CLI's `--settings` (JSON): with an API key, an apiKeyHelper that prints it from a
+    0600 file under DATA_DIR, so the key is in no process environment the CLI hands down."""
+    if settings.anthropic_api_key is None:
+        return None
+    key_file = settings.data_dir / "run" / "anthropic-key"
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key_file.touch(mode=0o600, exist_ok=True)
+    key_file.chmod(0o600)
+    key_file.write_text(settings.anthropic_api_key.get_secret_value(), encoding="utf-8")
+    helper = f"cat {shlex.quote(str(key_file.resolve()))}"
+    return json.dumps({"apiKeyHelper": helper})
 
 
 def cli_tmp_dir(settings: Settings) -> Path:
@@ -121,6 +139,7 @@ def build_options(  # noqa: PLR0913 - one keyword per option group, each named a
     stderr: Callable[[str], None] | None = None,
     plugins: Sequence[SdkPluginConfig] = (),
     context: str = "",
+    settings: str | None = None,
 ) -> ClaudeAgentOptions:
     """ClaudeAgentOptions for one session of `role`.
 
@@ -146,6 +165,7 @@ def build_options(  # noqa: PLR0913 - one keyword per option group, each named a
         hooks=dict(hooks) if hooks else None,
         stderr=stderr,
         plugins=list(plugins),
+        settings=settings,
     )
 
 

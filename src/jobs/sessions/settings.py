@@ -9,7 +9,7 @@ from pathlib import Path
 from jobs.config import Settings
 from jobs.sessions.agent import INTERRUPT_GRACE_SECONDS
 from jobs.sessions.clipids import cli_pids_path
-from jobs.sessions.options import cli_env, people_dir
+from jobs.sessions.options import cli_env, cli_settings, people_dir
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +29,8 @@ class SessionSettings:
     turn_timeout: float = 300.0
     interrupt_grace: float = INTERRUPT_GRACE_SECONDS
     cli_pids: Path | None = None
+    cli_settings: str | None = None
+    """The CLI's --settings JSON (options.cli_settings: how it reads the API key)."""
 
     @classmethod
     def from_settings(
@@ -42,4 +44,5 @@ class SessionSettings:
             max_live=settings.max_live_sessions,
             turn_timeout=settings.query_timeout_seconds,
             cli_pids=cli_pids_path(settings.data_dir),
+            cli_settings=cli_settings(settings),
         )
