@@ -19,6 +19,8 @@ from jobs.extensions.mcp_servers import McpServers, parse_spec
 from jobs.extensions.plugins import Plugins
 from jobs.extensions.skills import SkillStore
 from jobs.sessions import EXTERNAL, OWNER, SessionManager
+from jobs.config import load_settings
+from jobs.sessions.options import cli_settings
 from jobs.sessions.roles import OWNER_SERVERS
 from jobs.sessions.taint import OUTSIDE_TEXT
 from jobs.storage import Database
@@ -169,3 +171,39 @@ async def test_an_installed_plugin_brings_its_skill_and_server(owner: Owner) -> 
     )
     [after] = await owner.turn("still there?")
     assert not {t for t in after.offered_tools if t.startswith("mcp__plugin_echo-kit")}
+
+
+async def test_mcp_servers_and_shells_never_get_the_claude_api_key(
+    tmp_path: Path, claude_env: dict[str, str], fake_model: FakeAnthropic
+) -> None:
+    key = "sk-ant-api03-not-for-children"
+    settings = load_settings(None, data_dir=tmp_path / "data", anthropic_api_key=key)
+    env = {k: v for k, v in claude_env.items() if k != "ANTHROPIC_API_KEY"}
+    command, args = mcp_server.command()
+    servers = McpServers(path=tmp_path / "data" / "mcp_servers.json", reserved=OWNER_SERVERS)
+    servers.add("fake", parse_spec({"command": command, "args": args}))
+    plugins = Plugins(root=tmp_path / "data" / "plugins", state_file=tmp_path / "p.json")
+    skills = SkillStore(workspace=tmp_path / "workspace", bundled=None)
+    db = await Database.open(tmp_path / "data" / "db.sqlite")
+    manager = session_manager(
+        db,
+        root=tmp_path,
+        env=env,
+        tools=ToolServers(),
+        cli_settings=cli_settings(settings),
+        extensions=Extensions(mcp=servers, plugins=plugins, skills=skills),
+    )
+    fake_model.push(
+        tool_use("mcp__fake__read_env", {"name": "ANTHROPIC_API_KEY"}),
+        tool_use("Bash", {"command": "env"}),
+        text("ok"),
+    )
+    try:
+        await manager.run_turn("owner", OWNER, "what can my tools see?")
+    finally:
+        await manager.aclose()
+        await db.close()
+    [first, env_read, shell] = fake_model.calls[-3:]
+    assert "(unset)" in results(env_read)  # the MCP server never had it
+    assert "CLAUDE_CONFIG_DIR" in results(shell) and key not in results(shell)
+    assert first.headers.get("x-api-key") == "<redacted>"  # the CLI itself had it

@@ -16,10 +16,11 @@ from typing import Any
 
 from telethon import TelegramClient
 
-from jobs.conversation.approvals import ApprovalBroker
 from jobs.clock import utc_now
+from jobs.conversation.approvals import ApprovalBroker
 from jobs.delegation import TaskSessions, TaskSessionSettings
 from jobs.extensions.skill_plugins import SkillPlugins
+from jobs.memory import MemoryContext, MemoryFiles
 from jobs.messages import InboundMessage
 from jobs.sessions import OWNER, SessionManager
 from jobs.sessions.outside import OutsideInput
@@ -133,6 +134,7 @@ class Rig:
             skills=SkillPlugins(
                 workspace=self.tmp / "workspace", root=self.tmp / "data" / "skill-plugins"
             ),
+            context=MemoryContext(files=MemoryFiles(workspace=self.tmp / "workspace", zone=UTC)),
             outside=OutsideInput(
                 workspace=self.tmp / "workspace",
                 data_dir=self.tmp / "data",

@@ -162,9 +162,7 @@ async def test_an_approval_denied_and_what_a_tainted_turn_may_do_alone(
     )
     code = await approval_question(jobs)
     assert "plans.md" in (await jobs.sent(OWNER_CHAT))[-1][1]
-    assert await jobs.broker.decide(code, approve=False) == (
-        f"Denied: Read will not run ({code})."
-    )
+    assert await jobs.broker.decide(code, approve=False) == (f"Denied: Read will not run ({code}).")
     await turn
 
     calls = conductor.seen["task:1"][-5:]
