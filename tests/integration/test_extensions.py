@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from jobs.config import load_settings
 from jobs.extensions.active import Extensions
 from jobs.extensions.bundled import sync_bundled_skills
 from jobs.extensions.mcp_servers import McpServers, parse_spec
 from jobs.extensions.plugins import Plugins
 from jobs.extensions.skills import SkillStore
 from jobs.sessions import EXTERNAL, OWNER, SessionManager
-from jobs.config import load_settings
 from jobs.sessions.options import cli_settings
 from jobs.sessions.roles import OWNER_SERVERS
 from jobs.sessions.taint import OUTSIDE_TEXT
