@@ -108,3 +108,23 @@ async def test_a_file_from_outside_taints_the_session_that_reads_it(make_jobs: M
         ("Read", "allowed"),
         ("Bash", "denied_by_owner"),
     ]
+
+
+async def test_only_the_owners_own_untainted_turns_get_link_previews(make_jobs: MakeJobs) -> None:
+    jobs = make_jobs()
+    jobs.tg.add_user(BOB, "Bob", username="bob", contact=True)
+    await jobs.start()
+    jobs.model.push(text("The docs: https://example.org/guide"))
+    jobs.tg.outgoing(OWNER_ID, "where are the docs?")
+    await jobs.replies_to(OWNER_ID, 1)
+    jobs.model.push(text("Bob's link: https://evil.example/?d=owner-secret"))
+    jobs.tg.outgoing(OWNER_ID, "what is this?", fwd_from=forwarded_from_bob())
+    await jobs.replies_to(OWNER_ID, 2)
+    await jobs.settled()
+
+    sent = {r.message: r.no_webpage for r in jobs.send_requests(OWNER_ID)}
+    assert sent == {
+        "The docs: https://example.org/guide": False,  # the owner's own question
+        "Bob's link: https://evil.example/?d=owner-secret": True,  # after Bob's words: never
+    }
+    jobs.assert_no_unasked_previews()

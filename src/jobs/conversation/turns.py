@@ -251,7 +251,11 @@ class TurnRunner:
         """The reply goes back to the writer; a task turn's reply goes to the owner instead."""
         task_id = decision.task_id if decision.kind is RouteKind.TASK else None
         if task_id is None or self._task_turns is None or outcome.state is not InboxState.ANSWERED:
-            await self._finish(item, outcome.text, outcome.state, outcome.followed)
+            # A link preview only for the owner's own turn in a session nobody else steered.
+            preview = decision.kind is RouteKind.OWNER and not outcome.tainted
+            await self._finish(
+                item, outcome.text, outcome.state, outcome.followed, link_preview=preview
+            )
             return
         report = await self._task_turns.report(task_id, outcome.text)
         await self._store(report, item, outcome.state, outcome.followed)
