@@ -33,6 +33,7 @@ from jobs.sessions.manager import SessionManager, SessionSettings
 from jobs.storage import Database
 from jobs.storage.busy import retry_busy
 from jobs.storage.repos import Repos
+from jobs.telegram.formatting import render_guarded
 from jobs.tools.registry import ToolServers
 from jobs.triggers import TriggerExecutor, TriggerManager
 from jobs.updater import Restart
@@ -191,6 +192,7 @@ async def build(
         task_turns=delegation,
         reply_command=approvals.command_for_reply,
         owner_note=browser.owner_note if browser else None,
+        guard_markup=render_guarded,
     )
     turns = TurnRunner(
         sessions=sessions,

