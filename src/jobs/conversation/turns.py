@@ -83,6 +83,8 @@ GuardMarkup = Callable[[str], FormattedText]
 
 def _plain(text: str) -> FormattedText:
     return FormattedText(visible(text))
+
+
 """A line for the owner's turn about their tools' health (the browser is down), or None."""
 
 
