@@ -57,6 +57,14 @@ async def test_a_forwarded_message_taints_the_owners_session_until_clear(
     assert "[Forwarded: a message originally from Bob (@bob, id 42)." in prompt
     assert prompt.index("<<<FORWARDED") < prompt.index(attack)
     assert not marker.exists()
+    memory = jobs.settings.workspace_dir / "memory"
+
+    def kept() -> str:
+        return " ".join(p.read_text() for p in memory.glob("**/*.md"))
+
+    await jobs.wait_for(lambda: "(a forwarded message)" in kept(), what="the exchange logged")
+    assert attack not in kept()  # memory never keeps someone else's words …
+    assert "I did not run it." not in kept()  # … nor an answer given after reading them
 
     # The owner's own next message: the session still holds Bob's words, so it still asks …
     await jobs.restart()

@@ -193,7 +193,8 @@ class TurnRunner:
             # One step back first: the outbox sender, just woken, claims the reply before the
             # memory log's file and index work starts competing with its send.
             await asyncio.sleep(0)
-            await self._record(decision.session_key, item.text, outcome.text, item.received_at)
+            asked, said = _memorable(item, outcome)
+            await self._record(decision.session_key, asked, said, item.received_at)
         await self._sessions.flush()  # the turn's usage and summary, held until now
         return outcome
 
@@ -347,6 +348,19 @@ class TurnRunner:
         if decision.kind is RouteKind.TASK and self._task_turns is not None:
             return self._task_turns.frame(item, joined)
         return joined
+
+
+def _memorable(item: InboxItem, outcome: Outcome) -> tuple[str, str]:
+    """What the memory's log may keep of an owner exchange: never text someone else wrote (a
+    forwarded message, a reply that may echo a page), which memory search would later hand to
+    a session as if it were the owner's own."""
+    asked = (
+        f"(a message forwarded from {item.forwarded_from})" if item.forwarded_from else item.text
+    )
+    said = outcome.text
+    if outcome.tainted:
+        said = "(an answer after reading text from outside: not kept in memory)"
+    return asked, said
 
 
 def outside_text(item: InboxItem, /, *, owner: bool) -> Taint | None:
