@@ -354,9 +354,7 @@ def _memorable(item: InboxItem, outcome: Outcome) -> tuple[str, str]:
     """What the memory's log may keep of an owner exchange: never text someone else wrote (a
     forwarded message, a reply that may echo a page), which memory search would later hand to
     a session as if it were the owner's own."""
-    asked = (
-        f"(a message forwarded from {item.forwarded_from})" if item.forwarded_from else item.text
-    )
+    asked = "(a forwarded message)" if item.forwarded_from else item.text
     said = outcome.text
     if outcome.tainted:
         said = "(an answer after reading text from outside: not kept in memory)"
