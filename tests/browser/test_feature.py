@@ -16,6 +16,7 @@ from jobs.config import Settings
 from jobs.doctor import Status, check_browser
 from jobs.extensions.browser import BrowserConfig, BrowserHealth, cdp_health, find_playwright_mcp
 from jobs.sessions import EXTERNAL, OWNER, TASK, SessionManager
+from jobs.sessions.roles import task_role
 from jobs.storage import Database
 from jobs.tools import ToolServers
 from jobs.tools.browser import ADMIN_SERVER_NAME, BrowserAdminTools, browser_server
@@ -218,12 +219,14 @@ async def test_owner_session_photo_and_a_browser_that_is_down(
     assert "ECONNREFUSED" in failed  # the model learns at once; the owner note says why
 
 
-async def test_only_owner_and_task_sessions_get_the_browser(
+async def test_only_the_owner_and_tasks_granted_it_get_the_browser(
     owner_manager: tuple[SessionManager, Admin], fake_model: FakeAnthropic
 ) -> None:
     manager, _ = owner_manager
     await manager.run_turn("external:42", EXTERNAL, "open example.com", person_id=42)
     await manager.run_turn("task:1", TASK, "work on the task")
-    external, task = (call.offered_tools for call in fake_model.calls)
+    await manager.run_turn("task:2", task_role(grants=["browser"]), "work on the task")
+    external, task, granted = (call.offered_tools for call in fake_model.calls)
     assert not {t for t in external if t.startswith("mcp__browser")}
-    assert "mcp__browser__browser_navigate" in task
+    assert not {t for t in task if t.startswith("mcp__browser")}
+    assert "mcp__browser__browser_navigate" in granted
