@@ -20,6 +20,7 @@ from jobs.extensions.mcp_servers import McpServers, parse_spec
 from jobs.extensions.plugins import Plugins
 from jobs.extensions.skills import SkillStore
 from jobs.sessions import EXTERNAL, OWNER, SessionManager
+from jobs.sessions.keys import OWNER_KEY, SessionKey
 from jobs.sessions.options import cli_settings
 from jobs.sessions.roles import OWNER_SERVERS
 from jobs.sessions.taint import OUTSIDE_TEXT
@@ -45,7 +46,9 @@ class Owner:
         """Run one owner turn with `scripted` model answers; the model calls it made."""
         before = len(self.fake.calls)
         self.fake.push(*scripted)  # type: ignore[arg-type]
-        await self.manager.run_turn("owner", OWNER, prompt, taint=OUTSIDE_TEXT if tainted else None)
+        await self.manager.run_turn(
+            OWNER_KEY, OWNER, prompt, taint=OUTSIDE_TEXT if tainted else None
+        )
         return self.fake.calls[before:]
 
 
@@ -133,7 +136,7 @@ async def test_an_added_mcp_server_is_offered_from_the_next_turn(owner: Owner) -
         "turn it off", tool_use("mcp__extensions__mcp_disable", {"name": "fake"}), text("no")
     )
     assert "this session has read text from outside" in results(still[1])
-    await owner.manager.reset("owner")  # … until the owner clears the session (/clear)
+    await owner.manager.reset(OWNER_KEY)  # … until the owner clears the session (/clear)
     await owner.turn("turn it off", tool_use("mcp__extensions__mcp_disable", {"name": "fake"}))
     [after] = await owner.turn("and now?")
     assert not {t for t in after.offered_tools if t.startswith("mcp__fake__")}
@@ -142,7 +145,7 @@ async def test_an_added_mcp_server_is_offered_from_the_next_turn(owner: Owner) -
 async def test_external_sessions_never_get_owner_servers(owner: Owner) -> None:
     command, args = mcp_server.command()
     owner.mcp.add("fake", parse_spec({"command": command, "args": args}))
-    await owner.manager.run_turn("external:42", EXTERNAL, "hi", person_id=42)
+    await owner.manager.run_turn(SessionKey.person(42), EXTERNAL, "hi", person_id=42)
     offered = owner.fake.calls[-1].offered_tools
     assert not {t for t in offered if t.startswith("mcp__")}
     [owner_call] = await owner.turn("hello")
@@ -199,7 +202,7 @@ async def test_mcp_servers_and_shells_never_get_the_claude_api_key(
         text("ok"),
     )
     try:
-        await manager.run_turn("owner", OWNER, "what can my tools see?")
+        await manager.run_turn(OWNER_KEY, OWNER, "what can my tools see?")
     finally:
         await manager.aclose()
         await db.close()

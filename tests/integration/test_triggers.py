@@ -20,6 +20,7 @@ from telethon import TelegramClient, functions
 from jobs.errors import TelegramError
 from jobs.messages import ChannelPost, OutboundMessage
 from jobs.sessions import OWNER, SessionManager
+from jobs.sessions.keys import OWNER_KEY
 from jobs.storage import (
     AuditRepo,
     Database,
@@ -35,7 +36,7 @@ from jobs.tools.triggers import READ_ONLY_TOOLS as TRIGGER_READS
 from jobs.tools.triggers import TriggerTools
 from jobs.triggers import ChannelWatch, Heartbeat, Scheduler, TriggerExecutor
 from jobs.triggers.events import TriggerEvent, TriggerSource
-from jobs.triggers.executor import NOTHING, OWNER_KEY
+from jobs.triggers.executor import NOTHING
 from tests.fakes.anthropic import FakeAnthropic, text, tool_use
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.tl import updates

@@ -6,7 +6,7 @@ from __future__ import annotations
 from jobs.conversation.approvals import ApprovalBroker
 from jobs.conversation.commands import Command, CommandContext, CommandSpec, CommandTable
 from jobs.conversation.untrusted import plain_name
-from jobs.sessions.manager import SessionManager
+from jobs.sessions.port import Sessions
 from jobs.storage.people import Access, PeopleRepo
 
 MAX_ID_DIGITS = 18
@@ -14,7 +14,7 @@ MAX_ID_DIGITS = 18
 
 
 def builtin_commands(
-    *, sessions: SessionManager, people: PeopleRepo, approvals: ApprovalBroker | None = None
+    *, sessions: Sessions, people: PeopleRepo, approvals: ApprovalBroker | None = None
 ) -> CommandTable:
     """`approvals`: with it, /approve_<code> and /deny_<code> answer its questions."""
 

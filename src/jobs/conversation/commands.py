@@ -6,6 +6,8 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from jobs.sessions.keys import SessionKey
+
 _COMMAND = re.compile(r"^/([A-Za-z][A-Za-z0-9_]{0,31})(?:@\w+)?(?:\s+(.*))?$", re.DOTALL)
 _SHORT_ARG = re.compile(r"^([a-z]+)_(\w+)$")  # /allow_123 is /allow 123
 
@@ -35,7 +37,7 @@ class CommandContext:
 
     person_id: int
     chat_id: int
-    session_key: str
+    session_key: SessionKey
     is_owner: bool
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from jobs.config import ExternalUsers
-from jobs.sessions.roles import task_key
+from jobs.sessions.keys import OWNER_KEY, SessionKey
 
 
 class RouteKind(StrEnum):
@@ -35,16 +35,13 @@ class Sender:
 @dataclass(frozen=True, slots=True)
 class Route:
     kind: RouteKind
-    session_key: str | None = None
+    session_key: SessionKey | None = None
     reason: str = ""
     task_id: int | None = None
 
 
-OWNER_KEY = "owner"
-
-
-def external_key(user_id: int) -> str:
-    return f"external:{user_id}"
+def external_key(user_id: int) -> SessionKey:
+    return SessionKey.person(user_id)
 
 
 def default_policy(*, own_account: bool) -> ExternalUsers:
@@ -58,7 +55,7 @@ def route(sender: Sender, *, owner_id: int, policy: ExternalUsers) -> Route:
     if sender.access == "blocked":
         return Route(RouteKind.IGNORE, reason="blocked")
     if sender.task_id is not None:  # the owner asked Jobs to talk with them: whatever the policy
-        return Route(RouteKind.TASK, task_key(sender.task_id), task_id=sender.task_id)
+        return Route(RouteKind.TASK, SessionKey.task(sender.task_id), task_id=sender.task_id)
     if sender.access == "allowed" and policy is not ExternalUsers.NONE:
         return Route(RouteKind.EXTERNAL, external_key(sender.user_id))
     if policy is ExternalUsers.ALL:

@@ -142,7 +142,8 @@ def status_command(sources: StatusSources, /) -> CommandSpec:
         counts = await sources.inbox.count_by_state()
         outgoing = await sources.outbox.pending_count()
         lines = [
-            f"Live sessions: {len(live)}" + (f" ({', '.join(reversed(live))})" if live else ""),
+            f"Live sessions: {len(live)}"
+            + (f" ({', '.join(str(k) for k in reversed(live))})" if live else ""),
             f"Active tasks: {len(tasks)}" + (" — /tasks lists them" if tasks else ""),
             await _triggers_line(sources.triggers),
             f"Queue: {counts['pending']} message(s) waiting, {counts['processing']} being "

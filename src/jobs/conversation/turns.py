@@ -22,7 +22,8 @@ from jobs.conversation.outcome import Outcome, judge
 from jobs.conversation.router import Route, RouteKind, external_key
 from jobs.messages import Channel, OutboundMessage
 from jobs.richtext import FormattedText, visible
-from jobs.sessions.manager import SessionManager
+from jobs.sessions.keys import OWNER_KEY
+from jobs.sessions.port import Sessions
 from jobs.sessions.replies import Reply, Usage
 from jobs.sessions.roles import EXTERNAL, OWNER, RoleSpec
 from jobs.sessions.taint import Taint
@@ -71,7 +72,7 @@ def command_context(item: InboxItem, decision: Route) -> CommandContext:
     return CommandContext(
         person_id=item.sender_id,
         chat_id=item.chat_id,
-        session_key=external_key(item.sender_id) if task else decision.session_key or "",
+        session_key=external_key(item.sender_id) if task else decision.session_key or OWNER_KEY,
         is_owner=decision.kind is RouteKind.OWNER,
     )
 
@@ -112,7 +113,7 @@ class TurnRunner:
     def __init__(
         self,
         *,
-        sessions: SessionManager,
+        sessions: Sessions,
         inbox: InboxRepo,
         outbox: OutboxRepo,
         channel: Channel,
@@ -194,7 +195,7 @@ class TurnRunner:
             # memory log's file and index work starts competing with its send.
             await asyncio.sleep(0)
             asked, said = _memorable(item, outcome)
-            await self._record(decision.session_key, asked, said, item.received_at)
+            await self._record(str(decision.session_key), asked, said, item.received_at)
         await self._sessions.flush()  # the turn's usage and summary, held until now
         return outcome
 
@@ -216,7 +217,7 @@ class TurnRunner:
                 return await self._task_turns.counterpart_turn(decision.task_id, item, prompt)
             key, role = external_key(item.sender_id), EXTERNAL
         else:
-            key, role = decision.session_key or "", ROLES[decision.kind]
+            key, role = decision.session_key or OWNER_KEY, ROLES[decision.kind]
         # Its usage and summary are written after the reply is handed to the outbox (run()).
         return await self._sessions.run_turn(
             key,
@@ -235,7 +236,7 @@ class TurnRunner:
         held: deque[InboxItem],
         admit: Admit,
     ) -> None:
-        key = decision.session_key or ""
+        key = decision.session_key or OWNER_KEY
         for extra in await self._inbox.claim_pending_for(item.chat_id):
             command = await self.command_of(extra)
             ctx = command_context(extra, decision)

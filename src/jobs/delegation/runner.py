@@ -33,9 +33,10 @@ from jobs.delegation.prompts import TaskCard
 from jobs.errors import SessionError
 from jobs.extensions.skill_plugins import plugin_skill_names
 from jobs.messages import OutboundMessage
-from jobs.sessions.manager import SessionManager
+from jobs.sessions.keys import SessionKey
+from jobs.sessions.port import Sessions
 from jobs.sessions.replies import Reply, Usage
-from jobs.sessions.roles import has_private_grant, reads_anywhere, task_folder, task_key, task_role
+from jobs.sessions.roles import has_private_grant, reads_anywhere, task_folder, task_role
 from jobs.sessions.taint import FreeCall, TaintSource
 from jobs.storage import InboxItem, OutboxRepo, PeopleRepo, Person, Task, TaskRepo, TaskStatus
 from jobs.tools.messaging import person_label
@@ -63,7 +64,7 @@ class TaskSessions:
     def __init__(
         self,
         *,
-        sessions: SessionManager,
+        sessions: Sessions,
         tasks: TaskRepo,
         people: PeopleRepo,
         outbox: OutboxRepo,
@@ -90,7 +91,7 @@ class TaskSessions:
         self._spawn(self._tell(task_id, text), f"task-{task_id}-owner")
 
     async def stop(self, task_id: int, /) -> bool:
-        return await self._sessions.interrupt(task_key(task_id))
+        return await self._sessions.interrupt(SessionKey.task(task_id))
 
     async def trigger_turn(self, task_id: int, prompt: str, /, *, tainted: bool) -> Reply:
         """A trigger's turn of the task's session (a schedule made for the task). Tainted like
@@ -223,7 +224,7 @@ class TaskSessions:
         task = card.task
         role = task_role(grants=task.grants, skill=task.skill)
         reply = await self._sessions.run_turn(
-            task_key(task.id), role, prompt, taint=taint, follow_ups=not sealed
+            SessionKey.task(task.id), role, prompt, taint=taint, follow_ups=not sealed
         )
         if reply.session_id and reply.session_id != task.session_id:
             await self._tasks.set_session_id(task.id, reply.session_id)

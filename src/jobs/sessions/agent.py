@@ -15,7 +15,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
@@ -31,6 +31,7 @@ from claude_agent_sdk import (
 )
 
 from jobs.errors import CliCrashed, ResumeFailed, RoleViolation, SessionError, TurnTimeout
+from jobs.sessions.keys import SessionKey
 from jobs.sessions.process import kill_tree
 from jobs.sessions.replies import Reply, TurnCollector
 from jobs.sessions.roles import RoleSpec, ToolPolicy
@@ -38,6 +39,9 @@ from jobs.sessions.roles import RoleSpec, ToolPolicy
 logger = logging.getLogger(__name__)
 
 INTERRUPT_GRACE_SECONDS: Final = 5.0
+
+ClientFactory = Callable[[ClaudeAgentOptions], ClaudeSDKClient]
+"""Makes the SDK client of a session (ClaudeSDKClient itself; a test may script one)."""
 
 
 class SessionObserver(Protocol):
@@ -72,10 +76,10 @@ class _Turn:
 class AgentSession:
     """A live Claude session: `start()`, then turns one at a time, then `close()`."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - keyword-only, one per collaborator
         self,
         *,
-        key: str,
+        key: SessionKey,
         role: RoleSpec,
         person_id: int | None,
         options: ClaudeAgentOptions,
@@ -83,6 +87,7 @@ class AgentSession:
         observer: SessionObserver,
         turn_timeout: float,
         interrupt_grace: float = INTERRUPT_GRACE_SECONDS,
+        client_factory: ClientFactory = ClaudeSDKClient,
     ) -> None:
         self.key = key
         self.role = role
@@ -94,6 +99,7 @@ class AgentSession:
         self._observer = observer
         self._timeout = turn_timeout
         self._grace = interrupt_grace
+        self._make_client = client_factory
         self._client: ClaudeSDKClient | None = None
         self._pump: asyncio.Task[None] | None = None
         self._inbox: asyncio.Queue[Message | _Ended] = asyncio.Queue()
@@ -121,7 +127,7 @@ class AgentSession:
 
     async def start(self) -> None:
         """Start the CLI. Raises ResumeFailed if the stored session cannot be resumed."""
-        client = ClaudeSDKClient(self._options)
+        client = self._make_client(self._options)
         try:
             await client.connect()
         except ClaudeSDKError as exc:

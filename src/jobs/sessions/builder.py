@@ -10,8 +10,9 @@ from pathlib import Path
 
 from claude_agent_sdk import SdkPluginConfig
 
-from jobs.sessions.agent import AgentSession, SessionObserver
+from jobs.sessions.agent import AgentSession, ClientFactory, SessionObserver
 from jobs.sessions.hooks import HookScope, session_hooks
+from jobs.sessions.keys import SessionKey
 from jobs.sessions.options import (
     ExtensionsSource,
     PromptContext,
@@ -19,13 +20,7 @@ from jobs.sessions.options import (
     build_options,
     session_cwd,
 )
-from jobs.sessions.roles import (
-    TRIGGER_KEY_PREFIX,
-    RoleSpec,
-    task_folder,
-    task_id_of,
-    tool_policy,
-)
+from jobs.sessions.roles import RoleSpec, task_folder, tool_policy
 from jobs.sessions.settings import SessionSettings
 from jobs.sessions.taint import OUTSIDE_TEXT, TaintRule, TaintSource
 from jobs.storage import AuditRepo
@@ -37,17 +32,18 @@ cli_logger = logging.getLogger("jobs.sessions.cli")
 class SessionBuilder:
     """Makes sessions and remembers, per key, the versions its process was made with."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - keyword-only, one per collaborator
         self,
         *,
         config: SessionSettings,
         tools: ToolServers,
         audit: AuditRepo,
         observer: SessionObserver,
-        taint_for: Callable[[str], TaintRule],
+        taint_for: Callable[[SessionKey], TaintRule],
         extensions: ExtensionsSource | None = None,
         context: PromptContext | None = None,
         skills: SkillSource | None = None,
+        client_factory: ClientFactory | None = None,
     ) -> None:
         """`taint_for(key)`: the taint rule of the hooks of `key`'s sessions."""
         self._config = config
@@ -58,25 +54,27 @@ class SessionBuilder:
         self._extensions = extensions
         self._context = context
         self._skills = skills
-        self._confinements: dict[str, TaintSource] = {}  # key → its role's tainted rules
-        self._scratch: dict[str, Path] = {}  # key → its throwaway folder
-        self._built_with: dict[str, int | None] = {}  # key → extensions version of its process
-        self._context_of: dict[str, str | None] = {}  # key → context version of its process
+        self._client_factory = client_factory
+        self._confinements: dict[SessionKey, TaintSource] = {}  # key → its role's tainted rules
+        self._scratch: dict[SessionKey, Path] = {}  # key → its throwaway folder
+        self._built_with: dict[
+            SessionKey, int | None
+        ] = {}  # key → extensions version of its process
+        self._context_of: dict[SessionKey, str | None] = {}  # key → context version of its process
 
-    def current(self, key: str, role: RoleSpec, /) -> bool:
+    def current(self, key: SessionKey, role: RoleSpec, /) -> bool:
         """True when `key`'s process was made with today's extensions and context."""
         return self._built_with.get(key) == self._extensions_version(role) and (
             self._context_of.get(key) == self._context_version(role)
         )
 
-    def cwd(self, key: str, role: RoleSpec, person_id: int | None, /) -> Path:
+    def cwd(self, key: SessionKey, role: RoleSpec, person_id: int | None, /) -> Path:
         """The folder `key`'s session runs in: a task's own folder, an empty throwaway one,
         the workspace, or a person's."""
-        task_id = task_id_of(key) if role.cwd == "task" else None
-        if task_id is not None:
-            return task_folder(self._config.workspace_dir, task_id)
+        if role.cwd == "task" and key.task_id is not None:
+            return task_folder(self._config.workspace_dir, key.task_id)
         if role.cwd == "scratch":
-            token = key.removeprefix(TRIGGER_KEY_PREFIX).replace("/", "_")
+            token = key.ident.replace("/", "_") or "scratch"
             scratch = self._config.scratch_dir or self._config.people_dir.parent / "scratch"
             return (scratch / token).resolve()
         return session_cwd(
@@ -86,13 +84,13 @@ class SessionBuilder:
             person_id=person_id,
         )
 
-    def confinement(self, key: str, /) -> TaintSource:
+    def confinement(self, key: SessionKey, /) -> TaintSource:
         """What `key`'s session may do alone once tainted, by its role (the cause is filled
         in by the manager)."""
         return self._confinements.get(key, OUTSIDE_TEXT)
 
     async def make(
-        self, key: str, role: RoleSpec, person_id: int | None, cwd: Path, resume: str | None
+        self, key: SessionKey, role: RoleSpec, person_id: int | None, cwd: Path, resume: str | None
     ) -> AgentSession:
         """`key`'s session, not started yet (the context text is read now)."""
         version = self._context_version(role)  # read before the text: never newer than it
@@ -102,7 +100,7 @@ class SessionBuilder:
 
     def _build(
         self,
-        key: str,
+        key: SessionKey,
         role: RoleSpec,
         person_id: int | None,
         cwd: Path,
@@ -115,14 +113,14 @@ class SessionBuilder:
         if role.cwd == "scratch":
             self._scratch[key] = cwd
         policy = tool_policy(role, self._tools, prefixes=extra.tool_prefixes() if extra else ())
-        scope = HookScope(session_key=key, role=role.name, person_id=person_id)
+        scope = HookScope(session_key=str(key), role=role.name, person_id=person_id)
         options = build_options(
             role,
             cwd=cwd,
             resume=resume,
             servers={
                 **(extra.mcp_servers() if extra else {}),
-                **self._tools.build(role.servers, scope=ToolScope(person_id, task_id_of(key))),
+                **self._tools.build(role.servers, scope=ToolScope(person_id, key.task_id)),
             },
             plugins=[*(extra.plugins() if extra else ()), *self._skill_plugins(role)],
             context=context,
@@ -143,13 +141,18 @@ class SessionBuilder:
             observer=self._observer,
             turn_timeout=self._config.turn_timeout,
             interrupt_grace=self._config.interrupt_grace,
+            **({"client_factory": self._client_factory} if self._client_factory else {}),
         )
 
-    def forget(self, key: str, /) -> Path | None:
-        """`key` is gone for good (a throwaway session): drop what was kept for it, and
-        return its throwaway folder (for the caller to remove), if it had one."""
+    def closed(self, key: SessionKey, /) -> None:
+        """`key`'s process closed: what was kept about it goes (made again at its next start)."""
         for kept in (self._confinements, self._built_with, self._context_of):
             kept.pop(key, None)
+
+    def forget(self, key: SessionKey, /) -> Path | None:
+        """`key` is gone for good (a throwaway session): drop what was kept for it, and
+        return its throwaway folder (for the caller to remove), if it had one."""
+        self.closed(key)
         return self._scratch.pop(key, None)
 
     def transcripts(self, cwd: Path, /) -> Path | None:

@@ -55,6 +55,9 @@ class RoleSpec:
     """Calls a tainted session of this role may make without asking the owner."""
     grants: tuple[str, ...] = ()
     """The owner's grants this role was made with (task_role)."""
+    keep_warm: bool = False
+    """True: the CLI process stays up between turns (the owner's); else it closes as soon as
+    its turn is over and resumes (about 0.4 s) when needed."""
 
 
 # Claude Code tools that start turns on their own: Jobs has its own scheduler and heartbeat,
@@ -95,6 +98,7 @@ OWNER: Final = RoleSpec(
     extensions=True,
     context=True,
     skills=None,
+    keep_warm=True,
     tainted_writes="cwd",
     tainted_free=(
         *(FreeCall(name) for name in LOCAL_WORK),
@@ -209,28 +213,6 @@ def has_private_grant(role: RoleSpec, /) -> bool:
 
 def reads_anywhere(role: RoleSpec, /) -> bool:
     return any(GRANTS[name].reads_anywhere for name in role.grants if name in GRANTS)
-
-
-TASK_KEY_PREFIX: Final = "task:"
-
-
-def task_key(task_id: int, /) -> str:
-    """The session key of a task's own session."""
-    return f"{TASK_KEY_PREFIX}{task_id}"
-
-
-def task_id_of(key: str, /) -> int | None:
-    """The task a session key belongs to (None for any other key)."""
-    rest = key.removeprefix(TASK_KEY_PREFIX)
-    return int(rest) if rest != key and rest.isdigit() else None
-
-
-TRIGGER_KEY_PREFIX: Final = "trigger:"
-
-
-def trigger_key(token: str, /) -> str:
-    """The key of a throwaway session reading outside text for a trigger (a channel post)."""
-    return f"{TRIGGER_KEY_PREFIX}{token}"
 
 
 def task_folder(workspace: Path, task_id: int, /) -> Path:

@@ -1,6 +1,6 @@
 """TriggerExecutor: an event → one turn of the owner's (or a task's) session → the owner's chat.
 
-A trusted trigger's turn (a schedule, the heartbeat) goes through `SessionManager.run_turn`
+A trusted trigger's turn (a schedule, the heartbeat) goes through `Sessions.run_turn`
 like a message's, so it waits while the owner's conversation turn runs (turns of one session
 never overlap) and, being sealed (`follow_ups=False`), the owner's next message is never
 injected into it. A payload nobody trusted typed (channel and group posts) never enters the
@@ -21,16 +21,16 @@ from typing import Final, Protocol
 from jobs.clock import Clock, utc_now
 from jobs.errors import SessionError
 from jobs.messages import OutboundMessage
-from jobs.sessions.manager import SessionManager
+from jobs.sessions.keys import OWNER_KEY, SessionKey
+from jobs.sessions.port import Sessions
 from jobs.sessions.replies import Reply
-from jobs.sessions.roles import OWNER, TASK, TRIGGER, RoleSpec, trigger_key
+from jobs.sessions.roles import OWNER, TASK, TRIGGER, RoleSpec
 from jobs.sessions.taint import TaintSource
 from jobs.storage import OutboxRepo
 from jobs.triggers.events import TriggerEvent, TriggerOutcome, TriggerSource
 
 logger = logging.getLogger(__name__)
 
-OWNER_KEY: Final = "owner"  # the owner's conversation session (conversation.router.OWNER_KEY)
 NOTHING: Final = "NOTHING_TO_REPORT"
 """A trigger's reply that is exactly this is not sent: there was nothing worth a message."""
 _REMEMBERED_KEYS: Final = 1000
@@ -59,7 +59,7 @@ class TriggerExecutor:
     def __init__(
         self,
         *,
-        sessions: SessionManager,
+        sessions: Sessions,
         outbox: OutboxRepo,
         owner_chat_id: int,
         on_outbox: Callable[[], None],
@@ -128,7 +128,7 @@ class TriggerExecutor:
 
     async def _throwaway_turn(self, event: TriggerEvent, prompt: str) -> Reply:
         """Outside text in a session of its own, closed and forgotten after this one turn."""
-        key = trigger_key(secrets.token_hex(8))
+        key = SessionKey.trigger(secrets.token_hex(8))
         source = TaintSource(caused_by=f"a post in {event.title or 'a watched chat'}")
         try:
             return await self._sessions.run_turn(
@@ -181,7 +181,7 @@ class TriggerExecutor:
         return OutboundMessage(chat_id=self._chat, text=f"{header}\n\n{text}")
 
 
-def _session_of(event: TriggerEvent) -> tuple[str, RoleSpec]:
+def _session_of(event: TriggerEvent) -> tuple[SessionKey, RoleSpec]:
     if event.task_id is not None:
-        return f"task:{event.task_id}", TASK
+        return SessionKey.task(event.task_id), TASK
     return OWNER_KEY, OWNER

@@ -23,6 +23,7 @@ from jobs.extensions.skill_plugins import SkillPlugins
 from jobs.memory import MemoryContext, MemoryFiles
 from jobs.messages import InboundMessage
 from jobs.sessions import OWNER, SessionManager
+from jobs.sessions.keys import OWNER_KEY
 from jobs.sessions.outside import OutsideInput
 from jobs.storage import (
     ApprovalRepo,
@@ -238,7 +239,7 @@ async def conversation_task(
         ),
         text("NOTHING_TO_REPORT"),
     )
-    reply = await jobs.sessions.run_turn("owner", OWNER, "Arrange a meeting with Bob")
+    reply = await jobs.sessions.run_turn(OWNER_KEY, OWNER, "Arrange a meeting with Bob")
     assert reply.text == "I'll arrange it with Bob."
     await jobs.idle()
     return 1

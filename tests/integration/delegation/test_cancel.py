@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 
 from jobs.sessions import OWNER
+from jobs.sessions.keys import OWNER_KEY
 from jobs.sessions.replies import Reply
 from jobs.storage import ApprovalRepo, ApprovalState, TaskStatus
 from tests.fakes.anthropic import Call, FakeAnthropic, hang, text, tool_use
@@ -59,7 +60,7 @@ async def cancel_from_the_owner(jobs: Delegation, conductor: Conductor) -> Reply
         tool_use("mcp__delegation__cancel_task", {"task_id": 1, "reason": "not needed"}),
         text("Cancelled the meeting task."),
     )
-    return await jobs.sessions.run_turn("owner", OWNER, "Cancel the meeting with Bob")
+    return await jobs.sessions.run_turn(OWNER_KEY, OWNER, "Cancel the meeting with Bob")
 
 
 async def test_cancel_interrupts_the_turn_answering_the_counterpart(

@@ -18,6 +18,7 @@ import pytest
 
 from jobs.clock import utc_now
 from jobs.sessions import OWNER
+from jobs.sessions.keys import OWNER_KEY
 from jobs.sessions.roles import task_folder
 from jobs.storage import ApprovalRepo
 from jobs.tools.tasks import ExternalTaskTools
@@ -156,10 +157,10 @@ async def test_files_a_tainted_task_wrote(rig: Rig, fake_model: FakeAnthropic) -
         async def deliver(index: int, tag: str, said: str) -> None:
             item = await jobs.message(BOB, said, 100 + index)  # the task writes notes-<tag>.md
             await jobs.runner.counterpart_turn(1, item, jobs.runner.frame(item, said))
-            await jobs.sessions.reset("owner")  # a clean owner's session reads the file
+            await jobs.sessions.reset(OWNER_KEY)  # a clean owner's session reads the file
             note = folder / f"notes-{tag}.md"
             assert note.exists(), f"the task did not write {note.name}"
-            reply = await jobs.sessions.run_turn("owner", OWNER, f"@@read {note}")
+            reply = await jobs.sessions.run_turn(OWNER_KEY, OWNER, f"@@read {note}")
             assert reply.tainted
 
         await run.each(deliver, "owner")

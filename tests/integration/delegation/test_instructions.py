@@ -14,6 +14,7 @@ import json
 import pytest
 
 from jobs.sessions import OWNER
+from jobs.sessions.keys import OWNER_KEY
 from jobs.sessions.roles import task_folder
 from jobs.storage import AuditRepo
 from tests.fakes.anthropic import text, tool_use
@@ -106,6 +107,6 @@ async def test_the_owner_session_reading_a_task_folder_does_not_load_its_claude_
     conductor.add(
         "owner", tool_use("Read", {"file_path": str(folder / "notes.md")}), text("Tuesday.")
     )
-    await jobs.sessions.run_turn("owner", OWNER, "What does the meeting task know?")
+    await jobs.sessions.run_turn(OWNER_KEY, OWNER, "What does the meeting task know?")
     bodies = json.dumps([call.body for call in conductor.seen["owner"]])
     assert "Bob prefers Tuesday." in bodies and INJECTED not in bodies

@@ -8,6 +8,7 @@ import asyncio
 import json
 
 from jobs.sessions import OWNER
+from jobs.sessions.keys import OWNER_KEY
 from jobs.sessions.roles import task_folder
 from jobs.storage import AuditRepo, TaintedFileRepo
 from tests.fakes.anthropic import text, tool_use
@@ -46,7 +47,7 @@ async def test_a_file_a_tainted_task_wrote_taints_the_owner_who_reads_it(
         tool_use("Bash", {"command": f"touch {marker}"}),
         text("I asked you first."),
     )
-    owner = asyncio.create_task(jobs.sessions.run_turn("owner", OWNER, "What did Bob say?"))
+    owner = asyncio.create_task(jobs.sessions.run_turn(OWNER_KEY, OWNER, "What did Bob say?"))
     code = await approval_question(jobs)
     await jobs.broker.decide(code, approve=False)
     reply = await asyncio.wait_for(owner, 30)
@@ -70,6 +71,6 @@ async def test_a_file_the_owner_rewrote_is_the_owners_again(rig: Rig, conductor:
         tool_use("Read", {"file_path": str(notes)}),
         text("Rewritten."),
     )
-    reply = await jobs.sessions.run_turn("owner", OWNER, "Rewrite the notes.")
+    reply = await jobs.sessions.run_turn(OWNER_KEY, OWNER, "Rewrite the notes.")
     assert not reply.tainted
     assert await TaintedFileRepo(jobs.db).under(notes.resolve()) is None

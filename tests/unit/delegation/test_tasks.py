@@ -21,7 +21,8 @@ from jobs.delegation.prompts import (
     report_text,
     start_prompt,
 )
-from jobs.sessions.roles import task_folder, task_id_of, task_key
+from jobs.sessions.keys import OWNER_KEY, SessionKey
+from jobs.sessions.roles import task_folder
 from jobs.storage import Access, Database, PeopleRepo, Person, Task, TaskRepo, TaskStatus
 from tests.unit.delegation.conftest import START, FakeClock
 
@@ -105,8 +106,12 @@ async def test_the_prompts_say_how_to_work(tmp_path: Path) -> None:
 
 
 def test_session_keys_and_folders(tmp_path: Path) -> None:
-    assert task_key(7) == "task:7" and task_id_of("task:7") == 7
-    assert task_id_of("owner") is None and task_id_of("task:x") is None
+    assert str(SessionKey.task(7)) == "task:7" and SessionKey.parse("task:7").task_id == 7
+    assert OWNER_KEY.task_id is None and SessionKey.parse("external:42").person_id == 42
+    assert str(SessionKey.trigger("ab12")) == "trigger:ab12" and OWNER_KEY.is_owner
+    for bad in ("task:x", "external:", "ownerx", "nobody:1"):
+        with pytest.raises(ValueError, match="not a session key"):
+            SessionKey.parse(bad)
     assert task_folder(tmp_path, 7) == (tmp_path / "tasks" / "7").resolve()
 
 
@@ -114,7 +119,11 @@ def test_session_keys_and_folders(tmp_path: Path) -> None:
 def test_a_counterpart_goes_to_their_task_whatever_the_policy(policy: ExternalUsers) -> None:
     stranger = Sender(42, "unknown", False, task_id=3)
     decision = route(stranger, owner_id=OWNER, policy=policy)
-    assert (decision.kind, decision.session_key, decision.task_id) == (RouteKind.TASK, "task:3", 3)
+    assert (decision.kind, decision.session_key, decision.task_id) == (
+        RouteKind.TASK,
+        SessionKey.task(3),
+        3,
+    )
     blocked = route(replace(stranger, access="blocked"), owner_id=OWNER, policy=policy)
     assert blocked.kind is RouteKind.IGNORE
     owner = route(Sender(OWNER, "unknown", False, task_id=3), owner_id=OWNER, policy=policy)
