@@ -9,13 +9,14 @@ from typing import Any, Final
 
 from claude_agent_sdk import SdkMcpTool, tool
 
-from jobs.extensions.browser import BrowserConfig, photo_file
+from jobs.extensions.browser import BrowserConfig, photo_file, recent_downloads
 from jobs.extensions.browser_viewer import viewer_link
 from jobs.tools.registry import ToolServer
 from jobs.tools.results import ToolResult, error_result, text_result
 
 ADMIN_SERVER_NAME: Final = "browser_admin"
 MAX_CAPTION_CHARS: Final = 1024
+MAX_LISTED: Final = 20
 
 ToOwner = Callable[[str, Path | None], Awaitable[None]]
 """`to_owner(text, photo)`: put a message (a photo with `text` as caption when `photo` is
@@ -29,12 +30,22 @@ _SCREENSHOT_SCHEMA: Final[dict[str, Any]] = {
 
 
 class BrowserAdminTools:
-    """The owner's browser_admin server: browser_view_link and send_screenshot."""
+    """The owner's browser_admin server: browser_view_link, send_screenshot and
+    browser_downloads."""
 
-    def __init__(self, *, config: BrowserConfig, to_owner: ToOwner, workspace: Path) -> None:
+    def __init__(
+        self,
+        *,
+        config: BrowserConfig,
+        to_owner: ToOwner,
+        workspace: Path,
+        downloads: Path | None = None,
+    ) -> None:
+        """`downloads`: the folder the browser's downloads land in (BROWSER_DOWNLOADS_DIR)."""
         self._config = config
         self._to_owner = to_owner
         self._workspace = workspace
+        self._downloads = downloads
 
     def server(self) -> ToolServer:
         return ToolServer.in_process(ADMIN_SERVER_NAME, self.tools())
@@ -62,7 +73,25 @@ class BrowserAdminTools:
         async def send_screenshot(args: dict[str, Any]) -> ToolResult:
             return await self.send_screenshot(str(args.get("path", "")), args.get("caption"))
 
-        return [browser_view_link, send_screenshot]
+        @tool(
+            "browser_downloads",
+            "List the files the browser downloaded, newest first, with their absolute paths "
+            "(give one to send_file to send it on). Their names come from the web pages.",
+            {},
+        )
+        async def browser_downloads(_args: dict[str, Any]) -> ToolResult:
+            return self.list_downloads()
+
+        return [browser_view_link, send_screenshot, browser_downloads]
+
+    def list_downloads(self) -> ToolResult:
+        if self._downloads is None:
+            return error_result("This browser's downloads folder is not known to Jobs.")
+        found = recent_downloads(self._downloads, limit=MAX_LISTED)
+        if not found:
+            return text_result(f"No downloads yet (they land in {self._downloads}).")
+        lines = [f"- {d.path} ({d.size} bytes, {d.modified:%Y-%m-%d %H:%M} UTC)" for d in found]
+        return text_result("\n".join(lines))
 
     async def view_link(self) -> ToolResult:
         link = await viewer_link(self._config)
