@@ -9,8 +9,8 @@ are piped both ways as is.
 
 Whoever gets through controls the owner's logged-in browser, so before forwarding anything it
 refuses (the reasons Chromium has its own rules, kept here for names Chromium never sees):
-- a Host that is not one of the allowed names (DNS rebinding: a page on evil.example whose
-  name now resolves to this machine sends `Host: evil.example`);
+- a Host that is neither an IP address nor one of the allowed names (DNS rebinding: a page
+  on evil.example whose name now resolves to this machine sends `Host: evil.example`);
 - any request with an Origin header (a web page's fetch or websocket; Jobs sends none);
 - a request without `Authorization: Bearer <token>`, the token start.sh makes at each start
   and writes to a file only Jobs can read (a page's <img> or form sends no Origin on a GET).
@@ -29,6 +29,7 @@ import argparse
 import asyncio
 import contextlib
 import hmac
+import ipaddress
 import json
 import logging
 import re
@@ -121,8 +122,8 @@ class Proxy:
         never quotes the token."""
         host = headers.get("host", "")
         shape = _HOST.match(host)
-        name = (shape.group("v6") or shape.group("name")).lower() if shape else None
-        if name not in self.allowed_hosts:
+        name = (shape.group("v6") or shape.group("name")).lower() if shape else ""
+        if name not in self.allowed_hosts and not is_ip(name):
             return 403, f"host name {host[:100]!r} is not allowed (CDP_PROXY_HOSTS)"
         if "origin" in headers:
             return 403, "requests from web pages (with an Origin header) are refused"
@@ -141,6 +142,15 @@ class Proxy:
             return
         body = json.dumps({"port": self.novnc_port, "password": password}).encode()
         await respond(writer, 200, body, content_type="application/json")
+
+
+def is_ip(name: str) -> bool:
+    """An address, not a name: what DNS rebinding cannot send (its page has a name)."""
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
 
 
 def parse_head(head: bytes) -> tuple[str, dict[str, str]]:

@@ -18,7 +18,7 @@
 #   BROWSER_TOKEN_FILE=~/.local/share/jobs-browser/cdp-token  the proxy's token, made at each
 #                   start; Jobs reads it (BROWSER_TOKEN_MODE=600 its file mode)
 #   CDP_PORT=9222 (Chromium, 127.0.0.1 only)  CDP_PROXY_PORT=9223  CDP_PROXY_BIND=127.0.0.1
-#   CDP_PROXY_HOSTS  host names the proxy answers besides localhost, 127.0.0.1, ::1 (comma-
+#   CDP_PROXY_HOSTS  host names the proxy answers besides localhost and IP addresses (comma-
 #                   separated; the image: browser, its compose service name)
 #   VNC_PORT=5900 (x11vnc, 127.0.0.1 only)  NOVNC_PORT=6080  NOVNC_BIND=127.0.0.1
 #   NOVNC_PASSWORD  (unset: one is generated once and kept in $BROWSER_PROFILE_DIR/.novnc-password)

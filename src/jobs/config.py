@@ -65,6 +65,13 @@ class Settings(BaseSettings):
         description="the CDP proxy's token, written by browser/start.sh at each start "
         "(default: ~/.local/share/jobs-browser/cdp-token, where start.sh writes it)",
     )
+    browser_idle_seconds: float = Field(
+        default=300,
+        gt=0,
+        le=24 * 3600,
+        description="the Playwright MCP server (≈ 140 MB) stops after this long without a "
+        "browser call; the next call starts it again (≈ 1 s)",
+    )
     browser_downloads_dir: Path | None = Field(
         default=None,
         description="where the browser's downloads land, so send_file can send them on "

@@ -170,7 +170,9 @@ async def browser(core: Core) -> BrowserTools | None:
         novnc_url=settings.novnc_url,
         novnc_password=password.get_secret_value() if password else None,
     )
-    tools = BrowserTools.over(config, workspace=workspace)
+    tools = BrowserTools.over(
+        config, workspace=workspace, idle_seconds=settings.browser_idle_seconds
+    )
     core.tools.register(tools.server())
     core.closing.push_async_callback(tools.aclose)
     admin = BrowserAdminTools(

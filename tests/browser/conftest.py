@@ -17,7 +17,7 @@ import pytest
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
-from tests.browser.service import BrowserService, chromium, needs_browser
+from tests.browser.service import BrowserService, chromium, needs_browser, running_service
 
 PAGE_COLOUR = (255, 0, 255)  # the test page's background: easy to find in a screenshot
 PAGE = b"""<!doctype html><html><head><title>Greeter</title></head>
@@ -31,12 +31,8 @@ PAGE = b"""<!doctype html><html><head><title>Greeter</title></head>
 @pytest.fixture(scope="package")
 def browser_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserService]:
     """One running browser service shared by the package's tests."""
-    needs_browser()
-    service = BrowserService.on(tmp_path_factory.mktemp("browser"))
-    try:
-        yield service.start()
-    finally:
-        service.stop()
+    with running_service(tmp_path_factory.mktemp("browser")) as service:
+        yield service
 
 
 @dataclass

@@ -127,6 +127,17 @@ def _accepts(port: int) -> bool:
     return True
 
 
+@contextmanager
+def running_service(home: Path) -> Iterator[BrowserService]:
+    """A BrowserService of its own in `home`, started (or the test skipped), then stopped."""
+    needs_browser()
+    service = BrowserService.on(home)
+    try:
+        yield service.start()
+    finally:
+        service.stop()
+
+
 @dataclass
 class BrowserService:
     """browser/start.sh running on free ports with its own profile, downloads and token."""

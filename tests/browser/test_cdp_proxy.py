@@ -132,9 +132,9 @@ async def test_websocket_passes_both_ways(
         await ws.close()
 
 
-async def test_loopback_and_configured_host_names_are_let_in(proxy_for: int) -> None:
+async def test_addresses_and_configured_host_names_are_let_in(proxy_for: int) -> None:
     for host in ("localhost:9223", "127.0.0.1:9223", "[::1]:9223", "LocalHost", "browser",
-                 "jobs-browser.lan:9223"):  # fmt: skip
+                 "jobs-browser.lan:9223", "192.168.1.5:9223", "[fd00::5]:9223"):  # fmt: skip
         status, _ = await http_get(proxy_for, "/json/version", {"Host": host, **AUTH})
         assert status == 200, host
 
@@ -145,7 +145,7 @@ async def test_a_host_name_not_configured_is_refused_dns_rebinding(
     fake, _ = upstream
     # A page on attacker.example whose name now resolves to this machine: even with the
     # token (it cannot have it, but the host check alone must hold), nothing goes through.
-    for host in ("attacker.example:9223", "browser.attacker.example", "", "10.0.0.7:9223"):
+    for host in ("attacker.example:9223", "browser.attacker.example", "", "1.2.3.4.nip.io"):
         status, body = await http_get(proxy_for, "/json/version", {"Host": host, **AUTH})
         assert status == 403 and b"is not allowed" in body, host
     with pytest.raises(ConnectionError, match="403"):

@@ -18,7 +18,13 @@ from jobs.extensions.playwright import TOOLS_FILE
 from jobs.tools.browser import BrowserTools
 from tests.browser.conftest import Site, text_of
 from tests.browser.pinned_tools import live_tools
-from tests.browser.service import BrowserService, children, eventually, needs_browser
+from tests.browser.service import (
+    BrowserService,
+    children,
+    eventually,
+    needs_browser,
+    running_service,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -50,12 +56,8 @@ def tools_on(service: BrowserService, workspace: Path, idle_seconds: float = 300
 @pytest.fixture
 def own_service(tmp_path: Path) -> Iterator[BrowserService]:
     """A browser service of this test's own, to stop and start."""
-    needs_browser()
-    service = BrowserService.on(tmp_path / "svc")
-    try:
-        yield service.start()
-    finally:
-        service.stop()
+    with running_service(tmp_path / "svc") as service:
+        yield service
 
 
 async def test_the_pinned_tool_list_is_what_the_installed_server_lists() -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser.conftest import Site, site  # noqa: F401 - the fixture, used by name
-from tests.browser.service import BrowserService, needs_browser, wait_until
+from tests.browser.service import BrowserService, running_service, wait_until
 from tests.browser.test_owner_turn import results
 from tests.e2e.conftest import OWNER_ID, MakeJobs
 from tests.fakes.anthropic import text, tool_use
@@ -25,12 +25,8 @@ NAVIGATE = "mcp__browser__browser_navigate"
 
 @pytest.fixture
 def service(tmp_path: Path) -> Iterator[BrowserService]:
-    needs_browser()
-    running = BrowserService.on(tmp_path / "browser")
-    try:
-        yield running.start()
-    finally:
-        running.stop()
+    with running_service(tmp_path / "browser") as running:
+        yield running
 
 
 async def test_chromium_killed_the_owner_is_told_and_then_it_works_again(
