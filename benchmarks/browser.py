@@ -225,7 +225,8 @@ async def main_async(turns: int, recoveries: int, tmp: Path) -> None:
     service = BrowserService.on(tmp / "service").start()
     try:
         await latency(turns, tmp, service, page)
-        await recovery(recoveries, tmp, page)
+        if recoveries:
+            await recovery(recoveries, tmp, page)
     finally:
         service.stop()
         server.shutdown()
