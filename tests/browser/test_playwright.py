@@ -41,6 +41,10 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
+def _environ(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/environ").read_bytes().decode().split("\0")
+
+
 def tools_on(service: BrowserService, workspace: Path, idle_seconds: float = 300) -> BrowserTools:
     _, command = needs_browser()
     workspace.mkdir(exist_ok=True)
@@ -122,5 +126,25 @@ async def test_a_server_that_died_is_started_again(
         assert "The next call starts it again" in text_of(failed)
         works = await tools.call("browser_snapshot", {})
         assert not works.is_error and "Greeter" in text_of(works)
+    finally:
+        await tools.aclose()
+
+
+async def test_the_server_gets_neither_jobs_credentials_nor_the_token_on_its_command_line(
+    browser_service: BrowserService, site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """browser_run_code_unsafe runs JavaScript in this process: it must hold nothing of Jobs'
+    (the CLI used to start it with its own environment, Claude credentials included)."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-not-for-the-browser")
+    monkeypatch.setenv("TG_API_HASH", "0123456789abcdef0123456789abcdef")
+    tools = tools_on(browser_service, tmp_path / "ws")
+    try:
+        assert not (await tools.call("browser_navigate", {"url": site.url})).is_error
+        [server] = servers()
+        environ = _environ(server)
+        token = browser_service.token_file.read_text().strip()
+        assert not [v for v in environ if v.startswith(("ANTHROPIC_", "TG_", "CLAUDE"))]
+        assert f"PLAYWRIGHT_MCP_CDP_HEADERS=Authorization: Bearer {token}" in environ
+        assert token not in _cmdline(server)
     finally:
         await tools.aclose()
