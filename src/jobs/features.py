@@ -222,6 +222,7 @@ async def approvals(core: Core) -> ApprovalBroker:
         owner_chat_id=core.owner_chat,
         on_outbox=core.sender.wake,
         timeout=timedelta(seconds=wait),
+        files=core.settings.data_dir / "approvals",
     )
     await broker.recover()  # questions of an earlier run: nothing waits for their answer
     return broker

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Final, Literal, Protocol
 
 from jobs.richtext import Entity, FormattedText
 
 OutboundKind = Literal["text", "photo", "document"]
+MESSAGE_LIMIT: Final = 4096
+"""UTF-16 units in one Telegram message's text (a channel cuts a longer text into several)."""
+CAPTION_LIMIT: Final = 1024
+"""UTF-16 units in one media caption (what is longer follows as text messages)."""
 
 
 @dataclass(frozen=True, slots=True)
