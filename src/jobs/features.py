@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from jobs.conversation.status import (
     update_command,
     usage_command,
 )
+from jobs.conversation.untrusted import one_line
 from jobs.delegation import TaskSessions, TaskSessionSettings
 from jobs.extensions.active import Extensions
 from jobs.extensions.browser import (
@@ -41,7 +42,8 @@ from jobs.extensions.mcp_servers import McpServers
 from jobs.extensions.plugins import Plugins
 from jobs.extensions.skills import SkillStore
 from jobs.memory import MemoryStore, make_embedder, open_memory
-from jobs.messages import OutboundKind, OutboundMessage
+from jobs.messages import Body, OutboundMessage
+from jobs.richtext import RichText
 from jobs.sessions.manager import SessionManager
 from jobs.storage import Database
 from jobs.storage.repos import Repos
@@ -107,11 +109,11 @@ class Core:
     closing: AsyncExitStack = field(default_factory=AsyncExitStack)
     """What features start and the app stops after the sessions (the Playwright MCP server)."""
 
-    async def to_owner(self, text: str, photo: Path | None = None) -> None:
-        """A message (or a photo with `text` as caption) to the owner, through the outbox."""
-        kind: OutboundKind = "photo" if photo else "text"
-        path = str(photo) if photo else None
-        message = OutboundMessage(chat_id=self.owner_chat, text=text, kind=kind, file_path=path)
+    async def to_owner(self, body: Body, photo: Path | None = None) -> None:
+        """A message (or a photo with `body` as caption) to the owner, through the outbox."""
+        message = OutboundMessage.formatted(self.owner_chat, body)
+        if photo is not None:
+            message = replace(message, kind="photo", file_path=str(photo))
         await self.repos.outbox.enqueue([message])
         self.sender.wake()
 
@@ -126,8 +128,10 @@ def external_tasks(core: Core) -> None:
     async def summary(person_id: int, text: str) -> None:
         person = await core.repos.people.get(person_id)
         who = person.display_name if person and person.display_name else f"id {person_id}"
-        handle = f" (@{person.username})" if person and person.username else ""
-        await core.to_owner(f"Summary from {who}{handle}:\n\n{text}")
+        handle = f" (@{one_line(person.username)})" if person and person.username else ""
+        # Their name and their words: plain and quoted, never formatting or links of theirs.
+        notice = RichText().text("Summary from ").plain(one_line(who) + handle).text(":\n\n")
+        await core.to_owner(notice.quote(text).build())
 
     tasks = ExternalTaskTools(tasks=core.repos.tasks, clock=core.clock, notify_owner=summary)
     core.tools.register(tasks.server())

@@ -173,3 +173,15 @@ def test_entities_round_trip_through_their_stored_form() -> None:
     assert entities_from_json("[]") == ()
     future = '[{"kind":"spoiler","offset":0,"length":1},{"kind":"italic","offset":1,"length":2}]'
     assert entities_from_json(future) == (Entity("italic", 1, 2),)
+
+
+def test_lines_keep_their_breaks_but_nothing_else_of_theirs() -> None:
+    ft = (
+        RichText()
+        .text("⏰ ")
+        .plain("Daily")
+        .text("\n\n")
+        .lines("**a**\r\n[b](https://x)\u2067")
+        .build()
+    )
+    assert ft == FormattedText("⏰ Daily\n\n**a**\n[b](https://x)⟦U+2067⟧")

@@ -58,7 +58,8 @@ async def asked(db: Database) -> str:
     """The code of the newest question, once it is in the outbox."""
     async with asyncio.timeout(5):
         while True:
-            if rows := await ApprovalRepo(db).pending():
+            rows = await ApprovalRepo(db).pending()
+            if rows and rows[-1].outbox_id is not None:  # asked: the question is stored
                 return rows[-1].code
             await asyncio.sleep(0.01)
 
