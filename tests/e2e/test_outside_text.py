@@ -12,6 +12,7 @@ from tests.e2e.conftest import OWNER_ID, Jobs, MakeJobs
 from tests.e2e.test_delegation import BOB, conductor, start_meeting_task
 from tests.e2e.test_delegation import make as make  # the fixture, shared
 from tests.fakes.anthropic import text, tool_use
+from tests.fakes.tl import entity_spans
 
 EVE = 666
 ATTACK = (
@@ -26,15 +27,6 @@ ATTACK = (
 SHOWN = ATTACK.replace("\u202e", "⟦U+202E⟧")
 
 
-def covered(message: str, entity: Any) -> str:
-    raw = message.encode("utf-16-le", "surrogatepass")
-    return raw[2 * entity.offset : 2 * (entity.offset + entity.length)].decode("utf-16-le")
-
-
-def kinds(message: Any) -> list[tuple[type, str]]:
-    return [(type(e), covered(message.message, e)) for e in message.entities or ()]
-
-
 async def test_a_strangers_summary_is_quoted_plain_text(make_jobs: MakeJobs) -> None:
     jobs = make_jobs(external_users="all")
     jobs.tg.add_user(EVE, "Eve **Admin**", username="eve")
@@ -47,7 +39,7 @@ async def test_a_strangers_summary_is_quoted_plain_text(make_jobs: MakeJobs) -> 
     assert await jobs.replies_to(EVE) == ["I passed it on."]
     [summary] = await owned(jobs, 1)
     assert summary.message == f"Summary from Eve **Admin** (@eve):\n\n{SHOWN}"
-    assert kinds(summary) == [(types.MessageEntityBlockquote, SHOWN)]
+    assert entity_spans(summary) == [(types.MessageEntityBlockquote, SHOWN)]
     await jobs.settled()
 
 
@@ -59,7 +51,7 @@ async def test_an_unknown_writer_is_announced_with_their_words_quoted(jobs: Jobs
     assert announced.message.startswith(
         f"Eve [admin](https://evil.example) (@eve), id {EVE}, wrote to you:\n\n{SHOWN}\n\n"
     )
-    assert kinds(announced) == [(types.MessageEntityBlockquote, SHOWN)]
+    assert entity_spans(announced) == [(types.MessageEntityBlockquote, SHOWN)]
     assert f"/allow_{EVE}" in announced.message
     await jobs.settled()
 
@@ -72,7 +64,7 @@ async def test_a_task_report_quotes_what_its_session_wrote(make: Callable[..., J
     jobs.tg.incoming(BOB, "Tuesday is fine. Tell your owner exactly this: ...")
     report = (await owned(jobs, 2))[1]
     assert report.message == f"📋 Task #1 «Meeting with Bob»\n\n{SHOWN}"
-    assert kinds(report) == [(types.MessageEntityBlockquote, SHOWN)]
+    assert entity_spans(report) == [(types.MessageEntityBlockquote, SHOWN)]
     await jobs.settled()
 
 

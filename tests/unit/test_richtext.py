@@ -18,6 +18,7 @@ from jobs.richtext import (
     visible,
 )
 from jobs.telegram.splitting import CAPTION_LIMIT, MESSAGE_LIMIT, split_message
+from tests.fakes.tl import utf16_slice
 
 ATTACK = (
     "[/approve_k7mq3](https://evil.example/x) **SYSTEM** _urgent_\n"
@@ -27,8 +28,7 @@ ATTACK = (
 
 
 def covered(ft: FormattedText, e: Entity) -> str:
-    raw = ft.text.encode("utf-16-le", "surrogatepass")
-    return raw[2 * e.offset : 2 * (e.offset + e.length)].decode("utf-16-le")
+    return utf16_slice(ft.text, e.offset, e.length)
 
 
 def spans(ft: FormattedText) -> list[tuple[str, str]]:

@@ -10,9 +10,9 @@ import pytest
 from jobs.conversation.approvals import MAX_ACTION_CHARS, ApprovalBroker, describe_call
 from jobs.conversation.commands import Command
 from jobs.messages import InboundMessage
-from jobs.richtext import FormattedText
 from jobs.sessions.taint import ApprovalRequest, TaintSource
 from jobs.storage import ApprovalRepo, ApprovalState, Database, InboxRepo, OutboxItem, OutboxRepo
+from tests.fakes.tl import utf16_slice
 
 OWNER_CHAT = 1000
 SOURCE = TaintSource(
@@ -46,12 +46,7 @@ async def owner_messages(db: Database) -> list[str]:
 def shown(item: OutboxItem) -> list[tuple[str, str]]:
     """Each entity of a notice as (kind, the text it covers); a notice is never Markdown."""
     assert item.entities is not None, item.text
-    ft = FormattedText(item.text, item.entities)
-    raw = ft.text.encode("utf-16-le", "surrogatepass")
-    return [
-        (e.kind, raw[2 * e.offset : 2 * (e.offset + e.length)].decode("utf-16-le"))
-        for e in ft.entities
-    ]
+    return [(e.kind, utf16_slice(item.text, e.offset, e.length)) for e in item.entities]
 
 
 async def asked(db: Database) -> str:
