@@ -24,7 +24,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "src")]
 
-from claude_agent_sdk import ClaudeSDKClient, ResultMessage  # noqa: E402
+from claude_agent_sdk import ClaudeSDKClient, McpServerConfig, ResultMessage  # noqa: E402
 from telethon.tl import functions  # noqa: E402
 
 from jobs.config import Settings, load_settings  # noqa: E402
@@ -97,7 +97,7 @@ class Pipeline:
     ) -> None:
         self.settings, self.env, self.stamps, self.rtt = settings, env, stamps, rtt
         self.tg = FakeTelegram(me_id=OWNER_ID)
-        self.task: asyncio.Task[None] | None = None
+        self.task: asyncio.Task[int] | None = None
         send = self.tg._on_messages_send_message
         answer = self.tg._answer
 
@@ -147,17 +147,25 @@ class Pipeline:
 
 
 class Bare:
-    """(b): a ClaudeSDKClient with the owner session's options, nothing else."""
+    """(b): a ClaudeSDKClient with the owner session's options, nothing else (or only the MCP
+    `servers` given: benchmarks/browser.py's)."""
 
-    def __init__(self, settings: Settings, env: dict[str, str], stamps: Stamps) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        env: dict[str, str],
+        stamps: Stamps,
+        servers: Mapping[str, McpServerConfig] | None = None,
+        mcp_tools: Iterable[str] = (),
+    ) -> None:
         cwd = settings.workspace_dir.resolve()
         cwd.mkdir(parents=True, exist_ok=True)
         options = build_options(
             OWNER,
             cwd=cwd,
             resume=None,
-            servers={},
-            mcp_tools=(),
+            servers=servers or {},
+            mcp_tools=mcp_tools,
             env=cli_env(settings, extra=env),
             hooks=None,
         )

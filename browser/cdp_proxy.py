@@ -2,16 +2,25 @@
 """CDP proxy: lets other hosts (the jobs container) drive Chromium's DevTools port.
 
 Chromium's DevTools server listens on 127.0.0.1 only, answers HTTP 500 to a Host header that
-is a name (`Host: browser:9223`), 403 to a request with an Origin header, and builds the
-websocket URLs in its /json replies from the Host header it got. So this proxy forwards each
-request with Host set to the upstream address and Origin dropped, and in /json* replies puts
-the address the client used back into the URLs. Websocket upgrades are piped both ways as is.
+is a name (`Host: browser:9223`) and builds the websocket URLs in its /json replies from the
+Host header it got. So this proxy forwards each request with Host set to the upstream address,
+and in /json* replies puts the address the client used back into the URLs. Websocket upgrades
+are piped both ways as is.
 
-It also answers GET /jobs-browser/novnc with the noVNC port and password, so Jobs can hand
-the owner the viewer link: whoever can reach this port already controls the browser.
+Whoever gets through controls the owner's logged-in browser, so before forwarding anything it
+refuses (the reasons Chromium has its own rules, kept here for names Chromium never sees):
+- a Host that is neither an IP address nor one of the allowed names (DNS rebinding: a page
+  on evil.example whose name now resolves to this machine sends `Host: evil.example`);
+- any request with an Origin header (a web page's fetch or websocket; Jobs sends none);
+- a request without `Authorization: Bearer <token>`, the token start.sh makes at each start
+  and writes to a file only Jobs can read (a page's <img> or form sends no Origin on a GET).
+
+It also answers GET /jobs-browser/novnc with the noVNC port and password (to token holders
+only), so Jobs can hand the owner the viewer link.
 
 Standard library only (it runs on the browser image's system python3):
-    cdp_proxy.py --listen 0.0.0.0:9223 --upstream 127.0.0.1:9222
+    cdp_proxy.py --listen 0.0.0.0:9223 --upstream 127.0.0.1:9222 --token-file FILE \
+                 [--allow-host browser]
 """
 
 from __future__ import annotations
@@ -19,6 +28,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hmac
+import ipaddress
 import json
 import logging
 import re
@@ -27,7 +38,8 @@ from pathlib import Path
 
 HEAD_LIMIT = 64 * 1024
 NOVNC_PATH = "/jobs-browser/novnc"
-_HOST_SHAPE = re.compile(r"^[A-Za-z0-9._\-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+_HOST = re.compile(r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<name>[A-Za-z0-9._\-]+))(?::[0-9]{1,5})?$")
 
 logger = logging.getLogger("cdp_proxy")
 
@@ -39,11 +51,15 @@ class Proxy:
         self,
         *,
         upstream: tuple[str, int],
+        token: str,
+        allowed_hosts: tuple[str, ...] = LOOPBACK_NAMES,
         novnc_port: int | None = None,
         novnc_password_file: Path | None = None,
     ) -> None:
         self.upstream = upstream
         self.upstream_authority = f"{upstream[0]}:{upstream[1]}"
+        self.expected_auth = f"Bearer {token}".encode()
+        self.allowed_hosts = frozenset(name.lower() for name in allowed_hosts)
         self.novnc_port = novnc_port
         self.novnc_password_file = novnc_password_file
 
@@ -67,12 +83,16 @@ class Proxy:
             await respond(writer, 400, b"bad request line\n")
             return
         method, path, _version = parts
+        refusal = self.refusal(headers)
+        if refusal is not None:
+            status, why = refusal
+            logger.info("refused %s %s: %s", method, path.split("?")[0][:100], why)
+            await respond(writer, status, f"{why}\n".encode())
+            return
         if method == "GET" and path == NOVNC_PATH:
             await self._novnc_info(writer)
             return
-        client_host = headers.get("host", "")
-        if not _HOST_SHAPE.match(client_host):
-            client_host = self.upstream_authority
+        client_host = headers["host"]
         upgrade = headers.get("upgrade", "").lower() == "websocket"
         forwarded = build_head(request_line, headers, self.upstream_authority, keep_alive=upgrade)
         try:
@@ -97,6 +117,21 @@ class Proxy:
             with contextlib.suppress(ConnectionError):
                 await up_writer.wait_closed()
 
+    def refusal(self, headers: dict[str, str]) -> tuple[int, str] | None:
+        """Why this request may not reach the browser (status, reason), or None. The reason
+        never quotes the token."""
+        host = headers.get("host", "")
+        shape = _HOST.match(host)
+        name = (shape.group("v6") or shape.group("name")).lower() if shape else ""
+        if name not in self.allowed_hosts and not is_ip(name):
+            return 403, f"host name {host[:100]!r} is not allowed (CDP_PROXY_HOSTS)"
+        if "origin" in headers:
+            return 403, "requests from web pages (with an Origin header) are refused"
+        given = headers.get("authorization", "").encode()
+        if not hmac.compare_digest(given, self.expected_auth):
+            return 401, "no valid token (Authorization: Bearer, from BROWSER_TOKEN_FILE)"
+        return None
+
     async def _novnc_info(self, writer: asyncio.StreamWriter) -> None:
         password = None
         if self.novnc_password_file is not None:
@@ -107,6 +142,15 @@ class Proxy:
             return
         body = json.dumps({"port": self.novnc_port, "password": password}).encode()
         await respond(writer, 200, body, content_type="application/json")
+
+
+def is_ip(name: str) -> bool:
+    """An address, not a name: what DNS rebinding cannot send (its page has a name)."""
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
 
 
 def parse_head(head: bytes) -> tuple[str, dict[str, str]]:
@@ -123,9 +167,10 @@ def parse_head(head: bytes) -> tuple[str, dict[str, str]]:
 def build_head(
     request_line: str, headers: dict[str, str], authority: str, *, keep_alive: bool
 ) -> bytes:
-    """The head sent upstream: Host = the upstream address, no Origin; one request per
+    """The head sent upstream: Host = the upstream address, no token; one request per
     connection unless it is a websocket upgrade (then the connection is the websocket)."""
-    out = {k: v for k, v in headers.items() if k not in {"host", "origin", "connection"}}
+    dropped = {"host", "origin", "connection", "authorization"}
+    out = {k: v for k, v in headers.items() if k not in dropped}
     lines = [request_line, f"Host: {authority}"]
     lines += [f"{name}: {value}" for name, value in out.items()]
     lines.append("Connection: Upgrade" if keep_alive else "Connection: close")
@@ -160,7 +205,10 @@ def rewrite_reply(reply: bytes, upstream_authority: str, client_host: str) -> by
 async def respond(
     writer: asyncio.StreamWriter, status: int, body: bytes, content_type: str = "text/plain"
 ) -> None:
-    reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 502: "Bad Gateway"}[status]
+    reason = {
+        200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+        502: "Bad Gateway",
+    }[status]  # fmt: skip
     writer.write(
         f"HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\n"
         f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
@@ -198,9 +246,19 @@ def address(text: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
+def read_token(path: Path) -> str:
+    token = path.read_text(encoding="utf-8").strip()
+    if not token:
+        raise SystemExit(f"cdp_proxy: the token file {path} is empty")
+    return token
+
+
 async def serve(args: argparse.Namespace) -> None:
+    extra = [name.strip() for name in ",".join(args.allow_host).split(",") if name.strip()]
     proxy = Proxy(
         upstream=address(args.upstream),
+        token=read_token(args.token_file),
+        allowed_hosts=(*LOOPBACK_NAMES, *extra),
         novnc_port=args.novnc_port,
         novnc_password_file=args.novnc_password_file,
     )
@@ -210,7 +268,10 @@ async def serve(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    logger.info("CDP proxy on %s -> %s", args.listen, args.upstream)
+    logger.info(
+        "CDP proxy on %s -> %s for host names %s",
+        args.listen, args.upstream, ", ".join(sorted(proxy.allowed_hosts)),
+    )  # fmt: skip
     async with server:
         await stop.wait()
 
@@ -219,6 +280,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="CDP proxy for Chromium's DevTools port")
     parser.add_argument("--listen", default="0.0.0.0:9223", help="HOST:PORT to accept on")
     parser.add_argument("--upstream", default="127.0.0.1:9222", help="Chromium's CDP HOST:PORT")
+    parser.add_argument(
+        "--token-file", type=Path, required=True, help="file holding the token clients must send"
+    )
+    parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        help="host names (comma-separated) allowed besides localhost, 127.0.0.1 and ::1",
+    )
     parser.add_argument("--novnc-port", type=int, help="noVNC's port, for /jobs-browser/novnc")
     parser.add_argument("--novnc-password-file", type=Path, help="file holding the password")
     logging.basicConfig(level=logging.INFO, format="cdp_proxy: %(message)s")

@@ -68,6 +68,7 @@ class App:
         self.delegation = delegation
         self.restart = restart
         self.health = health
+        self._closing = core.closing
         self._serve_health = core.settings.health_port != 0
 
     async def run(self, *, policy: ExternalUsers) -> None:
@@ -95,6 +96,7 @@ class App:
         await self.dispatcher.aclose()
         await self.delegation.aclose()  # task turns running in the background
         await self.sessions.aclose()
+        await self._closing.aclose()  # what features started (after the sessions using it)
         await self.memory.aclose()
         await self.db.close()
 
@@ -191,7 +193,7 @@ async def build(
         record=memory.record_exchange,
         task_turns=delegation,
         reply_command=approvals.command_for_reply,
-        owner_note=browser.owner_note if browser else None,
+        owner_note=browser.health.owner_note if browser else None,
         guard_markup=render_guarded,
     )
     turns = TurnRunner(

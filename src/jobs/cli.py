@@ -101,8 +101,20 @@ def _browser(settings: Settings, args: argparse.Namespace) -> int:  # noqa: RET5
             file=sys.stderr,
         )
         return 1
+    # The settings both sides read (from .env too): the script writes the token and the
+    # downloads where Jobs looks for them, and uses the same viewer address and password.
+    env = dict(os.environ)
+    shared = {
+        "BROWSER_TOKEN_FILE": settings.browser_token_file,
+        "BROWSER_DOWNLOADS_DIR": settings.browser_downloads_dir,
+        "NOVNC_URL": settings.novnc_url,
+        "NOVNC_PASSWORD": settings.novnc_password.get_secret_value()
+        if settings.novnc_password
+        else None,
+    }
+    env.update({name: str(value) for name, value in shared.items() if value is not None})
     # Replaces this process, so signals (docker stop, Ctrl-C) reach the script itself.
-    os.execvp("bash", ["bash", str(script), args.action])
+    os.execvpe("bash", ["bash", str(script), args.action], env)
 
 
 COMMANDS: dict[str, tuple[Command, str]] = {

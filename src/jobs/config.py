@@ -60,6 +60,23 @@ class Settings(BaseSettings):
         default="text-embedding-3-small", min_length=1, description="model for memory vectors"
     )
     browser_cdp_url: str | None = None
+    browser_token_file: Path | None = Field(
+        default=None,
+        description="the CDP proxy's token, written by browser/start.sh at each start "
+        "(default: ~/.local/share/jobs-browser/cdp-token, where start.sh writes it)",
+    )
+    browser_idle_seconds: float = Field(
+        default=300,
+        gt=0,
+        le=24 * 3600,
+        description="the Playwright MCP server (≈ 140 MB) stops after this long without a "
+        "browser call; the next call starts it again (≈ 1 s)",
+    )
+    browser_downloads_dir: Path | None = Field(
+        default=None,
+        description="where the browser's downloads land, so send_file can send them on "
+        "(default: ~/.local/share/jobs-browser/downloads, start.sh's own default)",
+    )
     novnc_url: str | None = Field(
         default=None, description="the browser viewer's address as you open it (port 6080)"
     )

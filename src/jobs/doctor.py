@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-import httpx
-
 from jobs.config import Settings
+from jobs.errors import BrowserDown
 from jobs.telegram.client import OwnerPeer, owner_peer_on_disk
 from jobs.telegram.sessionfile import SessionState, inspect_session
 
@@ -200,30 +199,37 @@ async def check_memory_vectors(settings: Settings) -> Check:
 
 
 async def check_browser(settings: Settings) -> Check:
-    from jobs.extensions.browser import find_playwright_mcp
+    from jobs.extensions.browser import (
+        BrowserConfig,
+        find_playwright_mcp,
+        start_command,
+        token_file,
+    )
+    from jobs.extensions.browser_health import cdp_version
 
     if not settings.browser_cdp_url:
         return Check(
             "browser",
             Status.OPTIONAL,
             "BROWSER_CDP_URL not set: no browser tools",
-            "Start the browser service (docker compose up, or ./browser/start.sh) "
-            "and set BROWSER_CDP_URL",
+            f"Start the browser service ({start_command()}) and set BROWSER_CDP_URL",
         )
-    url = settings.browser_cdp_url.rstrip("/") + "/json/version"
+    config = BrowserConfig(
+        cdp_url=settings.browser_cdp_url,
+        mcp_command=(),
+        output_dir=settings.workspace_dir,
+        token_file=token_file(settings.browser_token_file),
+    )
     try:
-        async with httpx.AsyncClient(timeout=3, trust_env=False) as client:
-            reply = await client.get(url)
-            reply.raise_for_status()
-            browser = reply.json().get("Browser", "unknown browser")
-    except (httpx.HTTPError, ValueError) as exc:
+        browser = await cdp_version(config)
+    except BrowserDown as exc:
         return Check(
             "browser",
             Status.WARN,
-            f"no browser answers at {url} ({type(exc).__name__}): the owner's browser "
+            f"no browser answers at {settings.browser_cdp_url}: {exc}; the owner's browser "
             "tools will fail until it does",
-            "Start the browser service (docker compose up -d browser, or ./browser/start.sh) "
-            "or fix BROWSER_CDP_URL",
+            f"Start the browser service ({start_command()}) or fix BROWSER_CDP_URL "
+            "(and BROWSER_TOKEN_FILE)",
         )
     if find_playwright_mcp() is None:
         return Check(

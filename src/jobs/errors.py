@@ -16,7 +16,8 @@ JobsError
 │   └── TurnTimeout        a turn ran past QUERY_TIMEOUT_SECONDS
 ├── AlreadyRunning         another `jobs run` holds the data directory
 ├── ApprovalDenied         the owner denied (or did not answer) an approval
-└── ExtensionError         a skill, plugin or MCP server could not be managed
+├── ExtensionError         a skill, plugin or MCP server could not be managed
+└── BrowserDown            the browser service does not answer (or its MCP server failed)
 """
 
 from __future__ import annotations
@@ -141,3 +142,8 @@ class ApprovalDenied(JobsError):
 
 class ExtensionError(JobsError):
     """A skill, plugin or MCP server could not be managed."""
+
+
+class BrowserDown(JobsError):
+    """The browser service does not answer as Chromium, or Jobs' Playwright MCP server
+    could not be started or stopped answering; the message says which and what to do."""

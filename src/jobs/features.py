@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,25 +28,33 @@ from jobs.conversation.status import (
     update_command,
     usage_command,
 )
+from jobs.conversation.untrusted import one_line
 from jobs.delegation import TaskSessions, TaskSessionSettings
 from jobs.extensions.active import Extensions
-from jobs.extensions.browser import BrowserConfig, BrowserHealth, find_playwright_mcp
+from jobs.extensions.browser import (
+    BrowserConfig,
+    downloads_dir,
+    find_playwright_mcp,
+    token_file,
+)
 from jobs.extensions.bundled import find_bundled_skills, sync_bundled_skills
 from jobs.extensions.mcp_servers import McpServers
 from jobs.extensions.plugins import Plugins
 from jobs.extensions.skills import SkillStore
 from jobs.memory import MemoryStore, make_embedder, open_memory
-from jobs.messages import OutboundKind, OutboundMessage
+from jobs.messages import Body, OutboundMessage
+from jobs.richtext import RichText
 from jobs.sessions.manager import SessionManager
 from jobs.sessions.outside import OutsideInput
 from jobs.storage import Database
 from jobs.storage.repos import Repos
-from jobs.tools import browser as browser_tools
 from jobs.tools import extensions as extension_tools
 from jobs.tools import memory as memory_tools
 from jobs.tools import schedules as schedule_tools
 from jobs.tools import telegram as telegram_tools
 from jobs.tools import triggers as trigger_tools
+from jobs.tools.browser import BrowserTools
+from jobs.tools.browser_admin import BrowserAdminTools
 from jobs.tools.delegation import DelegationTools
 from jobs.tools.messaging import MessagingTools, PersonLookup, PersonResolver
 from jobs.tools.registry import ToolServers
@@ -100,12 +109,14 @@ class Core:
     owner_chat: int
     """Where the owner's notices go: their chat, or the terminal's in `jobs chat`."""
     clock: Clock
+    closing: AsyncExitStack = field(default_factory=AsyncExitStack)
+    """What features start and the app stops after the sessions (the Playwright MCP server)."""
 
-    async def to_owner(self, text: str, photo: Path | None = None) -> None:
-        """A message (or a photo with `text` as caption) to the owner, through the outbox."""
-        kind: OutboundKind = "photo" if photo else "text"
-        path = str(photo) if photo else None
-        message = OutboundMessage(chat_id=self.owner_chat, text=text, kind=kind, file_path=path)
+    async def to_owner(self, body: Body, photo: Path | None = None) -> None:
+        """A message (or a photo with `body` as caption) to the owner, through the outbox."""
+        message = OutboundMessage.formatted(self.owner_chat, body)
+        if photo is not None:
+            message = replace(message, kind="photo", file_path=str(photo))
         await self.repos.outbox.enqueue([message])
         self.sender.wake()
 
@@ -120,8 +131,10 @@ def external_tasks(core: Core) -> None:
     async def summary(person_id: int, text: str) -> None:
         person = await core.repos.people.get(person_id)
         who = person.display_name if person and person.display_name else f"id {person_id}"
-        handle = f" (@{person.username})" if person and person.username else ""
-        await core.to_owner(f"Summary from {who}{handle}:\n\n{text}")
+        handle = f" (@{one_line(person.username)})" if person and person.username else ""
+        # Their name and their words: plain and quoted, never formatting or links of theirs.
+        notice = RichText().text("Summary from ").plain(one_line(who) + handle).text(":\n\n")
+        await core.to_owner(notice.quote(text).build())
 
     tasks = ExternalTaskTools(tasks=core.repos.tasks, clock=core.clock, notify_owner=summary)
     core.tools.register(tasks.server())
@@ -145,7 +158,7 @@ async def memory(core: Core) -> MemoryStore:
     return store
 
 
-async def browser(core: Core) -> BrowserHealth | None:
+async def browser(core: Core) -> BrowserTools | None:
     """The browser servers, when BROWSER_CDP_URL is set and Playwright MCP is installed."""
     settings = core.settings
     if not settings.browser_cdp_url:
@@ -160,18 +173,33 @@ async def browser(core: Core) -> BrowserHealth | None:
         cdp_url=settings.browser_cdp_url,
         mcp_command=command,
         output_dir=workspace / "browser",
+        token_file=token_file(settings.browser_token_file),
         novnc_url=settings.novnc_url,
         novnc_password=password.get_secret_value() if password else None,
     )
-    core.tools.register(browser_tools.browser_server(config))
-    admin = browser_tools.BrowserAdminTools(
-        config=config, to_owner=core.to_owner, workspace=workspace
+    tools = BrowserTools.over(
+        config, workspace=workspace, idle_seconds=settings.browser_idle_seconds
+    )
+    core.tools.register(tools.server())
+    core.closing.push_async_callback(tools.aclose)
+    admin = BrowserAdminTools(
+        config=config,
+        to_owner=core.to_owner,
+        workspace=workspace,
+        downloads=browser_downloads(settings),
     )
     core.tools.register(admin.server())
-    health = BrowserHealth(cdp_url=settings.browser_cdp_url)
-    if (problem := await health.problem()) is not None:
-        logger.warning("Browser: %s", problem)  # registered anyway: MCP connects per call
-    return health
+    if (problem := await tools.health.problem()) is not None:
+        logger.warning("Browser: %s", problem)  # registered anyway: it may come up later
+    return tools
+
+
+def browser_downloads(settings: Settings) -> Path | None:
+    """The browser's downloads folder, which send_file may send from (outside the workspace:
+    a downloaded CLAUDE.md or .claude/ must never land where Claude Code looks for them)."""
+    if not settings.browser_cdp_url:
+        return None
+    return downloads_dir(settings.browser_downloads_dir)
 
 
 def extensions(core: Core) -> Extensions:
@@ -201,6 +229,7 @@ async def approvals(core: Core) -> ApprovalBroker:
         owner_chat_id=core.owner_chat,
         on_outbox=core.sender.wake,
         timeout=timedelta(seconds=wait),
+        files=core.settings.data_dir / "approvals",
     )
     await broker.recover()  # questions of an earlier run: nothing waits for their answer
     return broker
@@ -274,11 +303,13 @@ def outside_input(core: Core, extensions: Extensions) -> OutsideInput:
         }
 
     chats = "messages in your Telegram chats (other people's words)"
+    fetched = browser_downloads(settings)
+    downloads = () if fetched is None else (fetched.resolve(),)
     return OutsideInput(
         workspace=workspace,
         data_dir=settings.data_dir.resolve(),
         ledger=core.repos.tainted_files,
-        outside_folders=(core.uploads.resolve(), workspace / "browser"),
+        outside_folders=(core.uploads.resolve(), workspace / "browser", *downloads),
         outside_tools=dict.fromkeys(telegram_tools.READ_ONLY_TOOLS, chats),
         extras=extras,
         protected_files=(workspace / "MEMORY.md", workspace / "HEARTBEAT.md"),
@@ -337,10 +368,11 @@ def telegram(core: Core, parts: TelegramParts | None) -> Attachments | None:
     """The owner's Telegram tools, and files and voice notes into turns (Telegram only)."""
     if parts is None:
         return None  # the terminal: attachments are only named
+    downloads = browser_downloads(core.settings)
     core.tools.register(
         telegram_tools.TelegramTools(
             account=parts.account,
-            roots=[core.settings.workspace_dir],
+            roots=[core.settings.workspace_dir, *([downloads] if downloads else [])],
             uploads_dir=core.uploads,
             clock=core.clock,
         ).server()

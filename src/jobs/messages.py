@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Final, Literal, Protocol
 
 from jobs.richtext import Entity, FormattedText
 
 OutboundKind = Literal["text", "photo", "document"]
+Body = str | FormattedText
+"""What a message says: Markdown (a str: a model's reply, a command's answer) or a notice
+built with jobs.richtext, sent exactly as built."""
+MESSAGE_LIMIT: Final = 4096
+"""UTF-16 units in one Telegram message's text (a channel cuts a longer text into several)."""
+CAPTION_LIMIT: Final = 1024
+"""UTF-16 units in one media caption (what is longer follows as text messages)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +57,22 @@ class OutboundMessage:
 
     @classmethod
     def formatted(
-        cls, chat_id: int, body: FormattedText, /, *, reply_to: int | None = None
+        cls,
+        chat_id: int,
+        body: Body,
+        /,
+        *,
+        reply_to: int | None = None,
+        link_preview: bool = False,
     ) -> OutboundMessage:
-        """A text message whose entities are exactly `body`'s (see `entities`)."""
-        return cls(chat_id=chat_id, text=body.text, entities=body.entities, reply_to=reply_to)
+        """A text message saying `body`: a notice with exactly its entities, or (a str)
+        Markdown rendered when sent (see `entities`)."""
+        if isinstance(body, str):
+            return cls(chat_id, body, reply_to=reply_to, link_preview=link_preview)
+        entities = body.entities
+        return cls(
+            chat_id, body.text, reply_to=reply_to, entities=entities, link_preview=link_preview
+        )
 
 
 @dataclass(frozen=True, slots=True)

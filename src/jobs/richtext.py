@@ -89,9 +89,9 @@ class RichText:
     """A notice built piece by piece; `build()` gives its text and entities.
 
     `text` is Jobs' own words (optionally bold). `plain` is someone else's inline value (a
-    name, a title): one line, no entities. `quote` is someone else's text as a blockquote with
-    no entities inside. `pre` is an exact action, preformatted. Pieces are joined as given:
-    put the line breaks in `text`.
+    name, a title): one line, no entities. `lines` is text that may carry others' words, as
+    plain lines. `quote` is someone else's text as a blockquote with no entities inside. `pre`
+    is an exact action, preformatted. Pieces are joined as given: put line breaks in `text`.
     """
 
     def __init__(self) -> None:
@@ -107,6 +107,10 @@ class RichText:
         """Another person's inline value: invisible characters spelled out, line breaks as ⏎."""
         one_line = value.replace("\r\n", "\n").replace("\r", "\n").replace("\n", _LINE_BREAK)
         return self._add(visible(one_line.replace("\t", " ")), None)
+
+    def lines(self, text: str, /) -> Self:
+        """Text that may carry others' words (a trigger's result): plain lines, no entities."""
+        return self._add(visible(text.replace("\r\n", "\n")), None)
 
     def quote(self, untrusted: str, /) -> Self:
         """Another person's text, as plain text inside one blockquote (blank ends dropped)."""

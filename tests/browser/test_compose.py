@@ -16,11 +16,13 @@ from typing import Any
 
 import yaml
 
+from jobs.config import load_settings
 from jobs.errors import StorageError
+from jobs.features import browser_downloads
 from jobs.health import Health
-from tests.browser.conftest import ROOT
+from tests.browser.service import ROOT
 
-VOLUMES = {"jobs-data", "jobs-workspace", "browser-profile", "browser-downloads"}
+VOLUMES = {"jobs-data", "jobs-workspace", "browser-profile", "browser-downloads", "browser-token"}
 
 
 def compose() -> dict[str, Any]:
@@ -78,12 +80,13 @@ def test_builds_point_at_dockerfiles_that_run_as_normal_users() -> None:
                 assert (context / source).exists(), (name, source)
 
 
-def test_browser_mounts_where_start_sh_keeps_profile_and_downloads() -> None:
+def test_browser_mounts_where_start_sh_keeps_profile_downloads_and_token() -> None:
     service = compose()["services"]["browser"]
     env = env_of(dockerfile(ROOT / "browser" / "Dockerfile"))
     mounts = dict(m.split(":")[:2] for m in service["volumes"])
     assert mounts["browser-profile"] == env["BROWSER_PROFILE_DIR"]
     assert mounts["browser-downloads"] == env["BROWSER_DOWNLOADS_DIR"]
+    assert Path(env["BROWSER_TOKEN_FILE"]).parent == Path(mounts["browser-token"])
     assert env["CDP_PROXY_BIND"] == env["NOVNC_BIND"] == "0.0.0.0"
     assert service["healthcheck"]["test"][1:] == ["/opt/browser/start.sh", "health"]
     entry = dockerfile(ROOT / "browser" / "Dockerfile")["ENTRYPOINT"][0]
@@ -99,12 +102,47 @@ def test_only_the_viewer_is_published_and_jobs_reaches_cdp_by_name() -> None:
     assert spec["jobs"]["environment"]["BROWSER_CDP_URL"] == "http://browser:9223"
     assert spec["jobs"]["depends_on"]["browser"]["condition"] == "service_started"
     assert interpolate(spec["browser"]["environment"]["NOVNC_PASSWORD"]) == ""
+    # The proxy answers the name Jobs uses, and nothing but loopback names besides.
+    env = env_of(dockerfile(ROOT / "browser" / "Dockerfile"))
+    assert env["CDP_PROXY_HOSTS"] == "browser"
+
+
+def test_jobs_reads_the_token_and_may_send_the_downloads() -> None:
+    jobs = compose()["services"]["jobs"]
+    mounts = {m.split(":")[0]: m.split(":")[1:] for m in jobs["volumes"]}
+    environment = jobs["environment"]
+    assert mounts["browser-token"] == ["/browser-token", "ro"]
+    assert Path(environment["BROWSER_TOKEN_FILE"]).parent == Path("/browser-token")
+    assert mounts["browser-downloads"] == ["/downloads", "ro"]
+    settings = load_settings(None, **{k.lower(): v for k, v in environment.items()})
+    assert browser_downloads(settings) == Path("/downloads")  # send_file's second root
+    assert not Path("/downloads").is_relative_to(environment["WORKSPACE_DIR"])
+
+
+def test_the_logged_viewer_link_works_from_the_host() -> None:
+    """Not the container's id as host: localhost, where compose publishes the viewer, unless
+    NOVNC_URL (also read by Jobs) says where it is opened."""
+    env = env_of(dockerfile(ROOT / "browser" / "Dockerfile"))
+    assert env["NOVNC_HOST"] == "localhost"
+    browser = compose()["services"]["browser"]
+    assert browser["environment"]["NOVNC_URL"] == "${NOVNC_URL:-}"
+
+
+def test_the_browser_image_carries_no_node() -> None:
+    """Debian's novnc package depends on nodejs, which nothing in the image runs: only its
+    pages are unpacked (apt-get download + dpkg-deb -x), never installed with apt."""
+    run = " ".join(dockerfile(ROOT / "browser" / "Dockerfile")["RUN"])
+    installed = run.split("apt-get install", 1)[1].split("&&", 1)[0].split()
+    assert "novnc" not in installed and "nodejs" not in installed
+    assert "--no-install-recommends" in installed
+    assert "apt-get download novnc" in run and "dpkg-deb -x novnc_" in run
 
 
 def test_browser_image_installs_what_start_sh_runs() -> None:
     run = " ".join(dockerfile(ROOT / "browser" / "Dockerfile")["RUN"])
-    for package in ("chromium", "xvfb", "x11vnc", "novnc", "websockify", "python3"):
+    for package in ("chromium", "xvfb", "x11vnc", "websockify", "python3"):
         assert re.search(rf"\s{package}\s", run), package
+    assert "/usr/share/novnc/vnc.html" in run  # where start.sh looks (NOVNC_WEB)
 
 
 def test_jobs_image_installs_the_pinned_mcp_server_and_runs_jobs() -> None:

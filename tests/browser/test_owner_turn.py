@@ -13,22 +13,24 @@ from typing import Any
 
 import pytest
 
-from jobs.extensions.browser import PLAYWRIGHT_TOOLS, BrowserConfig
+from jobs.extensions.browser import BrowserConfig
+from jobs.extensions.playwright import pinned_tools
 from jobs.sessions import OWNER, SessionManager
 from jobs.sessions.keys import OWNER_KEY
 from jobs.storage import Database
 from jobs.tools import ToolServers
-from jobs.tools.browser import ADMIN_SERVER_NAME, BrowserAdminTools, browser_server
+from jobs.tools.browser import BrowserTools
+from jobs.tools.browser_admin import ADMIN_SERVER_NAME, BrowserAdminTools
 from tests.browser.conftest import (
     PAGE_COLOUR,
-    BrowserService,
     Site,
+    cdp_env,
     launch_args,
-    needs_browser,
     playwright_mcp,
     text_of,
 )
 from tests.browser.png import share_of
+from tests.browser.service import BrowserService, needs_browser
 from tests.fakes.anthropic import Call, FakeAnthropic, Turn, text, tool_use
 from tests.session_stack import session_manager
 
@@ -53,8 +55,12 @@ async def owner(
     workspace = tmp_path / "workspace"
     workspace.mkdir()
     config = BrowserConfig(
-        cdp_url=browser_service.cdp_url, mcp_command=command, output_dir=workspace / "browser"
+        cdp_url=browser_service.cdp_url,
+        mcp_command=command,
+        output_dir=workspace / "browser",
+        token_file=browser_service.token_file,
     )
+    browser = BrowserTools.over(config, workspace=workspace)
     sent: list[tuple[str, Path | None]] = []
 
     async def to_owner(text: str, photo: Path | None) -> None:
@@ -67,12 +73,13 @@ async def owner(
         root=tmp_path,
         env=claude_env,
         workspace=workspace,
-        tools=ToolServers([browser_server(config), admin.server()]),
+        tools=ToolServers([browser.server(), admin.server()]),
     )
     try:
         yield Owner(manager=manager, workspace=workspace, sent=sent)
     finally:
         await manager.aclose()
+        await browser.aclose()
         await db.close()
 
 
@@ -119,7 +126,7 @@ async def test_owner_turn_fills_a_form_and_sees_the_result(
     assert reply.text == "The page now says: Hello, Ada!"
     calls = fake_model.calls
     offered = {t for t in calls[0].offered_tools if t.startswith("mcp__browser__")}
-    assert offered == {f"mcp__browser__{name}" for name in PLAYWRIGHT_TOOLS}
+    assert offered == {f"mcp__browser__{tool.name}" for tool in pinned_tools()}
     assert "Page Title: Greeter" in results(calls[1])
     assert site.greeted == ["Ada"]  # the click reached the page's server with the typed name
     assert "Hello, Ada!" in results(calls[5])  # wait_for saw the page's answer
@@ -132,7 +139,9 @@ async def test_owner_turn_fills_a_form_and_sees_the_result(
 async def test_novnc_viewer_shows_the_page_on_the_remote_desktop(
     browser_service: BrowserService, site: Site, tmp_path: Path
 ) -> None:
-    async with playwright_mcp("--cdp-endpoint", browser_service.cdp_url, cwd=tmp_path) as cdp:
+    async with playwright_mcp(
+        "--cdp-endpoint", browser_service.cdp_url, cwd=tmp_path, env=cdp_env(browser_service)
+    ) as cdp:
         shown = await cdp.call_tool("browser_navigate", {"url": site.url + "?watched"})
         assert "Page Title: Greeter" in text_of(shown)
     async with playwright_mcp(*launch_args(tmp_path / "out"), cwd=tmp_path) as viewer:
@@ -154,7 +163,9 @@ async def test_downloads_land_in_the_downloads_dir(
     browser_service: BrowserService, site: Site, tmp_path: Path
 ) -> None:
     saved = browser_service.home / "downloads" / "report.txt"
-    async with playwright_mcp("--cdp-endpoint", browser_service.cdp_url, cwd=tmp_path) as cdp:
+    async with playwright_mcp(
+        "--cdp-endpoint", browser_service.cdp_url, cwd=tmp_path, env=cdp_env(browser_service)
+    ) as cdp:
         await cdp.call_tool("browser_navigate", {"url": site.url})
         clicked = await cdp.call_tool("browser_click", {"target": "a", "element": "Report link"})
         assert not clicked.is_error, text_of(clicked)

@@ -13,6 +13,7 @@ from pathlib import Path
 from jobs.conversation.limits import RateLimiter
 from tests.e2e.conftest import OWNER_ID, Jobs, MakeJobs
 from tests.fakes.anthropic import text
+from tests.fakes.tl import entity_spans
 
 STRANGERS = int(os.environ.get("JOBS_ABUSE_STRANGERS", "50"))
 EACH = int(os.environ.get("JOBS_ABUSE_EACH", "200"))
@@ -106,8 +107,13 @@ async def test_tricky_names_and_text_stay_literal_in_the_owners_announcement(job
     assert not any(ch in announcement for ch in "\u202e\u200b\u2066\u2069\x00")
     assert "**boss** [bank](http://evil.example)" in announcement  # shown, not rendered
     assert "**urgent** [pay here](http://evil.example)" in announcement
-    # The only formatting is Jobs' own (the /allow_ and /block_ commands Telegram links itself).
-    assert not [e for e in created.entities or [] if type(e).__name__ != "MessageEntityBotCommand"]
+    # The only formatting is Jobs' own: the quote around their words (and the /allow_ and
+    # /block_ commands Telegram links itself).
+    spans = [s for s in entity_spans(created) if s[0].__name__ != "MessageEntityBotCommand"]
+    assert [kind.__name__ for kind, _ in spans] == ["MessageEntityBlockquote"]
+    assert spans[0][1].startswith(
+        "**urgent** [pay here](http://evil.example)\n# /allow_666⟦U+202E⟧"
+    )
     assert f"/allow_{eve} lets me talk" in announcement and len(announcement) < 1000
     await jobs.settled()
 

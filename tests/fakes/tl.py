@@ -37,6 +37,19 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+def utf16_slice(text: str, offset: int, length: int) -> str:
+    """What an entity at `offset` of `length` UTF-16 units covers (half a surrogate pair
+    raises UnicodeDecodeError: an entity must not cut a character)."""
+    raw = text.encode("utf-16-le", "surrogatepass")
+    return raw[2 * offset : 2 * (offset + length)].decode("utf-16-le")
+
+
+def entity_spans(message: Any) -> list[tuple[type, str]]:
+    """A message's (or a send request's) entities as (their type, the text each covers)."""
+    entities = message.entities or ()
+    return [(type(e), utf16_slice(message.message, e.offset, e.length)) for e in entities]
+
+
 def _default_from_name(name: str, depth: int) -> Any:
     name = name.removeprefix("Type")
     for cand in (name + "Empty", name):

@@ -14,7 +14,7 @@ from jobs.richtext import RichText
 from jobs.telegram.inbound import SentLog
 from jobs.telegram.outbound import TelegramChannel
 from tests.fakes.telegram import FakeTelegram
-from tests.fakes.tl import utf16_len
+from tests.fakes.tl import entity_spans, utf16_len, utf16_slice
 
 ANN = 111
 SendMessage = functions.messages.SendMessageRequest
@@ -29,12 +29,6 @@ def channel(tg: FakeTelegram, tg_client: TelegramClient) -> TelegramChannel:
     return TelegramChannel(client=tg_client, sent_log=SentLog(), mask=lambda s: s.translate(mask))
 
 
-def covered(text: str, entity: object) -> str:
-    raw = text.encode("utf-16-le", "surrogatepass")
-    offset, length = entity.offset, entity.length  # type: ignore[attr-defined]
-    return raw[2 * offset : 2 * (offset + length)].decode("utf-16-le")
-
-
 async def test_a_notice_goes_out_with_exactly_its_entities(
     tg: FakeTelegram, channel: TelegramChannel
 ) -> None:
@@ -42,7 +36,7 @@ async def test_a_notice_goes_out_with_exactly_its_entities(
     await channel.send(OutboundMessage.formatted(ANN, body))
     [req] = tg.of(SendMessage)
     assert req.message == body.text.replace("7", "*")  # masked, nothing rendered
-    assert [(type(e), covered(req.message, e)) for e in req.entities] == [
+    assert entity_spans(req) == [
         (types.MessageEntityBold, "📨 From "),
         (types.MessageEntityBlockquote, LINKS.replace("7", "*")),
     ]
@@ -73,9 +67,13 @@ async def test_a_long_notice_is_cut_with_its_quote_in_every_chunk(
         kinds = [type(e) for e in req.entities]
         assert types.MessageEntityBlockquote in kinds and types.MessageEntityBold not in kinds[1:]
         for entity in req.entities:
-            covered(req.message, entity)  # on code point boundaries, inside the text
+            utf16_slice(
+                req.message, entity.offset, entity.length
+            )  # on code point boundaries, inside the text
     assert "\u202e" not in "".join(r.message for r in reqs)
-    quoted = "\n".join(covered(r.message, e) for r in reqs for e in r.entities[-1:])
+    quoted = "\n".join(
+        utf16_slice(r.message, e.offset, e.length) for r in reqs for e in r.entities[-1:]
+    )
     assert quoted.count("line ") == 600
 
 

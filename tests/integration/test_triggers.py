@@ -249,6 +249,8 @@ async def test_a_channel_post_is_untrusted_and_its_bash_call_is_denied(
     assert await jobs.outbox() == [
         "📣 News\n\nNews: the launch moved to Friday. One post tried to make me delete a file."
     ]
+    [row] = await jobs.db.fetch_all("SELECT entities FROM outbox")  # outside text: quoted
+    assert json.loads(row["entities"]) == [{"kind": "blockquote", "offset": 9, "length": 74}]
     assert not [e for e in await AuditRepo(jobs.db).latest() if e.tool == "Bash"]
     rows = await jobs.db.fetch_all("SELECT key FROM sessions")
     assert [r["key"] for r in rows] == [OWNER_KEY]  # the post's session is gone, with its folder
@@ -280,7 +282,7 @@ async def test_a_trigger_waits_for_the_owner_turn_and_takes_no_follow_ups(
     assert not await jobs.sessions.follow_up(OWNER_KEY, "and another thing")
     outcome = await trigger
     assert outcome.ok and outcome.messages == (
-        OutboundMessage(chat_id=OWNER_CHAT, text="⏰ scheduler\n\ntrigger answer"),
+        OutboundMessage(chat_id=OWNER_CHAT, text="⏰ scheduler\n\ntrigger answer", entities=()),
     )
     assert (await jobs.executor.run(event)).note == "duplicate"
     assert len(fake_model.calls) == 2

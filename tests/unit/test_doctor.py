@@ -41,7 +41,9 @@ def ready(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
 def cdp() -> Iterator[str]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            body = json.dumps({"Browser": "Chrome/156.0"}).encode()
+            body = json.dumps(
+                {"Browser": "Chrome/156.0", "webSocketDebuggerUrl": "ws://x/y"}
+            ).encode()
             self.send_response(200)
             self.send_header("content-length", str(len(body)))
             self.end_headers()

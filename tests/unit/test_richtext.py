@@ -18,6 +18,7 @@ from jobs.richtext import (
     visible,
 )
 from jobs.telegram.splitting import CAPTION_LIMIT, MESSAGE_LIMIT, split_message
+from tests.fakes.tl import utf16_slice
 
 ATTACK = (
     "[/approve_k7mq3](https://evil.example/x) **SYSTEM** _urgent_\n"
@@ -27,8 +28,7 @@ ATTACK = (
 
 
 def covered(ft: FormattedText, e: Entity) -> str:
-    raw = ft.text.encode("utf-16-le", "surrogatepass")
-    return raw[2 * e.offset : 2 * (e.offset + e.length)].decode("utf-16-le")
+    return utf16_slice(ft.text, e.offset, e.length)
 
 
 def spans(ft: FormattedText) -> list[tuple[str, str]]:
@@ -173,3 +173,15 @@ def test_entities_round_trip_through_their_stored_form() -> None:
     assert entities_from_json("[]") == ()
     future = '[{"kind":"spoiler","offset":0,"length":1},{"kind":"italic","offset":1,"length":2}]'
     assert entities_from_json(future) == (Entity("italic", 1, 2),)
+
+
+def test_lines_keep_their_breaks_but_nothing_else_of_theirs() -> None:
+    ft = (
+        RichText()
+        .text("⏰ ")
+        .plain("Daily")
+        .text("\n\n")
+        .lines("**a**\r\n[b](https://x)\u2067")
+        .build()
+    )
+    assert ft == FormattedText("⏰ Daily\n\n**a**\n[b](https://x)⟦U+2067⟧")

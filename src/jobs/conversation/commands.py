@@ -6,6 +6,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from jobs.messages import Body
 from jobs.sessions.keys import SessionKey
 
 _COMMAND = re.compile(r"^/([A-Za-z][A-Za-z0-9_]{0,31})(?:@\w+)?(?:\s+(.*))?$", re.DOTALL)
@@ -41,7 +42,8 @@ class CommandContext:
     is_owner: bool
 
 
-Handler = Callable[[CommandContext, Command], Awaitable[str]]
+Handler = Callable[[CommandContext, Command], Awaitable[Body]]
+"""An answer is Markdown, or a notice built with jobs.richtext when it shows others' text."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +69,7 @@ class CommandTable:
         spec = self.specs.get(command.name)
         return spec is not None and spec.immediate and (is_owner or not spec.owner_only)
 
-    async def run(self, ctx: CommandContext, command: Command) -> str:
+    async def run(self, ctx: CommandContext, command: Command) -> Body:
         if command.name in ("help", "start"):
             return self.help(is_owner=ctx.is_owner)
         spec = self.specs.get(command.name)

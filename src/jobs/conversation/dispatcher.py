@@ -23,9 +23,10 @@ from jobs.conversation.limits import RateLimiter
 from jobs.conversation.outage import Outages
 from jobs.conversation.router import Route, RouteKind, Sender, route
 from jobs.conversation.turns import TurnRunner, command_context
-from jobs.conversation.untrusted import plain_name, quoted
+from jobs.conversation.untrusted import one_line, preview
 from jobs.errors import StorageError
-from jobs.messages import InboundMessage, OutboundMessage
+from jobs.messages import Body, InboundMessage, OutboundMessage
+from jobs.richtext import RichText
 from jobs.storage.busy import retry_busy
 from jobs.storage.inbox import InboxItem, InboxRepo, InboxState
 from jobs.storage.outbox import OutboxRepo
@@ -284,24 +285,23 @@ class Dispatcher:
         if not await self._people.mark_announced(item.sender_id):
             await self._inbox.finish(item.id, InboxState.IGNORED, "waiting for the owner")
             return
-        # Names and text are the stranger's: shown literally, never as formatting or links.
-        who = plain_name(item.sender_name) or "Someone"
-        username = plain_name(item.sender_username)
-        handle = f" (@{username})" if username else ""
-        preview = quoted(item.text, limit=300)
-        text = (
-            f"{who}{handle}, id {item.sender_id}, wrote to you:\n\n{preview}\n\n"
-            f"Should I answer them? /allow_{item.sender_id} lets me talk with them, "
+        # Names and text are the stranger's: plain and quoted, never formatting or links.
+        username = one_line(item.sender_username)
+        notice = RichText().plain(one_line(item.sender_name) or "Someone")
+        notice.plain(f" (@{username})" if username else "")
+        notice.text(f", id {item.sender_id}, wrote to you:\n\n")
+        notice.quote(preview(item.text, limit=300)).text(
+            f"\n\nShould I answer them? /allow_{item.sender_id} lets me talk with them, "
             f"/block_{item.sender_id} ignores them for good."
         )
         await self._outbox.enqueue(
-            [OutboundMessage(chat_id=self._owner_id, text=text)],
+            [OutboundMessage.formatted(self._owner_id, notice.build())],
             inbox_id=item.id,
             finish_inbox=InboxState.IGNORED,
         )
         self._turns.delivered()
 
-    async def _reply(self, item: InboxItem, text: str, state: InboxState) -> None:
-        message = OutboundMessage(chat_id=item.chat_id, text=text, reply_to=item.msg_id)
+    async def _reply(self, item: InboxItem, body: Body, state: InboxState) -> None:
+        message = OutboundMessage.formatted(item.chat_id, body, reply_to=item.msg_id)
         await self._outbox.enqueue([message], inbox_id=item.id, finish_inbox=state)
         self._turns.delivered()

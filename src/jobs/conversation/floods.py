@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from jobs.conversation.untrusted import plain_name
+from jobs.conversation.untrusted import one_line
 from jobs.messages import OutboundMessage
+from jobs.richtext import RichText
 from jobs.storage.outbox import OutboxRepo
 from jobs.storage.people import PeopleRepo
 
@@ -59,12 +60,12 @@ class FloodNotices:
                 about(wait),
             )
             return False
-        who = await self._who(chat_id)
-        text = (
-            f"Telegram asked me to wait {about(wait)} before I write to {who} again. "
-            "My messages to them are queued, not lost: they go out when the wait is over."
+        notice = RichText().text(f"Telegram asked me to wait {about(wait)} before I write to ")
+        notice.plain(await self._who(chat_id)).text(
+            " again. My messages to them are queued, not lost: they go out when the wait is over."
         )
-        await self._outbox.enqueue([OutboundMessage(chat_id=self._owner_chat, text=text)])
+        message = OutboundMessage.formatted(self._owner_chat, notice.build())
+        await self._outbox.enqueue([message])
         self._told.add(chat_id)  # only once stored: a failed write is told at the next refusal
         logger.info("Told the owner that chat %s is held back for %s", chat_id, about(wait))
         return True
@@ -77,7 +78,7 @@ class FloodNotices:
         person = await self._people.get(chat_id) if self._people is not None else None
         if person is None:
             return f"chat {chat_id}"
-        # The name is theirs: shown literally, never as formatting or links.
-        name = plain_name(person.display_name) or f"user {chat_id}"
-        username = plain_name(person.username)
+        # The name is theirs: plain text in the notice, never formatting or links.
+        name = one_line(person.display_name) or f"user {chat_id}"
+        username = one_line(person.username)
         return f"{name} (@{username})" if username else name

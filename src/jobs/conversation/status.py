@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 
 from jobs.clock import Clock, utc_now
 from jobs.conversation.commands import Command, CommandContext, CommandSpec
+from jobs.messages import Body
+from jobs.richtext import RichText
 from jobs.sessions.manager import SessionManager
 from jobs.storage import (
     ACTIVE_STATUSES,
@@ -164,34 +166,36 @@ async def _triggers_line(triggers: TriggerRepo | None) -> str:
 
 
 def tasks_command(*, tasks: TaskRepo, people: PeopleRepo) -> CommandSpec:
-    """/tasks: the owner sees every open task; anyone else the tasks given to them."""
+    """/tasks: the owner sees every open task; anyone else the tasks given to them. Titles,
+    names and next steps may be other people's words: plain text, never Markdown."""
 
-    async def handler(ctx: CommandContext, command: Command) -> str:
+    async def handler(ctx: CommandContext, command: Command) -> Body:
         if ctx.is_owner:
             found = await tasks.list(statuses=OPEN_TASKS)
         else:
             found = await tasks.list(assignee_id=ctx.person_id, statuses=OPEN_TASKS)
         if not found:
             return "No open tasks."
-        lines = [await _task_line(task, people, owner=ctx.is_owner) for task in found[:SHOWN_TASKS]]
+        listing = RichText().text("Open tasks:")
+        for task in found[:SHOWN_TASKS]:
+            await _task_line(listing.text("\n"), task, people, owner=ctx.is_owner)
         if len(found) > SHOWN_TASKS:
-            lines.append(f"… and {len(found) - SHOWN_TASKS} more.")
-        return "Open tasks:\n" + "\n".join(lines)
+            listing.text(f"\n… and {len(found) - SHOWN_TASKS} more.")
+        return listing.build()
 
     return CommandSpec(handler, "open tasks")
 
 
-async def _task_line(task: Task, people: PeopleRepo, *, owner: bool) -> str:
-    line = f"#{task.id} {task.title} [{task.status.value}]"
+async def _task_line(out: RichText, task: Task, people: PeopleRepo, *, owner: bool) -> None:
+    out.text(f"#{task.id} ").plain(task.title).text(f" [{task.status.value}]")
     if owner:
         for label, person_id in (("for", task.assignee_id), ("with", task.counterpart_id)):
             if person_id is not None:
-                line += f" {label} {await _name(people, person_id)}"
+                out.text(f" {label} ").plain(await _name(people, person_id))
     if task.due_at is not None:
-        line += f", due {task.due_at:%Y-%m-%d %H:%M} UTC"
+        out.text(f", due {task.due_at:%Y-%m-%d %H:%M} UTC")
     if task.next_step:
-        line += f"\n   next: {task.next_step}"
-    return line
+        out.text("\n   next: ").plain(task.next_step)
 
 
 async def _name(people: PeopleRepo, person_id: int) -> str:

@@ -20,7 +20,7 @@ from jobs.conversation.attachments import Attachments, Intake, save_long_text
 from jobs.conversation.commands import Command, CommandContext, CommandTable, parse_command
 from jobs.conversation.outcome import Outcome, judge
 from jobs.conversation.router import Route, RouteKind, external_key
-from jobs.messages import Channel, OutboundMessage
+from jobs.messages import Body, Channel, OutboundMessage
 from jobs.richtext import FormattedText, visible
 from jobs.sessions.keys import OWNER_KEY
 from jobs.sessions.port import Sessions
@@ -283,23 +283,22 @@ class TurnRunner:
             )
             return
         shown = self._guard_markup(outcome.text)
-        reply = OutboundMessage(
-            item.chat_id, shown.text, reply_to=item.msg_id, entities=shown.entities
-        )
-        await self._store([reply], item, outcome.state, outcome.followed)
+        await self._finish(item, shown, outcome.state, outcome.followed)
 
     async def _finish(
         self,
         item: InboxItem,
-        text: str,
+        body: Body,
         state: InboxState,
         followed: Sequence[InboxItem],
         *,
         link_preview: bool = False,
     ) -> None:
         """`link_preview`: only for the owner's own untainted turn (OutboundMessage)."""
-        reply = OutboundMessage(item.chat_id, text, reply_to=item.msg_id, link_preview=link_preview)
-        await self._store([reply] if text.strip() else [], item, state, followed)
+        reply = OutboundMessage.formatted(
+            item.chat_id, body, reply_to=item.msg_id, link_preview=link_preview
+        )
+        await self._store([reply] if reply.text.strip() else [], item, state, followed)
 
     async def _store(
         self,

@@ -1,5 +1,6 @@
-"""Text other people control (names, usernames, message previews) made safe to quote in the
-owner's messages: no control or invisible characters, no Markdown of theirs, bounded length."""
+"""Text other people control (names, usernames, message previews), bounded for the owner's
+messages: for a notice built with jobs.richtext (which shows it literally, invisible characters
+spelled out) `one_line` and `preview`; for a Markdown answer `plain_name` (escaped)."""
 
 from __future__ import annotations
 
@@ -27,17 +28,20 @@ def _visible(text: str, *, keep_lines: bool) -> str:
     return "".join(kept)
 
 
+def one_line(text: str | None, /, *, limit: int = MAX_NAME) -> str:
+    """A name or title on one line, cut to `limit` (for RichText.plain, which shows it)."""
+    line = _SPACES.sub(" ", text or "").strip()
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+def preview(text: str, /, *, limit: int) -> str:
+    """The start of someone's message, cut to `limit` characters (for RichText.quote)."""
+    shown = text.strip()
+    return shown if len(shown) <= limit else shown[:limit] + "…"
+
+
 def plain_name(name: str | None, /, *, limit: int = MAX_NAME) -> str:
-    """A display name or username as literal text on one line ("" when nothing is left)."""
-    text = _SPACES.sub(" ", _visible(name or "", keep_lines=False)).strip()
-    if len(text) > limit:
-        text = text[: limit - 1].rstrip() + "…"
+    """A display name or username as literal Markdown text on one line ("" when nothing is
+    left): invisible characters dropped, Markdown escaped."""
+    text = one_line(_visible(name or "", keep_lines=False), limit=limit)
     return _MARKDOWN.sub(r"\\\1", text)
-
-
-def quoted(text: str, /, *, limit: int) -> str:
-    """A message of someone else's, cut to `limit` characters, shown literally (lines kept)."""
-    shown = _visible(text, keep_lines=True).strip()
-    if len(shown) > limit:
-        shown = shown[:limit] + "…"
-    return _MARKDOWN.sub(r"\\\1", shown)

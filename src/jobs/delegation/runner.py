@@ -132,9 +132,7 @@ class TaskSessions:
         if task is None or task.status is TaskStatus.CANCELLED:
             return []
         said = prompts.report_text(task, text)
-        return (
-            [] if said is None else [OutboundMessage(chat_id=self._config.owner_chat_id, text=said)]
-        )
+        return [] if said is None else [OutboundMessage.formatted(self._config.owner_chat_id, said)]
 
     # -- the heartbeat ------------------------------------------------------------------------
 

@@ -1,54 +1,78 @@
-"""The browser service as Jobs sees it: the pinned Playwright MCP server's config (over CDP),
-the CDP health check, the noVNC viewer link, and which files can go to the owner as photos."""
+"""The browser service as Jobs sees it: its settings (BrowserConfig), where the pinned
+Playwright MCP server and the start script are, the proxy's token, and how the MCP server is
+started against the service."""
 
 from __future__ import annotations
 
-import ipaddress
+import contextlib
+import os
 import shutil
-import time
-import urllib.parse
-from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
-import httpx
 from claude_agent_sdk.types import McpStdioServerConfig
 
 PLAYWRIGHT_MCP_VERSION: Final = "0.0.83"
-"""Pinned in browser/package.json (and its lock file); PLAYWRIGHT_TOOLS is measured on it."""
-PLAYWRIGHT_TOOLS: Final = (
-    "browser_click", "browser_close", "browser_console_messages", "browser_drag",
-    "browser_drop", "browser_emulate_media", "browser_evaluate", "browser_file_upload",
-    "browser_fill_form", "browser_find", "browser_handle_dialog", "browser_hover",
-    "browser_navigate", "browser_navigate_back", "browser_network_request",
-    "browser_network_requests", "browser_press_key", "browser_resize",
-    "browser_run_code_unsafe", "browser_select_option", "browser_snapshot", "browser_tabs",
-    "browser_take_screenshot", "browser_type", "browser_wait_for",
-)  # fmt: skip
-"""The tools @playwright/mcp 0.0.83 lists in the init message, with or without a browser."""
-NOVNC_INFO_PATH: Final = "/jobs-browser/novnc"
-"""Answered by browser/cdp_proxy.py: {"port": noVNC port, "password": its password}."""
-DEFAULT_NOVNC_PORT: Final = 6080
+"""Pinned in browser/package.json (and its lock file); playwright_tools.json is taken from it."""
 MAX_PHOTO_BYTES: Final = 10 * 1024 * 1024  # Telegram's limit for a photo
 _IMAGE_MAGIC: Final = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
 _PROJECT_ROOT: Final = Path(__file__).resolve().parents[3]
+_CDP_HEADERS_VAR: Final = "PLAYWRIGHT_MCP_CDP_HEADERS"
+
+
+def browser_home() -> Path:
+    """Where browser/start.sh keeps its state on a host by default (profile, downloads, the
+    proxy's token): ${XDG_DATA_HOME:-~/.local/share}/jobs-browser, as start.sh computes it."""
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data_home) / "jobs-browser"
+
+
+def token_file(configured: Path | None) -> Path:
+    """BROWSER_TOKEN_FILE, or where start.sh writes the token by default."""
+    return configured or browser_home() / "cdp-token"
+
+
+def downloads_dir(configured: Path | None) -> Path:
+    """BROWSER_DOWNLOADS_DIR, or where start.sh points Chromium's downloads by default."""
+    return configured or browser_home() / "downloads"
 
 
 @dataclass(frozen=True, slots=True)
 class BrowserConfig:
-    """How sessions reach the browser service (from BROWSER_CDP_URL, NOVNC_URL, NOVNC_PASSWORD)."""
+    """How sessions reach the browser service (from BROWSER_CDP_URL, BROWSER_TOKEN_FILE,
+    NOVNC_URL, NOVNC_PASSWORD)."""
 
     cdp_url: str
     mcp_command: tuple[str, ...]
     """The pinned Playwright MCP server's command (find_playwright_mcp)."""
     output_dir: Path
     """Where screenshots and snapshots without a file name are written (in the workspace)."""
+    token_file: Path | None = None
+    """The CDP proxy's token, written by start.sh at each start; None: send no token (a bare
+    Chromium, or a proxy of another make)."""
     novnc_url: str | None = None
     """The viewer's address as the owner opens it, e.g. http://my-server:6080."""
     novnc_password: str | None = None
     """Unset: asked of the CDP proxy, which knows the one the start script generated."""
     cdp_timeout_ms: int = 10_000
+
+    def auth_headers(self) -> dict[str, str]:
+        """The proxy's Authorization header, read now (a restarted service has a new token);
+        empty when there is no token file."""
+        token = read_token(self.token_file)
+        return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def read_token(path: Path | None) -> str | None:
+    """The token in `path`, or None when there is no such (readable, non-empty) file."""
+    if path is None:
+        return None
+    try:
+        return path.read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
 
 
 def find_playwright_mcp(project_root: Path = _PROJECT_ROOT) -> tuple[str, ...] | None:
@@ -68,10 +92,19 @@ def start_script(project_root: Path = _PROJECT_ROOT) -> Path | None:
     return script if script.is_file() else None
 
 
+def start_command() -> str:
+    """What starts the browser service here, as README says: `jobs browser` in a checkout,
+    the compose service where Jobs runs from its image."""
+    if start_script() is not None:
+        return "`jobs browser`"
+    return "`docker compose up -d browser`"
+
+
 def playwright_mcp_config(config: BrowserConfig) -> McpStdioServerConfig:
-    """The stdio server connected to the running browser over CDP."""
+    """The stdio server connected to the running browser over CDP. The token goes in its
+    environment, never on its command line (which every local user can read)."""
     command, *args = config.mcp_command
-    return {
+    server: McpStdioServerConfig = {
         "type": "stdio",
         "command": command,
         "args": [
@@ -84,128 +117,32 @@ def playwright_mcp_config(config: BrowserConfig) -> McpStdioServerConfig:
             "--no-webmcp",
         ],
     }  # fmt: skip
-
-
-async def cdp_health(url: str, *, seconds: float = 3.0) -> str | None:
-    """None when Chromium's DevTools endpoint answers at `url`; else what is wrong, plainly."""
-    version_url = url.rstrip("/") + "/json/version"
-    try:
-        async with httpx.AsyncClient(timeout=seconds, trust_env=False) as client:
-            reply = await client.get(version_url)
-    except httpx.TimeoutException:
-        return f"the browser at {url} did not answer within {seconds:g} s"
-    except httpx.HTTPError as exc:
-        return f"nothing answers at {url} ({_reason(exc)}): the browser service is not running"
-    if reply.status_code != 200:
-        return f"the browser at {url} answered HTTP {reply.status_code}: {reply.text[:200]}"
-    try:
-        ws_url = reply.json().get("webSocketDebuggerUrl")
-    except ValueError:
-        ws_url = None
-    if not ws_url:
-        return f"{url} answered, but not as Chromium's DevTools endpoint"
-    return None
-
-
-def _reason(exc: httpx.HTTPError) -> str:
-    cause = exc.__cause__ or exc
-    return str(cause).split("] ")[-1] or type(exc).__name__
-
-
-class BrowserHealth:
-    """The owner-visible note while the browser is down, checked at most every `ttl` seconds
-    (so each owner turn can ask without waiting on the network)."""
-
-    def __init__(
-        self,
-        *,
-        cdp_url: str,
-        ttl: float = 30.0,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._url = cdp_url
-        self._ttl = ttl
-        self._monotonic = monotonic
-        self._checked_at: float | None = None
-        self._problem: str | None = None
-
-    async def problem(self) -> str | None:
-        """What is wrong with the browser now (cached for `ttl`), None when it is up."""
-        now = self._monotonic()
-        if self._checked_at is None or now - self._checked_at >= self._ttl:
-            self._problem = await cdp_health(self._url)
-            self._checked_at = now
-        return self._problem
-
-    async def owner_note(self) -> str | None:
-        """A line to put before the owner's message while the browser is down."""
-        problem = await self.problem()
-        if problem is None:
-            return None
-        return (
-            f"[Jobs: the browser is unavailable: {problem}. The browser_* tools will fail "
-            "until it is back. If this message needs the browser, tell the owner so plainly "
-            "and that `docker compose up -d browser` (or browser/start.sh) starts it.]"
-        )
-
-
-async def novnc_info(cdp_url: str, *, seconds: float = 3.0) -> tuple[int, str] | None:
-    """The noVNC port and password, as the CDP proxy reports them; None if it does not."""
-    try:
-        async with httpx.AsyncClient(timeout=seconds, trust_env=False) as client:
-            reply = await client.get(cdp_url.rstrip("/") + NOVNC_INFO_PATH)
-            data = reply.json() if reply.status_code == 200 else {}
-    except (httpx.HTTPError, ValueError):
-        return None
-    port, password = data.get("port"), data.get("password")
-    if isinstance(port, int) and isinstance(password, str) and password:
-        return port, password
-    return None
-
-
-def novnc_link(base_url: str, password: str) -> str:
-    """The viewer page that connects at once, scaled to the screen it is opened on."""
-    query = urllib.parse.urlencode({"autoconnect": "1", "resize": "scale", "password": password})
-    return f"{base_url.rstrip('/')}/vnc.html?{query}"
-
-
-def reachable_from_outside(url: str) -> bool:
-    """False for a compose service name (`browser`) the owner's phone cannot resolve."""
-    host = urllib.parse.urlsplit(url).hostname or ""
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return "." in host or host == "localhost"
-    return True
+    headers = config.auth_headers()
+    if headers:
+        server["env"] = {_CDP_HEADERS_VAR: f"Authorization: {headers['Authorization']}"}
+    return server
 
 
 @dataclass(frozen=True, slots=True)
-class ViewerLink:
-    url: str
-    """The noVNC page with its password."""
-    internal_host: bool
-    """True when the host is the browser's internal name: the owner should set NOVNC_URL."""
+class Download:
+    path: Path
+    size: int
+    modified: datetime
+    """UTC."""
 
 
-async def viewer_link(config: BrowserConfig) -> ViewerLink | str:
-    """The viewer link (password from NOVNC_PASSWORD, else from the CDP proxy), or why not."""
-    configured = config.novnc_url and config.novnc_password
-    info = None if configured else await novnc_info(config.cdp_url)
-    password = config.novnc_password or (info[1] if info else None)
-    if password is None:
-        problem = await cdp_health(config.cdp_url)
-        return problem or "the browser did not say what the noVNC password is"
-    base = config.novnc_url or _guess_novnc_url(config.cdp_url, info)
-    return ViewerLink(
-        url=novnc_link(base, password),
-        internal_host=not config.novnc_url and not reachable_from_outside(base),
-    )
-
-
-def _guess_novnc_url(cdp_url: str, info: tuple[int, str] | None) -> str:
-    host = urllib.parse.urlsplit(cdp_url).hostname or "localhost"
-    port = info[0] if info else DEFAULT_NOVNC_PORT
-    return f"http://{host}:{port}"
+def recent_downloads(folder: Path, *, limit: int) -> list[Download]:
+    """The newest finished downloads in `folder` (Chromium's .crdownload files are unfinished)."""
+    found: list[Download] = []
+    with contextlib.suppress(OSError):
+        for entry in folder.iterdir():
+            with contextlib.suppress(OSError):
+                info = entry.stat()
+                if entry.is_file() and entry.suffix != ".crdownload":
+                    when = datetime.fromtimestamp(info.st_mtime, UTC)
+                    found.append(Download(entry.resolve(), info.st_size, when))
+    found.sort(key=lambda d: d.modified, reverse=True)
+    return found[:limit]
 
 
 def photo_file(raw_path: str, workspace: Path) -> Path | str:

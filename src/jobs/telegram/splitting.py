@@ -7,10 +7,10 @@ from bisect import bisect_right
 from dataclasses import replace
 from itertools import accumulate
 
+from jobs.messages import CAPTION_LIMIT, MESSAGE_LIMIT
 from jobs.richtext import FormattedText
 
-MESSAGE_LIMIT = 4096  # UTF-16 units in one message's text
-CAPTION_LIMIT = 1024  # UTF-16 units in one media caption
+__all__ = ["CAPTION_LIMIT", "MESSAGE_LIMIT", "split_message", "split_plain"]
 
 # Cut points are searched only in the last three quarters of the window, so a stray early break
 # does not leave a tiny chunk followed by a hard cut.

@@ -1,103 +1,121 @@
-"""The owner's browser tools: Playwright MCP over CDP (server "browser") and "browser_admin"
-(the noVNC viewer link, a screenshot sent to the owner as a photo)."""
+"""The owner's "browser" MCP server: Playwright's tools (the pinned list), served in-process by
+Jobs and passed to the one shared @playwright/mcp process; while the browser is down a call
+gets Jobs' own notice instead of Playwright's error.
+
+Tool names stay `mcp__browser__browser_*`, as when each CLI ran the server itself.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import re
 from pathlib import Path
 from typing import Any, Final
 
-from claude_agent_sdk import SdkMcpTool, tool
+from claude_agent_sdk.types import McpSdkServerConfig
+from mcp.server.lowlevel import Server
+from mcp.types import (
+    CallToolRequestParams,
+    CallToolResult,
+    ListToolsResult,
+    PaginatedRequestParams,
+    TextContent,
+    Tool,
+)
 
-from jobs.extensions.browser import (
-    PLAYWRIGHT_TOOLS,
-    BrowserConfig,
-    photo_file,
-    playwright_mcp_config,
-    viewer_link,
+from jobs.errors import BrowserDown
+from jobs.extensions.browser import PLAYWRIGHT_MCP_VERSION, BrowserConfig, playwright_mcp_config
+from jobs.extensions.browser_health import BrowserHealth, down_notice
+from jobs.extensions.playwright import (
+    DEFAULT_IDLE_SECONDS,
+    Launch,
+    PlaywrightProcess,
+    pinned_tools,
 )
 from jobs.tools.registry import ToolServer
-from jobs.tools.results import ToolResult, error_result, text_result
 
 SERVER_NAME: Final = "browser"
-ADMIN_SERVER_NAME: Final = "browser_admin"
-MAX_CAPTION_CHARS: Final = 1024
-
-ToOwner = Callable[[str, Path | None], Awaitable[None]]
-"""`to_owner(text, photo)`: put a message (a photo with `text` as caption when `photo` is
-given) in the owner's chat, through the outbox."""
-
-_SCREENSHOT_SCHEMA: Final[dict[str, Any]] = {
-    "type": "object",
-    "properties": {"path": {"type": "string"}, "caption": {"type": "string"}},
-    "required": ["path"],
-}
+_ANSI: Final = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")  # Playwright colours its call logs
 
 
-def browser_server(config: BrowserConfig) -> ToolServer:
-    """The registry entry "browser": one Playwright MCP process per session, same browser."""
-    return ToolServer.shared(SERVER_NAME, playwright_mcp_config(config), PLAYWRIGHT_TOOLS)
+class BrowserTools:
+    """Playwright's tools for every session that has the `browser` server, one process behind
+    them all. Owns that process and the browser's health (`health`, for the owner's note)."""
 
+    def __init__(
+        self, *, playwright: PlaywrightProcess, health: BrowserHealth, tools: list[Tool]
+    ) -> None:
+        self._playwright = playwright
+        self.health = health
+        self._tools = tools
 
-class BrowserAdminTools:
-    """The owner's browser_admin server: browser_view_link and send_screenshot."""
-
-    def __init__(self, *, config: BrowserConfig, to_owner: ToOwner, workspace: Path) -> None:
-        self._config = config
-        self._to_owner = to_owner
-        self._workspace = workspace
+    @classmethod
+    def over(
+        cls, config: BrowserConfig, *, workspace: Path, idle_seconds: float = DEFAULT_IDLE_SECONDS
+    ) -> BrowserTools:
+        """The tools on the service `config` names; files a tool names without a folder (a
+        screenshot's filename) go to `workspace`."""
+        playwright = PlaywrightProcess(
+            launch=lambda: Launch.of(playwright_mcp_config(config), cwd=workspace),
+            idle_seconds=idle_seconds,
+        )
+        return cls(playwright=playwright, health=BrowserHealth(config=config), tools=pinned_tools())
 
     def server(self) -> ToolServer:
-        return ToolServer.in_process(ADMIN_SERVER_NAME, self.tools())
-
-    def tools(self) -> list[SdkMcpTool[Any]]:
-        @tool(
-            "browser_view_link",
-            "Send the owner the link to watch and use the browser live (noVNC). The link "
-            "carries the viewer password, so it goes straight to the owner's chat and is not "
-            "shown to you. Use it when the owner asks to see the browser, or must act in it "
-            "themselves (a login, a captcha).",
-            {},
+        """The registry entry; each session gets an MCP server object of its own, all of them
+        calling through this one."""
+        return ToolServer(
+            name=SERVER_NAME,
+            tools=frozenset(tool.name for tool in self._tools),
+            build=lambda _person: McpSdkServerConfig(
+                type="sdk", name=SERVER_NAME, instance=self._mcp_server()
+            ),
         )
-        async def browser_view_link(_args: dict[str, Any]) -> ToolResult:
-            return await self.view_link()
 
-        @tool(
-            "send_screenshot",
-            "Send an image file to the owner's chat as a photo, e.g. one saved by "
-            "browser_take_screenshot (give it a filename ending in .png). `path` is absolute "
-            "or relative to the workspace; PNG or JPEG, at most 10 MB. `caption` is optional "
-            "(at most 1024 characters).",
-            _SCREENSHOT_SCHEMA,
+    async def call(self, name: str, arguments: dict[str, Any]) -> CallToolResult:
+        """Playwright's result, or Jobs' notice when the browser is down (checked before the
+        call when the last check found it down, and again whenever a call fails)."""
+        if (problem := await self.health.problem()) is not None:
+            return _error(down_notice(problem))
+        try:
+            result = await self._playwright.call(name, arguments)
+        except BrowserDown as exc:
+            problem = await self.health.recheck()
+            return _error(
+                down_notice(problem) if problem else f"{exc}. The next call starts it again."
+            )
+        if result.is_error and (problem := await self.health.recheck()) is not None:
+            return _error(down_notice(problem))
+        return _without_colours(result)
+
+    async def aclose(self) -> None:
+        await self._playwright.aclose()
+
+    def _mcp_server(self) -> Server[Any]:
+        async def list_tools(_ctx: Any, _params: PaginatedRequestParams | None) -> ListToolsResult:
+            return ListToolsResult(tools=self._tools)
+
+        async def call_tool(_ctx: Any, params: CallToolRequestParams) -> CallToolResult:
+            return await self.call(params.name, dict(params.arguments or {}))
+
+        return Server(
+            SERVER_NAME,
+            version=PLAYWRIGHT_MCP_VERSION,
+            on_list_tools=list_tools,
+            on_call_tool=call_tool,
         )
-        async def send_screenshot(args: dict[str, Any]) -> ToolResult:
-            return await self.send_screenshot(str(args.get("path", "")), args.get("caption"))
 
-        return [browser_view_link, send_screenshot]
 
-    async def view_link(self) -> ToolResult:
-        link = await viewer_link(self._config)
-        if isinstance(link, str):
-            return error_result(
-                f"No viewer link: {link}. Tell the owner; NOVNC_PASSWORD in .env sets the "
-                "password if the browser service was started without Jobs' start script."
-            )
-        await self._to_owner(f"Watch the browser live: {link.url}", None)
-        hint = ""
-        if link.internal_host:
-            hint = (
-                " Its host is the browser's internal name: tell the owner to set NOVNC_URL "
-                "(the address they open port 6080 at, e.g. http://my-server:6080)."
-            )
-        return text_result(f"Sent the viewer link to the owner's chat.{hint}")
+def _error(text: str) -> CallToolResult:
+    return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
 
-    async def send_screenshot(self, raw_path: str, caption: Any = None) -> ToolResult:
-        if not raw_path.strip():
-            return error_result("Give `path`: the image file to send.")
-        if caption is not None and not isinstance(caption, str):
-            return error_result("`caption` must be text.")
-        path = photo_file(raw_path, self._workspace)
-        if isinstance(path, str):
-            return error_result(path)
-        await self._to_owner((caption or "")[:MAX_CAPTION_CHARS], path)
-        return text_result(f"Sent {path.name} to the owner as a photo.")
+
+def _without_colours(result: CallToolResult) -> CallToolResult:
+    if not any(isinstance(part, TextContent) and "\x1b" in part.text for part in result.content):
+        return result
+    content = [
+        part.model_copy(update={"text": _ANSI.sub("", part.text)})
+        if isinstance(part, TextContent)
+        else part
+        for part in result.content
+    ]
+    return result.model_copy(update={"content": content})

@@ -82,9 +82,10 @@ _TOOLS: Final[dict[str, tuple[str, dict[str, Any]]]] = {
         _schema(("chat", "text"), chat=_CHAT_PROP, text={"type": "string"}, reply_to=_MSG_ID),
     ),
     "send_file": (
-        "Send a file from the workspace (a PDF, image, screenshot, …; at most 50 MB) to a "
-        "chat, as a document, or as a photo with as_photo=true (jpg, png or webp). `path` is "
-        "relative to the workspace or absolute inside it; caption at most 1024 characters.",
+        "Send a file from the workspace or the browser's downloads folder (a PDF, image, "
+        "screenshot, …; at most 50 MB) to a chat, as a document, or as a photo with "
+        "as_photo=true (jpg, png or webp). `path` is relative to the workspace, or absolute; "
+        "caption at most 1024 characters.",
         _schema(
             ("chat", "path"),
             chat=_CHAT_PROP,
@@ -227,7 +228,8 @@ class TelegramTools:
         given = Path(raw).expanduser()
         path = (given if given.is_absolute() else self._roots[0] / given).resolve()
         if not any(path.is_relative_to(root.resolve()) for root in self._roots):
-            return f"{raw} is outside the workspace; only files in it can be sent."
+            others = "".join(f" and {root}" for root in self._roots[1:])
+            return f"{raw} is outside the workspace{others}; only files there can be sent."
         if not path.is_file():
             return f"There is no file {raw} in the workspace."
         size = path.stat().st_size

@@ -21,6 +21,7 @@ from typing import Final, Protocol
 from jobs.clock import Clock, utc_now
 from jobs.errors import SessionError
 from jobs.messages import OutboundMessage
+from jobs.richtext import RichText
 from jobs.sessions.keys import OWNER_KEY, SessionKey
 from jobs.sessions.port import Sessions
 from jobs.sessions.replies import Reply
@@ -114,8 +115,10 @@ class TriggerExecutor:
         if not text or text.strip(" .`*") == NOTHING:
             return TriggerOutcome(ok=True, note="stopped" if reply.interrupted else "nothing")
         if reply.interrupted:  # the owner's /stop
-            return TriggerOutcome(ok=True, messages=(self._message(event, f"{text}\n\n(stopped)"),))
-        return TriggerOutcome(ok=True, messages=(self._message(event, text),), note="reported")
+            stopped = self._message(event, text, result=True, then="\n\n(stopped)")
+            return TriggerOutcome(ok=True, messages=(stopped,))
+        reported = self._message(event, text, result=True)
+        return TriggerOutcome(ok=True, messages=(reported,), note="reported")
 
     async def _turn(self, event: TriggerEvent) -> Reply:
         prompt, tainted = self.prompt(event), not event.trusted
@@ -176,9 +179,18 @@ class TriggerExecutor:
         text = f"This could not run: {reason}"
         return TriggerOutcome(ok=False, messages=(self._message(event, text),), note=reason)
 
-    def _message(self, event: TriggerEvent, text: str) -> OutboundMessage:
+    def _message(
+        self, event: TriggerEvent, text: str, *, result: bool = False, then: str = ""
+    ) -> OutboundMessage:
+        """The header (a channel's title, a schedule's name: plain) and the text, never as
+        Markdown: the `result` of an untrusted event's turn is outside text, quoted."""
         header = event.header or f"{_ICONS[event.source]} {event.title or event.source.value}"
-        return OutboundMessage(chat_id=self._chat, text=f"{header}\n\n{text}")
+        notice = RichText().plain(header).text("\n\n")
+        if result and not event.trusted:
+            notice.quote(text)
+        else:
+            notice.lines(text)
+        return OutboundMessage.formatted(self._chat, notice.text(then).build())
 
 
 def _session_of(event: TriggerEvent) -> tuple[SessionKey, RoleSpec]:

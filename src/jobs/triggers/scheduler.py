@@ -30,6 +30,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from jobs.clock import Clock, utc_now
 from jobs.messages import OutboundMessage
+from jobs.richtext import RichText
 from jobs.storage import JobRun, Misfire, OutboxRepo, RunState, Schedule, ScheduleKind, TriggerRepo
 from jobs.storage.busy import retry_busy
 from jobs.triggers.cron import for_apscheduler
@@ -312,4 +313,6 @@ class Scheduler:
             self._on_outbox()
 
     def _notice(self, schedule: Schedule, text: str) -> OutboundMessage:
-        return OutboundMessage(chat_id=self._chat, text=f"⏰ {schedule.name}\n\n{text}")
+        """Never Markdown: a schedule's name and an error's text may carry others' words."""
+        notice = RichText().text("⏰ ").plain(schedule.name).text("\n\n").lines(text)
+        return OutboundMessage.formatted(self._chat, notice.build())

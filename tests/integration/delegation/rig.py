@@ -123,6 +123,7 @@ class Rig:
             owner_chat_id=OWNER_CHAT,
             on_outbox=lambda: woken.append(1),
             timeout=timedelta(seconds=approval_seconds),
+            files=self.tmp / "data" / "approvals",
         )
         await broker.recover()
         registry = ToolServers()

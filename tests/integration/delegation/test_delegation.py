@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from telethon import TelegramClient
 
 from jobs.messages import OutboundMessage
+from jobs.richtext import Entity
 from jobs.sessions.roles import task_folder
 from jobs.storage import ApprovalRepo, ApprovalState, AuditRepo, TaskStatus
 from jobs.telegram.inbound import SentLog
@@ -99,17 +100,14 @@ async def test_bobs_reply_resumes_the_task_session_after_a_restart(
     task = await jobs.tasks.get(1)
     assert task is not None and task.status is TaskStatus.DONE
     assert task.session_id == session_id
-    assert await jobs.runner.report(1, reply.text) == [
-        _owner("📋 Task #1 «Meeting with Bob»\n\nMeeting with Bob: Tue 15:00.")
-    ]
+    [report] = await jobs.runner.report(1, reply.text)
+    assert report.text == "📋 Task #1 «Meeting with Bob»\n\nMeeting with Bob: Tue 15:00."
+    assert report.entities == (Entity("blockquote", 31, 28),)  # its words quoted, never Markdown
+    assert report.chat_id == OWNER_CHAT
     assert (BOB, "Booked: Tue 15:00.") in await jobs.sent()
     # Sending to Bob and updating its own task needed nobody's approval.
     assert await ApprovalRepo(jobs.db).pending() == []
     assert {e.decision for e in await AuditRepo(jobs.db).latest() if e.decision} <= {"allowed"}
-
-
-def _owner(said: str) -> OutboundMessage:
-    return OutboundMessage(chat_id=OWNER_CHAT, text=said)
 
 
 async def test_an_approval_granted_lets_the_call_run(
@@ -127,9 +125,9 @@ async def test_an_approval_granted_lets_the_call_run(
     code = await approval_question(jobs)
     [(_, question)] = await jobs.sent(OWNER_CHAT)
     assert f"echo yes > {marker}" in question
-    assert "Task #1 «Meeting with Bob» wants to run Bash" in question
+    assert "Where: task #1 «Meeting with Bob»\nIt wants to run Bash" in question
     assert "a message from Bob Builder (@bob, id 42)" in question
-    assert await jobs.broker.decide(code, approve=True) == f"Approved: Bash runs now ({code})."
+    assert await jobs.broker.decide(code, approve=True) == f"Approved: `Bash` runs now ({code})."
     await turn
 
     assert marker.read_text().strip() == "yes"
@@ -162,7 +160,7 @@ async def test_an_approval_denied_and_what_a_tainted_turn_may_do_alone(
     )
     code = await approval_question(jobs)
     assert "plans.md" in (await jobs.sent(OWNER_CHAT))[-1][1]
-    assert await jobs.broker.decide(code, approve=False) == (f"Denied: Read will not run ({code}).")
+    assert await jobs.broker.decide(code, approve=False) == f"Denied: `Read` will not run ({code})."
     await turn
 
     calls = conductor.seen["task:1"][-5:]

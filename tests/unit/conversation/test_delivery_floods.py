@@ -185,7 +185,8 @@ async def test_an_unknown_chat_is_named_by_its_id_and_names_are_shown_literally(
 
     unknown, bob = channel.texts(OWNER)
     assert "before I write to chat 333 again" in unknown
-    assert r"before I write to \[Bob\]\(http\:\/\/x\.test\) \* again" in bob
+    assert "before I write to [Bob](http://x.test) * again" in bob
+    assert all(m.entities == () for m in channel.sent if m.chat_id == OWNER)  # never Markdown
 
 
 async def test_without_an_owner_chat_nobody_is_told(

@@ -18,6 +18,7 @@ from jobs.conversation.status import (
     usage_command,
 )
 from jobs.messages import InboundMessage
+from jobs.richtext import FormattedText
 from jobs.sessions import SessionManager, SessionSettings
 from jobs.sessions.keys import OWNER_KEY, SessionKey
 from jobs.storage import (
@@ -62,7 +63,8 @@ async def db(tmp_path: Path, clock: Clock) -> AsyncIterator[Database]:
 
 
 async def run(spec: CommandSpec, ctx: CommandContext = OWNER) -> str:
-    return await spec.handler(ctx, Command("x"))
+    answer = await spec.handler(ctx, Command("x"))
+    return answer if isinstance(answer, str) else answer.text
 
 
 async def test_usage_today_and_this_month_per_role(db: Database, clock: Clock) -> None:
@@ -158,3 +160,16 @@ async def test_tasks_for_the_owner_and_for_an_assignee(db: Database) -> None:
         person_id=9, chat_id=9, session_key=SessionKey.person(9), is_owner=False
     )
     assert await run(spec, nobody) == "No open tasks."
+
+
+async def test_others_words_in_the_task_list_are_plain_text(db: Database) -> None:
+    people, tasks = PeopleRepo(db), TaskRepo(db)
+    await people.upsert_seen(42, username="eve", display_name="Eve **Admin**\u202e")
+    task = await tasks.create("[Pay now](https://evil.example)", assignee_id=42)
+    await tasks.update(task.id, next_step="`/approve_abcde`\n🔐 Approval needed")
+    answer = await tasks_command(tasks=tasks, people=people).handler(OWNER, Command("tasks"))
+    assert isinstance(answer, FormattedText) and answer.entities == ()
+    assert answer.text == (
+        "Open tasks:\n#1 [Pay now](https://evil.example) [open] for Eve **Admin**⟦U+202E⟧ (@eve)"
+        "\n   next: `/approve_abcde` ⏎ 🔐 Approval needed"
+    )

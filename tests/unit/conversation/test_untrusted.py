@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jobs.conversation.untrusted import plain_name, quoted
+from jobs.conversation.untrusted import one_line, plain_name, preview
 from jobs.telegram.formatting import render_markdown
 from jobs.telegram.media import safe_file_name
 
@@ -24,10 +24,12 @@ def test_names_are_bounded_and_empty_stays_empty() -> None:
     assert plain_name("\u200b\u202e \x00") == plain_name(None) == ""
 
 
-def test_quoted_keeps_lines_and_cuts() -> None:
-    shown = render_markdown(quoted("# Title\n> quote\n- item\n" + "a" * 400, limit=300))
-    assert not shown.entities
-    assert shown.text.startswith("# Title\n> quote\n- item\n") and shown.text.endswith("…")
+def test_for_a_notice_a_name_is_one_line_and_a_preview_keeps_lines() -> None:
+    assert one_line("  Bob\n\n  **boss**\u202e ") == "Bob **boss**\u202e"  # RichText shows it
+    assert one_line("x" * 100) == "x" * 63 + "…"
+    said = preview("\n# Title\n> quote\n- item\n" + "a" * 400, limit=300)
+    assert said.startswith("# Title\n> quote\n- item\n") and len(said) == 301
+    assert said.endswith("…") and preview(" short ", limit=300) == "short"
 
 
 @pytest.mark.parametrize(

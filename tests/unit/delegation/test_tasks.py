@@ -21,6 +21,7 @@ from jobs.delegation.prompts import (
     report_text,
     start_prompt,
 )
+from jobs.richtext import Entity
 from jobs.sessions.keys import OWNER_KEY, SessionKey
 from jobs.sessions.roles import task_folder
 from jobs.storage import Access, Database, PeopleRepo, Person, Task, TaskRepo, TaskStatus
@@ -63,10 +64,13 @@ def test_what_the_owner_is_told() -> None:
     assert report_text(task, f"  {NOTHING}. ") is None
     assert report_text(task, f"`{NOTHING}`") is None
     assert report_text(task, "") is None
+    said = report_text(task, "  Booked: [Tue](https://evil.example) **15:00**\n")
+    assert said is not None
     assert (
-        report_text(task, "Booked: Tue 15:00")
-        == "📋 Task #3 «Meeting with Bob»\n\nBooked: Tue 15:00"
+        said.text
+        == "📋 Task #3 «Meeting with Bob»\n\nBooked: [Tue](https://evil.example) **15:00**"
     )
+    assert said.entities == (Entity("blockquote", 31, 45),)  # the reply, plain and quoted
 
 
 def test_a_counterparts_words_are_framed_as_data(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,5 +1,5 @@
-"""The browser feature's pure parts: the MCP server config, finding the pinned server, the
-viewer link, and the registry entry."""
+"""The browser feature's pure parts: the MCP server config (the token in its environment, not
+its arguments), finding the pinned server, the viewer link, and the registry entry."""
 
 from __future__ import annotations
 
@@ -8,15 +8,14 @@ from pathlib import Path
 
 from jobs.extensions.browser import (
     PLAYWRIGHT_MCP_VERSION,
-    PLAYWRIGHT_TOOLS,
     BrowserConfig,
     find_playwright_mcp,
-    novnc_link,
     playwright_mcp_config,
-    reachable_from_outside,
     start_script,
 )
-from jobs.tools.browser import SERVER_NAME, browser_server
+from jobs.extensions.browser_viewer import novnc_link, reachable_from_outside
+from jobs.extensions.playwright import pinned_tools
+from jobs.tools.browser import SERVER_NAME, BrowserTools
 from jobs.tools.registry import ToolScope
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -36,6 +35,20 @@ def test_config_connects_over_cdp_and_refuses_page_tools() -> None:
     assert args[args.index("--output-dir") + 1] == "/ws/browser"
     assert args[args.index("--cdp-timeout") + 1] == "10000"
     assert "--no-webmcp" in args
+    assert "env" not in config  # no token file: nothing to send
+
+
+def test_the_token_goes_in_the_environment_read_at_each_start(tmp_path: Path) -> None:
+    token = tmp_path / "cdp-token"
+    token.write_text("first-token\n")
+    config = BrowserConfig(
+        cdp_url="http://browser:9223", mcp_command=("pw",), output_dir=tmp_path, token_file=token
+    )
+    first = playwright_mcp_config(config)
+    assert first.get("env") == {"PLAYWRIGHT_MCP_CDP_HEADERS": "Authorization: Bearer first-token"}
+    assert not any("first-token" in arg for arg in first["args"])  # ps shows arguments
+    token.write_text("second-token\n")  # the service started again
+    assert "second-token" in str(playwright_mcp_config(config).get("env"))
 
 
 def test_a_command_with_arguments_keeps_them_first() -> None:
@@ -45,10 +58,10 @@ def test_a_command_with_arguments_keeps_them_first() -> None:
     assert config["command"] == "node" and config["args"][:2] == ["cli.js", "--cdp-endpoint"]
 
 
-def test_registry_entry_declares_the_measured_tools() -> None:
-    server = browser_server(CONFIG)
+def test_registry_entry_declares_the_pinned_tools(tmp_path: Path) -> None:
+    server = BrowserTools.over(CONFIG, workspace=tmp_path).server()
     assert server.name == SERVER_NAME == "browser"
-    assert server.tools == frozenset(PLAYWRIGHT_TOOLS) and len(PLAYWRIGHT_TOOLS) == 25
+    assert server.tools == {tool.name for tool in pinned_tools()} and len(server.tools) == 25
     wanted = {
         "browser_navigate", "browser_snapshot", "browser_click", "browser_type",
         "browser_fill_form", "browser_select_option", "browser_hover", "browser_press_key",
@@ -56,11 +69,9 @@ def test_registry_entry_declares_the_measured_tools() -> None:
         "browser_handle_dialog",
     }  # fmt: skip
     assert wanted <= server.tools
-    assert (
-        server.build(ToolScope())
-        == server.build(ToolScope(person_id=42))
-        == playwright_mcp_config(CONFIG)
-    )
+    built, other = server.build(ToolScope()), server.build(ToolScope(person_id=42))
+    assert built["type"] == "sdk" and other["type"] == "sdk"  # Jobs' own, in-process
+    assert built["name"] == "browser" and other["instance"] is not built["instance"]
 
 
 def test_pinned_version_matches_package_json_and_lock() -> None:
@@ -83,9 +94,9 @@ def test_start_script_is_found_in_a_checkout(tmp_path: Path) -> None:
     assert start_script(tmp_path) is None
 
 
-def test_novnc_link_escapes_the_password() -> None:
-    assert novnc_link("http://vps.example:6080/", "a&b c") == (
-        "http://vps.example:6080/vnc.html?autoconnect=1&resize=scale&password=a%26b+c"
+def test_novnc_link_percent_encodes_every_character_of_the_password() -> None:
+    assert novnc_link("http://vps.example:6080/", "a&b cé") == (
+        "http://vps.example:6080/vnc.html?autoconnect=1&resize=scale&password=%61%26%62%20%63%C3%A9"
     )
 
 
