@@ -167,13 +167,11 @@ async def build(
         clock=clock,
         inbox=repos.inbox,
         outbox=repos.outbox,
-        on_outbox=sender.wake,
     )
     executor = TriggerExecutor(
         sessions=sessions,
         outbox=repos.outbox,
         owner_chat_id=core.owner_chat,
-        on_outbox=sender.wake,
         clock=clock,
         zone=settings.zone,
         model_down=outages.is_down,
@@ -202,7 +200,6 @@ async def build(
         outbox=repos.outbox,
         channel=channel,
         commands=commands,
-        on_outbox=sender.wake,
         uploads_dir=core.uploads,
         hooks=hooks,
     )

@@ -118,7 +118,6 @@ class Core:
         if photo is not None:
             message = replace(message, kind="photo", file_path=str(photo))
         await self.repos.outbox.enqueue([message])
-        self.sender.wake()
 
     @property
     def uploads(self) -> Path:
@@ -227,7 +226,6 @@ async def approvals(core: Core) -> ApprovalBroker:
         approvals=core.repos.approvals,
         outbox=core.repos.outbox,
         owner_chat_id=core.owner_chat,
-        on_outbox=core.sender.wake,
         timeout=timedelta(seconds=wait),
         files=core.settings.data_dir / "approvals",
     )
@@ -244,7 +242,6 @@ def delegation(core: Core, sessions: SessionManager, people: PersonResolver | No
         tasks=repos.tasks,
         people=repos.people,
         outbox=repos.outbox,
-        on_outbox=core.sender.wake,
         clock=core.clock,
         config=TaskSessionSettings(
             owner_chat_id=core.owner_chat, workspace=settings.workspace_dir, zone=settings.zone
@@ -266,7 +263,6 @@ def delegation(core: Core, sessions: SessionManager, people: PersonResolver | No
             lookup=lookup,
             outbox=repos.outbox,
             owner_chat_id=core.owner_chat,
-            on_outbox=core.sender.wake,
         ).server()
     )
     fields = TaskFields(
@@ -280,7 +276,6 @@ def delegation(core: Core, sessions: SessionManager, people: PersonResolver | No
             people=repos.people,
             outbox=repos.outbox,
             owner_chat_id=core.owner_chat,
-            on_outbox=core.sender.wake,
             fields=fields,
             clock=core.clock,
         ).server()
@@ -328,7 +323,6 @@ def triggers(
         triggers=repos.triggers,
         outbox=repos.outbox,
         answer=executor.answer,
-        on_outbox=core.sender.wake,
         owner_chat_id=core.owner_chat,
         clock=clock,
     )

@@ -70,7 +70,6 @@ class Jobs:
     watch: ChannelWatch
     heartbeat: Heartbeat
     tools: ToolServers
-    woken: list[int] = field(default_factory=list)
 
     async def outbox(self) -> list[str]:
         rows = await self.db.fetch_all("SELECT chat_id, text FROM outbox ORDER BY id")
@@ -99,13 +98,11 @@ class Rig:
             tools=tools,
             read_only_tools=SCHEDULE_READS | TRIGGER_READS,
         )
-        woken: list[int] = []
         triggers, outbox = TriggerRepo(db), OutboxRepo(db)
         executor = TriggerExecutor(
             sessions=sessions,
             outbox=outbox,
             owner_chat_id=OWNER_CHAT,
-            on_outbox=lambda: woken.append(1),
             clock=self.clock,
             zone=ZoneInfo("Europe/Berlin"),
             model_down=model_down,
@@ -114,7 +111,6 @@ class Rig:
             triggers=triggers,
             outbox=outbox,
             answer=executor.answer,
-            on_outbox=lambda: woken.append(1),
             owner_chat_id=OWNER_CHAT,
             clock=self.clock,
         )
@@ -137,7 +133,7 @@ class Rig:
         tools.register(
             TriggerTools(triggers=triggers, resolver=resolver, on_change=watch.restore).server()
         )
-        jobs = Jobs(db, self.clock, sessions, executor, scheduler, watch, heartbeat, tools, woken)
+        jobs = Jobs(db, self.clock, sessions, executor, scheduler, watch, heartbeat, tools)
         self.made.append(jobs)
         return jobs
 
@@ -202,7 +198,7 @@ async def test_a_reminder_set_in_chat_fires_once_late_after_a_restart(
     assert await second.outbox() == [
         "⏰ call Anna (late: was due Sat 2026-11-28 09:00 CET)\n\nSorry, this is late: call Anna!"
     ]
-    assert second.woken
+    assert OutboxRepo(second.db).written.is_set()
 
 
 async def test_a_channel_post_is_untrusted_and_its_bash_call_is_denied(
@@ -339,7 +335,7 @@ _CHILD = textwrap.dedent(
     async def main():
         db = await Database.open(Path(sys.argv[1]), clock=lambda: NOW)
         scheduler = Scheduler(triggers=TriggerRepo(db), outbox=OutboxRepo(db), answer=hang,
-                              on_outbox=lambda: None, owner_chat_id=1000, clock=lambda: NOW)
+                              owner_chat_id=1000, clock=lambda: NOW)
         await scheduler.tick()
 
     asyncio.run(main())
@@ -383,7 +379,6 @@ async def test_kill_9_mid_run_runs_it_once(rig: Rig) -> None:
             triggers=TriggerRepo(db),
             outbox=OutboxRepo(db),
             answer=answer,
-            on_outbox=lambda: None,
             owner_chat_id=OWNER_CHAT,
             clock=rig.clock,
         )

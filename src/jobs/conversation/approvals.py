@@ -15,7 +15,7 @@ import asyncio
 import json
 import logging
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -64,7 +64,6 @@ class ApprovalBroker:
         approvals: ApprovalRepo,
         outbox: OutboxRepo,
         owner_chat_id: int,
-        on_outbox: Callable[[], None],
         timeout: timedelta,
         files: Path,
     ) -> None:
@@ -73,7 +72,6 @@ class ApprovalBroker:
         self._approvals = approvals
         self._outbox = outbox
         self._owner_chat = owner_chat_id
-        self._on_outbox = on_outbox
         self._timeout = timeout
         self._files = files
         self._waiting: dict[str, asyncio.Future[bool]] = {}
@@ -161,7 +159,6 @@ class ApprovalBroker:
         )
         [first, *_] = await self._outbox.enqueue([question])
         await self._approvals.attach_message(approval.id, first.id)
-        self._on_outbox()
         return replace(approval, outbox_id=first.id)
 
     async def _no_answer(self, approval: Approval) -> ApprovalAnswer:
@@ -177,7 +174,6 @@ class ApprovalBroker:
         except JobsError:
             logger.exception("could not record that approval %s expired", approval.code)
             return expired
-        self._on_outbox()
         return expired
 
     async def _refuse_unasked(self, request: ApprovalRequest, size: int) -> ApprovalAnswer:
@@ -187,8 +183,6 @@ class ApprovalBroker:
             await self._outbox.enqueue([OutboundMessage.formatted(self._owner_chat, body)])
         except JobsError:
             logger.exception("could not tell the owner that %s was denied", request.tool)
-        else:
-            self._on_outbox()
         return ApprovalAnswer(ApprovalState.DENIED)
 
     async def _drop_file(self, approval: Approval) -> None:

@@ -299,9 +299,7 @@ class Dispatcher:
             inbox_id=item.id,
             finish_inbox=InboxState.IGNORED,
         )
-        self._turns.delivered()
 
     async def _reply(self, item: InboxItem, body: Body, state: InboxState) -> None:
         message = OutboundMessage.formatted(item.chat_id, body, reply_to=item.msg_id)
         await self._outbox.enqueue([message], inbox_id=item.id, finish_inbox=state)
-        self._turns.delivered()

@@ -118,7 +118,6 @@ class TurnRunner:
         outbox: OutboxRepo,
         channel: Channel,
         commands: CommandTable,
-        on_outbox: Callable[[], None],
         uploads_dir: Path,
         hooks: TurnHooks | None = None,
     ) -> None:
@@ -127,7 +126,6 @@ class TurnRunner:
         self._outbox = outbox
         self._channel = channel
         self._commands = commands
-        self._on_outbox = on_outbox
         self._uploads = uploads_dir
         hooks = hooks or TurnHooks()
         self._attachments = hooks.attachments
@@ -136,10 +134,6 @@ class TurnRunner:
         self._reply_command = hooks.reply_command
         self._owner_note = hooks.owner_note
         self._guard_markup = hooks.guard_markup or _plain
-
-    def delivered(self) -> None:
-        """Something was written to the outbox: wake the sender."""
-        self._on_outbox()
 
     async def command_of(self, item: InboxItem, /) -> Command | None:
         """The command `item` gives: `/name …`, or a reply standing for one; None for text."""
@@ -318,7 +312,6 @@ class TurnRunner:
             ),
             what=f"Storing the reply to message {item.msg_id} in chat {item.chat_id}",
         )
-        self._on_outbox()
 
     async def _keep_typing(self, chat_id: int) -> None:
         while True:

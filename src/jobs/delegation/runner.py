@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -68,7 +68,6 @@ class TaskSessions:
         tasks: TaskRepo,
         people: PeopleRepo,
         outbox: OutboxRepo,
-        on_outbox: Callable[[], None],
         config: TaskSessionSettings,
         clock: Clock = utc_now,
     ) -> None:
@@ -76,7 +75,6 @@ class TaskSessions:
         self._tasks = tasks
         self._people = people
         self._outbox = outbox
-        self._on_outbox = on_outbox
         self._config = config
         self._clock = clock
         self._locks: dict[int, asyncio.Lock] = {}
@@ -244,7 +242,6 @@ class TaskSessions:
         messages = await self.report(task_id, reply.text)
         if messages:
             await self._outbox.enqueue(messages)
-            self._on_outbox()
 
     async def _card(self, task: Task) -> TaskCard:
         assignee = await self._person(task.assignee_id)

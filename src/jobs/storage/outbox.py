@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import sqlite3
 from collections.abc import Sequence
@@ -132,6 +133,11 @@ class OutboxRepo:
         self._db = db
         self._inbox = InboxRepo(db)
 
+    @property
+    def written(self) -> asyncio.Event:
+        """Set each time `enqueue` committed new rows: the sender waits on it."""
+        return self._db.signal("outbox")
+
     async def enqueue(
         self,
         messages: Sequence[OutboundMessage],
@@ -141,7 +147,7 @@ class OutboxRepo:
         finish_inbox: InboxState | None = None,
         also_finish: Sequence[int] = (),
     ) -> list[OutboxItem]:
-        """Store a reply's messages (seq 0..n-1) in one transaction.
+        """Store a reply's messages (seq 0..n-1) in one transaction, then wake the sender.
 
         With `inbox_id` and `finish_inbox`, the answered message gets its final state in the
         same transaction: a reply is written if and only if its message is finished. When rows
@@ -155,7 +161,9 @@ class OutboxRepo:
             if inbox_id is not None and finish_inbox is not None:
                 # Follow-ups injected into the same turn are answered by the same reply.
                 await self._inbox.finish_all([inbox_id, *also_finish], finish_inbox)
-            return items
+        if items:
+            self.written.set()
+        return items
 
     async def _insert(
         self, messages: Sequence[OutboundMessage], inbox_id: int | None

@@ -10,7 +10,6 @@ replaces one the owner set that is still to come.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -63,7 +62,6 @@ class TaskSessionTools:
         people: PeopleRepo,
         outbox: OutboxRepo,
         owner_chat_id: int,
-        on_outbox: Callable[[], None],
         fields: TaskFields,
         clock: Clock = utc_now,
     ) -> None:
@@ -71,7 +69,6 @@ class TaskSessionTools:
         self._people = people
         self._outbox = outbox
         self._owner_chat = owner_chat_id
-        self._on_outbox = on_outbox
         self._fields = fields
         self._clock = clock
 
@@ -141,7 +138,6 @@ class TaskSessionTools:
             return error_result(chat)
         chat_id, who = chat
         await self._outbox.enqueue([OutboundMessage(chat_id=chat_id, text=text.strip())])
-        self._on_outbox()
         return text_result(f"Sent to {who}.")
 
     # -- internals ----------------------------------------------------------------------------

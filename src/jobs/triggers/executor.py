@@ -63,7 +63,6 @@ class TriggerExecutor:
         sessions: Sessions,
         outbox: OutboxRepo,
         owner_chat_id: int,
-        on_outbox: Callable[[], None],
         clock: Clock = utc_now,
         zone: tzinfo = UTC,
         model_down: Callable[[], bool] | None = None,
@@ -78,7 +77,6 @@ class TriggerExecutor:
         self._task_turn = task_turn
         self._outbox = outbox
         self._chat = owner_chat_id
-        self._on_outbox = on_outbox
         self._clock = clock
         self._zone = zone
         self._seen: OrderedDict[str, None] = OrderedDict()
@@ -95,7 +93,6 @@ class TriggerExecutor:
         outcome = await self.answer(event)
         if outcome.messages:
             await self._outbox.enqueue(outcome.messages)
-            self._on_outbox()
         return outcome
 
     async def answer(self, event: TriggerEvent, /) -> TriggerOutcome:

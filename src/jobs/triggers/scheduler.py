@@ -167,7 +167,6 @@ class Scheduler:
         triggers: TriggerRepo,
         outbox: OutboxRepo,
         answer: Answer,
-        on_outbox: Callable[[], None],
         owner_chat_id: int,
         clock: Clock = utc_now,
         grace: timedelta = GRACE,
@@ -175,7 +174,6 @@ class Scheduler:
         self._triggers = triggers
         self._outbox = outbox
         self._answer = answer
-        self._on_outbox = on_outbox
         self._chat = owner_chat_id
         self._clock = clock
         self._grace = grace
@@ -285,7 +283,6 @@ class Scheduler:
             ),
             what=f"Finishing schedule #{schedule.id}",
         )
-        self._on_outbox()
 
     async def _tick_safely(self, now: datetime) -> None:
         try:
@@ -310,7 +307,6 @@ class Scheduler:
     async def _send(self, messages: list[OutboundMessage]) -> None:
         if messages:
             await self._outbox.enqueue(messages)
-            self._on_outbox()
 
     def _notice(self, schedule: Schedule, text: str) -> OutboundMessage:
         """Never Markdown: a schedule's name and an error's text may carry others' words."""

@@ -84,7 +84,6 @@ class Delegation:
     broker: ApprovalBroker
     runner: TaskSessions
     tools: DelegationTools
-    woken: list[int] = field(default_factory=list)
 
     async def sent(self, chat_id: int | None = None) -> list[tuple[int, str]]:
         rows = await self.db.fetch_all("SELECT chat_id, text FROM outbox ORDER BY id")
@@ -116,12 +115,10 @@ class Rig:
     async def start(self, *, approval_seconds: float = 10.0) -> Delegation:
         db = await Database.open(self.tmp / "data" / "db.sqlite")
         tasks, people, outbox = TaskRepo(db), PeopleRepo(db), OutboxRepo(db)
-        woken: list[int] = []
         broker = ApprovalBroker(
             approvals=ApprovalRepo(db),
             outbox=outbox,
             owner_chat_id=OWNER_CHAT,
-            on_outbox=lambda: woken.append(1),
             timeout=timedelta(seconds=approval_seconds),
             files=self.tmp / "data" / "approvals",
         )
@@ -148,7 +145,6 @@ class Rig:
             tasks=tasks,
             people=people,
             outbox=outbox,
-            on_outbox=lambda: woken.append(1),
             config=TaskSessionSettings(owner_chat_id=OWNER_CHAT, workspace=self.tmp / "workspace"),
         )
         lookup = PersonLookup(people=people, resolver=TelegramPeople(client=self.client))
@@ -160,7 +156,6 @@ class Rig:
                 lookup=lookup,
                 outbox=outbox,
                 owner_chat_id=OWNER_CHAT,
-                on_outbox=lambda: woken.append(1),
             ).server()
         )
         registry.register(
@@ -169,11 +164,10 @@ class Rig:
                 people=people,
                 outbox=outbox,
                 owner_chat_id=OWNER_CHAT,
-                on_outbox=lambda: woken.append(1),
                 fields=TaskFields(skills_dir=skills, clock=utc_now, zone=UTC),
             ).server()
         )
-        made = Delegation(db, tasks, people, outbox, sessions, broker, runner, tools, woken)
+        made = Delegation(db, tasks, people, outbox, sessions, broker, runner, tools)
         self.made.append(made)
         return made
 

@@ -31,7 +31,6 @@ def executor(jobs: Delegation) -> TriggerExecutor:
         sessions=jobs.sessions,
         outbox=jobs.outbox,
         owner_chat_id=OWNER_CHAT,
-        on_outbox=lambda: None,
         zone=ZoneInfo("UTC"),
         task_turn=jobs.runner.trigger_turn,
     )

@@ -36,7 +36,6 @@ def manager(db: Database, tmp_path: Path, clock: FakeClock) -> TriggerManager:
         triggers=triggers,
         outbox=OutboxRepo(db),
         answer=nothing,
-        on_outbox=lambda: None,
         owner_chat_id=1,
         clock=clock,
     )

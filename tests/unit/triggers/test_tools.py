@@ -48,7 +48,6 @@ def scheduler(db: Database, clock: FakeClock) -> Scheduler:
         triggers=TriggerRepo(db),
         outbox=OutboxRepo(db),
         answer=never,
-        on_outbox=lambda: None,
         owner_chat_id=1,
         clock=clock,
     )
