@@ -15,14 +15,16 @@ from typing import Any
 from jobs import features
 from jobs.clock import Clock, utc_now
 from jobs.config import ExternalUsers, Settings
+from jobs.conversation.answer import Answers
 from jobs.conversation.builtin_commands import builtin_commands
 from jobs.conversation.delivery import OutboxSender
 from jobs.conversation.dispatcher import Dispatcher
 from jobs.conversation.limits import RateLimiter
 from jobs.conversation.outage import Outages
-from jobs.conversation.router import default_policy
+from jobs.conversation.routes import default_policy
 from jobs.conversation.status import RateLimitBoard
-from jobs.conversation.turns import TurnHooks, TurnRunner
+from jobs.conversation.turn import TurnHooks, Turns
+from jobs.conversation.worker import ChatServices
 from jobs.delegation import TaskSessions
 from jobs.extensions.skill_plugins import SkillPlugins
 from jobs.features import Core, TelegramParts
@@ -186,36 +188,40 @@ async def build(
     restart = Restart()
     commands = builtin_commands(sessions=sessions, people=repos.people, approvals=approvals)
     features.owner_commands(core, commands, sessions, restart, limits, outages.describe)
-    hooks = TurnHooks(
-        attachments=attachments,
-        record=memory.record_exchange,
+    turns = Turns(
+        sessions=sessions,
+        channel=channel,
+        uploads_dir=core.uploads,
+        hooks=TurnHooks(
+            attachments=attachments,
+            task_turns=delegation,
+            owner_note=browser.health.owner_note if browser else None,
+        ),
+    )
+    answers = Answers(
+        outbox=repos.outbox,
+        sessions=sessions,
         task_turns=delegation,
-        reply_command=approvals.command_for_reply,
-        owner_note=browser.health.owner_note if browser else None,
+        record=memory.record_exchange,
         guard_markup=render_guarded,
     )
-    turns = TurnRunner(
-        sessions=sessions,
-        inbox=repos.inbox,
-        outbox=repos.outbox,
-        channel=channel,
-        commands=commands,
-        uploads_dir=core.uploads,
-        hooks=hooks,
-    )
     dispatcher = Dispatcher(
-        inbox=repos.inbox,
-        outbox=repos.outbox,
-        people=repos.people,
-        commands=commands,
-        turns=turns,
-        outages=outages,
-        limiter=RateLimiter(clock=clock),
-        owner_id=owner_id,
+        services=ChatServices(
+            inbox=repos.inbox,
+            outbox=repos.outbox,
+            people=repos.people,
+            commands=commands,
+            turns=turns,
+            answers=answers,
+            outages=outages,
+            limiter=RateLimiter(clock=clock),
+            owner_id=owner_id,
+            # Other people's turns leave one live session free: the owner never waits for room.
+            slots=asyncio.Semaphore(max(1, settings.max_live_sessions - 1)),
+            tasks=repos.tasks,
+            reply_command=approvals.command_for_reply,
+        ),
         clock=clock,
-        # Other people's turns leave one live session free: the owner never waits for room.
-        max_concurrent_turns=max(1, settings.max_live_sessions - 1),
-        tasks=repos.tasks,
     )
     return App(
         core=core,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from jobs.config import ExternalUsers
-from jobs.conversation.router import RouteKind, Sender, route
+from jobs.conversation.routes import IgnoreRoute, OwnerRoute, Sender, TaskRoute, route
 from jobs.delegation.prompts import (
     NOTHING,
     TaskCard,
@@ -123,15 +123,12 @@ def test_session_keys_and_folders(tmp_path: Path) -> None:
 def test_a_counterpart_goes_to_their_task_whatever_the_policy(policy: ExternalUsers) -> None:
     stranger = Sender(42, "unknown", False, task_id=3)
     decision = route(stranger, owner_id=OWNER, policy=policy)
-    assert (decision.kind, decision.session_key, decision.task_id) == (
-        RouteKind.TASK,
-        SessionKey.task(3),
-        3,
-    )
+    assert decision == TaskRoute(task_id=3, person_id=42)
+    assert decision.key == SessionKey.task(3) and decision.own_key == SessionKey.person(42)
     blocked = route(replace(stranger, access="blocked"), owner_id=OWNER, policy=policy)
-    assert blocked.kind is RouteKind.IGNORE
+    assert blocked == IgnoreRoute("blocked")
     owner = route(Sender(OWNER, "unknown", False, task_id=3), owner_id=OWNER, policy=policy)
-    assert owner.kind is RouteKind.OWNER
+    assert isinstance(owner, OwnerRoute)
 
 
 async def test_the_conversation_and_due_queries(db: Database, clock: FakeClock) -> None:

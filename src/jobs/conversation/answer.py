@@ -1,0 +1,120 @@
+"""Answers: what a finished turn or a command says, written to the outbox together with the
+final state of the rows it answers (one transaction: a reply exists if and only if its message
+is finished). The owner's reply from a session that read someone else's text shows none of
+their markup and no link preview; a task turn's reply goes to the owner as a report; an owner
+exchange goes to the memory's log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+
+from jobs.conversation.outcome import Outcome
+from jobs.conversation.plan import memorable
+from jobs.conversation.routes import TaskRoute, TurnRoute
+from jobs.conversation.turn import TaskTurns
+from jobs.messages import Body, OutboundMessage
+from jobs.richtext import FormattedText, visible
+from jobs.sessions.port import Sessions
+from jobs.storage.busy import retry_busy
+from jobs.storage.inbox import InboxItem, InboxState
+from jobs.storage.outbox import OutboxRepo
+
+RecordExchange = Callable[[str, str, str, datetime], Awaitable[object]]
+"""`record(session_key, prompt, reply, at)`: called after an owner turn was answered."""
+GuardMarkup = Callable[[str], FormattedText]
+"""Markdown → text and entities with nothing another person could have put there."""
+
+
+def _plain(text: str) -> FormattedText:
+    return FormattedText(visible(text))
+
+
+class Answers:
+    """The final writes of a chat's rows."""
+
+    def __init__(
+        self,
+        *,
+        outbox: OutboxRepo,
+        sessions: Sessions,
+        task_turns: TaskTurns | None = None,
+        record: RecordExchange | None = None,
+        guard_markup: GuardMarkup | None = None,
+    ) -> None:
+        """`record`: keeps each answered owner exchange (the memory's daily log).
+        `guard_markup`: renders a tainted session's reply to the owner without their markup
+        (telegram.formatting.render_guarded); without it such a reply goes as plain text."""
+        self._outbox = outbox
+        self._sessions = sessions
+        self._task_turns = task_turns
+        self._record = record
+        self._guard = guard_markup or _plain
+
+    async def finish(
+        self,
+        item: InboxItem,
+        body: Body,
+        state: InboxState,
+        followed: Sequence[InboxItem] = (),
+        *,
+        link_preview: bool = False,
+    ) -> None:
+        """Reply to `item` (nothing when `body` is empty) and give it, and the follow-ups that
+        shared its turn, their final `state`."""
+        reply = OutboundMessage.formatted(
+            item.chat_id, body, reply_to=item.msg_id, link_preview=link_preview
+        )
+        await self.store([reply] if reply.text.strip() else [], item, state, followed)
+
+    async def turn_done(self, item: InboxItem, route: TurnRoute, outcome: Outcome) -> None:
+        """A finished turn: its reply (or a task's report), then the memory's log and the
+        session's held records. Not for an outage: its rows wait."""
+        if isinstance(route, TaskRoute) and self._task_turns is not None:
+            if outcome.state is InboxState.ANSWERED:
+                report = await self._task_turns.report(route.task_id, outcome.text)
+                await self.store(report, item, outcome.state, outcome.followed)
+            else:
+                await self.finish(item, outcome.text, outcome.state, outcome.followed)
+        else:
+            await self._reply(item, route, outcome)
+        if self._record is not None and route.is_owner and outcome.state is InboxState.ANSWERED:
+            # One step back first: the outbox sender, just woken, claims the reply before the
+            # memory log's file and index work starts competing with its send.
+            await asyncio.sleep(0)
+            asked, said = memorable(item, outcome)
+            await self._record(str(route.key), asked, said, item.received_at)
+        await self._sessions.flush()  # the turn's usage and summary, held until now
+
+    async def store(
+        self,
+        messages: Sequence[OutboundMessage],
+        item: InboxItem,
+        state: InboxState,
+        followed: Sequence[InboxItem] = (),
+    ) -> None:
+        """The messages and the rows' final state in one transaction. Another program's lock
+        only delays it: a busy BEGIN IMMEDIATE wrote nothing, so trying again is safe."""
+        await retry_busy(
+            lambda: self._outbox.enqueue(
+                messages,
+                inbox_id=item.id,
+                finish_inbox=state,
+                also_finish=[f.id for f in followed],
+            ),
+            what=f"Storing the reply to message {item.msg_id} in chat {item.chat_id}",
+        )
+
+    async def _reply(self, item: InboxItem, route: TurnRoute, outcome: Outcome) -> None:
+        """To the owner from a session that read someone else's text: their markup is not
+        rendered and no link preview is made (Telegram's servers would fetch a URL they
+        chose); from the owner's own untainted session: Markdown and previews as usual."""
+        if not route.is_owner or not outcome.tainted or not outcome.text:
+            preview = route.is_owner and not outcome.tainted
+            await self.finish(
+                item, outcome.text, outcome.state, outcome.followed, link_preview=preview
+            )
+            return
+        await self.finish(item, self._guard(outcome.text), outcome.state, outcome.followed)
