@@ -173,7 +173,7 @@ async def build(
     executor = TriggerExecutor(
         sessions=sessions,
         outbox=repos.outbox,
-        owner_chat_id=core.owner_chat,
+        owner_chat=core.owner_chat,
         clock=clock,
         zone=settings.zone,
         model_down=outages.is_down,

@@ -225,7 +225,7 @@ async def approvals(core: Core) -> ApprovalBroker:
     broker = ApprovalBroker(
         approvals=core.repos.approvals,
         outbox=core.repos.outbox,
-        owner_chat_id=core.owner_chat,
+        owner_chat=core.owner_chat,
         timeout=timedelta(seconds=wait),
         files=core.settings.data_dir / "approvals",
     )
@@ -244,7 +244,7 @@ def delegation(core: Core, sessions: SessionManager, people: PersonResolver | No
         outbox=repos.outbox,
         clock=core.clock,
         config=TaskSessionSettings(
-            owner_chat_id=core.owner_chat, workspace=settings.workspace_dir, zone=settings.zone
+            owner_chat=core.owner_chat, workspace=settings.workspace_dir, zone=settings.zone
         ),
     )
     lookup = PersonLookup(people=repos.people, resolver=people)
@@ -262,7 +262,7 @@ def delegation(core: Core, sessions: SessionManager, people: PersonResolver | No
         MessagingTools(
             lookup=lookup,
             outbox=repos.outbox,
-            owner_chat_id=core.owner_chat,
+            owner_chat=core.owner_chat,
         ).server()
     )
     fields = TaskFields(
@@ -275,7 +275,7 @@ def delegation(core: Core, sessions: SessionManager, people: PersonResolver | No
             tasks=repos.tasks,
             people=repos.people,
             outbox=repos.outbox,
-            owner_chat_id=core.owner_chat,
+            owner_chat=core.owner_chat,
             fields=fields,
             clock=core.clock,
         ).server()
@@ -323,7 +323,7 @@ def triggers(
         triggers=repos.triggers,
         outbox=repos.outbox,
         answer=executor.answer,
-        owner_chat_id=core.owner_chat,
+        owner_chat=core.owner_chat,
         clock=clock,
     )
     channels = ChannelWatch(triggers=repos.triggers, on_event=executor.run, clock=clock)

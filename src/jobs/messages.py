@@ -64,14 +64,18 @@ class OutboundMessage:
         *,
         reply_to: int | None = None,
         link_preview: bool = False,
+        random_id: int = 0,
     ) -> OutboundMessage:
         """A text message saying `body`: a notice with exactly its entities, or (a str)
-        Markdown rendered when sent (see `entities`)."""
-        if isinstance(body, str):
-            return cls(chat_id, body, reply_to=reply_to, link_preview=link_preview)
-        entities = body.entities
+        Markdown rendered when sent (see `entities`). `random_id`: the draft it replaces."""
+        text, entities = (body, None) if isinstance(body, str) else (body.text, body.entities)
         return cls(
-            chat_id, body.text, reply_to=reply_to, entities=entities, link_preview=link_preview
+            chat_id,
+            text,
+            reply_to=reply_to,
+            entities=entities,
+            link_preview=link_preview,
+            random_id=random_id,
         )
 
 
@@ -116,4 +120,10 @@ class Channel(Protocol):
 
     async def acknowledge(self, chat_id: int, msg_id: int, /) -> None:
         """Mark a message as seen (a reaction), best effort, never raises."""
+        ...
+
+    async def draft(self, chat_id: int, random_id: int, text: str, /) -> bool:
+        """Show `text` as the reply being written (Telegram's live draft of the message whose
+        random id is `random_id`; the sent message replaces it). Best effort, never raises:
+        False when the chat or account cannot show drafts (then "typing…" is shown)."""
         ...

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from jobs.sessions.keys import SessionKey
 from jobs.sessions.replies import Reply, Usage
 from jobs.sessions.roles import RoleSpec
+from jobs.sessions.stream import ReplyStream
 from jobs.sessions.taint import Taint, TaintSource
 
 
@@ -93,6 +94,7 @@ class ScriptedSessions:
         taint: Taint | TaintSource | None = None,
         follow_ups: bool = True,
         record_later: bool = False,
+        stream: ReplyStream | None = None,
     ) -> Reply:
         turn = ScriptedTurn(key, role.name, prompt, taint, follow_ups)
         turn.answer = self._next.popleft() if self._next else None
@@ -112,6 +114,8 @@ class ScriptedSessions:
         reply = turn.answer or Reply(
             "echo: " + " + ".join([prompt, *turn.follow_ups]), "sid", Usage()
         )
+        if stream is not None:  # as the model would have written it, all at once
+            stream.text(reply.text)
         tainted = reply.tainted or taint is not None
         return Reply(
             reply.text, reply.session_id, reply.usage, interrupted=turn.interrupted, tainted=tainted

@@ -102,7 +102,7 @@ class Rig:
         executor = TriggerExecutor(
             sessions=sessions,
             outbox=outbox,
-            owner_chat_id=OWNER_CHAT,
+            owner_chat=OWNER_CHAT,
             clock=self.clock,
             zone=ZoneInfo("Europe/Berlin"),
             model_down=model_down,
@@ -111,7 +111,7 @@ class Rig:
             triggers=triggers,
             outbox=outbox,
             answer=executor.answer,
-            owner_chat_id=OWNER_CHAT,
+            owner_chat=OWNER_CHAT,
             clock=self.clock,
         )
         watch = ChannelWatch(triggers=triggers, on_event=executor.run, clock=self.clock)
@@ -335,7 +335,7 @@ _CHILD = textwrap.dedent(
     async def main():
         db = await Database.open(Path(sys.argv[1]), clock=lambda: NOW)
         scheduler = Scheduler(triggers=TriggerRepo(db), outbox=OutboxRepo(db), answer=hang,
-                              owner_chat_id=1000, clock=lambda: NOW)
+                              owner_chat=1000, clock=lambda: NOW)
         await scheduler.tick()
 
     asyncio.run(main())
@@ -379,7 +379,7 @@ async def test_kill_9_mid_run_runs_it_once(rig: Rig) -> None:
             triggers=TriggerRepo(db),
             outbox=OutboxRepo(db),
             answer=answer,
-            owner_chat_id=OWNER_CHAT,
+            owner_chat=OWNER_CHAT,
             clock=rig.clock,
         )
         (interrupted,) = await scheduler.recover()

@@ -61,17 +61,21 @@ class Answers:
         followed: Sequence[InboxItem] = (),
         *,
         link_preview: bool = False,
+        random_id: int = 0,
     ) -> None:
         """Reply to `item` (nothing when `body` is empty) and give it, and the follow-ups that
-        shared its turn, their final `state`."""
+        shared its turn, their final `state`. `random_id`: the draft the reply replaces."""
         reply = OutboundMessage.formatted(
-            item.chat_id, body, reply_to=item.msg_id, link_preview=link_preview
+            item.chat_id, body, reply_to=item.msg_id, link_preview=link_preview, random_id=random_id
         )
         await self.store([reply] if reply.text.strip() else [], item, state, followed)
 
-    async def turn_done(self, item: InboxItem, route: TurnRoute, outcome: Outcome) -> None:
+    async def turn_done(
+        self, item: InboxItem, route: TurnRoute, outcome: Outcome, *, random_id: int = 0
+    ) -> None:
         """A finished turn: its reply (or a task's report), then the memory's log and the
-        session's held records. Not for an outage: its rows wait."""
+        session's held records. Not for an outage: its rows wait. `random_id`: the reply's
+        (its draft's)."""
         if isinstance(route, TaskRoute) and self._task_turns is not None:
             if outcome.state is InboxState.ANSWERED:
                 report = await self._task_turns.report(route.task_id, outcome.text)
@@ -79,7 +83,7 @@ class Answers:
             else:
                 await self.finish(item, outcome.text, outcome.state, outcome.followed)
         else:
-            await self._reply(item, route, outcome)
+            await self._reply(item, route, outcome, random_id)
         if self._record is not None and route.is_owner and outcome.state is InboxState.ANSWERED:
             # One step back first: the outbox sender, just woken, claims the reply before the
             # memory log's file and index work starts competing with its send.
@@ -107,14 +111,22 @@ class Answers:
             what=f"Storing the reply to message {item.msg_id} in chat {item.chat_id}",
         )
 
-    async def _reply(self, item: InboxItem, route: TurnRoute, outcome: Outcome) -> None:
+    async def _reply(
+        self, item: InboxItem, route: TurnRoute, outcome: Outcome, random_id: int
+    ) -> None:
         """To the owner from a session that read someone else's text: their markup is not
         rendered and no link preview is made (Telegram's servers would fetch a URL they
         chose); from the owner's own untainted session: Markdown and previews as usual."""
         if not route.is_owner or not outcome.tainted or not outcome.text:
             preview = route.is_owner and not outcome.tainted
             await self.finish(
-                item, outcome.text, outcome.state, outcome.followed, link_preview=preview
+                item,
+                outcome.text,
+                outcome.state,
+                outcome.followed,
+                link_preview=preview,
+                random_id=random_id,
             )
             return
-        await self.finish(item, self._guard(outcome.text), outcome.state, outcome.followed)
+        guarded = self._guard(outcome.text)
+        await self.finish(item, guarded, outcome.state, outcome.followed, random_id=random_id)

@@ -63,7 +63,7 @@ class ApprovalBroker:
         *,
         approvals: ApprovalRepo,
         outbox: OutboxRepo,
-        owner_chat_id: int,
+        owner_chat: int,
         timeout: timedelta,
         files: Path,
     ) -> None:
@@ -71,7 +71,7 @@ class ApprovalBroker:
         actions too long for one message."""
         self._approvals = approvals
         self._outbox = outbox
-        self._owner_chat = owner_chat_id
+        self._owner_chat = owner_chat
         self._timeout = timeout
         self._files = files
         self._waiting: dict[str, asyncio.Future[bool]] = {}

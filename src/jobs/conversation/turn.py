@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Final, Protocol
 
 from jobs.conversation.attachments import Attachments, Intake, save_long_text
+from jobs.conversation.draft import Draft
 from jobs.conversation.outcome import Outcome, judge
 from jobs.conversation.plan import is_long, outside_text, prompt_text
 from jobs.conversation.routes import OwnerRoute, PersonRoute, TaskRoute, TurnRoute
 from jobs.messages import Channel, OutboundMessage
 from jobs.sessions.port import Sessions
 from jobs.sessions.replies import Reply, Usage
+from jobs.sessions.stream import ReplyStream
 from jobs.storage.inbox import InboxItem
 
 TYPING_EVERY: Final = 4.5  # Telegram shows "typing…" for about 5 s
@@ -74,9 +76,7 @@ class Turns:
         """The turn for `item`, running from now on."""
         return Turn(self, item, self._effective(route))
 
-    def prompt(
-        self, item: InboxItem, route: TurnRoute, /, *, intake: Intake | None = None
-    ) -> str:
+    def prompt(self, item: InboxItem, route: TurnRoute, /, *, intake: Intake | None = None) -> str:
         """What the session is told of `item` (a task's counterpart's words framed as theirs)."""
         saved = save_long_text(self._uploads, item) if is_long(item) and route.is_owner else ""
         text = prompt_text(item, intake=intake, saved=saved)
@@ -89,8 +89,11 @@ class Turns:
             return PersonRoute(route.person_id)
         return route
 
-    async def answer(self, item: InboxItem, route: TurnRoute, /) -> Reply:
-        """The turn's work: the attachment first (download, transcription), then the session."""
+    async def answer(
+        self, item: InboxItem, route: TurnRoute, /, *, stream: ReplyStream | None = None
+    ) -> Reply:
+        """The turn's work: the attachment first (download, transcription), then the session,
+        whose reply `stream` is shown while it is written."""
         intake: Intake | None = None  # None: the attachment is only named in the prompt
         attachments = self.hooks.attachments
         # A task counterpart's files are not taken in: the task session only reads the text.
@@ -113,6 +116,7 @@ class Turns:
             person_id=item.sender_id,
             taint=outside_text(item, owner=route.is_owner),
             record_later=True,
+            stream=stream,
         )
 
     async def follow_up(self, route: TurnRoute, extra: InboxItem, /) -> bool:
@@ -127,10 +131,18 @@ class Turns:
     def running(self, route: TurnRoute, /) -> bool:
         return self._sessions.running(route.key)
 
-    async def keep_typing(self, chat_id: int, /) -> None:
+    async def keep_typing(self, chat_id: int, draft: Draft | None, /) -> None:
+        """ "typing…" until the turn ends, unless its draft is on screen (typing would hide it)."""
         while True:
-            await self._channel.typing(chat_id)
+            if draft is None or not draft.showing:
+                await self._channel.typing(chat_id)
             await asyncio.sleep(TYPING_EVERY)
+
+    def draft_for(self, item: InboxItem, route: TurnRoute, /) -> Draft | None:
+        """A live draft of the reply, for turns whose reply goes back to its writer."""
+        if isinstance(route, TaskRoute):
+            return None  # its reply is a report to the owner, not an answer in this chat
+        return Draft(channel=self._channel, chat_id=item.chat_id)
 
     async def acknowledge(self, item: InboxItem, /) -> None:
         await self._channel.acknowledge(item.chat_id, item.msg_id)
@@ -146,10 +158,22 @@ class Turn:
     followed: list[InboxItem] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self._work = asyncio.create_task(self.turns.answer(self.item, self.route))
-        self._typing = asyncio.create_task(self.turns.keep_typing(self.item.chat_id))
-        # Alongside the work, not before it: the reaction's round trip would delay every reply.
-        self._ack = asyncio.create_task(self.turns.acknowledge(self.item))
+        self.draft = self.turns.draft_for(self.item, self.route)
+        self._work = asyncio.create_task(
+            self.turns.answer(self.item, self.route, stream=self.draft)
+        )
+        self._helpers = [
+            asyncio.create_task(self.turns.keep_typing(self.item.chat_id, self.draft)),
+            # Alongside the work, not before it: the reaction's round trip would delay replies.
+            asyncio.create_task(self.turns.acknowledge(self.item)),
+        ]
+        if self.draft is not None:
+            self._helpers.append(asyncio.create_task(self.draft.run()))
+
+    @property
+    def random_id(self) -> int:
+        """The reply's random id: its draft's, so the sent reply takes the draft's place."""
+        return 0 if self.draft is None else self.draft.random_id
 
     @property
     def done(self) -> bool:
@@ -178,12 +202,12 @@ class Turn:
     async def outcome(self) -> Outcome:
         """What the finished turn means. The helpers stop first (the ack's request went out
         at the start; cancelling ends only the wait for its answer)."""
-        await _settled(self._typing, self._ack)
+        await _settled(*self._helpers)
         return judge(self._work, self.followed)
 
     async def cancel(self) -> None:
         self._work.cancel()
-        await _settled(self._typing, self._ack, self._work)
+        await _settled(*self._helpers, self._work)
 
 
 async def _settled(*tasks: asyncio.Task[None] | asyncio.Task[Reply]) -> None:

@@ -179,7 +179,7 @@ class ChatWorker:
             released = await s.outages.hold(item, outcome, owner=where.is_owner)
             self.host.deferred()
         else:
-            await s.answers.turn_done(item, where, outcome)
+            await s.answers.turn_done(item, where, outcome, random_id=turn.random_id)
             released = outcome.reached_model and await s.outages.answered()
         if released:
             await self.host.model_back()

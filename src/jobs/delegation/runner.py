@@ -51,7 +51,7 @@ the task's own skill only: another skill's text could be what the owner keeps to
 
 @dataclass(frozen=True, slots=True)
 class TaskSessionSettings:
-    owner_chat_id: int
+    owner_chat: int
     workspace: Path
     zone: tzinfo = UTC
     concurrency: int = 3
@@ -130,7 +130,7 @@ class TaskSessions:
         if task is None or task.status is TaskStatus.CANCELLED:
             return []
         said = prompts.report_text(task, text)
-        return [] if said is None else [OutboundMessage.formatted(self._config.owner_chat_id, said)]
+        return [] if said is None else [OutboundMessage.formatted(self._config.owner_chat, said)]
 
     # -- the heartbeat ------------------------------------------------------------------------
 

@@ -154,8 +154,16 @@ class MemoryIndex:
                 del self._known[path]
                 report.removed += len(removed)
                 report.forgotten += 1
+            await self._prune(report)
             self._synced_at = time.monotonic()
             return report
+
+    async def _prune(self, report: SyncReport) -> None:
+        """Chunks went: the vectors cached for their content go too (else the cache only
+        grows); a text that comes back is embedded again."""
+        if report.removed:
+            pruned = await self._repo.prune_vectors()
+            logger.debug("memory: %d cached vectors no chunk needs were dropped", pruned)
 
     async def sync_paths(self, paths: Sequence[Path], /) -> SyncReport:
         """Index these files now (Jobs just wrote them)."""
@@ -163,6 +171,7 @@ class MemoryIndex:
         async with self._lock:
             for path in paths:
                 report.merge(await self._index(self._files.relative(path)))
+            await self._prune(report)
         return report
 
     async def _index(self, path: str) -> SyncReport:

@@ -27,6 +27,7 @@ from claude_agent_sdk import (
     RateLimitEvent,
     RateLimitInfo,
     ResultMessage,
+    StreamEvent,
     SystemMessage,
 )
 
@@ -35,6 +36,7 @@ from jobs.sessions.keys import SessionKey
 from jobs.sessions.process import kill_tree
 from jobs.sessions.replies import Reply, TurnCollector
 from jobs.sessions.roles import RoleSpec, ToolPolicy
+from jobs.sessions.stream import ReplyStream, StreamText
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +73,7 @@ class _Turn:
     consumed: set[str] = field(default_factory=set)
     segments: int = 0
     stopping: bool = False
+    stream: StreamText | None = None
 
 
 class AgentSession:
@@ -142,11 +145,12 @@ class AgentSession:
         self._pid = pid if isinstance(pid, int) else None
         self._pump = asyncio.create_task(self._read_all(client), name=f"claude-messages:{self.key}")
 
-    async def run_turn(self, prompt: str, /) -> Reply:
-        """Send `prompt`; return when it and every follow-up sent meanwhile are answered."""
+    async def run_turn(self, prompt: str, /, *, stream: ReplyStream | None = None) -> Reply:
+        """Send `prompt`; return when it and every follow-up sent meanwhile are answered.
+        `stream`: told the reply's text as it is written."""
         if self._client is None or self._broken or self._turn is not None:
             raise SessionError(f"The {self.key} session cannot take a turn now.")
-        turn = self._turn = _Turn()
+        turn = self._turn = _Turn(stream=None if stream is None else StreamText(stream))
         try:
             async with asyncio.timeout(self._timeout) as deadline:
                 await self._send(turn, prompt)
@@ -224,6 +228,9 @@ class AgentSession:
                 await self._on_init(turn, item.data)
             elif isinstance(item, RateLimitEvent):
                 self._observer.rate_limit_changed(self, item.rate_limit_info)
+            elif isinstance(item, StreamEvent):
+                if turn.stream is not None:
+                    turn.stream.event(item)
             else:
                 turn.collector.add(item)
 

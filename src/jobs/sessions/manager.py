@@ -5,7 +5,8 @@ summary when resuming fails), with the session's sticky taint and the turn's fol
 What it leans on: LivePool (the processes, LRU cap), SessionBuilder (making a session),
 KeyStates (per-key locks and flags, dropped when idle), TaintBook (sticky taint), TurnRecords
 (usage and summaries). A session whose role does not keep warm (everyone's but the owner's)
-closes its process as soon as its turn is over: it resumes in about 0.4 s when needed again.
+closes its process shortly after its turn (SessionSettings.linger, 2 s): it resumes in about
+0.4 s when needed again.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import asyncio
 import dataclasses
 import logging
 import shutil
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
@@ -34,6 +36,7 @@ from jobs.sessions.records import TurnRecords
 from jobs.sessions.replies import Reply, Usage
 from jobs.sessions.roles import RoleSpec
 from jobs.sessions.settings import SessionSettings
+from jobs.sessions.stream import ReplyStream
 from jobs.sessions.taint import READ_ONLY_BUILTINS, Approver, OutsideReads, Taint, TaintSource
 from jobs.sessions.taintbook import TaintBook
 from jobs.storage import AuditRepo, SessionRepo, UsageRepo
@@ -113,6 +116,7 @@ class SessionManager:
             clock=clock,
         )
         self._closing: set[asyncio.Task[None]] = set()
+        self._linger = config.linger
 
     @property
     def live_keys(self) -> tuple[SessionKey, ...]:
@@ -134,6 +138,7 @@ class SessionManager:
         taint: Taint | TaintSource | None = None,
         follow_ups: bool = True,
         record_later: bool = False,
+        stream: ReplyStream | None = None,
     ) -> Reply:
         """One turn of `key`'s session (started or resumed as needed). Raises SessionError.
 
@@ -146,7 +151,7 @@ class SessionManager:
         injected into it but waits for a turn of its own.
         `record_later`: the turn's usage rows and summary are kept in memory, so the reply is
         not delayed by writing them; the caller calls `flush()` once the reply is on its way
-        (`aclose()` flushes what is left).
+        (`aclose()` flushes what is left). `stream`: told the reply as it is written.
         """
         try:
             async with self._keys.turn(key) as state:
@@ -155,7 +160,7 @@ class SessionManager:
                 if record_later:
                     self._records.hold(key)
                 try:
-                    return await self._turn(key, state, role, prompt, person_id, taint)
+                    return await self._turn(key, state, role, prompt, person_id, taint, stream)
                 finally:
                     self._records.release(key)
         finally:
@@ -230,6 +235,8 @@ class SessionManager:
 
     async def aclose(self) -> None:
         """Close every live session (shutdown) and write the records still held."""
+        for closing in self._closing:
+            closing.cancel()
         await asyncio.gather(*self._closing, return_exceptions=True)
         await self._pool.aclose()
         await self.flush()
@@ -266,6 +273,7 @@ class SessionManager:
         prompt: str,
         person_id: int | None,
         taint: Taint | TaintSource | None,
+        stream: ReplyStream | None,
     ) -> Reply:
         state.starting = True
         session, prime = await self._session_for(key, role, person_id)
@@ -275,10 +283,10 @@ class SessionManager:
         if state.stop:  # /stop came while the process was starting
             return Reply("", session.session_id, Usage(), interrupted=True)
         try:
-            reply = await self._run(session, prompt, prime)
+            reply = await self._run(session, prompt, prime, stream)
         except ResumeFailed as exc:
             session, prime = await self._fresh_after(key, role, person_id, exc)
-            reply = await self._run(session, prompt, prime)
+            reply = await self._run(session, prompt, prime, stream)
         return dataclasses.replace(reply, tainted=state.taint is not None)
 
     def _close_soon(self, key: SessionKey) -> None:
@@ -290,17 +298,26 @@ class SessionManager:
         closing.add_done_callback(self._closing.discard)
 
     async def _close_if_unused(self, key: SessionKey) -> None:
-        if self._keys.in_use(key):
+        """After `linger` seconds without a turn (a person writing several messages in a row
+        keeps their process for the next one), close it."""
+        await asyncio.sleep(self._linger)
+        session = self._pool.get(key)
+        if session is None or self._keys.in_use(key):
             return
+        if time.monotonic() - session.last_used < self._linger:
+            return  # another turn ran meanwhile: it scheduled its own close
         async with self._keys.turn(key):
             session = self._pool.get(key)
             if session is not None and not session.busy:
                 await self._pool.discard(key)
                 self._records.forget(key)  # read again from SessionRepo at the next start
 
-    async def _run(self, session: AgentSession, prompt: str, prime: str | None) -> Reply:
+    async def _run(
+        self, session: AgentSession, prompt: str, prime: str | None, stream: ReplyStream | None
+    ) -> Reply:
         try:
-            reply = await session.run_turn(summary.primed(prime, prompt) if prime else prompt)
+            text = summary.primed(prime, prompt) if prime else prompt
+            reply = await session.run_turn(text, stream=stream)
         except RoleViolation as exc:
             await self._refuse(session, exc)
             raise

@@ -9,6 +9,7 @@ from typing import Protocol
 from jobs.sessions.keys import SessionKey
 from jobs.sessions.replies import Reply
 from jobs.sessions.roles import RoleSpec
+from jobs.sessions.stream import ReplyStream
 from jobs.sessions.taint import Taint, TaintSource
 
 
@@ -20,7 +21,7 @@ class Sessions(Protocol):
     that is an outage). `follow_up` returns False when no turn of `key` is running that would
     take it (the caller then makes it a turn of its own). `interrupt` stops the running turn
     (its run_turn returns a Reply marked interrupted); False when none runs. `flush` writes
-    the records a `record_later` turn held back.
+    the records a `record_later` turn held back. `stream` is told the reply as it is written.
     """
 
     async def run_turn(
@@ -33,6 +34,7 @@ class Sessions(Protocol):
         taint: Taint | TaintSource | None = None,
         follow_ups: bool = True,
         record_later: bool = False,
+        stream: ReplyStream | None = None,
     ) -> Reply: ...
 
     def running(self, key: SessionKey, /) -> bool: ...

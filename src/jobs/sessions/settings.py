@@ -29,6 +29,8 @@ class SessionSettings:
     turn_timeout: float = 300.0
     interrupt_grace: float = INTERRUPT_GRACE_SECONDS
     cli_pids: Path | None = None
+    linger: float = 2.0
+    """Seconds a process of a role that does not keep warm outlives its last turn."""
     cli_settings: str | None = None
     """The CLI's --settings JSON (options.cli_settings: how it reads the API key)."""
 

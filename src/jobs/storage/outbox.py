@@ -152,7 +152,8 @@ class OutboxRepo:
         With `inbox_id` and `finish_inbox`, the answered message gets its final state in the
         same transaction: a reply is written if and only if its message is finished. When rows
         for `inbox_id` already exist (a retry after a crash), nothing is added and those rows
-        are returned. Each row gets a fresh random_id; the messages' own one is ignored.
+        are returned. Each row gets a fresh random_id, unless its message brings one (a reply that
+        was streamed as a draft keeps the draft's).
         """
         async with self._db.transaction():
             items = await self._insert(messages, inbox_id)
@@ -177,7 +178,8 @@ class OutboxRepo:
         items: list[OutboxItem] = []
         for seq, msg in enumerate(messages):
             values: tuple[object, ...] = (msg.chat_id, inbox_id, seq, msg.kind, msg.text)
-            values += (msg.file_path, msg.reply_to, new_random_id(), now)
+            # A reply streamed as a draft keeps the draft's id: the client replaces the draft.
+            values += (msg.file_path, msg.reply_to, msg.random_id or new_random_id(), now)
             entities = None if msg.entities is None else entities_to_json(msg.entities)
             values += (entities, int(msg.link_preview))
             guarded = seq == 0 and inbox_id is not None

@@ -92,6 +92,17 @@ class TelegramChannel:
         for chunk in chunks:
             self._sent_log.expect(message.chat_id, chunk.text)
 
+    async def draft(self, chat_id: int, random_id: int, text: str, /) -> bool:
+        try:
+            peer = await self._client.get_input_entity(chat_id)
+            shown = types.TextWithEntities(text=self._mask(text), entities=[])
+            action = types.SendMessageTextDraftAction(text=shown, random_id=random_id)
+            await self._client(functions.messages.SetTypingRequest(peer=peer, action=action))
+        except (errors.RPCError, ValueError, OSError) as exc:
+            logger.debug("No draft in chat %s: %s", chat_id, exc)
+            return False
+        return True
+
     async def typing(self, chat_id: int, /) -> None:
         try:
             peer = await self._client.get_input_entity(chat_id)

@@ -153,11 +153,11 @@ class MessagingTools:
         *,
         lookup: PersonLookup,
         outbox: OutboxRepo,
-        owner_chat_id: int,
+        owner_chat: int,
     ) -> None:
         self._lookup = lookup
         self._outbox = outbox
-        self._owner_chat = owner_chat_id
+        self._owner_chat = owner_chat
 
     def server(self) -> ToolServer:
         @tool(

@@ -61,14 +61,14 @@ class TaskSessionTools:
         tasks: TaskRepo,
         people: PeopleRepo,
         outbox: OutboxRepo,
-        owner_chat_id: int,
+        owner_chat: int,
         fields: TaskFields,
         clock: Clock = utc_now,
     ) -> None:
         self._tasks = tasks
         self._people = people
         self._outbox = outbox
-        self._owner_chat = owner_chat_id
+        self._owner_chat = owner_chat
         self._fields = fields
         self._clock = clock
 

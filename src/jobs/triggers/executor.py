@@ -62,7 +62,7 @@ class TriggerExecutor:
         *,
         sessions: Sessions,
         outbox: OutboxRepo,
-        owner_chat_id: int,
+        owner_chat: int,
         clock: Clock = utc_now,
         zone: tzinfo = UTC,
         model_down: Callable[[], bool] | None = None,
@@ -76,7 +76,7 @@ class TriggerExecutor:
         self._model_down = model_down
         self._task_turn = task_turn
         self._outbox = outbox
-        self._chat = owner_chat_id
+        self._chat = owner_chat
         self._clock = clock
         self._zone = zone
         self._seen: OrderedDict[str, None] = OrderedDict()

@@ -167,14 +167,14 @@ class Scheduler:
         triggers: TriggerRepo,
         outbox: OutboxRepo,
         answer: Answer,
-        owner_chat_id: int,
+        owner_chat: int,
         clock: Clock = utc_now,
         grace: timedelta = GRACE,
     ) -> None:
         self._triggers = triggers
         self._outbox = outbox
         self._answer = answer
-        self._chat = owner_chat_id
+        self._chat = owner_chat
         self._clock = clock
         self._grace = grace
         self._active: set[int] = set()  # schedules with a run in flight in this process

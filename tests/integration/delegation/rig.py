@@ -118,7 +118,7 @@ class Rig:
         broker = ApprovalBroker(
             approvals=ApprovalRepo(db),
             outbox=outbox,
-            owner_chat_id=OWNER_CHAT,
+            owner_chat=OWNER_CHAT,
             timeout=timedelta(seconds=approval_seconds),
             files=self.tmp / "data" / "approvals",
         )
@@ -145,7 +145,7 @@ class Rig:
             tasks=tasks,
             people=people,
             outbox=outbox,
-            config=TaskSessionSettings(owner_chat_id=OWNER_CHAT, workspace=self.tmp / "workspace"),
+            config=TaskSessionSettings(owner_chat=OWNER_CHAT, workspace=self.tmp / "workspace"),
         )
         lookup = PersonLookup(people=people, resolver=TelegramPeople(client=self.client))
         skills = self.tmp / "workspace" / ".claude" / "skills"
@@ -155,7 +155,7 @@ class Rig:
             MessagingTools(
                 lookup=lookup,
                 outbox=outbox,
-                owner_chat_id=OWNER_CHAT,
+                owner_chat=OWNER_CHAT,
             ).server()
         )
         registry.register(
@@ -163,7 +163,7 @@ class Rig:
                 tasks=tasks,
                 people=people,
                 outbox=outbox,
-                owner_chat_id=OWNER_CHAT,
+                owner_chat=OWNER_CHAT,
                 fields=TaskFields(skills_dir=skills, clock=utc_now, zone=UTC),
             ).server()
         )

@@ -30,7 +30,7 @@ def executor(jobs: Delegation) -> TriggerExecutor:
     return TriggerExecutor(
         sessions=jobs.sessions,
         outbox=jobs.outbox,
-        owner_chat_id=OWNER_CHAT,
+        owner_chat=OWNER_CHAT,
         zone=ZoneInfo("UTC"),
         task_turn=jobs.runner.trigger_turn,
     )

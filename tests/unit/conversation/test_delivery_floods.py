@@ -42,6 +42,9 @@ class ScriptedChannel:
     async def acknowledge(self, chat_id: int, msg_id: int, /) -> None:
         pass
 
+    async def draft(self, chat_id: int, random_id: int, text: str, /) -> bool:
+        return False
+
     def texts(self, chat_id: int) -> list[str]:
         return [m.text for m in self.sent if m.chat_id == chat_id]
 

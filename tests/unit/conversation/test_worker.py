@@ -37,6 +37,7 @@ class Channel:
     """Records the typing and acknowledgements a turn shows (sending is the sender's)."""
 
     acks: list[tuple[int, int]] = field(default_factory=list)
+    drafts: list[tuple[int, int, str]] = field(default_factory=list)
 
     async def send(self, message: OutboundMessage, /) -> SentRef:
         raise AssertionError("the conversation never sends: the outbox does")
@@ -46,6 +47,10 @@ class Channel:
 
     async def acknowledge(self, chat_id: int, msg_id: int, /) -> None:
         self.acks.append((chat_id, msg_id))
+
+    async def draft(self, chat_id: int, random_id: int, text: str, /) -> bool:
+        self.drafts.append((chat_id, random_id, text))
+        return True
 
 
 class Tasks:
@@ -236,3 +241,15 @@ async def test_a_counterparts_words_go_to_their_task_and_its_report_to_the_owner
     await stage.send(BOB, "/clear")  # their commands act on their own session, not the task's
     await stage.idle()
     assert stage.sessions.resets == [SessionKey.person(BOB)]
+
+
+async def test_the_reply_replaces_the_draft_it_was_streamed_as(stage: Stage) -> None:
+    stage.sessions.hold()
+    await stage.send(OWNER, "hello")
+    await stage.sessions.started(1)
+    stage.sessions.release()
+    await stage.idle()
+    [(chat, random_id, shown)] = stage.channel.drafts
+    assert (chat, shown) == (OWNER, "echo: hello")
+    [row] = await stage.db.fetch_all("SELECT text, random_id FROM outbox")
+    assert (row["text"], row["random_id"]) == ("echo: hello", random_id)

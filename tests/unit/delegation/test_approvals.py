@@ -25,7 +25,7 @@ def broker_on(db: Database, seconds: float = 5.0) -> ApprovalBroker:
     return ApprovalBroker(
         approvals=ApprovalRepo(db),
         outbox=OutboxRepo(db),
-        owner_chat_id=OWNER_CHAT,
+        owner_chat=OWNER_CHAT,
         timeout=timedelta(seconds=seconds),
         files=db.path.parent / "approvals",
     )

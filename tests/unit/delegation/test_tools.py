@@ -179,7 +179,7 @@ async def test_update_refuses_bad_input(
 
 async def test_send_to_user(db: Database, lookup: PersonLookup, directory: Directory) -> None:
     outbox = OutboxRepo(db)
-    messaging = MessagingTools(lookup=lookup, outbox=outbox, owner_chat_id=OWNER_CHAT)
+    messaging = MessagingTools(lookup=lookup, outbox=outbox, owner_chat=OWNER_CHAT)
     assert said(await messaging.send({"to": "@bob", "text": " Hi Bob "})) == (
         "Sent to Bob Builder (@bob, id 42)."
     )

@@ -55,7 +55,7 @@ def make(db: Database, answers: Answers, clock: FakeClock) -> Scheduler:
         triggers=TriggerRepo(db),
         outbox=OutboxRepo(db),
         answer=answers,
-        owner_chat_id=OWNER_CHAT,
+        owner_chat=OWNER_CHAT,
         clock=clock,
     )
 

@@ -48,7 +48,7 @@ def scheduler(db: Database, clock: FakeClock) -> Scheduler:
         triggers=TriggerRepo(db),
         outbox=OutboxRepo(db),
         answer=never,
-        owner_chat_id=1,
+        owner_chat=1,
         clock=clock,
     )
 

@@ -1,0 +1,75 @@
+"""Draft: the reply shown while it is written — the first words at once, then at most every
+`every` seconds, the end of a long reply, the tool in use; a chat that cannot show drafts
+gets "typing…" instead."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from jobs.conversation.draft import DRAFT_CHARS, Draft
+from jobs.messages import OutboundMessage, SentRef
+
+
+@dataclass
+class Screen:
+    shown: list[str] = field(default_factory=list)
+    refuse: bool = False
+
+    async def send(self, message: OutboundMessage, /) -> SentRef:
+        raise AssertionError("a draft is never sent")
+
+    async def typing(self, chat_id: int, /) -> None:
+        return None
+
+    async def acknowledge(self, chat_id: int, msg_id: int, /) -> None:
+        return None
+
+    async def draft(self, chat_id: int, random_id: int, text: str, /) -> bool:
+        if self.refuse:
+            return False
+        self.shown.append(text)
+        return True
+
+
+async def settle() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+async def test_the_first_words_show_at_once_then_at_most_every_interval() -> None:
+    screen = Screen()
+    draft = Draft(channel=screen, chat_id=1, every=0.2)
+    running = asyncio.create_task(draft.run())
+    try:
+        draft.text("Hello")
+        await settle()
+        assert screen.shown == ["Hello"] and draft.showing
+        draft.text("Hello, wor")
+        draft.text("Hello, world")
+        await settle()
+        assert screen.shown == ["Hello"]  # within the interval: nothing new yet
+        await asyncio.sleep(0.25)
+        assert screen.shown == ["Hello", "Hello, world"]  # the newest, not every step
+    finally:
+        running.cancel()
+
+
+async def test_a_tool_in_use_shows_briefly_and_a_long_reply_shows_its_end() -> None:
+    draft = Draft(channel=Screen(), chat_id=1)
+    draft.tool("mcp__memory__memory_search")
+    assert draft.view() == "⏳ memory search…"
+    draft.text("Found it.")
+    assert draft.view() == "Found it."
+    draft.tool("Read")
+    assert draft.view() == "Found it.\n\n⏳ Read…"
+    draft.text("x" * 10_000 + "END")
+    assert len(draft.view()) == DRAFT_CHARS and draft.view().endswith("END")
+
+
+async def test_a_chat_that_cannot_show_drafts_gets_typing_instead() -> None:
+    draft = Draft(channel=Screen(refuse=True), chat_id=1, every=0.01)
+    running = asyncio.create_task(draft.run())
+    draft.text("Hello")
+    await asyncio.wait_for(running, 1)  # it stops trying
+    assert not draft.working and not draft.showing
