@@ -86,13 +86,24 @@ def before_the_model(rig: Rig) -> Check:
 
 
 def mid_stream(rig: Rig) -> Check:
-    """The model streams the start of the reply (4 chars a delta), then goes silent."""
+    """The model streams the start of the reply (4 chars a delta), then goes silent; the
+    owner already sees those first words as the reply's draft."""
     rig.model.push(stall(text(REPLY, chunk=4), after_events=4))
 
     async def reached(rig: Rig) -> bool:
-        return bool(rig.model.calls) and rig.model.calls[0].stalled
+        stalled = bool(rig.model.calls) and rig.model.calls[0].stalled
+        return stalled and any(REPLY.startswith(shown) for shown in drafts(rig))
 
     return reached
+
+
+def drafts(rig: Rig) -> list[str]:
+    """The texts of the live drafts Jobs showed (Telegram's draft of a reply being written)."""
+    return [
+        r.action.text.text
+        for r in rig.tg.of(functions.messages.SetTypingRequest)
+        if isinstance(r.action, types.SendMessageTextDraftAction)
+    ]
 
 
 def in_the_outbox(rig: Rig) -> Check:
@@ -147,6 +158,7 @@ async def test_kill_9_at_a_stage_of_the_turn_then_restart_answers_exactly_once(
 
     assert len(rig.created(REPLY)) == 1
     assert [m.message for m in rig.tg.outbox] == [REPLY]  # nothing partial, nothing else
+    assert not rig.tg.of(functions.messages.EditMessageRequest)  # a draft is never edited in
     assert len(rig.sends(REPLY)) == stage.send_attempts
     assert len({r.random_id for r in rig.sends(REPLY)}) == 1  # one outbox row, resent
     assert (calls_before, len(rig.model.calls)) == stage.model_calls
