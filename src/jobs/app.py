@@ -199,6 +199,7 @@ async def build(
         ),
     )
     answers = Answers(
+        inbox=repos.inbox,
         outbox=repos.outbox,
         sessions=sessions,
         task_turns=delegation,

@@ -4,6 +4,7 @@ draft's place (the same random id), formatted; nothing is edited and nothing sen
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 from telethon.tl import functions, types
@@ -32,7 +33,7 @@ async def test_a_long_reply_streams_as_a_draft_and_arrives_once(make_jobs: MakeJ
 
     shown = [d.text.text for d in drafts(jobs)]
     assert len(shown) >= 2, shown  # it grew on screen
-    assert all(later.startswith(earlier[:20]) for earlier, later in zip(shown, shown[1:]))
+    assert all(later.startswith(earlier[:20]) for earlier, later in pairwise(shown))
     assert len(shown[0]) < len(STORY) // 2  # the first words, long before the end
     assert len({d.random_id for d in drafts(jobs)}) == 1
     [sent] = jobs.send_requests(OWNER_ID)

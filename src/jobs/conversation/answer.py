@@ -19,7 +19,7 @@ from jobs.messages import Body, OutboundMessage
 from jobs.richtext import FormattedText, visible
 from jobs.sessions.port import Sessions
 from jobs.storage.busy import retry_busy
-from jobs.storage.inbox import InboxItem, InboxState
+from jobs.storage.inbox import InboxItem, InboxRepo, InboxState
 from jobs.storage.outbox import OutboxRepo
 
 RecordExchange = Callable[[str, str, str, datetime], Awaitable[object]]
@@ -35,9 +35,10 @@ def _plain(text: str) -> FormattedText:
 class Answers:
     """The final writes of a chat's rows."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - keyword-only, one per collaborator
         self,
         *,
+        inbox: InboxRepo,
         outbox: OutboxRepo,
         sessions: Sessions,
         task_turns: TaskTurns | None = None,
@@ -47,6 +48,7 @@ class Answers:
         """`record`: keeps each answered owner exchange (the memory's daily log).
         `guard_markup`: renders a tainted session's reply to the owner without their markup
         (telegram.formatting.render_guarded); without it such a reply goes as plain text."""
+        self._inbox = inbox
         self._outbox = outbox
         self._sessions = sessions
         self._task_turns = task_turns
@@ -64,9 +66,17 @@ class Answers:
         random_id: int = 0,
     ) -> None:
         """Reply to `item` (nothing when `body` is empty) and give it, and the follow-ups that
-        shared its turn, their final `state`. `random_id`: the draft the reply replaces."""
+        shared its turn, their final `state`. `random_id`: the draft the reply replaces. The
+        reply quotes `item` only when messages came in after the last one it answers: then
+        the writer sees which one it is for."""
+        last = max([item.msg_id, *(f.msg_id for f in followed)])
+        quote = await self._inbox.newer_than(item.chat_id, last)
         reply = OutboundMessage.formatted(
-            item.chat_id, body, reply_to=item.msg_id, link_preview=link_preview, random_id=random_id
+            item.chat_id,
+            body,
+            reply_to=item.msg_id if quote else None,
+            link_preview=link_preview,
+            random_id=random_id,
         )
         await self.store([reply] if reply.text.strip() else [], item, state, followed)
 

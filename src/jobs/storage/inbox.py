@@ -161,6 +161,14 @@ class InboxRepo:
         items.sort(key=lambda item: (item.msg_id, item.id))  # RETURNING has no order
         return items
 
+    async def newer_than(self, chat_id: int, msg_id: int, /) -> bool:
+        """Whether the chat has a message after `msg_id` (a reply to it then says which
+        message it answers)."""
+        row = await self._db.fetch_one(
+            "SELECT 1 FROM inbox WHERE chat_id = ? AND msg_id > ? LIMIT 1", (chat_id, msg_id)
+        )
+        return row is not None
+
     async def chats_with_pending(self, *, due_by: datetime | None = None) -> list[int]:
         """Chats with messages due by `due_by` (default: now), the longest-waiting first."""
         now = self._db.now() if due_by is None else to_iso(due_by)
