@@ -35,7 +35,7 @@ def _plain(text: str) -> FormattedText:
 class Answers:
     """The final writes of a chat's rows."""
 
-    def __init__(  # noqa: PLR0913 - keyword-only, one per collaborator
+    def __init__(
         self,
         *,
         inbox: InboxRepo,
