@@ -111,9 +111,12 @@ class LivePool:
             self._room.notify_all()
 
     async def _make_room(self) -> None:
-        """Wait until one more process fits under max_live, closing idle sessions (LRU first)."""
+        """Wait until one more process fits under max_live, closing idle sessions (LRU first;
+        a warm one — the owner's — only when no other is idle: twenty strangers writing
+        must not make the owner wait for a cold start)."""
         while len(self._live) + self._opening + self._closing >= self._max_live:
-            victim = next((s for s in self._live.values() if self.idle(s)), None)
+            idle = [s for s in self._live.values() if self.idle(s)]
+            victim = next((s for s in idle if not s.role.keep_warm), None) or next(iter(idle), None)
             if victim is not None:
                 logger.info("closing idle session %s to make room", victim.key)
                 await self.discard(victim.key)
