@@ -17,6 +17,24 @@ CAPTION_LIMIT: Final = 1024
 """UTF-16 units in one media caption (what is longer follows as text messages)."""
 
 
+REPLIED_CHARS: Final = 1000
+"""How much of a replied-to message a session is shown (its start, enough to know which)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Replied:
+    """The earlier message a message replies to, as its writer saw it."""
+
+    msg_id: int
+    text: str
+    """Its text (or the part the writer quoted), at most REPLIED_CHARS."""
+    by: Literal["owner", "jobs", "person"]
+    """Who wrote it: the owner, Jobs, or the person in the chat (someone else, forwarded)."""
+    outside: bool
+    """Someone else's words: the person's, a forward's, or a message of Jobs' that carried
+    outside text. Shown to the owner's session, it taints it like any outside text."""
+
+
 @dataclass(frozen=True, slots=True)
 class InboundMessage:
     """A private message someone sent to Jobs, as parsed at the edge (Telegram or terminal)."""
@@ -34,6 +52,8 @@ class InboundMessage:
     forwarded_from: str | None = None
     """Set when the message forwards someone else's ("Bob (@bob, id 42)", "the channel
     «News»"): their words, never the sender's request, whoever forwarded them."""
+    replied: Replied | None = None
+    """The message `reply_to` names, when it could be read."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +74,10 @@ class OutboundMessage:
     link_preview: bool = False
     """Let Telegram preview the first link. Its servers fetch that URL unasked (a URL can carry
     data out without a click), so only a reply to the owner's own untainted turn may."""
+    trusted: bool = False
+    """The owner's untainted session's own words: when the owner replies to this message
+    later, its text reaches a session without tainting it. Everything else Jobs sends (a
+    stranger's words quoted, a reply written after reading outside text) is not."""
 
     @classmethod
     def formatted(
@@ -65,6 +89,7 @@ class OutboundMessage:
         reply_to: int | None = None,
         link_preview: bool = False,
         random_id: int = 0,
+        trusted: bool = False,
     ) -> OutboundMessage:
         """A text message saying `body`: a notice with exactly its entities, or (a str)
         Markdown rendered when sent (see `entities`). `random_id`: the draft it replaces."""
@@ -76,6 +101,7 @@ class OutboundMessage:
             entities=entities,
             link_preview=link_preview,
             random_id=random_id,
+            trusted=trusted,
         )
 
 

@@ -74,7 +74,11 @@ async def run_telegram(
         )
         # Registered before connecting: catch-up replays missed messages as soon as it connects.
         TelegramInbound(
-            client=client, owner_id=owner_id, on_message=app.dispatcher.submit, sent_log=sent_log
+            client=client,
+            owner_id=owner_id,
+            on_message=app.dispatcher.submit,
+            sent_log=sent_log,
+            sent_trust=app.repos.outbox.sent_trust,
         ).register()
         # Known before connecting: catch-up may replay Jobs' own replies in Saved Messages.
         for msg_id in await app.repos.outbox.recent_sent_ids(owner_id):

@@ -104,6 +104,9 @@ class ScriptedSessions:
             self._started.notify_all()
         try:
             if self._held:
+                if stream is not None and not isinstance(turn.answer, BaseException):
+                    # A held turn is one still being written: its words so far are on show.
+                    stream.text(turn.answer.text if turn.answer else f"echo: {prompt}")
                 await turn.done.wait()
             else:
                 await asyncio.sleep(0)

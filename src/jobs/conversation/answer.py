@@ -64,9 +64,11 @@ class Answers:
         *,
         link_preview: bool = False,
         random_id: int = 0,
+        trusted: bool = False,
     ) -> None:
         """Reply to `item` (nothing when `body` is empty) and give it, and the follow-ups that
-        shared its turn, their final `state`. `random_id`: the draft the reply replaces. The
+        shared its turn, their final `state`. `random_id`: the draft the reply replaces;
+        `trusted`: the owner's untainted session wrote it (OutboundMessage.trusted). The
         reply quotes `item` only when messages came in after the last one it answers: then
         the writer sees which one it is for."""
         last = max([item.msg_id, *(f.msg_id for f in followed)])
@@ -77,6 +79,7 @@ class Answers:
             reply_to=item.msg_id if quote else None,
             link_preview=link_preview,
             random_id=random_id,
+            trusted=trusted,
         )
         await self.store([reply] if reply.text.strip() else [], item, state, followed)
 
@@ -128,14 +131,15 @@ class Answers:
         rendered and no link preview is made (Telegram's servers would fetch a URL they
         chose); from the owner's own untainted session: Markdown and previews as usual."""
         if not route.is_owner or not outcome.tainted or not outcome.text:
-            preview = route.is_owner and not outcome.tainted
+            own = route.is_owner and not outcome.tainted  # the owner session's own words
             await self.finish(
                 item,
                 outcome.text,
                 outcome.state,
                 outcome.followed,
-                link_preview=preview,
+                link_preview=own,
                 random_id=random_id,
+                trusted=own,
             )
             return
         guarded = self._guard(outcome.text)

@@ -1,7 +1,8 @@
 """Draft: the reply shown live while the model writes it — Telegram's draft of the message in
-the chat, the first words at once, then at most every DRAFT_EVERY seconds — until the finished
-reply, sent with the same random id, replaces it. Nothing is stored or sent for good while it
-streams, so a crash mid-stream leaves nothing to send twice: the restarted turn answers once.
+the chat, the first words DRAFT_FIRST after the model's first text, then at most every
+DRAFT_EVERY seconds — until the finished reply, sent with the same random id, replaces it.
+Nothing is stored or sent for good while it streams, so a crash mid-stream leaves nothing to
+send twice: the restarted turn answers once.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from typing import Final
 
 from jobs.messages import Channel
 
+DRAFT_FIRST: Final = 0.3
+"""Seconds from the first text to the first draft: a reply finished sooner (a short answer)
+goes out without one, saving a request and a flicker; a longer one shows well within 1 s."""
 DRAFT_EVERY: Final = 0.6
 """Seconds between updates (Telegram clients animate the draft in between)."""
 DRAFT_CHARS: Final = 4000
@@ -22,11 +26,19 @@ _RANDOM_ID_SPAN: Final = 2**63 - 1
 class Draft:
     """A ReplyStream (sessions/stream.py) that shows the reply in `chat_id` while it grows."""
 
-    def __init__(self, *, channel: Channel, chat_id: int, every: float = DRAFT_EVERY) -> None:
+    def __init__(
+        self,
+        *,
+        channel: Channel,
+        chat_id: int,
+        first: float = DRAFT_FIRST,
+        every: float = DRAFT_EVERY,
+    ) -> None:
         self.random_id = secrets.randbelow(_RANDOM_ID_SPAN) + 1
         """Also the finished reply's: the client puts it in the draft's place."""
         self._channel = channel
         self._chat_id = chat_id
+        self._first = first
         self._every = every
         self._text = ""
         self._tool: str | None = None
@@ -54,6 +66,8 @@ class Draft:
 
     async def run(self) -> None:
         """Show each change (cancel when the turn ends)."""
+        await self._changed.wait()
+        await asyncio.sleep(self._first)
         while self.working:
             await self._changed.wait()
             self._changed.clear()

@@ -79,7 +79,7 @@ class Turns:
     def prompt(self, item: InboxItem, route: TurnRoute, /, *, intake: Intake | None = None) -> str:
         """What the session is told of `item` (a task's counterpart's words framed as theirs)."""
         saved = save_long_text(self._uploads, item) if is_long(item) and route.is_owner else ""
-        text = prompt_text(item, intake=intake, saved=saved)
+        text = prompt_text(item, intake=intake, owner=route.is_owner, saved=saved)
         task_turns = self.hooks.task_turns
         return task_turns.frame(item, text) if isinstance(route, TaskRoute) and task_turns else text
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from jobs.messages import InboundMessage
+from jobs.messages import InboundMessage, Replied
 from jobs.storage.database import Database, from_iso, from_iso_or_none, to_iso
 
 
@@ -51,6 +51,8 @@ class InboxItem:
     """When the model's outage first made it wait (None: never, or answered since)."""
     forwarded_from: str | None = None
     """Whose message this forwards (InboundMessage.forwarded_from); None: the sender's own."""
+    replied: Replied | None = None
+    """The earlier message this one replies to (InboundMessage.replied)."""
 
     def to_message(self) -> InboundMessage:
         return InboundMessage(
@@ -64,6 +66,7 @@ class InboxItem:
             reply_to=self.reply_to,
             media=self.media,
             forwarded_from=self.forwarded_from,
+            replied=self.replied,
         )
 
 
@@ -76,6 +79,7 @@ def _payload(msg: InboundMessage) -> str:
             "reply_to": msg.reply_to,
             "media": msg.media,
             "forwarded_from": msg.forwarded_from,
+            "replied": None if msg.replied is None else asdict(msg.replied),
         },
         ensure_ascii=False,
     )
@@ -101,6 +105,19 @@ def _item(row: sqlite3.Row) -> InboxItem:
         finished_at=from_iso_or_none(row["finished_at"]),
         deferred_at=from_iso_or_none(row["deferred_at"]),
         forwarded_from=payload.get("forwarded_from"),
+        replied=_replied(payload.get("replied")),
+    )
+
+
+def _replied(stored: dict[str, Any] | None) -> Replied | None:
+    if not stored:
+        return None
+    by = stored.get("by")
+    return Replied(
+        msg_id=int(stored["msg_id"]),
+        text=str(stored.get("text", "")),
+        by=by if by in ("owner", "jobs") else "person",
+        outside=bool(stored.get("outside", True)),
     )
 
 

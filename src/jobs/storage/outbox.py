@@ -50,6 +50,7 @@ class OutboxItem:
     entities: tuple[Entity, ...] | None = None
     """None: `text` is Markdown; otherwise its exact entities (see OutboundMessage)."""
     link_preview: bool = False
+    trusted: bool = False
 
     def to_message(self) -> OutboundMessage:
         return OutboundMessage(
@@ -61,6 +62,7 @@ class OutboxItem:
             random_id=self.random_id,
             entities=self.entities,
             link_preview=self.link_preview,
+            trusted=self.trusted,
         )
 
 
@@ -84,6 +86,7 @@ def _item(row: sqlite3.Row) -> OutboxItem:
         sent_at=from_iso_or_none(row["sent_at"]),
         entities=None if row["entities"] is None else entities_from_json(row["entities"]),
         link_preview=bool(row["link_preview"]),
+        trusted=bool(row["trusted"]),
     )
 
 
@@ -115,12 +118,12 @@ SELECT MIN(COALESCE(o.not_before, o.created_at)) AS due FROM outbox AS o WHERE {
 
 _COLUMNS = (
     "chat_id, inbox_id, seq, kind, text, file_path, reply_to, random_id, created_at,"
-    " entities, link_preview"
+    " entities, link_preview, trusted"
 )
-_INSERT = f"INSERT INTO outbox ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *"  # noqa: S608 - constant
+_INSERT = f"INSERT INTO outbox ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *"  # noqa: S608 - constant
 # The first row of a reply: stored only if its inbox row has none yet (the last parameter).
 _INSERT_FIRST = f"""
-INSERT INTO outbox ({_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+INSERT INTO outbox ({_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
 WHERE NOT EXISTS (SELECT 1 FROM outbox WHERE inbox_id = ?)
 RETURNING *
 """  # noqa: S608 - constant fragments, no outside input
@@ -181,7 +184,7 @@ class OutboxRepo:
             # A reply streamed as a draft keeps the draft's id: the client replaces the draft.
             values += (msg.file_path, msg.reply_to, msg.random_id or new_random_id(), now)
             entities = None if msg.entities is None else entities_to_json(msg.entities)
-            values += (entities, int(msg.link_preview))
+            values += (entities, int(msg.link_preview), int(msg.trusted))
             guarded = seq == 0 and inbox_id is not None
             row = await self._db.fetch_one(
                 _INSERT_FIRST if guarded else _INSERT, (*values, inbox_id) if guarded else values
@@ -239,6 +242,16 @@ class OutboxRepo:
                     (row["chat_id"], msg_id, item_id, now),
                 )
         return True
+
+    async def sent_trust(self, chat_id: int, msg_id: int, /) -> bool | None:
+        """Message `msg_id` in `chat_id`: None if Jobs did not send it; else whether it is the
+        owner's untainted session's own words (OutboundMessage.trusted)."""
+        row = await self._db.fetch_one(
+            "SELECT o.trusted FROM sent_messages AS s LEFT JOIN outbox AS o ON o.id = s.outbox_id"
+            " WHERE s.chat_id = ? AND s.msg_id = ?",
+            (chat_id, msg_id),
+        )
+        return None if row is None else bool(row["trusted"])
 
     async def recent_sent_ids(self, chat_id: int, /, *, limit: int = 2000) -> list[int]:
         """Ids of the newest messages Jobs sent to a chat (to recognise its own replies)."""

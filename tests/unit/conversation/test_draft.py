@@ -1,6 +1,6 @@
-"""Draft: the reply shown while it is written — the first words at once, then at most every
-`every` seconds, the end of a long reply, the tool in use; a chat that cannot show drafts
-gets "typing…" instead."""
+"""Draft: the reply shown while it is written — the first words `first` seconds after the
+first text (none for a reply finished sooner), then at most every `every` seconds, the end
+of a long reply, the tool in use; a chat that cannot show drafts gets "typing…" instead."""
 
 from __future__ import annotations
 
@@ -37,13 +37,16 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
-async def test_the_first_words_show_at_once_then_at_most_every_interval() -> None:
+async def test_the_first_words_show_soon_then_at_most_every_interval() -> None:
     screen = Screen()
-    draft = Draft(channel=screen, chat_id=1, every=0.2)
+    draft = Draft(channel=screen, chat_id=1, first=0.05, every=0.2)
     running = asyncio.create_task(draft.run())
     try:
-        draft.text("Hello")
+        draft.text("Hel")
         await settle()
+        assert screen.shown == []  # not yet: a reply done by now would need no draft
+        draft.text("Hello")
+        await asyncio.sleep(0.07)
         assert screen.shown == ["Hello"] and draft.showing
         draft.text("Hello, wor")
         draft.text("Hello, world")
@@ -68,8 +71,19 @@ async def test_a_tool_in_use_shows_briefly_and_a_long_reply_shows_its_end() -> N
 
 
 async def test_a_chat_that_cannot_show_drafts_gets_typing_instead() -> None:
-    draft = Draft(channel=Screen(refuse=True), chat_id=1, every=0.01)
+    draft = Draft(channel=Screen(refuse=True), chat_id=1, first=0, every=0.01)
     running = asyncio.create_task(draft.run())
     draft.text("Hello")
     await asyncio.wait_for(running, 1)  # it stops trying
     assert not draft.working and not draft.showing
+
+
+async def test_a_reply_finished_before_the_first_draft_is_due_shows_none() -> None:
+    screen = Screen()
+    draft = Draft(channel=screen, chat_id=1, first=0.2)
+    running = asyncio.create_task(draft.run())
+    draft.text("Yes.")
+    await asyncio.sleep(0.05)
+    running.cancel()  # the turn ended: its reply goes out
+    await asyncio.gather(running, return_exceptions=True)
+    assert screen.shown == []

@@ -16,6 +16,7 @@ from jobs.config import ExternalUsers
 from jobs.conversation.answer import Answers
 from jobs.conversation.builtin_commands import builtin_commands
 from jobs.conversation.dispatcher import Dispatcher
+from jobs.conversation.draft import DRAFT_FIRST
 from jobs.conversation.limits import RateLimiter
 from jobs.conversation.outage import Outages, notice
 from jobs.conversation.turn import TurnHooks, Turns
@@ -248,6 +249,7 @@ async def test_the_reply_replaces_the_draft_it_was_streamed_as(stage: Stage) -> 
     stage.sessions.hold()
     await stage.send(OWNER, "hello")
     await stage.sessions.started(1)
+    await asyncio.sleep(DRAFT_FIRST + 0.1)  # the words written so far show as a draft
     stage.sessions.release()
     await stage.idle()
     [(chat, random_id, shown)] = stage.channel.drafts
