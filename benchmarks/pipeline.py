@@ -278,35 +278,57 @@ CHARS_PER_TOKEN = 4
 
 
 class DraftWatch:
-    """perf_counter() times of the first draft and of the final send, per reply."""
+    """perf_counter() times of the first words shown (a live draft, or in Saved Messages the
+    message the reply streams into) and of the finished reply (sent, or that message edited)."""
 
     def __init__(self, tg: FakeTelegram) -> None:
-        self.first_draft: float | None = None
+        self.last_word = "ok"
+        """The finished reply is the message that ends with this."""
+        self.first_shown: float | None = None
         self.sent = asyncio.Event()
         self.sent_at = 0.0
         typing, send = tg._on_messages_set_typing, tg._on_messages_send_message
+        edit = tg._on_messages_edit_message
+
+        def shown() -> None:
+            self.first_shown = self.first_shown or time.perf_counter()
+
+        def done(message: str) -> None:
+            if message.endswith(self.last_word) and not self.sent.is_set():
+                self.sent_at = time.perf_counter()
+                self.sent.set()
 
         def on_typing(req: Any) -> Any:
             if isinstance(req.action, types.SendMessageTextDraftAction):
-                self.first_draft = self.first_draft or time.perf_counter()
+                shown()
             return typing(req)
 
         def on_send(req: Any) -> Any:
-            self.sent_at = time.perf_counter()
-            self.sent.set()
+            shown()
+            done(req.message)
             return send(req)
+
+        def on_edit(req: Any) -> Any:
+            done(req.message or "")
+            return edit(req)
 
         tg.handle(functions.messages.SetTypingRequest, on_typing)
         tg.handle(functions.messages.SendMessageRequest, on_send)
+        tg.handle(functions.messages.EditMessageRequest, on_edit)
 
     def reset(self) -> None:
-        self.first_draft, self.sent_at = None, 0.0
+        self.first_shown, self.sent_at = None, 0.0
         self.sent.clear()
+
+
+def story(tokens: int) -> str:
+    """About `tokens` tokens of text, ending in a whole word."""
+    return " ".join(f"w{n:03d}" for n in range(tokens * CHARS_PER_TOKEN // 5))
 
 
 def slow_writer(tokens: int, rate: float) -> Any:
     """The model's answer: `tokens` tokens at `rate` tokens/s, 4 tokens a delta."""
-    body = " ".join(f"w{n:03d}" for n in range(tokens))[: tokens * CHARS_PER_TOKEN]
+    body = story(tokens)
 
     def script(call: Call) -> Turn:
         if "warm" in call.last_user_text:
@@ -337,6 +359,7 @@ async def measure_streaming(replies: int, tokens: int, rate: float, tmp: Path) -
             await asyncio.sleep(0.01)
         tg.outgoing(OWNER_ID, "warm up")
         await asyncio.wait_for(watch.sent.wait(), 60)
+        watch.last_word = story(tokens).rsplit(" ", 1)[-1]
         seen, whole = [], []
         for n in range(replies):
             watch.reset()
@@ -344,8 +367,8 @@ async def measure_streaming(replies: int, tokens: int, rate: float, tmp: Path) -
             tg.outgoing(OWNER_ID, f"write a long story {n}")
             await asyncio.wait_for(watch.sent.wait(), 10 + 2 * tokens / rate)
             first = next(c.first_text_at for c in model.calls[before:] if c.first_text_at)
-            assert watch.first_draft is not None, "no draft was shown"
-            seen.append(watch.first_draft - first)
+            assert watch.first_shown is not None, "the first words were never shown"
+            seen.append(watch.first_shown - first)
             whole.append(watch.sent_at - first)
         report_streaming(seen, whole, tokens, rate)
     finally:
@@ -358,7 +381,7 @@ async def measure_streaming(replies: int, tokens: int, rate: float, tmp: Path) -
 def report_streaming(seen: list[float], whole: list[float], tokens: int, rate: float) -> None:
     print(f"\n{len(seen)} replies of {tokens} tokens at {rate:.0f} tokens/s\n")
     print(
-        f"first text delta → first words visible (draft): median {statistics.median(seen):6.2f} s"
+        f"first text delta → first words visible:         median {statistics.median(seen):6.2f} s"
         f"   max {max(seen):6.2f} s"
     )
     print(

@@ -197,6 +197,7 @@ async def build(
             task_turns=delegation,
             owner_note=browser.health.owner_note if browser else None,
         ),
+        previews=repos.outbox,
     )
     answers = Answers(
         inbox=repos.inbox,

@@ -78,6 +78,9 @@ class OutboundMessage:
     """The owner's untainted session's own words: when the owner replies to this message
     later, its text reaches a session without tainting it. Everything else Jobs sends (a
     stranger's words quoted, a reply written after reading outside text) is not."""
+    edit_of: int | None = None
+    """A message of Jobs' own that the reply was streamed into (where no draft shows): the
+    first chunk replaces its text instead of being sent anew. Never one Jobs did not send."""
 
     @classmethod
     def formatted(
@@ -90,6 +93,7 @@ class OutboundMessage:
         link_preview: bool = False,
         random_id: int = 0,
         trusted: bool = False,
+        edit_of: int | None = None,
     ) -> OutboundMessage:
         """A text message saying `body`: a notice with exactly its entities, or (a str)
         Markdown rendered when sent (see `entities`). `random_id`: the draft it replaces."""
@@ -102,6 +106,7 @@ class OutboundMessage:
             link_preview=link_preview,
             random_id=random_id,
             trusted=trusted,
+            edit_of=edit_of,
         )
 
 
@@ -151,5 +156,11 @@ class Channel(Protocol):
     async def draft(self, chat_id: int, random_id: int, text: str, /) -> bool:
         """Show `text` as the reply being written (Telegram's live draft of the message whose
         random id is `random_id`; the sent message replaces it). Best effort, never raises:
-        False when the chat or account cannot show drafts (then "typing…" is shown)."""
+        False when the chat or account cannot show drafts (then `preview`, else "typing…")."""
+        ...
+
+    async def preview(self, chat_id: int, text: str, /, *, msg_id: int | None = None) -> int | None:
+        """Show `text` as the reply being written in a message of its own, where drafts do
+        not show: send it (`msg_id` None) or edit message `msg_id`, which Jobs sent. Plain
+        text, no link preview. The message's id, or None when that failed (never raises)."""
         ...

@@ -85,6 +85,8 @@ async def run_telegram(
             sent_log.add(owner_id, msg_id)
         for item in await app.repos.outbox.unconfirmed(owner_id):
             channel.expect(item.to_message())
+        for shown in await app.repos.outbox.unconfirmed_previews(owner_id):
+            sent_log.expect(owner_id, shown)
         try:
             account = await connect_authorised(client, settings)
         except BaseException:

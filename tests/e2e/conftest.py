@@ -87,11 +87,25 @@ class Jobs:
         return [row["msg_id"] for row in rows]
 
     def delivered(self, chat_id: int) -> list[Any]:
-        """Messages Jobs created in a private chat (accepted sends only), in order."""
+        """Messages Jobs created in a private chat (accepted sends only), in order; a reply
+        streamed into a message of its own (Saved Messages) once it is final."""
+        streaming = (
+            {
+                (row["chat_id"], row["msg_id"])
+                for row in self.query(
+                    "SELECT chat_id, msg_id FROM previews AS p WHERE msg_id IS NOT NULL AND NOT"
+                    " EXISTS (SELECT 1 FROM outbox WHERE edit_of = p.msg_id AND state = 'sent')"
+                )
+            }
+            if self.settings.db_path.exists()
+            else set()
+        )
         return [
             m
             for m in self.tg.outbox
-            if isinstance(m.peer_id, types.PeerUser) and m.peer_id.user_id == chat_id
+            if isinstance(m.peer_id, types.PeerUser)
+            and m.peer_id.user_id == chat_id
+            and (chat_id, m.id) not in streaming
         ]
 
     def sent_texts(self, chat_id: int) -> list[str]:

@@ -65,14 +65,19 @@ class Answers:
         link_preview: bool = False,
         random_id: int = 0,
         trusted: bool = False,
+        edit_of: int | None = None,
     ) -> None:
         """Reply to `item` (nothing when `body` is empty) and give it, and the follow-ups that
         shared its turn, their final `state`. `random_id`: the draft the reply replaces;
-        `trusted`: the owner's untainted session wrote it (OutboundMessage.trusted). The
+        `trusted`: the owner's untainted session wrote it (OutboundMessage.trusted);
+        `edit_of`: the message it was streamed into, which it becomes. The
         reply quotes `item` only when messages came in after the last one it answers: then
         the writer sees which one it is for."""
         last = max([item.msg_id, *(f.msg_id for f in followed)])
-        quote = await self._inbox.newer_than(item.chat_id, last)
+        # A streamed reply's message is where it is: an edit cannot make it a reply.
+        quote = edit_of is None and await self._inbox.newer_than(item.chat_id, last)
+        if edit_of is not None and not (body if isinstance(body, str) else body.text).strip():
+            body = "(no answer)"  # the half-written reply on screen must not stay as it is
         reply = OutboundMessage.formatted(
             item.chat_id,
             body,
@@ -80,15 +85,22 @@ class Answers:
             link_preview=link_preview,
             random_id=random_id,
             trusted=trusted,
+            edit_of=edit_of,
         )
         await self.store([reply] if reply.text.strip() else [], item, state, followed)
 
     async def turn_done(
-        self, item: InboxItem, route: TurnRoute, outcome: Outcome, *, random_id: int = 0
+        self,
+        item: InboxItem,
+        route: TurnRoute,
+        outcome: Outcome,
+        *,
+        random_id: int = 0,
+        edit_of: int | None = None,
     ) -> None:
         """A finished turn: its reply (or a task's report), then the memory's log and the
         session's held records. Not for an outage: its rows wait. `random_id`: the reply's
-        (its draft's)."""
+        (its draft's); `edit_of`: the message it was streamed into."""
         if isinstance(route, TaskRoute) and self._task_turns is not None:
             if outcome.state is InboxState.ANSWERED:
                 report = await self._task_turns.report(route.task_id, outcome.text)
@@ -96,7 +108,7 @@ class Answers:
             else:
                 await self.finish(item, outcome.text, outcome.state, outcome.followed)
         else:
-            await self._reply(item, route, outcome, random_id)
+            await self._reply(item, route, outcome, random_id, edit_of)
         if self._record is not None and route.is_owner and outcome.state is InboxState.ANSWERED:
             # One step back first: the outbox sender, just woken, claims the reply before the
             # memory log's file and index work starts competing with its send.
@@ -125,7 +137,12 @@ class Answers:
         )
 
     async def _reply(
-        self, item: InboxItem, route: TurnRoute, outcome: Outcome, random_id: int
+        self,
+        item: InboxItem,
+        route: TurnRoute,
+        outcome: Outcome,
+        random_id: int,
+        edit_of: int | None,
     ) -> None:
         """To the owner from a session that read someone else's text: their markup is not
         rendered and no link preview is made (Telegram's servers would fetch a URL they
@@ -140,7 +157,10 @@ class Answers:
                 link_preview=own,
                 random_id=random_id,
                 trusted=own,
+                edit_of=edit_of,
             )
             return
         guarded = self._guard(outcome.text)
-        await self.finish(item, guarded, outcome.state, outcome.followed, random_id=random_id)
+        await self.finish(
+            item, guarded, outcome.state, outcome.followed, random_id=random_id, edit_of=edit_of
+        )

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Final, Protocol
 
 from jobs.conversation.attachments import Attachments, Intake, save_long_text
-from jobs.conversation.draft import Draft
+from jobs.conversation.draft import Draft, Preview, PreviewStore
 from jobs.conversation.outcome import Outcome, judge
 from jobs.conversation.plan import is_long, outside_text, prompt_text
 from jobs.conversation.routes import OwnerRoute, PersonRoute, TaskRoute, TurnRoute
@@ -66,11 +66,15 @@ class Turns:
         channel: Channel,
         uploads_dir: Path,
         hooks: TurnHooks | None = None,
+        previews: PreviewStore | None = None,
     ) -> None:
+        """`previews`: where replies streamed into a message of their own are remembered
+        (without it, a chat that shows no drafts shows "typing…")."""
         self._sessions = sessions
         self._channel = channel
         self._uploads = uploads_dir
         self.hooks = hooks or TurnHooks()
+        self._previews = previews
 
     def start(self, item: InboxItem, route: TurnRoute, /) -> Turn:
         """The turn for `item`, running from now on."""
@@ -142,7 +146,12 @@ class Turns:
         """A live draft of the reply, for turns whose reply goes back to its writer."""
         if isinstance(route, TaskRoute):
             return None  # its reply is a report to the owner, not an answer in this chat
-        return Draft(channel=self._channel, chat_id=item.chat_id)
+        preview = None
+        if self._previews is not None:
+            preview = Preview(
+                channel=self._channel, store=self._previews, inbox_id=item.id, chat_id=item.chat_id
+            )
+        return Draft(channel=self._channel, chat_id=item.chat_id, preview=preview)
 
     async def acknowledge(self, item: InboxItem, /) -> None:
         await self._channel.acknowledge(item.chat_id, item.msg_id)
@@ -174,6 +183,16 @@ class Turn:
     def random_id(self) -> int:
         """The reply's random id: its draft's, so the sent reply takes the draft's place."""
         return 0 if self.draft is None else self.draft.random_id
+
+    async def edit_of(self) -> int | None:
+        """The message the reply was streamed into, which it replaces (None: a new message).
+        A row tried before (Jobs restarted mid-turn, the model went away) may have one from
+        that earlier run."""
+        preview = None if self.draft is None else self.draft.preview
+        if preview is None:
+            return None
+        tried = self.item.attempts > 1 or self.item.deferred_at is not None
+        return await preview.earlier() if tried else preview.msg_id
 
     @property
     def done(self) -> bool:

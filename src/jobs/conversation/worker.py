@@ -179,7 +179,9 @@ class ChatWorker:
             released = await s.outages.hold(item, outcome, owner=where.is_owner)
             self.host.deferred()
         else:
-            await s.answers.turn_done(item, where, outcome, random_id=turn.random_id)
+            await s.answers.turn_done(
+                item, where, outcome, random_id=turn.random_id, edit_of=await turn.edit_of()
+            )
             released = outcome.reached_model and await s.outages.answered()
         if released:
             await self.host.model_back()

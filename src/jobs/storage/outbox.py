@@ -51,6 +51,7 @@ class OutboxItem:
     """None: `text` is Markdown; otherwise its exact entities (see OutboundMessage)."""
     link_preview: bool = False
     trusted: bool = False
+    edit_of: int | None = None
 
     def to_message(self) -> OutboundMessage:
         return OutboundMessage(
@@ -63,6 +64,7 @@ class OutboxItem:
             entities=self.entities,
             link_preview=self.link_preview,
             trusted=self.trusted,
+            edit_of=self.edit_of,
         )
 
 
@@ -87,6 +89,7 @@ def _item(row: sqlite3.Row) -> OutboxItem:
         entities=None if row["entities"] is None else entities_from_json(row["entities"]),
         link_preview=bool(row["link_preview"]),
         trusted=bool(row["trusted"]),
+        edit_of=row["edit_of"],
     )
 
 
@@ -118,12 +121,14 @@ SELECT MIN(COALESCE(o.not_before, o.created_at)) AS due FROM outbox AS o WHERE {
 
 _COLUMNS = (
     "chat_id, inbox_id, seq, kind, text, file_path, reply_to, random_id, created_at,"
-    " entities, link_preview, trusted"
+    " entities, link_preview, trusted, edit_of"
 )
-_INSERT = f"INSERT INTO outbox ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *"  # noqa: S608 - constant
+_INSERT = (
+    f"INSERT INTO outbox ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *"  # noqa: S608 - constant
+)
 # The first row of a reply: stored only if its inbox row has none yet (the last parameter).
 _INSERT_FIRST = f"""
-INSERT INTO outbox ({_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+INSERT INTO outbox ({_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
 WHERE NOT EXISTS (SELECT 1 FROM outbox WHERE inbox_id = ?)
 RETURNING *
 """  # noqa: S608 - constant fragments, no outside input
@@ -184,7 +189,7 @@ class OutboxRepo:
             # A reply streamed as a draft keeps the draft's id: the client replaces the draft.
             values += (msg.file_path, msg.reply_to, msg.random_id or new_random_id(), now)
             entities = None if msg.entities is None else entities_to_json(msg.entities)
-            values += (entities, int(msg.link_preview), int(msg.trusted))
+            values += (entities, int(msg.link_preview), int(msg.trusted), msg.edit_of)
             guarded = seq == 0 and inbox_id is not None
             row = await self._db.fetch_one(
                 _INSERT_FIRST if guarded else _INSERT, (*values, inbox_id) if guarded else values
@@ -236,12 +241,51 @@ class OutboxRepo:
             if row is None:
                 return False
             for msg_id in all_msg_ids or ([sent_msg_id] if sent_msg_id else []):
+                # A streamed reply's message was recorded as a preview first: now it is this row's.
                 await self._db.execute(
-                    "INSERT OR IGNORE INTO sent_messages (chat_id, msg_id, outbox_id, sent_at)"
-                    " VALUES (?, ?, ?, ?)",
+                    "INSERT INTO sent_messages (chat_id, msg_id, outbox_id, sent_at)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT (chat_id, msg_id)"
+                    " DO UPDATE SET outbox_id = excluded.outbox_id",
                     (row["chat_id"], msg_id, item_id, now),
                 )
         return True
+
+    # -- previews: a reply streamed into a message of its own ---------------------------------
+
+    async def preview_begin(self, inbox_id: int, chat_id: int, text: str, /) -> None:
+        """About to send the preview of `inbox_id`'s reply, saying `text` (kept first: if Jobs
+        stops before its id is known, the text still tells the message apart as Jobs')."""
+        await self._db.execute(
+            "INSERT INTO previews (inbox_id, chat_id, text, created_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (inbox_id) DO UPDATE SET text = excluded.text",
+            (inbox_id, chat_id, text, self._db.now()),
+        )
+
+    async def preview_sent(self, inbox_id: int, chat_id: int, msg_id: int, /) -> None:
+        """The preview is message `msg_id`: Jobs' own from now on, even after a restart."""
+        async with self._db.transaction():
+            await self._db.execute(
+                "UPDATE previews SET msg_id = ? WHERE inbox_id = ?", (msg_id, inbox_id)
+            )
+            await self._db.execute(
+                "INSERT OR IGNORE INTO sent_messages (chat_id, msg_id, sent_at) VALUES (?, ?, ?)",
+                (chat_id, msg_id, self._db.now()),
+            )
+
+    async def preview_of(self, inbox_id: int, /) -> int | None:
+        """The message `inbox_id`'s reply was streamed into, if one was sent."""
+        row = await self._db.fetch_one(
+            "SELECT msg_id FROM previews WHERE inbox_id = ?", (inbox_id,)
+        )
+        return None if row is None else row["msg_id"]
+
+    async def unconfirmed_previews(self, chat_id: int, /) -> list[str]:
+        """Texts of previews whose send may have reached Telegram without Jobs learning the
+        message's id (Jobs stopped in between)."""
+        rows = await self._db.fetch_all(
+            "SELECT text FROM previews WHERE chat_id = ? AND msg_id IS NULL", (chat_id,)
+        )
+        return [str(row["text"]) for row in rows]
 
     async def sent_trust(self, chat_id: int, msg_id: int, /) -> bool | None:
         """Message `msg_id` in `chat_id`: None if Jobs did not send it; else whether it is the

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from jobs.conversation.draft import DRAFT_CHARS, Draft
+from jobs.conversation.draft import DRAFT_CHARS, Draft, Preview
 from jobs.messages import OutboundMessage, SentRef
 
 
@@ -15,6 +15,8 @@ from jobs.messages import OutboundMessage, SentRef
 class Screen:
     shown: list[str] = field(default_factory=list)
     refuse: bool = False
+    messages: dict[int, str] = field(default_factory=dict)
+    """Preview messages by id (a chat where drafts do not show)."""
 
     async def send(self, message: OutboundMessage, /) -> SentRef:
         raise AssertionError("a draft is never sent")
@@ -30,6 +32,30 @@ class Screen:
             return False
         self.shown.append(text)
         return True
+
+    async def preview(self, chat_id: int, text: str, /, *, msg_id: int | None = None) -> int | None:
+        msg_id = msg_id or 100 + len(self.messages)
+        self.messages[msg_id] = text
+        return msg_id
+
+
+@dataclass
+class Store:
+    """PreviewStore over a dict; `log` says what was recorded, in order."""
+
+    rows: dict[int, tuple[str, int | None]] = field(default_factory=dict)
+    log: list[str] = field(default_factory=list)
+
+    async def preview_begin(self, inbox_id: int, chat_id: int, text: str, /) -> None:
+        self.rows[inbox_id] = (text, None)
+        self.log.append(f"begin {text}")
+
+    async def preview_sent(self, inbox_id: int, chat_id: int, msg_id: int, /) -> None:
+        self.rows[inbox_id] = (self.rows[inbox_id][0], msg_id)
+        self.log.append(f"sent {msg_id}")
+
+    async def preview_of(self, inbox_id: int, /) -> int | None:
+        return self.rows.get(inbox_id, ("", None))[1]
 
 
 async def settle() -> None:
@@ -87,3 +113,31 @@ async def test_a_reply_finished_before_the_first_draft_is_due_shows_none() -> No
     running.cancel()  # the turn ended: its reply goes out
     await asyncio.gather(running, return_exceptions=True)
     assert screen.shown == []
+
+
+async def test_where_no_draft_shows_the_reply_streams_into_a_message_it_recorded_first() -> None:
+    screen, store = Screen(refuse=True), Store()
+    preview = Preview(channel=screen, store=store, inbox_id=7, chat_id=1)
+    draft = Draft(channel=screen, chat_id=1, preview=preview, first=0, every=0, preview_every=0.05)
+    running = asyncio.create_task(draft.run())
+    try:
+        draft.text("Hello")
+        await asyncio.sleep(0.02)
+        assert screen.messages == {100: "Hello"} and store.log == ["begin Hello", "sent 100"]
+        draft.text("Hello, world. " + "x" * 5000)
+        await asyncio.sleep(0.1)
+        [(msg_id, shown)] = screen.messages.items()  # edited, never a second message
+        assert msg_id == 100 and preview.msg_id == 100
+        assert shown.startswith("Hello, world.") and len(shown) == DRAFT_CHARS + 2  # its start
+        assert not draft.showing  # a preview does not hide "typing…"
+    finally:
+        running.cancel()
+
+
+async def test_a_restarted_turn_finds_the_message_its_earlier_run_streamed_into() -> None:
+    screen, store = Screen(refuse=True), Store(rows={7: ("Hel", 100)})
+    screen.messages[100] = "Hel"
+    preview = Preview(channel=screen, store=store, inbox_id=7, chat_id=1)
+    assert await preview.earlier() == 100
+    assert await preview.show("Hello again")
+    assert screen.messages == {100: "Hello again"} and store.log == []

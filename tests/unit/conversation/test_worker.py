@@ -53,6 +53,9 @@ class Channel:
         self.drafts.append((chat_id, random_id, text))
         return True
 
+    async def preview(self, chat_id: int, text: str, /, *, msg_id: int | None = None) -> int | None:
+        return None
+
 
 class Tasks:
     """TaskTurns for a counterpart: answers from its own script; reports to the owner."""
