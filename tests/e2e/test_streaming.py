@@ -99,3 +99,17 @@ async def test_a_short_answer_shows_no_draft_and_no_edit(make_jobs: MakeJobs) ->
     await jobs.settled()
     assert not drafts(jobs) and not edits(jobs)
     assert len(jobs.send_requests(OWNER_ID)) == 1
+
+
+async def test_a_reply_longer_than_a_message_goes_on_in_new_messages(make_jobs: MakeJobs) -> None:
+    jobs = make_jobs()
+    await jobs.start()
+    long = " ".join(f"line{n}" for n in range(1200))  # about 8,000 characters
+    jobs.model.push(text(long, chunk=400, delay=0.05))
+    jobs.tg.outgoing(OWNER_ID, "list everything")
+    await jobs.settled()
+    first, *rest = jobs.delivered(OWNER_ID)
+    assert rest, "the rest follows in new messages"
+    assert first.id == edits(jobs)[-1].id  # the streamed message became the first part
+    assert " ".join(m.message for m in [first, *rest]).split() == long.split()
+    jobs.assert_sent_once()
