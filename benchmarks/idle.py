@@ -19,6 +19,7 @@ import contextlib
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,9 +100,28 @@ async def measure(strangers: int, idle: float, tmp: Path) -> None:
             await asyncio.sleep(idle)
             report(strangers, at_start, busy, rss_mb(jobs.pid), after_5s, idle)
             print(f"imported during the turns (cumulative ms, top 5): {late or 'nothing heavy'}")
+            if strangers:
+                await again(tg, 5000, "Stranger 0, whose CLI was closed")
+            await again(tg, OWNER_ID, "the owner, whose CLI stayed warm")
         finally:
             await rig.aclose()
             model.stop()
+
+
+async def again(tg: FakeTelegram, who: int, name: str) -> None:
+    """Time from `who` writing again to Jobs' reply reaching the fake Telegram."""
+    before = len(tg.of(functions.messages.SendMessageRequest))
+    start = time.perf_counter()
+    if who == OWNER_ID:
+        tg.outgoing(OWNER_ID, "and eggs")
+    else:
+        tg.incoming(who, "hello again")
+    await wait_until(
+        lambda: len(tg.of(functions.messages.SendMessageRequest)) > before,
+        what="the reply",
+        within=60,
+    )
+    print(f"{name} writes again: reply after {time.perf_counter() - start:.2f} s")
 
 
 def late_imports(log: str) -> str:
