@@ -7,10 +7,10 @@ Every form of a value that a tool or a model could plausibly print is masked:
 - URL-encoded (`quote`, `quote_plus`);
 - hex (lower and upper case, of its UTF-8 bytes);
 - reversed;
-- base64, standard and URL-safe alphabets, at each of the three byte alignments it can have
-  inside a longer encoded text (`Basic dXNlcjpzZWNyZXQ=` hides "secret" at offset 5): only
-  the characters that depend on the value alone are matched, so one or two characters at
-  either edge may stay (each carries at most 4 bits of the value).
+- base64, standard and URL-safe alphabets: encoded alone (masked whole), and at each of the
+  three byte alignments it can have inside a longer encoded text (`Basic dXNlcjpzZWNyZXQ=`
+  hides "secret" at offset 5), where only the characters that depend on the value alone are
+  matched, so one or two characters at either edge may stay (each carries at most 4 bits).
 Other transformations (split, spelled out, encrypted) are not caught: masking is the last
 fence, not the only one.
 """
@@ -50,8 +50,10 @@ def encodings(value: str, /) -> set[str]:
 
 
 def _base64_cores(raw: bytes) -> set[str]:
-    """The base64 characters that depend only on `raw`, at byte offsets 0, 1 and 2."""
-    cores: set[str] = set()
+    """`raw` base64-encoded on its own (with and without padding), and the characters that
+    depend only on `raw` at byte offsets 0, 1 and 2 inside a longer encoding."""
+    whole = {base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()}
+    cores = whole | {form.rstrip("=") for form in whole}
     for shift in range(3):
         start = -(-8 * shift // 6)  # the first character past the prefix's bits
         end = 8 * (shift + len(raw)) // 6  # the last one made of `raw`'s bits alone

@@ -178,7 +178,12 @@ class McpServers:
         self._environ = os.environ if environ is None else environ
         self._secrets = secrets
         self._state = read_state(path, McpServersFile)
-        self.revision = 0
+        self._revision = 0
+
+    @property
+    def revision(self) -> int:
+        """Counts every change, a stored secret's too (a server may start or stop with it)."""
+        return self._revision + (self._secrets.revision if self._secrets is not None else 0)
 
     @property
     def environ(self) -> Mapping[str, str]:
@@ -290,7 +295,7 @@ class McpServers:
         state = McpServersFile(servers=servers)
         write_state(self._path, state, private=True)
         self._state = state
-        self.revision += 1
+        self._revision += 1
 
 
 def sdk_config(spec: StdioSpec | UrlSpec, /) -> McpServerConfig:

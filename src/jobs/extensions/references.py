@@ -29,6 +29,10 @@ class StoredSecrets(Protocol):
     @property
     def path(self) -> Path: ...
 
+    @property
+    def revision(self) -> int:
+        """Counts every change of the stored names."""
+
     def __contains__(self, name: object, /) -> bool: ...
 
     def values(self) -> dict[str, str]: ...

@@ -68,6 +68,7 @@ class SecretStore:
         self._path = path
         self._known = known
         self._state = read_state(path, SecretsFile)
+        self.revision = 0
         for value in self._state.values.values():
             known.add(value)
 
@@ -101,6 +102,7 @@ class SecretStore:
             raise ExtensionError(f"There are already {MAX_SECRETS} secrets; delete some first.")
         self._known.add(value)  # before anything could write it anywhere
         self._save(SecretsFile(values={**self._state.values, name: value}))
+        self.revision += 1
         return replaced
 
     def remove(self, name: str, /) -> bool:
@@ -109,6 +111,7 @@ class SecretStore:
             return False
         values = {k: v for k, v in self._state.values.items() if k != name}
         self._save(SecretsFile(values=values, awaiting=self._state.awaiting))
+        self.revision += 1
         return True
 
     def expect(self, chat_id: int, name: str, until: datetime, /) -> None:
