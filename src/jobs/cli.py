@@ -1,4 +1,9 @@
-"""The `jobs` command: parse arguments, load settings, set up logging, hand over to the app."""
+"""The `jobs` command: parse arguments, load settings, set up logging, hand over to the command.
+
+Anything a person can cause ends in one line `jobs: …` and an exit code (`JobsError.exit_code`:
+1 an error, 2 a bad setting, 69 Telegram unreachable, 130 stopped at a question), never a
+traceback.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,9 @@ from collections.abc import Callable, MutableMapping, Sequence
 from pathlib import Path
 
 from jobs import __version__
-from jobs.config import Settings, load_settings
+from jobs.config import Settings, default_env_file, load_settings
 from jobs.errors import JobsError
+from jobs.home import set_private_umask
 from jobs.logs import configure_logging
 
 Command = Callable[[Settings, argparse.Namespace], int]
@@ -19,6 +25,7 @@ Command = Callable[[Settings, argparse.Namespace], int]
 SECRET_VARIABLES = (
     "TG_API_HASH",
     "TG_SESSION",
+    "TG_PROXY",
     "ANTHROPIC_API_KEY",
     "OPENAI_API_KEY",
     "CLAUDE_CODE_OAUTH_TOKEN",
@@ -44,19 +51,35 @@ def _doctor(settings: Settings, args: argparse.Namespace) -> int:
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
     from jobs.modes import run_telegram
+    from jobs.questions import TerminalQuestions
+    from jobs.setup import first_run, wait_for_setup
 
-    if sys.stdin.isatty():
-        settings = _first_run_setup(settings, args)
+    if TerminalQuestions.available():
+        settings = asyncio.run(first_run(settings, args.env_file, TerminalQuestions()))
+    elif args.wait_for_login:
+        settings = asyncio.run(wait_for_setup(settings, args.env_file))
     scrub_environment(os.environ)
     return asyncio.run(run_telegram(settings))
 
 
 def _login(settings: Settings, args: argparse.Namespace) -> int:
-    from jobs.setup import ask_telegram_settings, claude_auth, telegram_login
+    from jobs.questions import TerminalQuestions
+    from jobs.setup import claude_auth, setup_telegram
 
-    settings = ask_telegram_settings(settings, args.env_file, input)
-    asyncio.run(telegram_login(settings, ask=input, print_session=args.print_session))
-    asyncio.run(claude_auth(settings, args.env_file, input))
+    if not TerminalQuestions.available():
+        raise JobsError(
+            "jobs login asks questions, so it needs a terminal (with Docker: "
+            "docker compose run --rm jobs jobs login)."
+        )
+
+    async def login() -> None:
+        questions = TerminalQuestions()
+        done = await setup_telegram(
+            settings, args.env_file, questions, print_session=args.print_session
+        )
+        await claude_auth(done, args.env_file, questions)
+
+    asyncio.run(login())
     return 0
 
 
@@ -75,20 +98,6 @@ def _chat(settings: Settings, args: argparse.Namespace) -> int:
 
     scrub_environment(os.environ)
     return asyncio.run(run_terminal(settings))
-
-
-def _first_run_setup(settings: Settings, args: argparse.Namespace) -> Settings:
-    """In a terminal, `jobs run` walks a new owner through whatever is missing."""
-    from jobs.doctor import check_claude_auth, check_telegram_session
-    from jobs.setup import ask_telegram_settings, claude_auth, telegram_login
-
-    settings = ask_telegram_settings(settings, args.env_file, input)
-    if (asyncio.run(check_telegram_session(settings))).blocking:
-        asyncio.run(telegram_login(settings, ask=input, print_session=False))
-    if (asyncio.run(check_claude_auth(settings))).blocking:
-        asyncio.run(claude_auth(settings, args.env_file, input))
-        settings = load_settings(args.env_file)
-    return settings
 
 
 def _browser(settings: Settings, args: argparse.Namespace) -> int:  # noqa: RET503 - exec
@@ -137,8 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--env-file",
         type=Path,
-        default=Path(".env"),
-        help="settings file to read besides the environment (default: .env)",
+        default=None,
+        help="settings file to read besides the environment (default: JOBS_HOME/.env)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (_, help_text) in COMMANDS.items():
@@ -157,6 +166,13 @@ def build_parser() -> argparse.ArgumentParser:
                 action="store_true",
                 help="also print the login as a StringSession (for TG_SESSION)",
             )
+        if name == "run":
+            command.add_argument(
+                "--wait-for-login",
+                action="store_true",
+                help="without a terminal and not set up yet: wait for `jobs login` instead of "
+                "exiting (for Docker and service managers)",
+            )
     return parser
 
 
@@ -169,11 +185,13 @@ def _positive(text: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    set_private_umask()  # the database, the session, uploads: nobody else's to read
+    args.env_file = args.env_file or default_env_file()
     try:
-        settings = load_settings(args.env_file if args.env_file.exists() else None)
+        settings = load_settings(args.env_file)
     except JobsError as exc:
         print(f"jobs: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_code
     configure_logging(
         settings.log_level, settings.secret_values(), json_lines=settings.log_format == "json"
     )
@@ -182,6 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return command(settings, args)
     except JobsError as exc:
         print(f"jobs: {exc}", file=sys.stderr)
-        return 1
+        return exc.exit_code
     except KeyboardInterrupt:
+        print("jobs: stopped (Ctrl-C)", file=sys.stderr)
         return 130

@@ -47,8 +47,8 @@ async def check_telegram_config(settings: Settings) -> Check:
             "telegram config",
             Status.MISSING,
             f"{', '.join(missing)} not set",
-            "Get TG_API_ID/TG_API_HASH at https://my.telegram.org and put them, with "
-            "TG_USER_ID (your numeric id), in .env",
+            "Run `jobs login`: it asks for TG_API_ID/TG_API_HASH (from https://my.telegram.org) "
+            f"and finds TG_USER_ID, and saves them in {settings.jobs_home / '.env'}",
         )
     return Check(
         "telegram config", Status.OK, f"api id {settings.tg_api_id}, owner {settings.tg_user_id}"
@@ -68,13 +68,21 @@ async def check_writable_dirs(settings: Settings) -> Check:
             "not writable: " + "; ".join(bad),
             "Create them or set DATA_DIR / WORKSPACE_DIR to writable folders",
         )
-    return Check("data dirs", Status.OK, f"{settings.data_dir}, {settings.workspace_dir}")
+    later = [str(p) for p in (settings.data_dir, settings.workspace_dir) if not p.exists()]
+    note = f" ({', '.join(later)} made by the first `jobs run`)" if later else ""
+    return Check(
+        "data dirs",
+        Status.OK,
+        f"home {settings.jobs_home}: {settings.data_dir}, {settings.workspace_dir}{note}",
+    )
 
 
 def _not_writable(path: Path) -> str:
+    """Why `path` (or, while it does not exist, the folder it would be made in) cannot be
+    written; "" when it can. Makes nothing: doctor only looks."""
+    existing = next(p for p in (path, *path.parents) if p.exists())
     try:
-        path.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path, prefix=".doctor-"):
+        with tempfile.NamedTemporaryFile(dir=existing, prefix=".doctor-"):
             pass
     except OSError as exc:
         return exc.strerror or type(exc).__name__
