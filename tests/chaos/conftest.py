@@ -13,7 +13,7 @@ import contextlib
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -115,10 +115,14 @@ class Rig:
     env: dict[str, str]
     children: list[Child] = field(default_factory=list)
 
-    async def spawn(self, *args: str, env: dict[str, str] | None = None) -> Child:
+    async def spawn(
+        self, *args: str, env: dict[str, str] | None = None, wrap: Sequence[str] = ()
+    ) -> Child:
+        """`jobs ARGS` (default: run); `wrap` goes before it (e.g. `unshare -n`)."""
         log_path = self.tmp_path / f"jobs-{len(self.children) + 1}.log"
         with log_path.open("wb") as log:
             proc = await asyncio.create_subprocess_exec(
+                *wrap,
                 sys.executable,
                 "-m",
                 "jobs",

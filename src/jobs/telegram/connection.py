@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+import errno
+import logging
+import os
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
@@ -26,6 +29,7 @@ from jobs.proxy import Proxy
 T = TypeVar("T")
 
 PROBE_SECONDS: Final = 5.0
+_SENDER_LOG: Final = "telethon.network.mtprotosender"  # a warning per failed attempt
 _TRY = "set TG_PROXY to a SOCKS5 or MTProto proxy, or try another network"
 
 
@@ -71,12 +75,25 @@ async def first_contact(step: Callable[[], Awaitable[T]], route: Route, *, withi
     """Run `step` (connect, and the first request) within `within` seconds, or raise
     TelegramUnreachable saying why Telegram could not be reached."""
     try:
-        async with asyncio.timeout(within):
-            return await step()
+        with _quiet(_SENDER_LOG):
+            async with asyncio.timeout(within):
+                return await step()
     except TimeoutError:
         raise TelegramUnreachable(await _explain(route, within, silent=True)) from None
     except (OSError, asyncio.IncompleteReadError, ProxyError) as exc:
         raise TelegramUnreachable(await _explain(route, within, silent=False)) from exc
+
+
+@contextlib.contextmanager
+def _quiet(name: str) -> Iterator[None]:
+    """Telethon's warning per failed attempt, hidden: the one line Jobs says replaces them."""
+    log = logging.getLogger(name)
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
 
 
 async def _explain(route: Route, within: float, *, silent: bool) -> str:
@@ -92,7 +109,7 @@ async def _explain(route: Route, within: float, *, silent: bool) -> str:
         )
     except (ProxyConnectionError, ProxyTimeoutError, OSError) as exc:
         return _first_hop_failed(route, exc, within)
-    where = f"the proxy {route.proxy.address}" if route.proxy else route.telegram
+    where = f"The proxy {route.proxy.address}" if route.proxy else f"Telegram's {route.telegram}"
     waited = f"within {within:g} s" if silent else "as Telegram does"
     return (
         f"{where} accepts connections but Telegram did not answer {waited}: something on the "
@@ -106,16 +123,17 @@ def _first_hop_failed(route: Route, exc: BaseException, within: float) -> str:
     fix = (
         "is the proxy running, and is TG_PROXY right?" if proxy else f"check the network, or {_TRY}"
     )
-    refused = isinstance(exc, ConnectionRefusedError) or "refused" in str(exc).lower()
     if isinstance(exc, TimeoutError):
         return (
             f"No answer from {where} within {within:g} s: the network may be dropping the "
             f"traffic; {fix}"
         )
-    if refused:
-        return f"{where} refused the connection: {fix}"
-    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-    return f"{where} cannot be reached from this machine ({reason}): {fix}"
+    subject = where[0].upper() + where[1:]
+    code = exc.errno if isinstance(exc, OSError) else None
+    if code == errno.ECONNREFUSED:
+        return f"{subject} refused the connection: {fix}"
+    reason = os.strerror(code) if code else str(exc)
+    return f"{subject} cannot be reached from this machine ({reason}): {fix}"
 
 
 async def _open(route: Route) -> None:
