@@ -17,6 +17,12 @@ def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
+def loose(folder: Path) -> list[str]:
+    """Files and folders under `folder` that group or others may read."""
+    found = (p for p in folder.rglob("*") if not p.is_symlink())
+    return [f"{p} {mode(p):o}" for p in found if mode(p) & 0o077]
+
+
 def older_install(data: Path, workspace: Path) -> None:
     """Folders 0755 and a database 0644, as Jobs made them before."""
     for folder in (data, workspace):
@@ -43,8 +49,6 @@ async def test_everything_jobs_keeps_is_private(rig: Rig) -> None:
     assert files == dict.fromkeys(files, 0o600)
     assert mode(data / "run" / "cli-pids.json") == 0o600
     assert mode(workspace / "uploads" / "report.pdf") == 0o600
-    made = [p for p in (*data.rglob("*"), *workspace.rglob("*")) if not p.is_symlink()]
-    loose = [f"{p} {mode(p):o}" for p in made if mode(p) & 0o077]
-    assert loose == []  # nothing in either folder is readable by anyone else
+    assert loose(data) + loose(workspace) == []  # nothing there is anyone else's to read
     child.kill_group()
     await child.proc.wait()
