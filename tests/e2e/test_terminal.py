@@ -11,10 +11,10 @@ from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
 from jobs import modes
+from jobs.chat import ChatPrompt
 from jobs.messages import OutboundMessage
 from jobs.modes import run_terminal
 from jobs.storage import Database, OutboxRepo
-from jobs.chat import ChatPrompt
 from jobs.terminal import TERMINAL_CHAT_ID, TerminalChannel
 from tests.e2e.conftest import OWNER_ID, Jobs
 from tests.fakes.anthropic import text
