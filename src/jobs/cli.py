@@ -100,6 +100,32 @@ def _chat(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(run_terminal(settings))
 
 
+def _backup(settings: Settings, args: argparse.Namespace) -> int:
+    from jobs.backup import describe, verify_backup, write_backup
+    from jobs.clock import utc_now
+
+    write_backup(settings, args.file, now=utc_now())
+    print(f"Backed up to {args.file} (keep it safe: it holds your Telegram login).")
+    if args.verify:
+        print(f"Verified: {describe(verify_backup(args.file))}.")
+    return 0
+
+
+def _restore(settings: Settings, args: argparse.Namespace) -> int:
+    from jobs.backup import describe
+    from jobs.clock import utc_now
+    from jobs.restore import restore_backup
+
+    done = restore_backup(settings, args.file, now=utc_now())
+    print(f"Restored {describe(done.verified)}")
+    print(f"into {settings.data_dir} and {settings.workspace_dir}.")
+    for kept in done.kept:
+        print(f"What was there before is kept in {kept}.")
+    if done.settings_beside is not None:
+        print(f"Your settings file stays; the backup's is beside it: {done.settings_beside}.")
+    return 0
+
+
 def _browser(settings: Settings, args: argparse.Namespace) -> int:  # noqa: RET503 - exec
     from jobs.extensions.browser import start_script
 
@@ -134,6 +160,8 @@ COMMANDS: dict[str, tuple[Command, str]] = {
     "doctor": (_doctor, "check configuration, Telegram login, Claude auth and the browser"),
     "audit": (_audit, "show the latest audit entries: every tool call, allowed or denied"),
     "browser": (_browser, "run the browser service here, without Docker (Chromium, noVNC)"),
+    "backup": (_backup, "write one archive of everything Jobs keeps (works while Jobs runs)"),
+    "restore": (_restore, "put a backup in place (what it replaces is kept aside)"),
 }
 
 
@@ -165,6 +193,14 @@ def build_parser() -> argparse.ArgumentParser:
                 "--print-session",
                 action="store_true",
                 help="also print the login as a StringSession (for TG_SESSION)",
+            )
+        if name in ("backup", "restore"):
+            command.add_argument("file", type=Path, metavar="FILE", help="the archive (.tar.gz)")
+        if name == "backup":
+            command.add_argument(
+                "--verify",
+                action="store_true",
+                help="read the archive back and check every file and the database",
             )
         if name == "run":
             command.add_argument(
