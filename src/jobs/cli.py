@@ -126,6 +126,21 @@ def _restore(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _service(settings: Settings, args: argparse.Namespace) -> int:
+    from jobs import service
+
+    chosen = service.Service.chosen(system=args.system, user=args.user, environ=os.environ)
+    if args.print:
+        print(service.unit(settings, chosen), end="")
+        return 0
+    if args.action == "install":
+        lines = service.install(settings, chosen)
+    else:
+        lines = service.uninstall(chosen)
+    print("\n".join(lines))
+    return 0
+
+
 def _browser(settings: Settings, args: argparse.Namespace) -> int:  # noqa: RET503 - exec
     from jobs.extensions.browser import start_script
 
@@ -162,6 +177,7 @@ COMMANDS: dict[str, tuple[Command, str]] = {
     "browser": (_browser, "run the browser service here, without Docker (Chromium, noVNC)"),
     "backup": (_backup, "write one archive of everything Jobs keeps (works while Jobs runs)"),
     "restore": (_restore, "put a backup in place (what it replaces is kept aside)"),
+    "service": (_service, "install a systemd unit that keeps Jobs running (without Docker)"),
 }
 
 
@@ -180,36 +196,65 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (_, help_text) in COMMANDS.items():
         command = sub.add_parser(name, help=help_text, description=help_text)
-        if name == "browser":
-            command.add_argument(
-                "action", nargs="?", default="start", choices=("start", "health", "link")
-            )
-        if name == "audit":
-            command.add_argument(
-                "-n", type=_positive, default=30, help="how many entries (default: 30)"
-            )
-        if name == "login":
-            command.add_argument(
-                "--print-session",
-                action="store_true",
-                help="also print the login as a StringSession (for TG_SESSION)",
-            )
-        if name in ("backup", "restore"):
-            command.add_argument("file", type=Path, metavar="FILE", help="the archive (.tar.gz)")
-        if name == "backup":
-            command.add_argument(
-                "--verify",
-                action="store_true",
-                help="read the archive back and check every file and the database",
-            )
-        if name == "run":
-            command.add_argument(
-                "--wait-for-login",
-                action="store_true",
-                help="without a terminal and not set up yet: wait for `jobs login` instead of "
-                "exiting (for Docker and service managers)",
-            )
+        if (arguments := _ARGUMENTS.get(name)) is not None:
+            arguments(command)
     return parser
+
+
+def _run_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--wait-for-login",
+        action="store_true",
+        help="without a terminal and not set up yet: wait for `jobs login` instead of "
+        "exiting (for Docker and service managers)",
+    )
+
+
+def _login_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--print-session",
+        action="store_true",
+        help="also print the login as a StringSession (for TG_SESSION)",
+    )
+
+
+def _audit_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("-n", type=_positive, default=30, help="how many entries (default: 30)")
+
+
+def _browser_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("action", nargs="?", default="start", choices=("start", "health", "link"))
+
+
+def _archive_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("file", type=Path, metavar="FILE", help="the archive (.tar.gz)")
+
+
+def _backup_arguments(command: argparse.ArgumentParser) -> None:
+    _archive_arguments(command)
+    command.add_argument(
+        "--verify", action="store_true", help="read the archive back and check every file"
+    )
+
+
+def _service_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("action", choices=("install", "uninstall"))
+    command.add_argument(
+        "--system", action="store_true", help="a unit for the whole machine (needs sudo)"
+    )
+    command.add_argument("--user", help="with --system: the user Jobs runs as (default: you)")
+    command.add_argument("--print", action="store_true", help="show the unit; write nothing")
+
+
+_ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
+    "run": _run_arguments,
+    "login": _login_arguments,
+    "audit": _audit_arguments,
+    "browser": _browser_arguments,
+    "backup": _backup_arguments,
+    "restore": _archive_arguments,
+    "service": _service_arguments,
+}
 
 
 def _positive(text: str) -> int:
