@@ -141,6 +141,14 @@ def _service(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _health(settings: Settings, args: argparse.Namespace) -> int:
+    from jobs.healthcheck import check_health
+
+    code, line = check_health(settings)
+    print(line, file=sys.stdout if code == 0 else sys.stderr)
+    return code
+
+
 def _browser(settings: Settings, args: argparse.Namespace) -> int:  # noqa: RET503 - exec
     from jobs.extensions.browser import start_script
 
@@ -178,6 +186,7 @@ COMMANDS: dict[str, tuple[Command, str]] = {
     "backup": (_backup, "write one archive of everything Jobs keeps (works while Jobs runs)"),
     "restore": (_restore, "put a backup in place (what it replaces is kept aside)"),
     "service": (_service, "install a systemd unit that keeps Jobs running (without Docker)"),
+    "health": (_health, "ask a running Jobs whether it is healthy (GET /health on HEALTH_PORT)"),
 }
 
 

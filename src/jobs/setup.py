@@ -14,6 +14,7 @@ from typing import Final
 from jobs.config import Settings, load_settings
 from jobs.doctor import Status, check_claude_auth, check_telegram_session
 from jobs.errors import Cancelled, ConfigError
+from jobs.healthcheck import not_set_up
 from jobs.home import private_dir, private_file
 from jobs.questions import Questions
 from jobs.telegram.client import account_of, connect, export_string_session, make_client
@@ -183,7 +184,7 @@ async def wait_for_setup(
     """Without a terminal (Docker, a service) and not set up yet: say so once, then look again
     every `every` seconds until `jobs login` has written the settings and the login."""
     said = False
-    while missing := await _not_ready(settings):
+    while missing := not_set_up(settings):
         if not said:
             logger.warning(
                 "Waiting for the Telegram login (%s): run `jobs login` in a terminal (with "
@@ -196,11 +197,3 @@ async def wait_for_setup(
     if said:
         logger.info("Telegram login found; starting.")
     return settings
-
-
-async def _not_ready(settings: Settings) -> str:
-    """What is still missing before `jobs run` can start, or "" when nothing."""
-    if missing := settings.missing_telegram():
-        return f"{', '.join(missing)} not set"
-    session = await check_telegram_session(settings)
-    return session.detail if session.blocking else ""
