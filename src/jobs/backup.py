@@ -19,7 +19,7 @@ import json
 import os
 import tarfile
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -100,28 +100,29 @@ def _snapshots(settings: Settings, scratch: Path) -> dict[str, Path]:
 
 
 def _members(settings: Settings, copies: dict[str, Path]) -> Iterator[tuple[str, Path]]:
+    settings_file = env_file(settings.jobs_home)
     for name, copy in copies.items():
         yield f"data/{name}", copy
-    yield from _tree(settings.data_dir, "data", skip=_data_skipped)
-    yield from _tree(settings.workspace_dir, "workspace", skip=lambda _: False)
-    settings_file = env_file(settings.jobs_home)
+    for root, prefix in ((settings.data_dir, "data"), (settings.workspace_dir, "workspace")):
+        for name, path in _tree(root, prefix):
+            if path != settings_file and not (prefix == "data" and _data_skipped(path, root)):
+                yield name, path
     if settings_file.is_file():
         yield SETTINGS, settings_file
 
 
-def _data_skipped(relative: Path) -> bool:
-    top = relative.parts[0]
+def _data_skipped(path: Path, data_dir: Path) -> bool:
+    top = path.relative_to(data_dir).parts[0]
     return top in _LEFT_OUT or top.startswith(_COPIED)
 
 
-def _tree(root: Path, prefix: str, *, skip: Callable[[Path], bool]) -> Iterator[tuple[str, Path]]:
+def _tree(root: Path, prefix: str) -> Iterator[tuple[str, Path]]:
+    """Every regular file under `root` (links are neither followed nor kept)."""
     if not root.is_dir():
         return
     for path in sorted(root.rglob("*")):
-        relative = path.relative_to(root)
-        if path.is_symlink() or not path.is_file() or skip(relative):
-            continue
-        yield f"{prefix}/{relative.as_posix()}", path
+        if not path.is_symlink() and path.is_file():
+            yield f"{prefix}/{path.relative_to(root).as_posix()}", path
 
 
 def _add(archive: tarfile.TarFile, name: str, path: Path) -> str:

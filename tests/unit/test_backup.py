@@ -201,3 +201,12 @@ async def test_the_commands_say_one_line(
     assert out[1].startswith("Verified: ") and "database schema" in out[1]
     assert main(["restore", str(tmp_path / "nope.tar.gz")]) == 1
     assert capsys.readouterr().err == f"jobs: There is no file {tmp_path / 'nope.tar.gz'}.\n"
+
+
+async def test_settings_inside_the_data_folder_are_taken_once(tmp_path: Path) -> None:
+    """Docker: JOBS_HOME is DATA_DIR, so .env sits in the data folder."""
+    settings = load_settings(None, jobs_home=tmp_path / "data", data_dir=".", workspace_dir="../ws")
+    settings.data_dir.mkdir(parents=True)
+    (settings.data_dir / ".env").write_text("TG_API_ID=1\n")
+    manifest = write_backup(settings, tmp_path / "b.tar.gz", now=NOW)
+    assert sorted(manifest.files) == ["settings.env"]
