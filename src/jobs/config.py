@@ -58,7 +58,7 @@ class Settings(BaseSettings):
         description="socks5://[user:pass@]host:port, http://host:port or mtproxy://SECRET@host:port",
     )
     tg_connect_timeout_seconds: float = Field(
-        default=30,
+        default=25,  # with starting up and stopping, `jobs run` gives up in under 30 s
         gt=0,
         le=600,
         description="at start, give up on reaching Telegram after this long (a supervisor retries)",

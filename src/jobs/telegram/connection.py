@@ -29,6 +29,7 @@ from jobs.proxy import Proxy
 T = TypeVar("T")
 
 PROBE_SECONDS: Final = 5.0
+"""At most this much of the deadline is kept for the look at why the first contact failed."""
 _SENDER_LOG: Final = "telethon.network.mtprotosender"  # a warning per failed attempt
 _TRY = "set TG_PROXY to a SOCKS5 or MTProto proxy, or try another network"
 
@@ -72,16 +73,18 @@ class Route:
 
 
 async def first_contact(step: Callable[[], Awaitable[T]], route: Route, *, within: float) -> T:
-    """Run `step` (connect, and the first request) within `within` seconds, or raise
-    TelegramUnreachable saying why Telegram could not be reached."""
+    """Run `step` (connect, and the first request), or raise TelegramUnreachable saying why
+    Telegram could not be reached, all within `within` seconds (the look at why included)."""
+    probe = min(PROBE_SECONDS, within / 3)
     try:
         with _quiet(_SENDER_LOG):
-            async with asyncio.timeout(within):
+            async with asyncio.timeout(within - probe):
                 return await step()
     except TimeoutError:
-        raise TelegramUnreachable(await _explain(route, within, silent=True)) from None
+        raise TelegramUnreachable(await _explain(route, within, probe, silent=True)) from None
     except (OSError, asyncio.IncompleteReadError, ProxyError) as exc:
-        raise TelegramUnreachable(await _explain(route, within, silent=False)) from exc
+        explained = await _explain(route, within, probe, silent=False)
+        raise TelegramUnreachable(explained) from exc
 
 
 @contextlib.contextmanager
@@ -96,10 +99,10 @@ def _quiet(name: str) -> Iterator[None]:
         log.setLevel(level)
 
 
-async def _explain(route: Route, within: float, *, silent: bool) -> str:
+async def _explain(route: Route, within: float, probe: float, *, silent: bool) -> str:
     """Open one more connection to see why the first contact failed."""
     try:
-        await _open(route)
+        await _open(route, probe)
     except ProxyError as exc:  # the proxy answered, and said no
         assert route.proxy is not None
         return (
@@ -136,7 +139,7 @@ def _first_hop_failed(route: Route, exc: BaseException, within: float) -> str:
     return f"{subject} cannot be reached from this machine ({reason}): {fix}"
 
 
-async def _open(route: Route) -> None:
+async def _open(route: Route, seconds: float) -> None:
     """One TCP connection to Telegram (through the proxy, if any), closed at once."""
     proxy = route.proxy
     if proxy is not None and proxy.kind != "mtproxy":
@@ -148,11 +151,11 @@ async def _open(route: Route) -> None:
             password=proxy.password,
             rdns=True,
         )
-        sock = await client.connect(route.host, route.port, timeout=PROBE_SECONDS)
+        sock = await client.connect(route.host, route.port, timeout=seconds)
         sock.close()
         return
     host, port = (proxy.host, proxy.port) if proxy else (route.host, route.port)
-    async with asyncio.timeout(PROBE_SECONDS):
+    async with asyncio.timeout(seconds):
         _, writer = await asyncio.open_connection(host, port)
     writer.close()
     with contextlib.suppress(OSError):
