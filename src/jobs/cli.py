@@ -282,8 +282,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except JobsError as exc:
         print(f"jobs: {exc}", file=sys.stderr)
         return exc.exit_code
+    # In `jobs chat` the log shares the screen with the conversation: warnings only, unless
+    # LOG_LEVEL asks for more.
+    quiet = args.command == "chat" and "log_level" not in settings.model_fields_set
     configure_logging(
-        settings.log_level, settings.secret_values(), json_lines=settings.log_format == "json"
+        "WARNING" if quiet else settings.log_level,
+        settings.secret_values(),
+        json_lines=settings.log_format == "json",
     )
     command, _ = COMMANDS[args.command]
     try:
