@@ -1,6 +1,6 @@
 """Reaching Telegram at start, as a real `jobs run`: refused, unreachable and black-holed each end
 in one line saying what to try and exit code 69 (no traceback) within TG_CONNECT_TIMEOUT_SECONDS;
-through a SOCKS5 proxy (TG_PROXY) Jobs works, and a proxy that fails is named."""
+through a SOCKS5 or HTTP proxy (TG_PROXY) Jobs works, and a proxy that fails is named."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ import shutil
 import socket
 import subprocess
 from collections.abc import AsyncIterator, Iterator
+from typing import Literal
 
 import pytest
 from telethon.sessions import StringSession
 
 from tests.chaos.conftest import OWNER_ID, Rig, wait_until
 from tests.fakes.anthropic import text
-from tests.fakes.socks import HOST_UNREACHABLE, FakeSocks5
+from tests.fakes.socks import HOST_UNREACHABLE, FakeProxy
 
 EX_UNAVAILABLE = 69
 WITHIN = "3"  # TG_CONNECT_TIMEOUT_SECONDS here: the default (30) works the same, slower
@@ -116,9 +117,10 @@ async def test_connects_but_nothing_answers(rig: Rig) -> None:
     assert f"127.0.0.1:{port} accepts connections but Telegram did not answer within" in said
 
 
-async def test_through_a_socks5_proxy(rig: Rig) -> None:
+@pytest.mark.parametrize("kind", ["socks5", "http"])
+async def test_through_a_proxy(rig: Rig, kind: Literal["socks5", "http"]) -> None:
     rig.model.push(text("Hello through the proxy."))
-    async with FakeSocks5(username="jobs", password="pr0xy-pass") as proxy:
+    async with FakeProxy(kind=kind, username="jobs", password="pr0xy-pass") as proxy:
         rig.env["TG_PROXY"] = proxy.url
         child = await rig.start_jobs()
         rig.tg.outgoing(OWNER_ID, "hi")
@@ -131,7 +133,7 @@ async def test_through_a_socks5_proxy(rig: Rig) -> None:
 
 
 async def test_a_proxy_that_cannot_reach_telegram(rig: Rig) -> None:
-    async with FakeSocks5(reply=HOST_UNREACHABLE) as proxy:
+    async with FakeProxy(reply=HOST_UNREACHABLE) as proxy:
         said = await gives_up(rig, TG_PROXY=proxy.url)
         assert f"The proxy 127.0.0.1:{proxy.port} would not connect to Telegram at" in said
 
