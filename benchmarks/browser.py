@@ -168,8 +168,9 @@ async def latency(turns: int, tmp: Path, service: BrowserService, page: str) -> 
     bare = Bare(settings_in(tmp / "bare"), env, stamps, servers=servers, mcp_tools=names)
     try:
         await jobs.start()
+        await jobs.turn("warm-a")  # the owner's first browser turn starts its MCP server
+        await memory_phases(jobs, "after one browser turn")
         await bare.client.connect()
-        await jobs.turn("warm-a")
         await bare.turn("warm-b")
         a, b = [], []
         for i in range(turns):  # alternate, so drift hits both alike
@@ -180,15 +181,21 @@ async def latency(turns: int, tmp: Path, service: BrowserService, page: str) -> 
         med_b = summary("(b) bare SDK session, query→result", b)
         print(f"\nratio median a/b: {med_a / med_b:.3f}; Jobs adds {med_a - med_b:.1f} ms a turn")
         await bare.client.disconnect()
-        await asyncio.sleep(2)
-        memory("one live owner session, Playwright MCP server running")
-        await asyncio.sleep(20)  # BROWSER_IDLE_SECONDS=15 here (300 by default)
-        memory("one live owner session, idle (Playwright MCP server stopped)")
+        await memory_phases(jobs, f"after {turns + 1} browser turns", running=False)
     finally:
         with contextlib.suppress(Exception):
             await bare.client.disconnect()
         await jobs.stop()
         model.stop()
+
+
+async def memory_phases(jobs: Pipeline, when: str, *, running: bool = True) -> None:
+    """PSS while the Playwright MCP server runs (if asked), then once it stopped."""
+    await asyncio.sleep(2)
+    if running:
+        memory(f"{when}, one live owner session, Playwright MCP server running")
+    await asyncio.sleep(20)  # BROWSER_IDLE_SECONDS=15 here (300 by default)
+    memory(f"{when}, one live owner session, idle (Playwright MCP server stopped)")
 
 
 async def recovery(samples: int, tmp: Path, page: str) -> None:

@@ -131,7 +131,9 @@ class Pipeline:
         task = self.task = asyncio.create_task(
             run_telegram(self.settings, extra_env=self.env, client=client)
         )
-        while not client.is_connected():
+        # Until the update loop runs: before that, on a first start, Telethon is still fetching
+        # its update state and drops a message pushed meanwhile (tests/e2e/conftest.py).
+        while not (client.is_connected() and client._updates_handle is not None):
             if task.done():
                 task.result()  # it failed: say why
             await asyncio.sleep(0.01)

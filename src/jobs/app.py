@@ -22,15 +22,21 @@ from jobs.conversation.dispatcher import Dispatcher
 from jobs.conversation.limits import RateLimiter
 from jobs.conversation.outage import Outages
 from jobs.conversation.routes import default_policy
+from jobs.conversation.secret_intake import Submit
 from jobs.conversation.status import RateLimitBoard
 from jobs.conversation.turn import TurnHooks, Turns
 from jobs.conversation.worker import ChatServices
 from jobs.delegation import TaskSessions
+from jobs.extensions.secret_store import FILE_NAME as SECRETS_FILE
+from jobs.extensions.secret_store import SecretStore
 from jobs.extensions.skill_plugins import SkillPlugins
 from jobs.features import Core, TelegramParts
 from jobs.health import Health
+from jobs.home import tighten
+from jobs.logs import installed_redactors
 from jobs.memory import MemoryContext, MemoryStore
 from jobs.messages import Channel
+from jobs.redaction import KnownSecrets
 from jobs.sessions.manager import SessionManager, SessionSettings
 from jobs.storage import Database
 from jobs.storage.busy import retry_busy
@@ -48,7 +54,7 @@ IDLE_SESSION_SECONDS = 15 * 60  # a CLI process idle this long is closed; it res
 class App:
     """The running core. `run` until cancelled; `aclose` releases processes and the database."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the running parts, each stopped in its turn by aclose
         self,
         *,
         core: Core,
@@ -59,7 +65,9 @@ class App:
         delegation: TaskSessions,
         restart: Restart,
         health: Health,
+        submit: Submit,
     ) -> None:
+        """`submit`: where a channel hands each message (the dispatcher, behind /secret)."""
         self.db = core.db
         self.repos = core.repos
         self.sender = core.sender
@@ -70,6 +78,7 @@ class App:
         self.delegation = delegation
         self.restart = restart
         self.health = health
+        self.submit = submit
         self._closing = core.closing
         self._serve_health = core.settings.health_port != 0
 
@@ -112,16 +121,23 @@ async def build(
     extra_env: Mapping[str, str] | None = None,
     only_chat: int | None = None,
     telegram: TelegramParts | None = None,
+    known: KnownSecrets | None = None,
 ) -> App:
     """Open the database and make every component once, each handed its collaborators.
 
     `only_chat`: the terminal's chat; its outbox rows are the only ones sent, and the owner's
     notices (schedules, summaries) go there. `telegram`: what only Telegram provides.
+    `known`: the secret values masked wherever text leaves Jobs (the settings' ones when not
+    given); the owner's stored secrets join it, and so does the log filter set up at start.
     """
-    for folder in (settings.data_dir, settings.workspace_dir):
-        folder.mkdir(parents=True, exist_ok=True)
+    # 0700 folders and 0600 files, an older install's looser modes tightened (jobs.home).
+    tighten(settings.data_dir, settings.workspace_dir)
+    known = known if known is not None else KnownSecrets(settings.secret_values())
+    for redactor in installed_redactors():
+        redactor.also(known)
+    secrets = SecretStore(path=settings.data_dir / SECRETS_FILE, known=known)
     db = await Database.open(settings.db_path, clock=clock)
-    repos = Repos.on(db, secrets=settings.secret_values())
+    repos = Repos.on(db, secrets=known)
     sender = OutboxSender(
         outbox=repos.outbox,
         channel=channel,
@@ -138,12 +154,14 @@ async def build(
         sender=sender,
         owner_chat=only_chat if only_chat is not None else owner_id,
         clock=clock,
+        secrets=secrets,
     )
     features.external_tasks(core)
     memory = await features.memory(core)
     browser = await features.browser(core)
     attachments = features.telegram(core, telegram)
-    approvals = await features.approvals(core)
+    grants = features.grants(core)
+    approvals = await features.approvals(core, grants, telegram.cards if telegram else None)
     limits = RateLimitBoard(clock=clock)  # what Claude Code last said about rate limits
     extensions = features.extensions(core)
     sessions = SessionManager(
@@ -186,8 +204,13 @@ async def build(
         on_heartbeat_tasks=delegation.resume_due,
     )
     restart = Restart()
-    commands = builtin_commands(sessions=sessions, people=repos.people, approvals=approvals)
-    features.owner_commands(core, commands, sessions, restart, limits, outages.describe)
+    commands = builtin_commands(
+        sessions=sessions, people=repos.people, approvals=approvals, grants=grants
+    )
+    features.owner_commands(
+        core, commands, sessions, restart, limits, outages.describe, grants=grants
+    )
+    intake = features.secret_intake(core, commands, telegram, owner_id)
     turns = Turns(
         sessions=sessions,
         channel=channel,
@@ -238,6 +261,7 @@ async def build(
             port=settings.health_port,
             db_depth=repos.outbox.pending_count,
         ),
+        submit=intake.wrap(dispatcher.submit),
     )
 
 

@@ -47,8 +47,8 @@ async def check_telegram_config(settings: Settings) -> Check:
             "telegram config",
             Status.MISSING,
             f"{', '.join(missing)} not set",
-            "Get TG_API_ID/TG_API_HASH at https://my.telegram.org and put them, with "
-            "TG_USER_ID (your numeric id), in .env",
+            "Run `jobs login`: it asks for TG_API_ID/TG_API_HASH (from https://my.telegram.org) "
+            f"and finds TG_USER_ID, and saves them in {settings.jobs_home / '.env'}",
         )
     return Check(
         "telegram config", Status.OK, f"api id {settings.tg_api_id}, owner {settings.tg_user_id}"
@@ -68,13 +68,21 @@ async def check_writable_dirs(settings: Settings) -> Check:
             "not writable: " + "; ".join(bad),
             "Create them or set DATA_DIR / WORKSPACE_DIR to writable folders",
         )
-    return Check("data dirs", Status.OK, f"{settings.data_dir}, {settings.workspace_dir}")
+    later = [str(p) for p in (settings.data_dir, settings.workspace_dir) if not p.exists()]
+    note = f" ({', '.join(later)} made by the first `jobs run`)" if later else ""
+    return Check(
+        "data dirs",
+        Status.OK,
+        f"home {settings.jobs_home}: {settings.data_dir}, {settings.workspace_dir}{note}",
+    )
 
 
 def _not_writable(path: Path) -> str:
+    """Why `path` (or, while it does not exist, the folder it would be made in) cannot be
+    written; "" when it can. Makes nothing: doctor only looks."""
+    existing = next(p for p in (path, *path.parents) if p.exists())
     try:
-        path.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path, prefix=".doctor-"):
+        with tempfile.NamedTemporaryFile(dir=existing, prefix=".doctor-"):
             pass
     except OSError as exc:
         return exc.strerror or type(exc).__name__
@@ -241,6 +249,26 @@ async def check_browser(settings: Settings) -> Check:
     return Check("browser", Status.OK, f"{browser} at {settings.browser_cdp_url}")
 
 
+async def check_companion_bot(settings: Settings) -> Check:
+    """TG_BOT_TOKEN: approval cards with buttons (its shape is checked with the settings)."""
+    if settings.tg_bot_token is None:
+        return Check(
+            "companion bot",
+            Status.OPTIONAL,
+            "no TG_BOT_TOKEN: approvals are answered with /approve_<code> or a reply",
+            "Create a bot with @BotFather, put its token in .env as TG_BOT_TOKEN, and press "
+            "Start in the bot's chat once",
+        )
+    bot_id = settings.tg_bot_token.get_secret_value().split(":")[0]
+    state = inspect_session(settings.data_dir / "bot.session")
+    when = "logged in" if state is SessionState.AUTHORISED_KEY else "logs in at `jobs run`"
+    return Check(
+        "companion bot",
+        Status.OK,
+        f"bot id {bot_id}, {when}; press Start in its chat once so it can write to you",
+    )
+
+
 async def check_node(settings: Settings) -> Check:
     node = shutil.which("node")
     if node:
@@ -263,6 +291,7 @@ CHECKS: tuple[CheckFn, ...] = (
     check_openai,
     check_memory_vectors,
     check_browser,
+    check_companion_bot,
     check_node,
 )
 

@@ -2,26 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from telethon import TelegramClient
 
 from jobs.app import build, effective_policy, serve
+from jobs.chat import ChatPrompt
 from jobs.clock import Clock, utc_now
 from jobs.config import Settings
 from jobs.features import TelegramParts
 from jobs.logs import RedactingFilter
+from jobs.redaction import KnownSecrets
 from jobs.runlock import RunLock
 from jobs.sessions.clipids import end_orphaned_clis
 from jobs.telegram.api import TelegramApi
+from jobs.telegram.bot import CompanionBot, bot_client
 from jobs.telegram.channel_posts import ChannelPosts
 from jobs.telegram.client import connect_authorised, make_client, require_login
+from jobs.telegram.erase import TelegramEraser
 from jobs.telegram.inbound import SentLog, TelegramInbound
 from jobs.telegram.media import TelegramMedia
 from jobs.telegram.outbound import TelegramChannel
 from jobs.telegram.people import TelegramPeople
-from jobs.terminal import TERMINAL_CHAT_ID, TerminalChannel, read_lines
+from jobs.terminal import TERMINAL_CHAT_ID, TerminalChannel
 
 logger = logging.getLogger(__name__)
 
@@ -32,11 +37,13 @@ async def run_telegram(
     clock: Clock = utc_now,
     extra_env: Mapping[str, str] | None = None,
     client: TelegramClient | None = None,
+    bot: TelegramClient | None = None,
 ) -> int:
     """`jobs run`: the user client, the inbox, the sessions and the outbox, until stopped.
     Returns the exit code (RESTART_EXIT_CODE after /update: start the new version).
 
-    `client` replaces the one made from settings (tests pass one on the fake network).
+    `client` (and `bot`, the companion bot's client with TG_BOT_TOKEN) replace the ones made
+    from settings (tests pass them on the fake network).
     """
     settings.require_telegram()
     assert settings.tg_user_id is not None
@@ -49,7 +56,9 @@ async def run_telegram(
         if client is None:
             client = make_client(settings)
         sent_log = SentLog()
-        mask = RedactingFilter(settings.secret_values()).redact
+        known = KnownSecrets(settings.secret_values())  # the stored secrets join it in build
+        mask = RedactingFilter(known).redact
+        companion = _companion(settings, bot, mask)
         channel = TelegramChannel(client=client, sent_log=sent_log, mask=mask, owner_id=owner_id)
         posts = ChannelPosts(client=client)
         media = TelegramMedia(client=client)
@@ -57,7 +66,12 @@ async def run_telegram(
             client=client, sent_log=sent_log, owner_id=owner_id, media=media, mask=mask
         )
         parts = TelegramParts(
-            account=api, media=media, chats=posts, people=TelegramPeople(client=client)
+            account=api,
+            media=media,
+            chats=posts,
+            people=TelegramPeople(client=client),
+            cards=companion,
+            eraser=TelegramEraser(client=client),
         )
         app = await build(
             settings,
@@ -66,6 +80,7 @@ async def run_telegram(
             clock=clock,
             extra_env=extra_env,
             telegram=parts,
+            known=known,
         )
         # Before connecting, like the inbound handler: catch-up posts must find their subscription.
         await app.triggers.channels.restore()
@@ -76,7 +91,7 @@ async def run_telegram(
         TelegramInbound(
             client=client,
             owner_id=owner_id,
-            on_message=app.dispatcher.submit,
+            on_message=app.submit,
             sent_log=sent_log,
             sent_trust=app.repos.outbox.sent_trust,
         ).register()
@@ -89,8 +104,13 @@ async def run_telegram(
             sent_log.expect(owner_id, shown)
         try:
             account = await connect_authorised(client, settings)
+            if companion is not None:
+                companion.register()
+                await companion.start()
         except BaseException:
             await app.aclose()
+            if companion is not None:
+                await companion.client.disconnect()
             raise
         app.health.watch_connection(client.is_connected)
         policy = effective_policy(settings, own_account=account.is_owner_account)
@@ -101,10 +121,41 @@ async def run_telegram(
             policy.value,
         )
         try:
-            await serve(app, policy=policy, alongside=client.run_until_disconnected())
+            await serve(app, policy=policy, alongside=_clients(client, companion))
         finally:
             await client.disconnect()
+            if companion is not None:
+                await companion.client.disconnect()
         return app.restart.exit_code
+
+
+def _companion(
+    settings: Settings, client: TelegramClient | None, mask: Callable[[str], str]
+) -> CompanionBot | None:
+    """The companion bot, when TG_BOT_TOKEN is set (not connected yet)."""
+    if settings.tg_bot_token is None or settings.tg_user_id is None:
+        return None
+    return CompanionBot(
+        client=client if client is not None else bot_client(settings),
+        token=settings.tg_bot_token.get_secret_value(),
+        owner_id=settings.tg_user_id,
+        mask=mask,
+    )
+
+
+async def _clients(client: TelegramClient, companion: CompanionBot | None) -> None:
+    """Until the account's client (or the bot's) disconnects for good."""
+    if companion is None:
+        await client.run_until_disconnected()
+        return
+    waits = [client.run_until_disconnected(), companion.client.run_until_disconnected()]
+    tasks = [asyncio.create_task(wait) for wait in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def run_terminal(
@@ -124,10 +175,22 @@ async def run_terminal(
             extra_env=extra_env,
             only_chat=TERMINAL_CHAT_ID,
         )
+        unanswered = await app.repos.inbox.drop_open(TERMINAL_CHAT_ID, "jobs chat was left")
         print("Jobs: talking to your owner session here. /help for commands, Ctrl-D to leave.")
+        for text in unanswered:
+            print(f"(Not answered before you left, so not redone: {_quote(text)})")
+        prompt = ChatPrompt(
+            owner_id=owner_id,
+            chat_id=TERMINAL_CHAT_ID,
+            submit=app.submit,
+            history=settings.data_dir / "chat_history",
+        )
         await serve(
-            app,
-            policy=effective_policy(settings, own_account=True),
-            alongside=read_lines(owner_id, app.dispatcher.submit),
+            app, policy=effective_policy(settings, own_account=True), alongside=prompt.run()
         )
         return app.restart.exit_code
+
+
+def _quote(text: str, *, width: int = 60) -> str:
+    line = " ".join(text.split())
+    return f"“{line[: width - 1]}…”" if len(line) > width else f"“{line}”"

@@ -146,6 +146,8 @@ class BrowserService:
     env: dict[str, str]
     prefix: tuple[str, ...] = ()
     """Runs the script under this command (setpriv: as another user)."""
+    script: Path = START
+    """start.sh (a copy, for a user who cannot read the checkout); cdp_proxy.py next to it."""
     process: subprocess.Popen[str] | None = None
     lines: list[str] = field(default_factory=list)
     drainer: threading.Thread | None = None
@@ -211,7 +213,7 @@ class BrowserService:
     def start(self, timeout: float = 60) -> BrowserService:
         self.home.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
-            [*self.prefix, "bash", str(START)],
+            [*self.prefix, "bash", str(self.script)],
             env=self.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -239,7 +241,11 @@ class BrowserService:
     def run(self, command: str) -> subprocess.CompletedProcess[str]:
         """`start.sh health` or `start.sh link` with this service's settings."""
         return subprocess.run(
-            ["bash", str(START), command], env=self.env, capture_output=True, text=True, timeout=30
+            ["bash", str(self.script), command],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=30,
         )
 
     def healthy(self) -> bool:

@@ -80,7 +80,7 @@ async def test_cdp_health_says_plainly_what_is_wrong(tmp_path: Path) -> None:
     stale.write_text("from-an-earlier-start\n")
     with run_proxy("--upstream", f"127.0.0.1:{free_port()}") as port:
         problem = await cdp_health(at(f"http://127.0.0.1:{port}", stale))
-    assert problem is not None and "refused Jobs' token: BROWSER_TOKEN_FILE" in problem
+    assert problem is not None and "refused Jobs' token: BROWSER_TOKEN_FILE (" in problem
     assert "from-an-earlier-start" not in problem
 
 

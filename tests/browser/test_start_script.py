@@ -167,13 +167,21 @@ def test_sigterm_stops_every_part(tmp_path: Path) -> None:
 
 @pytest.mark.browser
 def test_runs_as_a_normal_user() -> None:
-    """As the image runs it (user `browser`): here as nobody, in a folder nobody owns."""
+    """As the image runs it (user `browser`): here as nobody, in a folder nobody owns, from a
+    copy of the scripts as the image has them (the checkout may be in a folder only its owner
+    can enter, such as root's home)."""
     if os.geteuid() != 0:
         pytest.skip("these tests already run as a normal user")
     home = Path(tempfile.mkdtemp(prefix="jobs-browser-nobody-"))
     try:
         os.chown(home, 65534, 65534)
+        scripts = home / "opt"
+        scripts.mkdir()
+        for name in ("start.sh", "cdp_proxy.py"):
+            shutil.copy(START.parent / name, scripts / name)
+        scripts.chmod(0o755)
         service = BrowserService.on(home, HOME=str(home))
+        service.script = scripts / "start.sh"
         service.prefix = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
         service.start()
         try:

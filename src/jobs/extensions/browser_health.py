@@ -29,7 +29,8 @@ async def cdp_version(config: BrowserConfig, *, seconds: float = 3.0) -> str:
     if reply.status_code == 401:
         raise BrowserDown(
             f"the browser at {url} refused Jobs' token: BROWSER_TOKEN_FILE "
-            f"({config.token_file}) is missing or from an earlier start of another service"
+            f"({config.token_file}) is missing or stale (the service writes a new one at each "
+            "start, to its own BROWSER_TOKEN_FILE: the two must name the same file)"
         )
     if reply.status_code == 502:  # browser/cdp_proxy.py: it runs, Chromium behind it does not
         raise BrowserDown(
