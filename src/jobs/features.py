@@ -241,7 +241,6 @@ def secret_intake(
         store=core.secrets,
         owner_id=owner_id,
         outbox=core.repos.outbox,
-        on_outbox=core.sender.wake,
         clock=core.clock,
         eraser=parts.eraser if parts else None,
     )
