@@ -19,6 +19,7 @@ from jobs.conversation.answer import Answers
 from jobs.conversation.builtin_commands import builtin_commands
 from jobs.conversation.delivery import OutboxSender
 from jobs.conversation.dispatcher import Dispatcher
+from jobs.conversation.handover import Handovers
 from jobs.conversation.limits import RateLimiter
 from jobs.conversation.outage import Outages
 from jobs.conversation.routes import default_policy
@@ -66,8 +67,10 @@ class App:
         restart: Restart,
         health: Health,
         submit: Submit,
+        handovers: Handovers,
     ) -> None:
-        """`submit`: where a channel hands each message (the dispatcher, behind /secret)."""
+        """`submit`: where a channel hands each message (the dispatcher, behind /secret);
+        `handovers`: told when the owner writes to someone themselves."""
         self.db = core.db
         self.repos = core.repos
         self.sender = core.sender
@@ -79,6 +82,8 @@ class App:
         self.restart = restart
         self.health = health
         self.submit = submit
+        self.handovers = handovers
+        self.account = core.account
         self._closing = core.closing
         self._serve_health = core.settings.health_port != 0
 
@@ -210,6 +215,9 @@ async def build(
     features.owner_commands(
         core, commands, sessions, restart, limits, outages.describe, grants=grants
     )
+    handovers = features.handovers(
+        core, delegation, commands, telegram.people if telegram else None
+    )
     intake = features.secret_intake(core, commands, telegram, owner_id)
     turns = Turns(
         sessions=sessions,
@@ -245,6 +253,8 @@ async def build(
             slots=asyncio.Semaphore(max(1, settings.max_live_sessions - 1)),
             tasks=repos.tasks,
             reply_command=approvals.command_for_reply,
+            handovers=handovers,
+            reply_modes=repos.reply_modes,
         ),
         clock=clock,
     )
@@ -262,6 +272,7 @@ async def build(
             db_depth=repos.outbox.pending_count,
         ),
         submit=intake.wrap(dispatcher.submit),
+        handovers=handovers,
     )
 
 

@@ -71,6 +71,13 @@ class Settings(BaseSettings):
     openai_base_url: str | None = None
     http_proxy: str | None = None
     heartbeat_interval_minutes: int = Field(default=30, ge=0, le=24 * 60)
+    handover_minutes: int = Field(
+        default=60,
+        ge=0,
+        le=7 * 24 * 60,
+        description="in your own account, how long Jobs keeps out of a conversation after "
+        "you wrote in it yourself; 0: never",
+    )
     quiet_hours: str | None = Field(
         default=None, description="e.g. 23:00-07:00 (in TIMEZONE): no heartbeat then"
     )

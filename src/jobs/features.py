@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 
+from jobs.account import Account
 from jobs.clock import Clock
 from jobs.config import Settings
 from jobs.conversation.approvals import ApprovalBroker, ApprovalCards
@@ -21,6 +22,7 @@ from jobs.conversation.attachments import Attachments, MediaFetcher
 from jobs.conversation.commands import CommandTable
 from jobs.conversation.delivery import OutboxSender
 from jobs.conversation.grants import GrantBook
+from jobs.conversation.handover import Handovers, HandoverSettings
 from jobs.conversation.secret_intake import MessageEraser, SecretIntake
 from jobs.conversation.status import (
     RateLimitBoard,
@@ -52,6 +54,7 @@ from jobs.sessions.outside import OutsideInput
 from jobs.storage import Database
 from jobs.storage.repos import Repos
 from jobs.tools import browser as browser_tools
+from jobs.tools import conversations as conversation_tools
 from jobs.tools import extensions as extension_tools
 from jobs.tools import memory as memory_tools
 from jobs.tools import schedules as schedule_tools
@@ -122,6 +125,8 @@ class Core:
     """The owner's secrets given in chat (/secret NAME), by name."""
     closing: AsyncExitStack = field(default_factory=AsyncExitStack)
     """What features start and the app stops after the sessions (the Playwright MCP server)."""
+    account: Account = field(default_factory=Account)
+    """Which account Jobs runs in (set once Telegram is connected)."""
 
     async def to_owner(self, body: Body, photo: Path | None = None) -> None:
         """A message (or a photo with `body` as caption) to the owner, through the outbox."""
@@ -279,12 +284,17 @@ def delegation(core: Core, sessions: SessionManager, people: PersonResolver | No
     """Task sessions, and the owner's tools that create and drive them (registered after the
     session manager exists: the registry is read when each session starts)."""
     settings, repos = core.settings, core.repos
+
+    async def held(person_id: int) -> bool:  # the owner talks with them: their task waits
+        return await repos.handovers.holds(person_id, core.clock())
+
     task_sessions = TaskSessions(
         sessions=sessions,
         tasks=repos.tasks,
         people=repos.people,
         outbox=repos.outbox,
         clock=core.clock,
+        held=held,
         config=TaskSessionSettings(
             owner_chat=core.owner_chat, workspace=settings.workspace_dir, zone=settings.zone
         ),
@@ -463,3 +473,37 @@ def owner_commands(
         command=settings.update_command,
     )
     commands.add("update", update_command(updater))
+
+
+def handovers(
+    core: Core, delegation: TaskSessions, commands: CommandTable, people: PersonResolver | None
+) -> Handovers:
+    """Conversations the owner takes over, answers kept as drafts: the service, the owner's
+    /resume and /hold, and the "conversations" tools."""
+    settings, repos = core.settings, core.repos
+    minutes = settings.handover_minutes
+    service = Handovers(
+        repo=repos.handovers,
+        outbox=repos.outbox,
+        people=repos.people,
+        tasks=repos.tasks,
+        settings=HandoverSettings(
+            owner_chat=core.owner_chat,
+            zone=settings.zone,
+            keep_out=timedelta(minutes=minutes) if minutes else None,
+        ),
+        clock=core.clock,
+        stop_task=delegation.stop,
+    )
+    service.add_commands(commands)
+    core.tools.register(
+        conversation_tools.ConversationTools(
+            modes=repos.reply_modes,
+            handovers=service,
+            lookup=PersonLookup(people=repos.people, resolver=people),
+            people=repos.people,
+            own_account=lambda: core.account.is_owners,
+            clock=core.clock,
+        ).server()
+    )
+    return service

@@ -81,6 +81,9 @@ class OutboundMessage:
     edit_of: int | None = None
     """A message of Jobs' own that the reply was streamed into (where no draft shows): the
     first chunk replaces its text instead of being sent anew. Never one Jobs did not send."""
+    as_draft: bool = False
+    """Saved as the chat's draft (the owner sends, edits or discards it), never sent: the
+    owner's rule for this person. A second answer joins a draft already there."""
 
     @classmethod
     def formatted(
@@ -94,6 +97,7 @@ class OutboundMessage:
         random_id: int = 0,
         trusted: bool = False,
         edit_of: int | None = None,
+        as_draft: bool = False,
     ) -> OutboundMessage:
         """A text message saying `body`: a notice with exactly its entities, or (a str)
         Markdown rendered when sent (see `entities`). `random_id`: the draft it replaces."""
@@ -107,6 +111,7 @@ class OutboundMessage:
             random_id=random_id,
             trusted=trusted,
             edit_of=edit_of,
+            as_draft=as_draft,
         )
 
 

@@ -25,6 +25,7 @@ from jobs.telegram.erase import TelegramEraser
 from jobs.telegram.inbound import SentLog, TelegramInbound
 from jobs.telegram.media import TelegramMedia
 from jobs.telegram.outbound import TelegramChannel
+from jobs.telegram.owner_writes import OwnerWrites
 from jobs.telegram.people import TelegramPeople
 from jobs.terminal import TERMINAL_CHAT_ID, TerminalChannel
 
@@ -95,6 +96,14 @@ async def run_telegram(
             sent_log=sent_log,
             sent_trust=app.repos.outbox.sent_trust,
         ).register()
+        # The owner writing to someone from their own account: Jobs keeps out of that chat.
+        OwnerWrites(
+            client=client,
+            owner_id=owner_id,
+            sent_log=sent_log,
+            sent_trust=app.repos.outbox.sent_trust,
+            on_write=app.handovers.owner_wrote,
+        ).register()
         # Known before connecting: catch-up may replay Jobs' own replies in Saved Messages.
         for msg_id in await app.repos.outbox.recent_sent_ids(owner_id):
             sent_log.add(owner_id, msg_id)
@@ -113,6 +122,7 @@ async def run_telegram(
                 await companion.client.disconnect()
             raise
         app.health.watch_connection(client.is_connected)
+        app.account.own = account.is_owner_account
         policy = effective_policy(settings, own_account=account.is_owner_account)
         logger.info(
             "Logged in as %s (%s); external users: %s",
@@ -175,6 +185,7 @@ async def run_terminal(
             extra_env=extra_env,
             only_chat=TERMINAL_CHAT_ID,
         )
+        app.account.own = True  # the owner's own session, nobody else's chats
         unanswered = await app.repos.inbox.drop_open(TERMINAL_CHAT_ID, "jobs chat was left")
         print("Jobs: talking to your owner session here. /help for commands, Ctrl-D to leave.")
         for text in unanswered:

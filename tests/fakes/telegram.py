@@ -184,6 +184,8 @@ class FakeTelegram:
         self.uploads: dict[int, dict[int, bytes]] = {}  # file_id -> {part: bytes}
         self.files: dict[int, bytes] = {}  # document/photo id -> bytes
         self.unhandled: list[Any] = []
+        self.drafts: dict[int, Any] = {}  # marked peer id -> DraftMessage (saveDraft)
+        self.read_marks: dict[int, int] = {}  # marked peer id -> the owner's read_inbox_max_id
         self.handler_errors: list[BaseException] = []
         self._random_ids: set[tuple[int, int]] = set()  # (marked peer id, random_id) seen
         self._failures: list[list[Any]] = []
@@ -579,6 +581,7 @@ class FakeTelegram:
         else:
             peer = types.PeerUser(self.user(chat).id)
         msg = self._make_message(peer, text, self.me.id, out=True, **kw)
+        self.drafts.pop(utils.get_peer_id(peer), None)  # sending clears the chat's draft
         return self._emit_new(msg, deliver)
 
     def channel_post(self, channel_id: int, text: str, deliver: bool = True, **kw: Any) -> Any:
@@ -679,6 +682,7 @@ class FakeTelegram:
             functions.channels.GetMessagesRequest: self._on_channels_get_messages,
             functions.messages.GetDialogsRequest: self._on_messages_get_dialogs,
             functions.messages.GetPeerDialogsRequest: self._on_messages_get_peer_dialogs,
+            functions.messages.SaveDraftRequest: self._on_messages_save_draft,
         }
 
     def _on_help_get_config(self, req: Any) -> Any:
@@ -1147,11 +1151,52 @@ class FakeTelegram:
         return mk(types.messages.Dialogs, dialogs=dialogs, messages=msgs, chats=chats, users=users)
 
     def _on_messages_get_peer_dialogs(self, req: Any) -> Any:
+        """The asked chats' dialogs: top message, read mark, unread count and draft."""
+        dialogs, msgs = [], []
+        for asked in req.peers:
+            peer = self._input_to_peer(asked.peer)
+            key = utils.get_peer_id(peer)
+            box = self.messages.get(key, {})
+            read = self.read_marks.get(key, 0)
+            unread = [m for m in box.values() if not m.out and m.id > read]
+            if box:
+                msgs.append(box[max(box)])
+            dialogs.append(
+                mk(
+                    types.Dialog,
+                    peer=peer,
+                    top_message=max(box) if box else 0,
+                    read_inbox_max_id=read,
+                    read_outbox_max_id=0,
+                    unread_count=len(unread),
+                    notify_settings=types.PeerNotifySettings(),
+                    draft=self.drafts.get(key),
+                )
+            )
+        users, chats = self._related(*[d.peer for d in dialogs], msgs=msgs)
         return mk(
             types.messages.PeerDialogs,
-            dialogs=[],
-            messages=[],
-            chats=[],
-            users=[self.me],
+            dialogs=dialogs,
+            messages=msgs,
+            chats=chats,
+            users=users,
             state=self._state(),
         )
+
+    def _on_messages_save_draft(self, req: Any) -> bool:
+        """Like Telegram: the chat's draft (every device of the account shows it); an empty
+        message clears it."""
+        key = utils.get_peer_id(self._input_to_peer(req.peer))
+        if not req.message:
+            self.drafts.pop(key, None)
+            return True
+        self._check_text(req.message, self.text_limit, "MESSAGE_TOO_LONG")
+        self.drafts[key] = mk(
+            types.DraftMessage,
+            message=req.message,
+            date=now(),
+            entities=req.entities or None,
+            reply_to=req.reply_to,
+            no_webpage=req.no_webpage,
+        )
+        return True

@@ -8,8 +8,11 @@ exchange goes to the memory's log.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Final
 
 from jobs.conversation.outcome import Outcome
 from jobs.conversation.plan import memorable
@@ -26,6 +29,24 @@ RecordExchange = Callable[[str, str, str, datetime], Awaitable[object]]
 """`record(session_key, prompt, reply, at)`: called after an owner turn was answered."""
 GuardMarkup = Callable[[str], FormattedText]
 """Markdown → text and entities with nothing another person could have put there."""
+
+
+@dataclass(frozen=True, slots=True)
+class Form:
+    """How a reply goes out (see OutboundMessage for each)."""
+
+    link_preview: bool = False
+    random_id: int = 0
+    """The live draft the reply replaces."""
+    trusted: bool = False
+    """The owner's untainted session wrote it."""
+    edit_of: int | None = None
+    """The message it was streamed into, which it becomes."""
+    as_draft: bool = False
+    """Kept as the chat's draft for the owner, never sent."""
+
+
+PLAIN: Final = Form()
 
 
 def _plain(text: str) -> FormattedText:
@@ -62,19 +83,15 @@ class Answers:
         state: InboxState,
         followed: Sequence[InboxItem] = (),
         *,
-        link_preview: bool = False,
-        random_id: int = 0,
-        trusted: bool = False,
-        edit_of: int | None = None,
+        form: Form = PLAIN,
     ) -> None:
         """Reply to `item` (nothing when `body` is empty) and give it, and the follow-ups that
-        shared its turn, their final `state`. `random_id`: the draft the reply replaces;
-        `trusted`: the owner's untainted session wrote it (OutboundMessage.trusted);
-        `edit_of`: the message it was streamed into, which it becomes. The
-        reply quotes `item` only when messages came in after the last one it answers: then
-        the writer sees which one it is for."""
+        shared its turn, their final `state`; `form`: how the reply goes out. The reply
+        quotes `item` only when messages came in after the last one it answers: then the
+        writer sees which one it is for."""
         last = max([item.msg_id, *(f.msg_id for f in followed)])
         # A streamed reply's message is where it is: an edit cannot make it a reply.
+        edit_of = form.edit_of
         quote = edit_of is None and await self._inbox.newer_than(item.chat_id, last)
         if edit_of is not None and not (body if isinstance(body, str) else body.text).strip():
             body = "(no answer)"  # the half-written reply on screen must not stay as it is
@@ -82,10 +99,11 @@ class Answers:
             item.chat_id,
             body,
             reply_to=item.msg_id if quote else None,
-            link_preview=link_preview,
-            random_id=random_id,
-            trusted=trusted,
+            link_preview=form.link_preview,
+            random_id=form.random_id,
+            trusted=form.trusted,
             edit_of=edit_of,
+            as_draft=form.as_draft,
         )
         await self.store([reply] if reply.text.strip() else [], item, state, followed)
 
@@ -117,6 +135,16 @@ class Answers:
             await self._record(str(route.key), asked, said, item.received_at)
         await self._sessions.flush()  # the turn's usage and summary, held until now
 
+    async def withheld(self, item: InboxItem, outcome: Outcome, why: str, /) -> None:
+        """A finished turn whose answer must not go out (the owner took the conversation over
+        while it ran): its rows end ignored with `why`; the session's records are kept."""
+        for row in (item, *outcome.followed):
+            await retry_busy(
+                functools.partial(self._inbox.finish, row.id, InboxState.IGNORED, why),
+                what=f"Finishing message {row.msg_id} in chat {row.chat_id}",
+            )
+        await self._sessions.flush()
+
     async def store(
         self,
         messages: Sequence[OutboundMessage],
@@ -147,20 +175,18 @@ class Answers:
         """To the owner from a session that read someone else's text: their markup is not
         rendered and no link preview is made (Telegram's servers would fetch a URL they
         chose); from the owner's own untainted session: Markdown and previews as usual."""
+        draft = not route.speaks  # the owner's rule: kept in the chat as a draft for them
         if not route.is_owner or not outcome.tainted or not outcome.text:
             own = route.is_owner and not outcome.tainted  # the owner session's own words
-            await self.finish(
-                item,
-                outcome.text,
-                outcome.state,
-                outcome.followed,
+            form = Form(
                 link_preview=own,
                 random_id=random_id,
                 trusted=own,
                 edit_of=edit_of,
+                as_draft=draft,
             )
+            await self.finish(item, outcome.text, outcome.state, outcome.followed, form=form)
             return
         guarded = self._guard(outcome.text)
-        await self.finish(
-            item, guarded, outcome.state, outcome.followed, random_id=random_id, edit_of=edit_of
-        )
+        form = Form(random_id=random_id, edit_of=edit_of, as_draft=draft)
+        await self.finish(item, guarded, outcome.state, outcome.followed, form=form)

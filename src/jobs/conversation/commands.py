@@ -27,8 +27,8 @@ def parse_command(text: str) -> Command | None:
     name = match.group(1).lower()
     args = tuple((match.group(2) or "").split())
     short = _SHORT_ARG.match(name)
-    if short and not args:
-        name, args = short.group(1), (short.group(2),)
+    if short:  # /hold_42 3h is /hold 42 3h
+        name, args = short.group(1), (short.group(2), *args)
     return Command(name, args)
 
 

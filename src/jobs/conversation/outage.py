@@ -207,8 +207,9 @@ class Outages:
         chats = await self._inbox.deferred_chats()
         self._gate.restore(chats, await self._inbox.next_due_at())
 
-    async def admit(self, item: InboxItem, /, *, owner: bool) -> bool:
-        """True: run the turn. False: the model is down and the row waits (or is given up)."""
+    async def admit(self, item: InboxItem, /, *, owner: bool, speaks: bool = True) -> bool:
+        """True: run the turn. False: the model is down and the row waits (or is given up).
+        `speaks` False: the writer is not told (their answers are drafts for the owner)."""
         if not self._gate.is_down:
             return True
         async with self._lock:
@@ -216,10 +217,12 @@ class Outages:
             if hold is None:
                 logger.info("Trying the model again with message %s", item.msg_id)
                 return True
-            await self._wait([item], hold, owner=owner)
+            await self._wait([item], hold, owner=owner, speaks=speaks)
             return False
 
-    async def hold(self, item: InboxItem, outcome: Outcome, /, *, owner: bool) -> bool:
+    async def hold(
+        self, item: InboxItem, outcome: Outcome, /, *, owner: bool, speaks: bool = True
+    ) -> bool:
         """`item`'s turn (and its follow-ups) met an outage: they wait for the model. True when
         instead `item` was given up (Claude Code stopped on it too often) and so every waiting
         row is due again: the trouble may have been this message alone."""
@@ -228,7 +231,7 @@ class Outages:
         async with self._lock:
             if self._crashed_too_often(item, outcome.outage):
                 for each in items:
-                    await self._give_up(each, CRASHED)
+                    await self._give_up(each, CRASHED if speaks else "")
                 if not self._gate.answered():
                     return False
                 await self._inbox.release_deferred()
@@ -237,7 +240,7 @@ class Outages:
             logger.warning(
                 "The model is unavailable (%s); trying again at %s", hold.kind, hold.until
             )
-            await self._wait(items, hold, owner=owner)
+            await self._wait(items, hold, owner=owner, speaks=speaks)
             return False
 
     def _crashed_too_often(self, item: InboxItem, kind: OutageKind) -> bool:
@@ -269,11 +272,13 @@ class Outages:
         logger.info("The model answers again; %d waiting messages are due", released)
         return True
 
-    async def _wait(self, items: Sequence[InboxItem], hold: Hold, *, owner: bool) -> None:
+    async def _wait(
+        self, items: Sequence[InboxItem], hold: Hold, *, owner: bool, speaks: bool
+    ) -> None:
         waiting = [item for item in items if not self._gate.expired(item.deferred_at)]
         for item in items:
             if item not in waiting:
-                await self._give_up(item, GIVE_UP)
+                await self._give_up(item, GIVE_UP if speaks else "")
         if not waiting:
             return
         first = waiting[0]
@@ -282,10 +287,12 @@ class Outages:
         await self._inbox.defer(
             [item.id for item in waiting],
             hold.until,
-            along=(lambda: self._outbox.enqueue(told)) if hold.notify else None,
+            along=(lambda: self._outbox.enqueue(told)) if hold.notify and speaks else None,
         )
 
     async def _give_up(self, item: InboxItem, text: str) -> None:
+        """`text` empty: the row ends failed without a word to its writer."""
         logger.warning("Message %s in chat %s is given up", item.msg_id, item.chat_id)
         reply = OutboundMessage(chat_id=item.chat_id, text=text, reply_to=item.msg_id)
-        await self._outbox.enqueue([reply], inbox_id=item.id, finish_inbox=InboxState.FAILED)
+        told = [reply] if text else []
+        await self._outbox.enqueue(told, inbox_id=item.id, finish_inbox=InboxState.FAILED)

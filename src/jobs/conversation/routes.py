@@ -24,6 +24,10 @@ class Sender:
     is_contact: bool
     task_id: int | None = None
     """The newest unfinished task that talks with this person, if any."""
+    drafts: bool = False
+    """The owner's rule: answers to this person are drafts in their chat, never sent."""
+    handed_over: bool = False
+    """The owner is talking with this person themselves (a handover in force)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,12 +51,21 @@ class OwnerRoute:
     def is_owner(self) -> bool:
         return True
 
+    @property
+    def speaks(self) -> bool:
+        """Jobs speaks to the writer: "typing…", 👀, a live draft, answers and notices. False:
+        the answer is a draft in their chat for the owner, and they see nothing of Jobs."""
+        return True
+
 
 @dataclass(frozen=True, slots=True)
 class PersonRoute:
-    """Someone else allowed to talk: a session of their own with the three task tools."""
+    """Someone else allowed to talk: a session of their own with the three task tools. With
+    `drafts`, the answer is kept as a draft in their chat for the owner, never sent (and
+    they see no sign of Jobs at work)."""
 
     person_id: int
+    drafts: bool = False
 
     @property
     def key(self) -> SessionKey:
@@ -69,6 +82,10 @@ class PersonRoute:
     @property
     def is_owner(self) -> bool:
         return False
+
+    @property
+    def speaks(self) -> bool:
+        return not self.drafts
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +107,10 @@ class TaskRoute:
     @property
     def is_owner(self) -> bool:
         return False
+
+    @property
+    def speaks(self) -> bool:
+        return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,17 +138,25 @@ def route(sender: Sender, *, owner_id: int, policy: ExternalUsers) -> Route:
         return OwnerRoute()
     if sender.access == "blocked":
         return IgnoreRoute("blocked")
+    if sender.handed_over:  # the owner talks with them: their task waits too
+        return IgnoreRoute("the owner is talking with them")
     if sender.task_id is not None:  # the owner asked Jobs to talk with them: whatever the policy
         return TaskRoute(sender.task_id, sender.user_id)
-    person = PersonRoute(sender.user_id)
-    if sender.access == "allowed" and policy is not ExternalUsers.NONE:
+    person = PersonRoute(sender.user_id, drafts=sender.drafts)
+    if policy is ExternalUsers.NONE:
+        return IgnoreRoute("external users are off")
+    # Allowed, or answered as drafts (nothing is sent: the owner reads the answer first).
+    if sender.access == "allowed" or sender.drafts:
         return person
+    return _by_policy(sender, person, policy)
+
+
+def _by_policy(sender: Sender, person: PersonRoute, policy: ExternalUsers) -> Route:
+    """Someone the owner has not decided about, under `policy` (not NONE)."""
     if policy is ExternalUsers.ALL:
         return person
     if policy is ExternalUsers.CONTACTS:
         return person if sender.is_contact else IgnoreRoute("not a contact")
-    if policy is ExternalUsers.APPROVED:
-        if sender.access == "unknown":
-            return AnnounceRoute()
-        return IgnoreRoute("waiting for the owner's approval")
-    return IgnoreRoute("external users are off")
+    if sender.access == "unknown":
+        return AnnounceRoute()
+    return IgnoreRoute("waiting for the owner's approval")

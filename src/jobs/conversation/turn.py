@@ -129,7 +129,8 @@ class Turns:
         taint = outside_text(extra, owner=route.is_owner)
         if not await self._sessions.follow_up(route.key, text, taint=taint):
             return False
-        await self._channel.acknowledge(extra.chat_id, extra.msg_id)
+        if route.speaks:
+            await self._channel.acknowledge(extra.chat_id, extra.msg_id)
         return True
 
     def running(self, route: TurnRoute, /) -> bool:
@@ -144,8 +145,8 @@ class Turns:
 
     def draft_for(self, item: InboxItem, route: TurnRoute, /) -> Draft | None:
         """A live draft of the reply, for turns whose reply goes back to its writer."""
-        if isinstance(route, TaskRoute):
-            return None  # its reply is a report to the owner, not an answer in this chat
+        if isinstance(route, TaskRoute) or not route.speaks:
+            return None  # a report to the owner, or an answer kept as a draft for the owner
         preview = None
         if self._previews is not None:
             preview = Preview(
@@ -171,11 +172,13 @@ class Turn:
         self._work = asyncio.create_task(
             self.turns.answer(self.item, self.route, stream=self.draft)
         )
-        self._helpers = [
-            asyncio.create_task(self.turns.keep_typing(self.item.chat_id, self.draft)),
-            # Alongside the work, not before it: the reaction's round trip would delay replies.
-            asyncio.create_task(self.turns.acknowledge(self.item)),
-        ]
+        self._helpers = []
+        if self.route.speaks:  # else the writer sees nothing of Jobs: the owner answers them
+            self._helpers = [
+                asyncio.create_task(self.turns.keep_typing(self.item.chat_id, self.draft)),
+                # Alongside the work, not before it: the reaction's round trip would delay it.
+                asyncio.create_task(self.turns.acknowledge(self.item)),
+            ]
         if self.draft is not None:
             self._helpers.append(asyncio.create_task(self.draft.run()))
 

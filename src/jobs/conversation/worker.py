@@ -22,7 +22,14 @@ from jobs.conversation.answer import Answers
 from jobs.conversation.commands import Command, CommandContext, CommandTable, parse_command
 from jobs.conversation.limits import RateLimiter
 from jobs.conversation.outage import Outages
-from jobs.conversation.routes import AnnounceRoute, IgnoreRoute, Sender, TurnRoute, route
+from jobs.conversation.routes import (
+    AnnounceRoute,
+    IgnoreRoute,
+    PersonRoute,
+    Sender,
+    TurnRoute,
+    route,
+)
 from jobs.conversation.turn import Turn, Turns
 from jobs.conversation.untrusted import one_line, preview
 from jobs.messages import OutboundMessage
@@ -31,6 +38,7 @@ from jobs.storage.busy import retry_busy
 from jobs.storage.inbox import InboxItem, InboxRepo, InboxState
 from jobs.storage.outbox import OutboxRepo
 from jobs.storage.people import PeopleRepo
+from jobs.storage.reply_modes import ReplyModeRepo
 from jobs.storage.tasks import TaskRepo
 
 logger = logging.getLogger(__name__)
@@ -38,6 +46,12 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS: Final = 3
 ReplyCommand = Callable[[InboxItem], Awaitable[Command | None]]
 """A command a reply to one of Jobs' messages stands for (the owner's yes to an approval)."""
+
+
+class HandoverCheck(Protocol):
+    """Whether the owner is talking with a person themselves (conversation.handover)."""
+
+    async def in_force(self, person_id: int, /) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +71,10 @@ class ChatServices:
     """Bounds the turns of people other than the owner (the owner's never queue)."""
     tasks: TaskRepo | None = None
     reply_command: ReplyCommand | None = None
+    handovers: HandoverCheck | None = None
+    """Conversations the owner took over (own account): Jobs keeps out of them."""
+    reply_modes: ReplyModeRepo | None = None
+    """Whose answers are drafts for the owner instead of messages."""
 
 
 class ChatHost(Protocol):
@@ -133,13 +151,14 @@ class ChatWorker:
             await s.inbox.finish(item.id, InboxState.IGNORED, where.reason)
         elif isinstance(where, AnnounceRoute):
             await self._announce(item)  # once per stranger: no limit needed
-        elif (command := await self._command_of(item)) is not None:
+        # Where Jobs does not speak (the owner's drafts), a command is text for the session.
+        elif where.speaks and (command := await self._command_of(item)) is not None:
             if await self._within_limits(item):
                 answer = await s.commands.run(_context(item, where), command)
                 await s.answers.finish(item, answer, InboxState.ANSWERED)
-        elif not await s.outages.admit(item, owner=where.is_owner):
+        elif not await s.outages.admit(item, owner=where.is_owner, speaks=where.speaks):
             self.host.deferred()  # the model is down: it waits, and uses no rate limit meanwhile
-        elif await self._within_limits(item):
+        elif await self._within_limits(item, speaks=where.speaks):
             await self._turn(item, where)
 
     async def _route(self, item: InboxItem) -> TurnRoute | AnnounceRoute | IgnoreRoute:
@@ -154,8 +173,22 @@ class ChatWorker:
         if s.tasks is not None and person.user_id != s.owner_id:
             task = await s.tasks.conversation_with(person.user_id)
         task_id = None if task is None else task.id
-        sender = Sender(person.user_id, str(person.access), person.is_contact, task_id=task_id)
+        others = person.user_id != s.owner_id
+        sender = Sender(
+            person.user_id,
+            str(person.access),
+            person.is_contact,
+            task_id=task_id,
+            drafts=others
+            and s.reply_modes is not None
+            and await s.reply_modes.drafts_for(person.user_id, is_contact=person.is_contact),
+            handed_over=others and await self._handed_over(person.user_id),
+        )
         return route(sender, owner_id=s.owner_id, policy=self.host.policy())
+
+    async def _handed_over(self, person_id: int) -> bool:
+        handovers = self.services.handovers
+        return handovers is not None and await handovers.in_force(person_id)
 
     async def _turn(self, item: InboxItem, where: TurnRoute) -> None:
         """A turn. If it meets an outage its rows wait (follow-ups too); if it finds the
@@ -176,8 +209,14 @@ class ChatWorker:
                 raise
             outcome = await turn.outcome()
         if outcome.outage is not None:
-            released = await s.outages.hold(item, outcome, owner=where.is_owner)
+            released = await s.outages.hold(
+                item, outcome, owner=where.is_owner, speaks=where.speaks
+            )
             self.host.deferred()
+        elif isinstance(where, PersonRoute) and await self._handed_over(where.person_id):
+            # The owner began talking with them while the turn ran: Jobs does not talk over them.
+            await s.answers.withheld(item, outcome, "the owner took the conversation over")
+            released = False
         else:
             await s.answers.turn_done(
                 item, where, outcome, random_id=turn.random_id, edit_of=await turn.edit_of()
@@ -192,7 +231,7 @@ class ChatWorker:
         message overtakes one sent before it."""
         s = self.services
         for extra in await s.inbox.claim_pending_for(self.chat_id):
-            command = await self._command_of(extra)
+            command = await self._command_of(extra) if turn.route.speaks else None
             ctx = _context(extra, turn.route)
             immediate = command is not None and s.commands.is_immediate(
                 command, is_owner=ctx.is_owner
@@ -201,7 +240,7 @@ class ChatWorker:
             joins = command is None and not extra.media and not self.held
             if not (immediate or (joins and turn.takes_follow_ups)):
                 self.held.append(extra)  # its limits are checked when its own turn comes
-            elif not await self._within_limits(extra):
+            elif not await self._within_limits(extra, speaks=turn.route.speaks):
                 continue  # over the rate limit: it has its final state
             elif command is not None:
                 answer = await s.commands.run(ctx, command)
@@ -217,14 +256,15 @@ class ChatWorker:
             command = await reply_command(item)
         return command
 
-    async def _within_limits(self, item: InboxItem) -> bool:
+    async def _within_limits(self, item: InboxItem, *, speaks: bool = True) -> bool:
+        """`speaks` False: over the limit, the writer is not told (their answers are drafts)."""
         s = self.services
         if item.sender_id == s.owner_id:
             return True
         verdict = s.limiter.check(item.sender_id)
         if verdict.allowed:
             return True
-        if verdict.warn:
+        if verdict.warn and speaks:
             minutes = max(1, round(verdict.retry_after / 60))
             why = (
                 "I'm getting more messages than I can answer right now"

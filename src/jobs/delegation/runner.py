@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -33,6 +33,7 @@ from jobs.delegation.prompts import TaskCard
 from jobs.errors import SessionError
 from jobs.extensions.skill_plugins import plugin_skill_names
 from jobs.messages import OutboundMessage
+from jobs.richtext import RichText
 from jobs.sessions.keys import SessionKey
 from jobs.sessions.port import Sessions
 from jobs.sessions.replies import Reply, Usage
@@ -58,6 +59,15 @@ class TaskSessionSettings:
     """How many task sessions the heartbeat resumes at once."""
 
 
+Held = Callable[[int], Awaitable[bool]]
+"""Whether the owner is talking with a person themselves (a handover in force): a task
+talking with them waits meanwhile."""
+
+
+async def _never_held(_person_id: int, /) -> bool:
+    return False
+
+
 class TaskSessions:
     """Implements the owner tools' TaskRunner and the conversation's TaskTurns."""
 
@@ -70,7 +80,9 @@ class TaskSessions:
         outbox: OutboxRepo,
         config: TaskSessionSettings,
         clock: Clock = utc_now,
+        held: Held = _never_held,
     ) -> None:
+        self._held = held
         self._sessions = sessions
         self._tasks = tasks
         self._people = people
@@ -98,6 +110,8 @@ class TaskSessions:
             task = await self._tasks.get(task_id)
             if task is None or not task.active:
                 raise SessionError(f"Task #{task_id} is no longer active.")
+            if await self._waits(task):
+                raise SessionError(f"Task #{task_id} waits while the owner talks with its person.")
             card = await self._card(task)
             outside = "a post in a chat the task watches" if tainted else None
             taint = self._taint(card, message=False, outside=outside)
@@ -153,6 +167,19 @@ class TaskSessions:
 
     # -- internals ----------------------------------------------------------------------------
 
+    async def _waits(self, task: Task) -> bool:
+        """The owner talks with the task's person themselves: the task does nothing."""
+        return task.counterpart_id is not None and await self._held(task.counterpart_id)
+
+    async def _say_it_waits(self, task: Task) -> None:
+        said = RichText().text(f"Task #{task.id} «").plain(" ".join(task.title.split()))
+        said.text(
+            "» waits while you talk with its person yourself: "
+            f"/resume_{task.counterpart_id} lets it go on."
+        )
+        owner = self._config.owner_chat
+        await self._outbox.enqueue([OutboundMessage.formatted(owner, said.build())])
+
     def _lock(self, task_id: int) -> asyncio.Lock:
         return self._locks.setdefault(task_id, asyncio.Lock())
 
@@ -166,6 +193,9 @@ class TaskSessions:
             task = await self._tasks.get(task_id)
             if task is None or not task.active:
                 return
+            if await self._waits(task):
+                await self._say_it_waits(task)
+                return
             started = self._clock()
             card = await self._card(task)
             prompt = prompts.start_prompt(card, started)
@@ -177,6 +207,9 @@ class TaskSessions:
         async with self._lock(task_id):
             task = await self._tasks.get(task_id)
             if task is None or task.status is TaskStatus.CANCELLED:
+                return
+            if await self._waits(task):
+                await self._say_it_waits(task)
                 return
             card = await self._card(task)
             prompt = prompts.owner_prompt(card, text, self._clock())
@@ -190,8 +223,8 @@ class TaskSessions:
                 return False
             async with lock:
                 task = await self._tasks.get(task_id)
-                if task is None or not prompts.is_due(task, now):
-                    return False
+                if task is None or not prompts.is_due(task, now) or await self._waits(task):
+                    return False  # one that waits stays due: it runs once the owner is done
                 card = await self._card(task)
                 # A task whose start never ran (a restart came first) starts now.
                 planned = (

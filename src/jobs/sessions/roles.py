@@ -73,6 +73,7 @@ OWNER_SERVERS: Final = (
     "delegation",
     "messaging",
     "telegram",
+    "conversations",
     "extensions",
     "browser",
     "browser_admin",

@@ -8,9 +8,11 @@ from jobs.storage.approvals import Approval, ApprovalRepo, ApprovalState
 from jobs.storage.audit import AuditEntry, AuditRepo, UsageRepo, UsageTotals, redact
 from jobs.storage.database import Database, ExecResult, from_iso, to_iso
 from jobs.storage.grants import Grant, GrantRepo
+from jobs.storage.handovers import Handover, HandoverRepo
 from jobs.storage.inbox import InboxItem, InboxRepo, InboxState
 from jobs.storage.outbox import OutboxItem, OutboxRepo, OutboxState
 from jobs.storage.people import Access, PeopleRepo, Person
+from jobs.storage.reply_modes import STRANGERS, ReplyMode, ReplyModeRepo
 from jobs.storage.schema import Migration, load_migrations
 from jobs.storage.sessions import SessionRecord, SessionRepo
 from jobs.storage.tainted_files import TaintedFile, TaintedFileRepo
@@ -28,6 +30,7 @@ from jobs.storage.triggers import TriggerRepo
 __all__ = [
     "ACTIVE_STATUSES",
     "ANY",
+    "STRANGERS",
     "Access",
     "Approval",
     "ApprovalRepo",
@@ -38,6 +41,8 @@ __all__ = [
     "ExecResult",
     "Grant",
     "GrantRepo",
+    "Handover",
+    "HandoverRepo",
     "InboxItem",
     "InboxRepo",
     "InboxState",
@@ -49,6 +54,8 @@ __all__ = [
     "OutboxState",
     "PeopleRepo",
     "Person",
+    "ReplyMode",
+    "ReplyModeRepo",
     "RunState",
     "Schedule",
     "ScheduleKind",

@@ -52,6 +52,7 @@ class OutboxItem:
     link_preview: bool = False
     trusted: bool = False
     edit_of: int | None = None
+    as_draft: bool = False
 
     def to_message(self) -> OutboundMessage:
         return OutboundMessage(
@@ -65,6 +66,7 @@ class OutboxItem:
             link_preview=self.link_preview,
             trusted=self.trusted,
             edit_of=self.edit_of,
+            as_draft=self.as_draft,
         )
 
 
@@ -90,6 +92,7 @@ def _item(row: sqlite3.Row) -> OutboxItem:
         link_preview=bool(row["link_preview"]),
         trusted=bool(row["trusted"]),
         edit_of=row["edit_of"],
+        as_draft=bool(row["as_draft"]),
     )
 
 
@@ -121,14 +124,14 @@ SELECT MIN(COALESCE(o.not_before, o.created_at)) AS due FROM outbox AS o WHERE {
 
 _COLUMNS = (
     "chat_id, inbox_id, seq, kind, text, file_path, reply_to, random_id, created_at,"
-    " entities, link_preview, trusted, edit_of"
+    " entities, link_preview, trusted, edit_of, as_draft"
 )
 _INSERT = (
-    f"INSERT INTO outbox ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *"  # noqa: S608 - constant
+    f"INSERT INTO outbox ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *"  # noqa: S608 - constant
 )
 # The first row of a reply: stored only if its inbox row has none yet (the last parameter).
 _INSERT_FIRST = f"""
-INSERT INTO outbox ({_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+INSERT INTO outbox ({_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
 WHERE NOT EXISTS (SELECT 1 FROM outbox WHERE inbox_id = ?)
 RETURNING *
 """  # noqa: S608 - constant fragments, no outside input
@@ -190,6 +193,7 @@ class OutboxRepo:
             values += (msg.file_path, msg.reply_to, msg.random_id or new_random_id(), now)
             entities = None if msg.entities is None else entities_to_json(msg.entities)
             values += (entities, int(msg.link_preview), int(msg.trusted), msg.edit_of)
+            values += (int(msg.as_draft),)
             guarded = seq == 0 and inbox_id is not None
             row = await self._db.fetch_one(
                 _INSERT_FIRST if guarded else _INSERT, (*values, inbox_id) if guarded else values
@@ -296,6 +300,16 @@ class OutboxRepo:
             (chat_id, msg_id),
         )
         return None if row is None else bool(row["trusted"])
+
+    async def recent_drafts(self, chat_id: int, since: datetime, /) -> list[str]:
+        """Texts of the drafts Jobs saved in a chat since `since` (newest first): what the
+        owner sends from there is Jobs' answer, not the owner taking the conversation over."""
+        rows = await self._db.fetch_all(
+            "SELECT text FROM outbox WHERE chat_id = ? AND as_draft = 1 AND created_at >= ?"
+            " ORDER BY id DESC LIMIT 20",
+            (chat_id, to_iso(since)),
+        )
+        return [str(row["text"]) for row in rows]
 
     async def recent_sent_ids(self, chat_id: int, /, *, limit: int = 2000) -> list[int]:
         """Ids of the newest messages Jobs sent to a chat (to recognise its own replies)."""

@@ -10,9 +10,11 @@ from jobs.storage.approvals import ApprovalRepo
 from jobs.storage.audit import AuditRepo, UsageRepo
 from jobs.storage.database import Database
 from jobs.storage.grants import GrantRepo
+from jobs.storage.handovers import HandoverRepo
 from jobs.storage.inbox import InboxRepo
 from jobs.storage.outbox import OutboxRepo
 from jobs.storage.people import PeopleRepo
+from jobs.storage.reply_modes import ReplyModeRepo
 from jobs.storage.sessions import SessionRepo
 from jobs.storage.tainted_files import TaintedFileRepo
 from jobs.storage.tasks import TaskRepo
@@ -32,6 +34,8 @@ class Repos:
     audit: AuditRepo
     usage: UsageRepo
     tainted_files: TaintedFileRepo
+    handovers: HandoverRepo
+    reply_modes: ReplyModeRepo
 
     @classmethod
     def on(cls, db: Database, *, secrets: Iterable[str] | KnownSecrets = ()) -> Repos:
@@ -48,4 +52,6 @@ class Repos:
             audit=AuditRepo(db, secrets=secrets),
             usage=UsageRepo(db),
             tainted_files=TaintedFileRepo(db),
+            handovers=HandoverRepo(db),
+            reply_modes=ReplyModeRepo(db),
         )

@@ -18,6 +18,7 @@ from jobs.errors import JobsError, RetryLater, TelegramError
 from jobs.messages import MESSAGE_LIMIT, OutboundMessage, SentRef
 from jobs.richtext import FormattedText
 from jobs.telegram.client import OWNER_UNREACHABLE, find_peer
+from jobs.telegram.drafts import ChatDrafts
 from jobs.telegram.formatting import to_telethon, utf16_len
 from jobs.telegram.inbound import SentLog
 from jobs.telegram.rendering import body_of, caption_parts, text_chunks
@@ -69,9 +70,15 @@ class TelegramChannel:
         self._owner_id = owner_id
         self._learned_at: float | None = None  # loop time of the last look through dialogs
         self._me_id: int | None = None
+        self._drafts = ChatDrafts(invoke=self._invoke)
 
     async def send(self, message: OutboundMessage, /) -> SentRef:
         body = body_of(message, self._mask)  # a reply may quote `env`: secrets masked
+        if message.as_draft:  # kept in the chat for the owner: nothing is sent
+            try:
+                return await self._drafts.save(await self._peer(message.chat_id), message, body)
+            except errors.RPCError as exc:
+                raise _mapped(exc, message.chat_id) from exc
         async with self._sent_log.sending(message.chat_id):
             peer = await self._peer(message.chat_id)
             if message.kind == "text":
