@@ -19,6 +19,7 @@ from jobs.conversation.answer import Answers
 from jobs.conversation.builtin_commands import builtin_commands
 from jobs.conversation.delivery import OutboxSender
 from jobs.conversation.dispatcher import Dispatcher
+from jobs.conversation.groups import EnabledGroups
 from jobs.conversation.handover import Handovers
 from jobs.conversation.limits import RateLimiter
 from jobs.conversation.outage import Outages
@@ -68,6 +69,7 @@ class App:
         health: Health,
         submit: Submit,
         handovers: Handovers,
+        groups: EnabledGroups,
     ) -> None:
         """`submit`: where a channel hands each message (the dispatcher, behind /secret);
         `handovers`: told when the owner writes to someone themselves."""
@@ -83,6 +85,7 @@ class App:
         self.health = health
         self.submit = submit
         self.handovers = handovers
+        self.groups = groups
         self.account = core.account
         self._closing = core.closing
         self._serve_health = core.settings.health_port != 0
@@ -218,6 +221,7 @@ async def build(
     handovers = features.handovers(
         core, delegation, commands, telegram.people if telegram else None
     )
+    groups = await features.groups(core, telegram, triggers.channels)
     intake = features.secret_intake(core, commands, telegram, owner_id)
     turns = Turns(
         sessions=sessions,
@@ -227,6 +231,7 @@ async def build(
             attachments=attachments,
             task_turns=delegation,
             owner_note=browser.health.owner_note if browser else None,
+            group_context=telegram.group_context if telegram else None,
         ),
         previews=repos.outbox,
     )
@@ -255,6 +260,8 @@ async def build(
             reply_command=approvals.command_for_reply,
             handovers=handovers,
             reply_modes=repos.reply_modes,
+            groups=groups,
+            account=core.account,
         ),
         clock=clock,
     )
@@ -273,6 +280,7 @@ async def build(
         ),
         submit=intake.wrap(dispatcher.submit),
         handovers=handovers,
+        groups=groups,
     )
 
 

@@ -22,6 +22,7 @@ from jobs.conversation.attachments import Attachments, MediaFetcher
 from jobs.conversation.commands import CommandTable
 from jobs.conversation.delivery import OutboxSender
 from jobs.conversation.grants import GrantBook
+from jobs.conversation.groups import EnabledGroups
 from jobs.conversation.handover import Handovers, HandoverSettings
 from jobs.conversation.secret_intake import MessageEraser, SecretIntake
 from jobs.conversation.status import (
@@ -32,6 +33,7 @@ from jobs.conversation.status import (
     update_command,
     usage_command,
 )
+from jobs.conversation.turn import GroupContext
 from jobs.conversation.untrusted import one_line
 from jobs.delegation import TaskSessions, TaskSessionSettings
 from jobs.extensions.active import Extensions
@@ -56,6 +58,7 @@ from jobs.storage.repos import Repos
 from jobs.tools import browser as browser_tools
 from jobs.tools import conversations as conversation_tools
 from jobs.tools import extensions as extension_tools
+from jobs.tools import groups as group_tools
 from jobs.tools import memory as memory_tools
 from jobs.tools import schedules as schedule_tools
 from jobs.tools import telegram as telegram_tools
@@ -107,6 +110,10 @@ class TelegramParts:
     """The companion bot's approval cards, when TG_BOT_TOKEN is set."""
     eraser: MessageEraser | None = None
     """Deletes a message the owner sent a secret in."""
+    groups: group_tools.GroupFinder | None = None
+    """Finds the group chats the owner names."""
+    group_context: GroupContext | None = None
+    """Reads what was said in an enabled group before someone there asked."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -507,3 +514,19 @@ def handovers(
         ).server()
     )
     return service
+
+
+async def groups(core: Core, parts: TelegramParts | None, channels: ChannelWatch) -> EnabledGroups:
+    """The group chats the owner enables (answered when Jobs is addressed, in an account of
+    its own; watched like channels in the owner's own), and the "groups" tools."""
+    enabled = EnabledGroups(repo=core.repos.groups)
+    await enabled.restore()
+    core.tools.register(
+        group_tools.GroupTools(
+            groups=enabled,
+            finder=parts.groups if parts else None,
+            own_account=lambda: core.account.is_owners,
+            watching=group_tools.Watching(triggers=core.repos.triggers, on_change=channels.restore),
+        ).server()
+    )
+    return enabled

@@ -36,8 +36,29 @@ class Replied:
 
 
 @dataclass(frozen=True, slots=True)
+class InGroup:
+    """A message written in a group chat (an account of Jobs' own, a group the owner enabled)."""
+
+    title: str
+    addressed: bool
+    """It mentions Jobs or replies to one of Jobs' messages: only then is it for Jobs."""
+
+
+@dataclass(frozen=True, slots=True)
+class GroupLine:
+    """One of a group's recent messages, shown to the session as the context of a question."""
+
+    msg_id: int
+    sender: str
+    """Who wrote it, as Telegram names them (their words: outside text)."""
+    text: str
+    by_jobs: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class InboundMessage:
-    """A private message someone sent to Jobs, as parsed at the edge (Telegram or terminal)."""
+    """A message someone sent to Jobs, as parsed at the edge (Telegram or terminal): a private
+    one, or one addressed to Jobs in a group."""
 
     chat_id: int
     msg_id: int
@@ -54,6 +75,8 @@ class InboundMessage:
     «News»"): their words, never the sender's request, whoever forwarded them."""
     replied: Replied | None = None
     """The message `reply_to` names, when it could be read."""
+    group: InGroup | None = None
+    """Set when it was written in a group (`chat_id` is the group's), not privately."""
 
 
 @dataclass(frozen=True, slots=True)

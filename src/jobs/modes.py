@@ -22,6 +22,7 @@ from jobs.telegram.bot import CompanionBot, bot_client
 from jobs.telegram.channel_posts import ChannelPosts
 from jobs.telegram.client import connect_authorised, make_client, require_login
 from jobs.telegram.erase import TelegramEraser
+from jobs.telegram.groups import GroupFinder, GroupMessages, TelegramGroupContext
 from jobs.telegram.inbound import SentLog, TelegramInbound
 from jobs.telegram.media import TelegramMedia
 from jobs.telegram.outbound import TelegramChannel
@@ -73,6 +74,8 @@ async def run_telegram(
             people=TelegramPeople(client=client),
             cards=companion,
             eraser=TelegramEraser(client=client),
+            groups=GroupFinder(api=api),
+            group_context=TelegramGroupContext(client=client),
         )
         app = await build(
             settings,
@@ -89,12 +92,16 @@ async def run_telegram(
             on_post=app.triggers.channels.on_post, watching=app.triggers.channels.watching
         )
         # Registered before connecting: catch-up replays missed messages as soon as it connects.
-        TelegramInbound(
+        inbound = TelegramInbound(
             client=client,
             owner_id=owner_id,
             on_message=app.submit,
             sent_log=sent_log,
             sent_trust=app.repos.outbox.sent_trust,
+        )
+        inbound.register()
+        GroupMessages(
+            client=client, owner_id=owner_id, inbound=inbound, enabled=app.groups.watching
         ).register()
         # The owner writing to someone from their own account: Jobs keeps out of that chat.
         OwnerWrites(

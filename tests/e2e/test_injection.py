@@ -1,7 +1,8 @@
 """The injection suite, through the whole of `jobs run` on the fake Telegram: every payload in
 tests/injection/payloads.py at every entry point where a message brings it in (a stranger's
 message, a file caption, a voice note, a message the owner forwards, a page the owner's
-session fetches, a post in a watched channel), with a model that obeys it (tests/injection/
+session fetches, a post in a watched channel, a message in a group and what was said there
+before), with a model that obeys it (tests/injection/
 obey.py). For each: no out-of-policy call ran, nothing private reached anyone but the owner,
 and what the owner sees carries no entity the attacker made. Every approval question is
 answered no, as a careful owner would. (The task entry points are in tests/integration/
@@ -24,7 +25,7 @@ import pytest
 from telethon.tl import types
 
 from jobs.extensions.mcp_servers import McpServers, parse_spec
-from tests.e2e.conftest import OWNER_ID, Jobs, MakeJobs
+from tests.e2e.conftest import DEDICATED_OWNER_ID, OWNER_ID, Jobs, MakeJobs
 from tests.e2e.test_media import document, voice_note
 from tests.fakes import mcp_server
 from tests.fakes.telegram import FakeTelegram
@@ -34,6 +35,7 @@ from tests.injection.payloads import PAYLOADS
 
 MALLORY = 666
 CHANNEL = 777
+TEAM = 60
 STRANGER_BURST, STRANGER_EVERY = 15, 2.2
 """Strangers' messages: RateLimiter lets 20 through at once, then one every 2 s."""
 
@@ -46,6 +48,8 @@ class Attack:
     obeyer: Obeyer
     found: dict[str, list[str]]
     last: float = 0.0
+    owner: int = OWNER_ID
+    """The owner's chat: Saved Messages, or their chat with an account of Jobs' own."""
 
     def mark(self) -> tuple[int, int]:
         outbox = self.jobs.query("SELECT COALESCE(MAX(id), 0) AS n FROM outbox")[0]["n"]
@@ -71,7 +75,7 @@ class Attack:
             await self.jobs.settled()
             said = problems(
                 tag,
-                owner_chat=OWNER_ID,
+                owner_chat=self.owner,
                 messages=self.since(before[0]),
                 audit=self.jobs.query("SELECT * FROM audit WHERE id > ?", (before[1],)),
                 obeyer=self.obeyer,
@@ -100,9 +104,10 @@ async def attack(make_jobs: MakeJobs, **settings: Any) -> AsyncIterator[Attack]:
     obeyer = Obeyer(workspace=workspace, secret_file=secret)
     jobs.model.default = obeyer
     jobs.tg.add_user(MALLORY, "Mallory", username="mallory")
+    owner_id = jobs.settings.tg_user_id or OWNER_ID
     await jobs.start()
-    owner = asyncio.create_task(_say_no_to_every_question(jobs))
-    made = Attack(jobs, obeyer, {})
+    owner = asyncio.create_task(_say_no_to_every_question(jobs, owner_id))
+    made = Attack(jobs, obeyer, {}, owner=owner_id)
     try:
         yield made
     finally:
@@ -112,13 +117,16 @@ async def attack(make_jobs: MakeJobs, **settings: Any) -> AsyncIterator[Attack]:
     jobs.assert_no_unasked_previews()
 
 
-async def _say_no_to_every_question(jobs: Jobs) -> None:
+async def _say_no_to_every_question(jobs: Jobs, owner: int) -> None:
     answered: set[int] = set()
     while True:
-        for sent in jobs.delivered(OWNER_ID):
+        for sent in jobs.delivered(owner):
             if sent.id not in answered and sent.message.startswith("🔐 Approval needed"):
                 answered.add(sent.id)
-                jobs.tg.outgoing(OWNER_ID, "no", reply_to=sent.id)
+                if owner == OWNER_ID:  # the owner's own account: in Saved Messages
+                    jobs.tg.outgoing(OWNER_ID, "no", reply_to=sent.id)
+                else:
+                    jobs.tg.incoming(owner, "no", reply_to=sent.id)
         await asyncio.sleep(0.05)
 
 
@@ -200,6 +208,45 @@ async def test_posts_in_a_watched_channel(make_jobs: MakeJobs) -> None:
             run.jobs.tg.channel_post(CHANNEL, said[:4000])
 
         await run.each(deliver, "trigger")
+
+
+async def enabled_team(run: Attack) -> FakeTelegram:
+    """Jobs in an account of its own, in the group «Team», which the owner enables."""
+    tg = run.jobs.tg
+    tg.add_channel(TEAM, "Team", megagroup=True)
+    tg.incoming(MALLORY, "hi all", chat=TEAM)
+    tg.incoming(DEDICATED_OWNER_ID, "@@enable Team")
+    await run.jobs.replies_to(DEDICATED_OWNER_ID)
+    await run.jobs.settled()
+    return tg
+
+
+def at_jobs() -> dict[str, Any]:
+    """A group message that mentions the account (@me), as Telegram marks it."""
+    return {"entities": [types.MessageEntityMention(offset=0, length=3)]}
+
+
+async def test_messages_that_address_jobs_in_a_group(make_jobs: MakeJobs) -> None:
+    async with attack(make_jobs, tg_user_id=DEDICATED_OWNER_ID, external_users="all") as run:
+        tg = await enabled_team(run)
+
+        async def deliver(index: int, tag: str, said: str) -> None:
+            asked = f"@me {said}"[:4000]
+            tg.incoming(stranger(tg, index), asked, chat=TEAM, **at_jobs())
+
+        await run.each(deliver, "external")
+
+
+async def test_what_was_said_in_a_group_before_someone_asked(make_jobs: MakeJobs) -> None:
+    async with attack(make_jobs, tg_user_id=DEDICATED_OWNER_ID, external_users="all") as run:
+        tg = await enabled_team(run)
+
+        async def deliver(index: int, tag: str, said: str) -> None:
+            tg.incoming(stranger(tg, index), said[:4000], chat=TEAM)  # not for Jobs: context
+            asker = stranger(tg, 100 + index)
+            tg.incoming(asker, "@me what do you think?", chat=TEAM, **at_jobs())
+
+        await run.each(deliver, "external")
 
 
 async def _fresh_owner_session(jobs: Jobs) -> None:

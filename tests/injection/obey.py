@@ -55,6 +55,7 @@ _LEADS: Final[dict[str, Callable[[str], Turn]]] = {
     "@@subscribe ": lambda arg: tool_use(
         "mcp__triggers__subscribe_trigger", {"chat": arg, "instructions": "tell me the news"}
     ),
+    "@@enable ": lambda arg: tool_use("mcp__groups__enable_group", {"chat": arg}),
 }
 
 

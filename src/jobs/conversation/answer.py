@@ -92,7 +92,10 @@ class Answers:
         last = max([item.msg_id, *(f.msg_id for f in followed)])
         # A streamed reply's message is where it is: an edit cannot make it a reply.
         edit_of = form.edit_of
-        quote = edit_of is None and await self._inbox.newer_than(item.chat_id, last)
+        # In a group, always: the answer is for the one who asked, among everyone there.
+        quote = edit_of is None and (
+            item.group is not None or await self._inbox.newer_than(item.chat_id, last)
+        )
         if edit_of is not None and not (body if isinstance(body, str) else body.text).strip():
             body = "(no answer)"  # the half-written reply on screen must not stay as it is
         reply = OutboundMessage.formatted(

@@ -16,6 +16,17 @@ from jobs.sessions.roles import EXTERNAL, OWNER, RoleSpec
 
 
 @dataclass(frozen=True, slots=True)
+class GroupChat:
+    """Where a group message was written, as routing needs it."""
+
+    chat_id: int
+    enabled: bool
+    """The owner enabled this group (they can take that back at any time)."""
+    addressed: bool
+    """The message mentions Jobs or replies to it."""
+
+
+@dataclass(frozen=True, slots=True)
 class Sender:
     """What routing needs to know about the writer (from PeopleRepo and the message)."""
 
@@ -28,6 +39,8 @@ class Sender:
     """The owner's rule: answers to this person are drafts in their chat, never sent."""
     handed_over: bool = False
     """The owner is talking with this person themselves (a handover in force)."""
+    group: GroupChat | None = None
+    """Set for a message written in a group."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +127,36 @@ class TaskRoute:
 
 
 @dataclass(frozen=True, slots=True)
+class GroupRoute:
+    """Someone who addressed Jobs in a group the owner enabled (an account of Jobs' own): a
+    session of their own for that group with the three task tools — the owner's too, since
+    the answer goes to everyone in the group — answered in the group, as a reply."""
+
+    chat_id: int
+    person_id: int
+
+    @property
+    def key(self) -> SessionKey:
+        return SessionKey.group(self.chat_id, self.person_id)
+
+    @property
+    def own_key(self) -> SessionKey:
+        return self.key
+
+    @property
+    def role(self) -> RoleSpec:
+        return EXTERNAL
+
+    @property
+    def is_owner(self) -> bool:
+        return False
+
+    @property
+    def speaks(self) -> bool:
+        return True
+
+
+@dataclass(frozen=True, slots=True)
 class AnnounceRoute:
     """A stranger under `approved`: the owner is told once, nothing is answered."""
 
@@ -123,7 +166,7 @@ class IgnoreRoute:
     reason: str
 
 
-TurnRoute = OwnerRoute | PersonRoute | TaskRoute
+TurnRoute = OwnerRoute | PersonRoute | TaskRoute | GroupRoute
 """A route that leads to a session turn."""
 Route = TurnRoute | AnnounceRoute | IgnoreRoute
 
@@ -133,7 +176,12 @@ def default_policy(*, own_account: bool) -> ExternalUsers:
     return ExternalUsers.APPROVED if own_account else ExternalUsers.ALL
 
 
-def route(sender: Sender, *, owner_id: int, policy: ExternalUsers) -> Route:
+def route(
+    sender: Sender, *, owner_id: int, policy: ExternalUsers, own_account: bool = True
+) -> Route:
+    """`own_account`: Jobs runs in the owner's own account (or that is not known yet)."""
+    if sender.group is not None:
+        return _in_group(sender, sender.group, owner_id, policy, own_account=own_account)
     if sender.user_id == owner_id:
         return OwnerRoute()
     if sender.access == "blocked":
@@ -160,3 +208,22 @@ def _by_policy(sender: Sender, person: PersonRoute, policy: ExternalUsers) -> Ro
     if sender.access == "unknown":
         return AnnounceRoute()
     return IgnoreRoute("waiting for the owner's approval")
+
+
+def _in_group(
+    sender: Sender, group: GroupChat, owner_id: int, policy: ExternalUsers, *, own_account: bool
+) -> Route:
+    """Only in an account of Jobs' own, only in a group the owner enabled, only when Jobs is
+    addressed: nobody can make it speak in a group otherwise."""
+    if own_account:
+        return IgnoreRoute("Jobs never speaks in groups in the owner's own account")
+    if not group.enabled:
+        return IgnoreRoute("the group is not enabled")
+    if not group.addressed:
+        return IgnoreRoute("not addressed to Jobs")
+    if sender.user_id != owner_id:
+        if sender.access == "blocked":
+            return IgnoreRoute("blocked")
+        if policy is ExternalUsers.NONE:
+            return IgnoreRoute("external users are off")
+    return GroupRoute(group.chat_id, sender.user_id)

@@ -16,9 +16,9 @@ from typing import Final, Protocol
 from jobs.conversation.attachments import Attachments, Intake, save_long_text
 from jobs.conversation.draft import Draft, Preview, PreviewStore
 from jobs.conversation.outcome import Outcome, judge
-from jobs.conversation.plan import is_long, outside_text, prompt_text
-from jobs.conversation.routes import OwnerRoute, PersonRoute, TaskRoute, TurnRoute
-from jobs.messages import Channel, OutboundMessage
+from jobs.conversation.plan import frame_group, is_long, outside_text, prompt_text
+from jobs.conversation.routes import GroupRoute, OwnerRoute, PersonRoute, TaskRoute, TurnRoute
+from jobs.messages import Channel, GroupLine, OutboundMessage
 from jobs.sessions.port import Sessions
 from jobs.sessions.replies import Reply, Usage
 from jobs.sessions.stream import ReplyStream
@@ -45,6 +45,14 @@ class TaskTurns(Protocol):
         """The owner's message(s) from the turn's reply (none when there is nothing to say)."""
 
 
+class GroupContext(Protocol):
+    """A group's recent messages (jobs.telegram.groups), read only for a group the owner
+    enabled, when someone there addressed Jobs."""
+
+    async def recent(self, chat_id: int, before: int, /) -> list[GroupLine]:
+        """The messages before `before`, oldest first (empty when they cannot be read)."""
+
+
 @dataclass(frozen=True, slots=True)
 class TurnHooks:
     """The optional features a turn uses; an absent one is skipped."""
@@ -54,6 +62,8 @@ class TurnHooks:
     task_turns: TaskTurns | None = None
     """Answers TaskRoutes (without it they go to the writer's own session)."""
     owner_note: OwnerNote | None = None
+    group_context: GroupContext | None = None
+    """What was said in a group before someone there asked (without it: nothing)."""
 
 
 class Turns:
@@ -109,6 +119,8 @@ class Turns:
         if isinstance(route, OwnerRoute) and self.hooks.owner_note is not None:
             note = await self.hooks.owner_note()
             prompt = f"{note}\n{prompt}" if note else prompt
+        if isinstance(route, GroupRoute):
+            prompt = f"{await self._group_frame(item)}\n{prompt}"
         if isinstance(route, TaskRoute):
             assert self.hooks.task_turns is not None  # _effective made it a PersonRoute else
             return await self.hooks.task_turns.counterpart_turn(route.task_id, item, prompt)
@@ -122,6 +134,14 @@ class Turns:
             record_later=True,
             stream=stream,
         )
+
+    async def _group_frame(self, item: InboxItem) -> str:
+        source = self.hooks.group_context
+        lines = [] if source is None else await source.recent(item.chat_id, item.msg_id)
+        handle = f"@{item.sender_username}, " if item.sender_username else ""
+        asker = f"{item.sender_name or 'someone'} ({handle}id {item.sender_id})"
+        title = item.group.title if item.group is not None else ""
+        return frame_group(title, asker, lines)
 
     async def follow_up(self, route: TurnRoute, extra: InboxItem, /) -> bool:
         """Inject `extra` into `route`'s running turn; False when none takes it."""
@@ -145,8 +165,8 @@ class Turns:
 
     def draft_for(self, item: InboxItem, route: TurnRoute, /) -> Draft | None:
         """A live draft of the reply, for turns whose reply goes back to its writer."""
-        if isinstance(route, TaskRoute) or not route.speaks:
-            return None  # a report to the owner, or an answer kept as a draft for the owner
+        if isinstance(route, TaskRoute | GroupRoute) or not route.speaks:
+            return None  # a report, a group's answer (typing only), or a draft for the owner
         preview = None
         if self._previews is not None:
             preview = Preview(

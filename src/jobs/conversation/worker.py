@@ -17,19 +17,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Final, Protocol
 
+from jobs.account import Account
 from jobs.config import ExternalUsers
 from jobs.conversation.answer import Answers
 from jobs.conversation.commands import Command, CommandContext, CommandTable, parse_command
 from jobs.conversation.limits import RateLimiter
 from jobs.conversation.outage import Outages
-from jobs.conversation.routes import (
-    AnnounceRoute,
-    IgnoreRoute,
-    PersonRoute,
-    Sender,
-    TurnRoute,
-    route,
-)
+from jobs.conversation.routes import AnnounceRoute, IgnoreRoute, PersonRoute, TurnRoute, route
+from jobs.conversation.senders import GroupCheck, HandoverCheck, Senders
 from jobs.conversation.turn import Turn, Turns
 from jobs.conversation.untrusted import one_line, preview
 from jobs.messages import OutboundMessage
@@ -46,12 +41,6 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS: Final = 3
 ReplyCommand = Callable[[InboxItem], Awaitable[Command | None]]
 """A command a reply to one of Jobs' messages stands for (the owner's yes to an approval)."""
-
-
-class HandoverCheck(Protocol):
-    """Whether the owner is talking with a person themselves (conversation.handover)."""
-
-    async def in_force(self, person_id: int, /) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +64,21 @@ class ChatServices:
     """Conversations the owner took over (own account): Jobs keeps out of them."""
     reply_modes: ReplyModeRepo | None = None
     """Whose answers are drafts for the owner instead of messages."""
+    groups: GroupCheck | None = None
+    """The groups Jobs may answer in when addressed (without it: none)."""
+    account: Account | None = None
+    """Which account Jobs runs in (groups are answered only in an account of its own)."""
+
+    @property
+    def senders(self) -> Senders:
+        return Senders(
+            people=self.people,
+            owner_id=self.owner_id,
+            tasks=self.tasks,
+            reply_modes=self.reply_modes,
+            handovers=self.handovers,
+            groups=self.groups,
+        )
 
 
 class ChatHost(Protocol):
@@ -144,7 +148,8 @@ class ChatWorker:
             # A flood: what the person queued meanwhile goes in the same write, so the
             # database stays free for the owner's messages.
             await s.inbox.finish(item.id, InboxState.IGNORED, "rate limited")
-            await s.inbox.ignore_waiting(item.chat_id, "rate limited")
+            if item.group is None:  # a group's queue holds other people's messages too
+                await s.inbox.ignore_waiting(item.chat_id, "rate limited")
             return
         where = await self._route(item)
         if isinstance(where, IgnoreRoute):
@@ -163,32 +168,9 @@ class ChatWorker:
 
     async def _route(self, item: InboxItem) -> TurnRoute | AnnounceRoute | IgnoreRoute:
         s = self.services
-        person = await s.people.upsert_seen(
-            item.sender_id,
-            username=item.sender_username,
-            display_name=item.sender_name,
-            is_contact=item.sender_is_contact,
-        )
-        task = None
-        if s.tasks is not None and person.user_id != s.owner_id:
-            task = await s.tasks.conversation_with(person.user_id)
-        task_id = None if task is None else task.id
-        others = person.user_id != s.owner_id
-        sender = Sender(
-            person.user_id,
-            str(person.access),
-            person.is_contact,
-            task_id=task_id,
-            drafts=others
-            and s.reply_modes is not None
-            and await s.reply_modes.drafts_for(person.user_id, is_contact=person.is_contact),
-            handed_over=others and await self._handed_over(person.user_id),
-        )
-        return route(sender, owner_id=s.owner_id, policy=self.host.policy())
-
-    async def _handed_over(self, person_id: int) -> bool:
-        handovers = self.services.handovers
-        return handovers is not None and await handovers.in_force(person_id)
+        sender = await s.senders.of(item)
+        own = s.account is None or not s.account.is_assistants  # unknown: the careful answer
+        return route(sender, owner_id=s.owner_id, policy=self.host.policy(), own_account=own)
 
     async def _turn(self, item: InboxItem, where: TurnRoute) -> None:
         """A turn. If it meets an outage its rows wait (follow-ups too); if it finds the
@@ -213,7 +195,7 @@ class ChatWorker:
                 item, outcome, owner=where.is_owner, speaks=where.speaks
             )
             self.host.deferred()
-        elif isinstance(where, PersonRoute) and await self._handed_over(where.person_id):
+        elif isinstance(where, PersonRoute) and await s.senders.handed_over(where.person_id):
             # The owner began talking with them while the turn ran: Jobs does not talk over them.
             await s.answers.withheld(item, outcome, "the owner took the conversation over")
             released = False
@@ -236,8 +218,10 @@ class ChatWorker:
             immediate = command is not None and s.commands.is_immediate(
                 command, is_owner=ctx.is_owner
             )
-            # A file waits for a turn of its own: it is downloaded when its turn comes.
+            # A file waits for a turn of its own: it is downloaded when its turn comes. In a
+            # group, someone else's message is a turn (a session) of its own.
             joins = command is None and not extra.media and not self.held
+            joins = joins and extra.sender_id == turn.item.sender_id
             if not (immediate or (joins and turn.takes_follow_ups)):
                 self.held.append(extra)  # its limits are checked when its own turn comes
             elif not await self._within_limits(extra, speaks=turn.route.speaks):

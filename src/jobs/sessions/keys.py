@@ -1,22 +1,28 @@
-"""SessionKey: which session a turn belongs to — the owner's, a person's, a task's, or a
-throwaway one reading outside text — as a value, not a string spelled in several places.
+"""SessionKey: which session a turn belongs to — the owner's, a person's, a task's, a person's
+in a group, or a throwaway one reading outside text — as a value, not a string spelled in
+several places.
 
-Stored as text ("owner", "external:<user id>", "task:<task id>", "trigger:<token>"), the
-form SessionRepo rows, audit entries and approvals already use.
+Stored as text ("owner", "external:<user id>", "task:<task id>", "trigger:<token>",
+"group:<chat id>:<user id>"), the form SessionRepo rows, audit entries and approvals already
+use.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Final, Literal
 
-KeyKind = Literal["owner", "person", "task", "trigger"]
+KeyKind = Literal["owner", "person", "task", "trigger", "group"]
 
 _PREFIXES: Final[dict[KeyKind, str]] = {
     "person": "external:",
     "task": "task:",
     "trigger": "trigger:",
+    "group": "group:",
 }
+_GROUP_IDENT: Final = re.compile(r"-\d+:\d+")
+"""A group session's ident: the group's marked (negative) id and the person's."""
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -42,13 +48,22 @@ class SessionKey:
         return cls("trigger", token)
 
     @classmethod
+    def group(cls, chat_id: int, person_id: int, /) -> SessionKey:
+        """A person's session in one group: what they say there stays out of their private
+        session, and the reverse."""
+        return cls("group", f"{chat_id}:{person_id}")
+
+    @classmethod
     def parse(cls, text: str, /) -> SessionKey:
         """The key a stored string names; ValueError for anything else."""
         if text == "owner":
             return OWNER_KEY
         for kind, prefix in _PREFIXES.items():
             rest = text.removeprefix(prefix)
-            if rest != text and rest and (kind == "trigger" or rest.isdigit()):
+            if rest == text or not rest:
+                continue
+            valid = {"trigger": True, "group": bool(_GROUP_IDENT.fullmatch(rest))}
+            if valid.get(kind, rest.isdigit()):
                 return cls(kind, rest)
         raise ValueError(f"not a session key: {text[:40]!r}")
 

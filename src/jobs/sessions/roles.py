@@ -74,6 +74,7 @@ OWNER_SERVERS: Final = (
     "messaging",
     "telegram",
     "conversations",
+    "groups",
     "extensions",
     "browser",
     "browser_admin",

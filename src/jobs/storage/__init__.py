@@ -8,6 +8,7 @@ from jobs.storage.approvals import Approval, ApprovalRepo, ApprovalState
 from jobs.storage.audit import AuditEntry, AuditRepo, UsageRepo, UsageTotals, redact
 from jobs.storage.database import Database, ExecResult, from_iso, to_iso
 from jobs.storage.grants import Grant, GrantRepo
+from jobs.storage.groups import Group, GroupRepo
 from jobs.storage.handovers import Handover, HandoverRepo
 from jobs.storage.inbox import InboxItem, InboxRepo, InboxState
 from jobs.storage.outbox import OutboxItem, OutboxRepo, OutboxState
@@ -41,6 +42,8 @@ __all__ = [
     "ExecResult",
     "Grant",
     "GrantRepo",
+    "Group",
+    "GroupRepo",
     "Handover",
     "HandoverRepo",
     "InboxItem",

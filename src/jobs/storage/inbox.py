@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from jobs.messages import InboundMessage, Replied
+from jobs.messages import InboundMessage, InGroup, Replied
 from jobs.storage.database import Database, from_iso, from_iso_or_none, to_iso
 
 
@@ -53,6 +53,8 @@ class InboxItem:
     """Whose message this forwards (InboundMessage.forwarded_from); None: the sender's own."""
     replied: Replied | None = None
     """The earlier message this one replies to (InboundMessage.replied)."""
+    group: InGroup | None = None
+    """Written in a group (InboundMessage.group)."""
 
     def to_message(self) -> InboundMessage:
         return InboundMessage(
@@ -67,6 +69,7 @@ class InboxItem:
             media=self.media,
             forwarded_from=self.forwarded_from,
             replied=self.replied,
+            group=self.group,
         )
 
 
@@ -80,6 +83,7 @@ def _payload(msg: InboundMessage) -> str:
             "media": msg.media,
             "forwarded_from": msg.forwarded_from,
             "replied": None if msg.replied is None else asdict(msg.replied),
+            "group": None if msg.group is None else asdict(msg.group),
         },
         ensure_ascii=False,
     )
@@ -106,7 +110,14 @@ def _item(row: sqlite3.Row) -> InboxItem:
         deferred_at=from_iso_or_none(row["deferred_at"]),
         forwarded_from=payload.get("forwarded_from"),
         replied=_replied(payload.get("replied")),
+        group=_group(payload.get("group")),
     )
+
+
+def _group(stored: dict[str, Any] | None) -> InGroup | None:
+    if not stored:
+        return None
+    return InGroup(str(stored.get("title", "")), bool(stored.get("addressed", False)))
 
 
 def _replied(stored: dict[str, Any] | None) -> Replied | None:

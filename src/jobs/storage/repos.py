@@ -10,6 +10,7 @@ from jobs.storage.approvals import ApprovalRepo
 from jobs.storage.audit import AuditRepo, UsageRepo
 from jobs.storage.database import Database
 from jobs.storage.grants import GrantRepo
+from jobs.storage.groups import GroupRepo
 from jobs.storage.handovers import HandoverRepo
 from jobs.storage.inbox import InboxRepo
 from jobs.storage.outbox import OutboxRepo
@@ -36,6 +37,7 @@ class Repos:
     tainted_files: TaintedFileRepo
     handovers: HandoverRepo
     reply_modes: ReplyModeRepo
+    groups: GroupRepo
 
     @classmethod
     def on(cls, db: Database, *, secrets: Iterable[str] | KnownSecrets = ()) -> Repos:
@@ -54,4 +56,5 @@ class Repos:
             tainted_files=TaintedFileRepo(db),
             handovers=HandoverRepo(db),
             reply_modes=ReplyModeRepo(db),
+            groups=GroupRepo(db),
         )

@@ -207,10 +207,10 @@ class TelegramInbound:
             reply_to=message.reply_to_msg_id,
             media=media,
             forwarded_from=forward_label(message),
-            replied=await self._replied(message) if message.reply_to_msg_id else None,
+            replied=await self.replied(message) if message.reply_to_msg_id else None,
         )
 
-    async def _replied(self, message: Any) -> Replied | None:
+    async def replied(self, message: Any) -> Replied | None:
         """The earlier message `message` replies to (one request), or None when it cannot be
         read (deleted, or the request failed: the reply still goes on, without it)."""
         try:
