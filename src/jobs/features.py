@@ -486,7 +486,7 @@ def handovers(
     core: Core, delegation: TaskSessions, commands: CommandTable, people: PersonResolver | None
 ) -> Handovers:
     """Conversations the owner takes over, answers kept as drafts: the service, the owner's
-    /resume and /hold, and the "conversations" tools."""
+    /handback and /hold, and the "conversations" tools."""
     settings, repos = core.settings, core.repos
     minutes = settings.handover_minutes
     service = Handovers(

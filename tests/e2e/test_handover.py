@@ -1,6 +1,6 @@
 """Handover: in the owner's own account, when the owner writes to someone themselves, Jobs
 stops answering that person (HANDOVER_MINUTES after the owner's last message, or until
-/resume) and tells the owner once; a task talking with them waits. It survives a restart."""
+/handback) and tells the owner once; a task talking with them waits. It survives a restart."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def handover_notices(jobs: Jobs) -> list[str]:
     return [t for t in jobs.sent_texts(OWNER_ID) if "yourself, so I'll leave" in t]
 
 
-async def test_the_owner_writing_to_someone_silences_jobs_toward_them_until_resumed(
+async def test_the_owner_writing_to_someone_silences_jobs_toward_them_until_handed_back(
     make_jobs: MakeJobs,
 ) -> None:
     jobs = make_jobs(external_users="all")
@@ -33,7 +33,7 @@ async def test_the_owner_writing_to_someone_silences_jobs_toward_them_until_resu
     [notice] = await jobs.replies_to(OWNER_ID)
     assert notice.startswith("You wrote to Alice (@alice) yourself, so I'll leave the conversation")
     assert "(1 h after your last message to them)" in notice
-    assert f"/resume_{ALICE}" in notice and f"/hold_{ALICE}" in notice
+    assert f"/handback_{ALICE}" in notice and f"/hold_{ALICE}" in notice
 
     calls = len(jobs.model.calls)
     jobs.tg.incoming(ALICE, "great, so what about Friday?")
@@ -49,7 +49,7 @@ async def test_the_owner_writing_to_someone_silences_jobs_toward_them_until_resu
     assert jobs.sent_texts(ALICE) == ["echo: hi assistant"]
     assert len(handover_notices(jobs)) == 1
 
-    jobs.tg.outgoing(OWNER_ID, f"/resume_{ALICE}")
+    jobs.tg.outgoing(OWNER_ID, f"/handback_{ALICE}")
     assert (await jobs.replies_to(OWNER_ID, 2))[1] == "I'll answer Alice again."
     jobs.tg.incoming(ALICE, "hello again")
     assert (await jobs.replies_to(ALICE, 2))[1] == "echo: hello again"

@@ -4,7 +4,7 @@ In the owner's own account, a message the owner writes to a person (from any dev
 Jobs sent, not Jobs' draft sent on) starts a handover: Jobs answers that person no more, and
 a task talking with them waits (its turns do not run, their messages do not reach it), until
 the handover ends — HANDOVER_MINUTES after the owner's last message to them, or when the owner
-says so (/resume), or never by itself (/hold). The owner is told once per handover, in the same
+says so (/handback), or never by itself (/hold). The owner is told once per handover, in the same
 transaction that starts it. Everything is in the database: a restart changes nothing.
 """
 
@@ -110,7 +110,7 @@ class Handovers:
         return handover
 
     async def end(self, person_id: int, /) -> bool:
-        """The owner's /resume: Jobs answers the person again; False when it was not out."""
+        """The owner's /handback: Jobs answers the person again; False when it was not out."""
         return await self._repo.end(person_id, now=self._clock())
 
     async def in_force_now(self) -> list[Handover]:
@@ -126,11 +126,11 @@ class Handovers:
     # -- commands ---------------------------------------------------------------------------
 
     def add_commands(self, table: CommandTable) -> None:
-        """/resume <person> and /hold <person> [duration] (owner only)."""
+        """/handback <person> and /hold <person> [duration] (owner only)."""
         table.add(
-            "resume",
+            "handback",
             CommandSpec(
-                self._resume,
+                self._handback,
                 "answer a person again after you talked with them yourself",
                 owner_only=True,
                 usage="<user id or @username>",
@@ -140,15 +140,15 @@ class Handovers:
             "hold",
             CommandSpec(
                 self._hold,
-                "keep out of a conversation (for a time like 3h, or until /resume)",
+                "keep out of a conversation (for a time like 3h, or until /handback)",
                 owner_only=True,
                 usage="<user id or @username> [30m | 3h | 2d]",
             ),
         )
 
-    async def _resume(self, _ctx: CommandContext, command: Command) -> str:
+    async def _handback(self, _ctx: CommandContext, command: Command) -> str:
         if len(command.args) != 1:
-            return await self._usage("resume")
+            return await self._usage("handback")
         person = await self._person(command.args[0])
         if isinstance(person, str):
             return person
@@ -172,10 +172,10 @@ class Handovers:
                 return f"{plain_name(command.args[1])} is not a time like 30m, 3h or 2d."
             until = self._clock() + span
         handover = await self.hold(person.user_id, until=until)
-        resume = f"/resume\\_{person.user_id}"
+        back = f"/handback\\_{person.user_id}"
         return (
             f"I'll keep out of your conversation with {_name(person)} "
-            f"{self.describe_until(handover)}. {resume} lets me answer them again."
+            f"{self.describe_until(handover)}. {back} lets me answer them again."
         )
 
     async def _usage(self, name: str) -> str:
@@ -223,7 +223,7 @@ class Handovers:
             notice.text(f" ({_span(keep_out)} after your last message to them)")
         pid = handover.person_id
         notice.text(
-            f". /resume_{pid} lets me answer them again now; /hold_{pid} keeps me out until "
+            f". /handback_{pid} lets me answer them again now; /hold_{pid} keeps me out until "
             "you say so."
         )
         for task in await self._talking_with(pid):

@@ -175,7 +175,7 @@ class TaskSessions:
         said = RichText().text(f"Task #{task.id} «").plain(" ".join(task.title.split()))
         said.text(
             "» waits while you talk with its person yourself: "
-            f"/resume_{task.counterpart_id} lets it go on."
+            f"/handback_{task.counterpart_id} lets it go on."
         )
         owner = self._config.owner_chat
         await self._outbox.enqueue([OutboundMessage.formatted(owner, said.build())])

@@ -165,7 +165,7 @@ class ConversationTools:
         when = self._handovers.describe_until(handover)
         return text_result(
             f"Keeping out of the conversation with {person_label(person)} {when}: they get no "
-            f"answer from Jobs and a task talking with them waits. /resume_{person.user_id} "
+            f"answer from Jobs and a task talking with them waits. /handback_{person.user_id} "
             "(or take_back) ends it."
         )
 

@@ -1,5 +1,5 @@
 """Handovers: the owner's own message starts one (told once, the task stopped), Jobs' draft
-sent on does not, nor an old message read again; /resume and /hold with every bad input."""
+sent on does not, nor an old message read again; /handback and /hold with every bad input."""
 
 from __future__ import annotations
 
@@ -109,28 +109,29 @@ async def test_jobs_draft_sent_on_and_old_messages_start_nothing(stage: Stage) -
     assert await stage.handovers.in_force(ANNA)
 
 
-async def test_resume_and_hold_answer_every_input(stage: Stage) -> None:
-    assert await stage.command("/resume") == (
-        "Usage: /resume <user id or @username>\nI'm not keeping out of any conversation right now."
+async def test_handback_and_hold_answer_every_input(stage: Stage) -> None:
+    assert await stage.command("/handback") == (
+        "Usage: /handback <user id or @username>\n"
+        "I'm not keeping out of any conversation right now."
     )
-    assert await stage.command("/resume 999") == "I don't know anyone called 999."
-    assert await stage.command("/resume @nobody") == "I don't know anyone called \\@nobody."
-    assert await stage.command(f"/resume_{ANNA}") == (
+    assert await stage.command("/handback 999") == "I don't know anyone called 999."
+    assert await stage.command("/handback @nobody") == "I don't know anyone called \\@nobody."
+    assert await stage.command(f"/handback_{ANNA}") == (
         "I wasn't keeping out of your conversation with Anna \\*Admin\\*."
     )
     assert await stage.command(f"/hold_{ANNA} soon") == "soon is not a time like 30m, 3h or 2d."
     assert await stage.command(f"/hold_{ANNA} 0h") == "0h is not a time like 30m, 3h or 2d."
     assert await stage.command("/hold @anna 3h") == (
         f"I'll keep out of your conversation with Anna \\*Admin\\* until 12:00. "
-        f"/resume\\_{ANNA} lets me answer them again."
+        f"/handback\\_{ANNA} lets me answer them again."
     )
     assert await stage.command(f"/hold_{ANNA}") == (
         f"I'll keep out of your conversation with Anna \\*Admin\\* until you say so. "
-        f"/resume\\_{ANNA} lets me answer them again."
+        f"/handback\\_{ANNA} lets me answer them again."
     )
     listed = await stage.command("/hold")
     assert listed.endswith(f"- Anna \\*Admin\\* ({ANNA}), until you say so")
-    assert await stage.command(f"/resume_{ANNA}") == "I'll answer Anna \\*Admin\\* again."
+    assert await stage.command(f"/handback_{ANNA}") == "I'll answer Anna \\*Admin\\* again."
     assert not await stage.handovers.in_force(ANNA)
 
 
