@@ -37,12 +37,14 @@ async def test_only_private_messages_from_people_are_answered(make_jobs: MakeJob
 
 async def test_owner_talks_in_saved_messages_and_own_chats_are_ignored(jobs: Jobs) -> None:
     await jobs.start()
-    jobs.tg.outgoing(ALICE, "see you tomorrow")  # the owner writing to a friend
+    jobs.tg.outgoing(ALICE, "see you tomorrow")  # the owner writing to a friend: a handover
     note = jobs.tg.outgoing(OWNER_ID, "remind me about the dentist")
-    [reply] = await jobs.replies_to(OWNER_ID)
+    replies = await jobs.replies_to(OWNER_ID, 2)
     await jobs.settled()
 
-    assert reply == "echo: remind me about the dentist"
+    assert "echo: remind me about the dentist" in replies
+    [told] = [r for r in replies if r.startswith("You wrote to")]  # no request to Jobs
+    assert "/handback_111" in told
     # Jobs' own reply in Saved Messages is not taken for a new note from the owner.
     assert [(r["chat_id"], r["msg_id"], r["state"]) for r in jobs.inbox()] == [
         (OWNER_ID, note.id, "answered")
