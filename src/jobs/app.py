@@ -37,6 +37,7 @@ from jobs.health import Health
 from jobs.home import tighten
 from jobs.logs import installed_redactors
 from jobs.memory import MemoryContext, MemoryStore
+from jobs.memory.history import ChatHistory
 from jobs.messages import Channel
 from jobs.redaction import KnownSecrets
 from jobs.sessions.manager import SessionManager, SessionSettings
@@ -70,6 +71,7 @@ class App:
         submit: Submit,
         handovers: Handovers,
         groups: EnabledGroups,
+        history: ChatHistory,
     ) -> None:
         """`submit`: where a channel hands each message (the dispatcher, behind /secret);
         `handovers`: told when the owner writes to someone themselves."""
@@ -86,6 +88,7 @@ class App:
         self.submit = submit
         self.handovers = handovers
         self.groups = groups
+        self.history = history
         self.account = core.account
         self._closing = core.closing
         self._serve_health = core.settings.health_port != 0
@@ -94,6 +97,7 @@ class App:
         await retry_busy(
             lambda: self.dispatcher.start(policy=policy), what="Starting the dispatcher"
         )
+        self.history.catch_up()  # connected now: what the opted-in chats got meanwhile
         async with asyncio.TaskGroup() as group:
             group.create_task(self.sender.run(), name="outbox")
             group.create_task(self._close_idle_sessions(), name="idle-sessions")
@@ -222,6 +226,7 @@ async def build(
         core, delegation, commands, telegram.people if telegram else None
     )
     groups = await features.groups(core, telegram, triggers.channels)
+    history = await features.history(core, telegram)
     intake = features.secret_intake(core, commands, telegram, owner_id)
     turns = Turns(
         sessions=sessions,
@@ -281,6 +286,7 @@ async def build(
         submit=intake.wrap(dispatcher.submit),
         handovers=handovers,
         groups=groups,
+        history=history,
     )
 
 

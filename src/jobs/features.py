@@ -49,6 +49,7 @@ from jobs.extensions.plugins import Plugins
 from jobs.extensions.secret_store import SecretStore
 from jobs.extensions.skills import SkillStore
 from jobs.memory import MemoryStore, make_embedder, open_memory
+from jobs.memory.history import ChatHistory, HistorySource
 from jobs.messages import Body, OutboundMessage
 from jobs.richtext import RichText
 from jobs.sessions.manager import SessionManager
@@ -59,6 +60,7 @@ from jobs.tools import browser as browser_tools
 from jobs.tools import conversations as conversation_tools
 from jobs.tools import extensions as extension_tools
 from jobs.tools import groups as group_tools
+from jobs.tools import history as history_tools
 from jobs.tools import memory as memory_tools
 from jobs.tools import schedules as schedule_tools
 from jobs.tools import telegram as telegram_tools
@@ -94,6 +96,7 @@ READ_ONLY_TOOLS = (
     | extension_tools.READ_ONLY_TOOLS
     | telegram_tools.READ_ONLY_TOOLS
     | browser_tools.READ_ONLY_TOOLS
+    | history_tools.READ_ONLY_TOOLS
 )
 
 
@@ -114,6 +117,8 @@ class TelegramParts:
     """Finds the group chats the owner names."""
     group_context: GroupContext | None = None
     """Reads what was said in an enabled group before someone there asked."""
+    history: HistorySource | None = None
+    """Reads the chats the owner opted in to Jobs' memory."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,6 +362,7 @@ def outside_input(core: Core, extensions: Extensions) -> OutsideInput:
         }
 
     chats = "messages in your Telegram chats (other people's words)"
+    remembered = "messages in the chats you opted in to memory (other people's words)"
     fetched = browser_downloads(settings)
     downloads = () if fetched is None else (fetched.resolve(),)
     return OutsideInput(
@@ -364,7 +370,10 @@ def outside_input(core: Core, extensions: Extensions) -> OutsideInput:
         data_dir=settings.data_dir.resolve(),
         ledger=core.repos.tainted_files,
         outside_folders=(core.uploads.resolve(), workspace / "browser", *downloads),
-        outside_tools=dict.fromkeys(telegram_tools.READ_ONLY_TOOLS, chats),
+        outside_tools={
+            **dict.fromkeys(telegram_tools.READ_ONLY_TOOLS, chats),
+            **dict.fromkeys(history_tools.READ_ONLY_TOOLS, remembered),
+        },
         extras=extras,
         protected_files=(workspace / "MEMORY.md", workspace / "HEARTBEAT.md"),
     )
@@ -530,3 +539,13 @@ async def groups(core: Core, parts: TelegramParts | None, channels: ChannelWatch
         ).server()
     )
     return enabled
+
+
+async def history(core: Core, parts: TelegramParts | None) -> ChatHistory:
+    """The owner's Telegram as memory: the chats they opt in, indexed and kept in step, and
+    the "history" tools (search with links, a digest of what is unread)."""
+    chats = ChatHistory(repo=core.repos.history, source=parts.history if parts else None)
+    await chats.restore()
+    core.closing.push_async_callback(chats.close)
+    core.tools.register(history_tools.HistoryTools(history=chats, zone=core.settings.zone).server())
+    return chats

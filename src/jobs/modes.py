@@ -24,6 +24,7 @@ from jobs.telegram.channel_posts import ChannelPosts
 from jobs.telegram.client import connect_authorised, make_client, require_login
 from jobs.telegram.erase import TelegramEraser
 from jobs.telegram.groups import GroupFinder, GroupMessages, TelegramGroupContext
+from jobs.telegram.history import HistoryUpdates, TelegramHistory
 from jobs.telegram.inbound import SentLog, TelegramInbound
 from jobs.telegram.media import TelegramMedia
 from jobs.telegram.outbound import TelegramChannel
@@ -77,6 +78,7 @@ async def run_telegram(
             eraser=TelegramEraser(client=client),
             groups=GroupFinder(api=api),
             group_context=TelegramGroupContext(client=client),
+            history=TelegramHistory(client=client, api=api),
         )
         app = await build(
             settings,
@@ -103,6 +105,13 @@ async def run_telegram(
         inbound.register()
         GroupMessages(
             client=client, owner_id=owner_id, inbound=inbound, enabled=app.groups.watching
+        ).register()
+        # The opted-in chats' new messages, edits and deletions (catch-up's too) → the index.
+        HistoryUpdates(
+            client=client,
+            watching=app.history.watching,
+            on_message=app.history.on_message,
+            on_deleted=lambda ids, chat_id: app.history.on_deleted(ids, chat_id=chat_id),
         ).register()
         # The owner writing to someone from their own account: Jobs keeps out of that chat.
         OwnerWrites(

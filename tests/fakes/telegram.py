@@ -591,6 +591,18 @@ class FakeTelegram:
         msg = self._make_message(peer, text, None, out=False, post=True, **kw)
         return self._emit_new(msg, deliver)
 
+    def delete_for_everyone(self, chat: int, *ids: int) -> None:
+        """Someone deletes messages for everyone in a private chat or basic group (chat: user
+        id or id of an added Chat): Telegram names only the ids (UpdateDeleteMessages)."""
+        peer = peer_of(self.chats[chat]) if chat in self.chats else types.PeerUser(chat)
+        box = self.messages.get(utils.get_peer_id(peer), {})
+        for i in ids:
+            box.pop(i, None)
+        upd = self._acct_event(
+            lambda p, c: mk(types.UpdateDeleteMessages, messages=list(ids), pts=p, pts_count=c)
+        )
+        self.push(updates([upd], [], []))
+
     def edit(self, msg: Any, text: str, deliver: bool = True) -> Any:
         """Someone edits an existing message -> MessageEdited handlers."""
         stored = self.messages[utils.get_peer_id(msg.peer_id)][msg.id]

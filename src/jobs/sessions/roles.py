@@ -78,6 +78,7 @@ OWNER_SERVERS: Final = (
     "telegram",
     "conversations",
     "groups",
+    "history",
     "extensions",
     "browser",
     "browser_admin",

@@ -12,6 +12,7 @@ from jobs.storage.database import Database
 from jobs.storage.grants import GrantRepo
 from jobs.storage.groups import GroupRepo
 from jobs.storage.handovers import HandoverRepo
+from jobs.storage.history import HistoryRepo
 from jobs.storage.inbox import InboxRepo
 from jobs.storage.outbox import OutboxRepo
 from jobs.storage.people import PeopleRepo
@@ -38,6 +39,7 @@ class Repos:
     handovers: HandoverRepo
     reply_modes: ReplyModeRepo
     groups: GroupRepo
+    history: HistoryRepo
 
     @classmethod
     def on(cls, db: Database, *, secrets: Iterable[str] | KnownSecrets = ()) -> Repos:
@@ -57,4 +59,5 @@ class Repos:
             handovers=HandoverRepo(db),
             reply_modes=ReplyModeRepo(db),
             groups=GroupRepo(db),
+            history=HistoryRepo(db),
         )
