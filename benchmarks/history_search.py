@@ -121,6 +121,14 @@ def percentile(ordered: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def describe(took: list[float]) -> str:
+    ordered = sorted(took)
+    return (
+        f"p50 {statistics.median(ordered):5.1f} ms   p95 {percentile(ordered, 0.95):5.1f} ms   "
+        f"p99 {percentile(ordered, 0.99):5.1f} ms   max {ordered[-1]:5.1f} ms"
+    )
+
+
 async def search(path: Path, count: int, chats: int) -> None:
     before, _ = memory_mb()
     db = await Database.open(path)
@@ -141,11 +149,11 @@ async def search(path: Path, count: int, chats: int) -> None:
     await db.close()
     ordered = sorted(took)
     p95 = percentile(ordered, 0.95)
-    print(
-        f"search ({count} queries)        p50 {statistics.median(ordered):5.1f} ms   "
-        f"p95 {p95:5.1f} ms   p99 {percentile(ordered, 0.99):5.1f} ms   "
-        f"max {ordered[-1]:5.1f} ms   ({hits / count:.1f} hits a query)"
-    )
+    print(f"search ({count} queries)        {describe(took)}   ({hits / count:.1f} hits a query)")
+    in_one = [t for t, chat_id in zip(took, scoped, strict=True) if chat_id is not None]
+    everywhere = [t for t, chat_id in zip(took, scoped, strict=True) if chat_id is None]
+    print(f"  in all chats ({len(everywhere)})          {describe(everywhere)}")
+    print(f"  in one chat ({len(in_one)})            {describe(in_one)}")
     added, added_peak = after - before, peak - before
     print(
         f"memory                        RSS {before:.0f} MiB before opening the index, "

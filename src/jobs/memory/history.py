@@ -155,11 +155,13 @@ class ChatHistory:
         terms = query_terms(query)
         if not terms:
             return []
-        counts = await self.repo.count_matches([fts_phrase(t) for t in terms], up_to=MATCH_CAP)
+        counts = await self.repo.count_matches(
+            [f"text : {fts_phrase(t)}" for t in terms], up_to=MATCH_CAP
+        )
         chosen = choose_terms(list(zip(terms, counts, strict=True)), cap=MATCH_CAP)
         if not chosen:
             return []
-        fts = " OR ".join(fts_phrase(t) for t in chosen)
+        fts = "text : (" + " OR ".join(fts_phrase(t) for t in chosen) + ")"
         return await self.repo.search(fts, chat_id=chat_id, cap=MATCH_CAP, limit=limit)
 
     async def digest(self, chats: list[HistoryChat], /, *, per_chat: int) -> list[Digest]:

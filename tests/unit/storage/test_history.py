@@ -86,3 +86,14 @@ async def test_opting_out_stops_new_rows_and_purges_the_old(db: Database) -> Non
     assert await repo.purge(batch=3) == 7
     assert await repo.count(ANNA_CHAT) == 0
     assert await repo.search('"message"', chat_id=None, cap=100, limit=10) == []
+
+
+async def test_one_chat_is_told_from_another_with_the_same_digits(db: Database) -> None:
+    repo = HistoryRepo(db)
+    await repo.opt_in(61, "Person 61", "")
+    await repo.opt_in(-61, "Group 61", "")
+    await repo.add([entry(61, 1, "report due"), entry(-61, 2, "report due"), entry(61, 3, "61")])
+    [hit] = await repo.search('text : "report"', chat_id=-61, cap=100, limit=10)
+    assert hit.entry.chat_id == -61 and hit.chat_title == "Group 61"
+    assert await repo.search('text : "61"', chat_id=None, cap=100, limit=10) != []
+    assert len(await repo.search('text : "report"', chat_id=None, cap=100, limit=10)) == 2

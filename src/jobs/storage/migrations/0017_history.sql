@@ -25,19 +25,23 @@ CREATE TABLE history_messages (
 -- Telegram reports a deletion in a private chat or a basic group by message ids alone.
 CREATE INDEX history_messages_msg ON history_messages (msg_id);
 
+-- The chat is indexed too (as its id's digits): a search in one chat intersects its postings
+-- instead of walking every match of a common word to find the chat's few.
 CREATE VIRTUAL TABLE history_fts USING fts5 (
-    text,
+    text, chat_id,
     content = 'history_messages', content_rowid = 'id',
     tokenize = 'porter unicode61 remove_diacritics 2'
 );
 
 CREATE TRIGGER history_messages_ai AFTER INSERT ON history_messages BEGIN
-    INSERT INTO history_fts (rowid, text) VALUES (new.id, new.text);
+    INSERT INTO history_fts (rowid, text, chat_id) VALUES (new.id, new.text, new.chat_id);
 END;
 CREATE TRIGGER history_messages_ad AFTER DELETE ON history_messages BEGIN
-    INSERT INTO history_fts (history_fts, rowid, text) VALUES ('delete', old.id, old.text);
+    INSERT INTO history_fts (history_fts, rowid, text, chat_id)
+    VALUES ('delete', old.id, old.text, old.chat_id);
 END;
 CREATE TRIGGER history_messages_au AFTER UPDATE OF text ON history_messages BEGIN
-    INSERT INTO history_fts (history_fts, rowid, text) VALUES ('delete', old.id, old.text);
-    INSERT INTO history_fts (rowid, text) VALUES (new.id, new.text);
+    INSERT INTO history_fts (history_fts, rowid, text, chat_id)
+    VALUES ('delete', old.id, old.text, old.chat_id);
+    INSERT INTO history_fts (rowid, text, chat_id) VALUES (new.id, new.text, new.chat_id);
 END;
