@@ -9,6 +9,7 @@ from jobs.storage.approvals import ApprovalRepo
 from jobs.storage.audit import AuditRepo, UsageRepo
 from jobs.storage.database import Database
 from jobs.storage.inbox import InboxRepo
+from jobs.storage.languages import LanguageRepo
 from jobs.storage.outbox import OutboxRepo
 from jobs.storage.people import PeopleRepo
 from jobs.storage.sessions import SessionRepo
@@ -21,6 +22,7 @@ class Repos:
     inbox: InboxRepo
     outbox: OutboxRepo
     people: PeopleRepo
+    languages: LanguageRepo
     sessions: SessionRepo
     tasks: TaskRepo
     triggers: TriggerRepo
@@ -35,6 +37,7 @@ class Repos:
             inbox=InboxRepo(db),
             outbox=OutboxRepo(db),
             people=PeopleRepo(db),
+            languages=LanguageRepo(db),
             sessions=SessionRepo(db),
             tasks=TaskRepo(db),
             triggers=TriggerRepo(db),
