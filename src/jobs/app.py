@@ -21,13 +21,18 @@ from jobs.conversation.dispatcher import Dispatcher
 from jobs.conversation.limits import RateLimiter
 from jobs.conversation.outage import Outages
 from jobs.conversation.router import default_policy
+from jobs.conversation.secret_intake import Submit
 from jobs.conversation.status import RateLimitBoard
 from jobs.conversation.turns import TurnHooks, TurnRunner
 from jobs.delegation import TaskSessions
+from jobs.extensions.secret_store import FILE_NAME as SECRETS_FILE
+from jobs.extensions.secret_store import SecretStore
 from jobs.features import Core, TelegramParts
 from jobs.health import Health
+from jobs.logs import installed_redactors
 from jobs.memory import MemoryContext, MemoryStore
 from jobs.messages import Channel
+from jobs.redaction import KnownSecrets
 from jobs.sessions.manager import SessionManager, SessionSettings
 from jobs.storage import Database
 from jobs.storage.busy import retry_busy
@@ -44,7 +49,7 @@ IDLE_SESSION_SECONDS = 15 * 60  # a CLI process idle this long is closed; it res
 class App:
     """The running core. `run` until cancelled; `aclose` releases processes and the database."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the running parts, each stopped in its turn by aclose
         self,
         *,
         core: Core,
@@ -55,7 +60,9 @@ class App:
         delegation: TaskSessions,
         restart: Restart,
         health: Health,
+        submit: Submit,
     ) -> None:
+        """`submit`: where a channel hands each message (the dispatcher, behind /secret)."""
         self.db = core.db
         self.repos = core.repos
         self.sender = core.sender
@@ -66,6 +73,7 @@ class App:
         self.delegation = delegation
         self.restart = restart
         self.health = health
+        self.submit = submit
         self._closing = core.closing
         self._serve_health = core.settings.health_port != 0
 
@@ -108,16 +116,23 @@ async def build(
     extra_env: Mapping[str, str] | None = None,
     only_chat: int | None = None,
     telegram: TelegramParts | None = None,
+    known: KnownSecrets | None = None,
 ) -> App:
     """Open the database and make every component once, each handed its collaborators.
 
     `only_chat`: the terminal's chat; its outbox rows are the only ones sent, and the owner's
     notices (schedules, summaries) go there. `telegram`: what only Telegram provides.
+    `known`: the secret values masked wherever text leaves Jobs (the settings' ones when not
+    given); the owner's stored secrets join it, and so does the log filter set up at start.
     """
     for folder in (settings.data_dir, settings.workspace_dir):
         folder.mkdir(parents=True, exist_ok=True)
+    known = known if known is not None else KnownSecrets(settings.secret_values())
+    for redactor in installed_redactors():
+        redactor.also(known)
+    secrets = SecretStore(path=settings.data_dir / SECRETS_FILE, known=known)
     db = await Database.open(settings.db_path, clock=clock)
-    repos = Repos.on(db, secrets=settings.secret_values())
+    repos = Repos.on(db, secrets=known)
     sender = OutboxSender(
         outbox=repos.outbox,
         channel=channel,
@@ -134,12 +149,14 @@ async def build(
         sender=sender,
         owner_chat=only_chat if only_chat is not None else owner_id,
         clock=clock,
+        secrets=secrets,
     )
     features.external_tasks(core)
     memory = await features.memory(core)
     browser = await features.browser(core)
     attachments = features.telegram(core, telegram)
-    approvals = await features.approvals(core)
+    grants = features.grants(core)
+    approvals = await features.approvals(core, grants, telegram.cards if telegram else None)
     limits = RateLimitBoard(clock=clock)  # what Claude Code last said about rate limits
     sessions = SessionManager(
         config=SessionSettings.from_settings(settings, extra_env=extra_env),
@@ -178,8 +195,13 @@ async def build(
         on_heartbeat_tasks=delegation.resume_due,
     )
     restart = Restart()
-    commands = builtin_commands(sessions=sessions, people=repos.people, approvals=approvals)
-    features.owner_commands(core, commands, sessions, restart, limits, outages.describe)
+    commands = builtin_commands(
+        sessions=sessions, people=repos.people, approvals=approvals, grants=grants
+    )
+    features.owner_commands(
+        core, commands, sessions, restart, limits, outages.describe, grants=grants
+    )
+    intake = features.secret_intake(core, commands, telegram, owner_id)
     hooks = TurnHooks(
         attachments=attachments,
         record=memory.record_exchange,
@@ -224,6 +246,7 @@ async def build(
             port=settings.health_port,
             db_depth=repos.outbox.pending_count,
         ),
+        submit=intake.wrap(dispatcher.submit),
     )
 
 

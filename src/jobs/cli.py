@@ -23,6 +23,7 @@ SECRET_VARIABLES = (
     "OPENAI_API_KEY",
     "CLAUDE_CODE_OAUTH_TOKEN",
     "NOVNC_PASSWORD",
+    "TG_BOT_TOKEN",
 )
 """Read into Settings once; every child (Claude Code, its Bash, MCP servers) inherits the
 environment, so they are removed from it: the CLI gets its own auth through options.env."""

@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     tg_session: SecretStr | None = Field(
         default=None, description="path of a Telethon session file, or a StringSession string"
     )
+    tg_bot_token: SecretStr | None = Field(
+        default=None,
+        description="the companion bot's token from @BotFather: approval cards with buttons",
+    )
     anthropic_api_key: SecretStr | None = None
     claude_code_oauth_token: SecretStr | None = Field(
         default=None, description="a long-lived Claude login token from `claude setup-token`"
@@ -123,6 +127,15 @@ class Settings(BaseSettings):
     def _api_hash_shape(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not re.fullmatch(r"[0-9a-fA-F]{32}", value.get_secret_value()):
             raise ValueError("expected the 32 hexadecimal characters shown on my.telegram.org")
+        return value
+
+    @field_validator("tg_bot_token")
+    @classmethod
+    def _bot_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(
+            r"[0-9]{5,16}:[A-Za-z0-9_-]{30,}", value.get_secret_value()
+        ):
+            raise ValueError("expected a bot token from @BotFather, such as 123456789:AAE…")
         return value
 
     @field_validator("timezone")
@@ -218,6 +231,7 @@ class Settings(BaseSettings):
             self.openai_api_key,
             self.claude_code_oauth_token,
             self.novnc_password,
+            self.tg_bot_token,
         )
         return [v.get_secret_value() for v in values if v is not None]
 
@@ -255,7 +269,7 @@ def _describe(exc: ValidationError) -> str:
     for err in exc.errors():
         name = str(err["loc"][0]).upper() if err["loc"] else "?"
         got = err.get("input")
-        shown = "" if name.endswith(("HASH", "KEY", "SESSION")) else f" (got {got!r})"
+        shown = "" if name.endswith(("HASH", "KEY", "SESSION", "TOKEN")) else f" (got {got!r})"
         msg = str(err["msg"]).removeprefix("Value error, ")
         lines.append(f"  {name}: {msg}{shown}")
     return "\n".join(lines)

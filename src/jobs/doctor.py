@@ -241,6 +241,26 @@ async def check_browser(settings: Settings) -> Check:
     return Check("browser", Status.OK, f"{browser} at {settings.browser_cdp_url}")
 
 
+async def check_companion_bot(settings: Settings) -> Check:
+    """TG_BOT_TOKEN: approval cards with buttons (its shape is checked with the settings)."""
+    if settings.tg_bot_token is None:
+        return Check(
+            "companion bot",
+            Status.OPTIONAL,
+            "no TG_BOT_TOKEN: approvals are answered with /approve_<code> or a reply",
+            "Create a bot with @BotFather, put its token in .env as TG_BOT_TOKEN, and press "
+            "Start in the bot's chat once",
+        )
+    bot_id = settings.tg_bot_token.get_secret_value().split(":")[0]
+    state = inspect_session(settings.data_dir / "bot.session")
+    when = "logged in" if state is SessionState.AUTHORISED_KEY else "logs in at `jobs run`"
+    return Check(
+        "companion bot",
+        Status.OK,
+        f"bot id {bot_id}, {when}; press Start in its chat once so it can write to you",
+    )
+
+
 async def check_node(settings: Settings) -> Check:
     node = shutil.which("node")
     if node:
@@ -263,6 +283,7 @@ CHECKS: tuple[CheckFn, ...] = (
     check_openai,
     check_memory_vectors,
     check_browser,
+    check_companion_bot,
     check_node,
 )
 

@@ -16,10 +16,12 @@ from pathlib import Path
 
 from jobs.clock import Clock
 from jobs.config import Settings
-from jobs.conversation.approvals import ApprovalBroker
+from jobs.conversation.approvals import ApprovalBroker, ApprovalCards
 from jobs.conversation.attachments import Attachments, MediaFetcher
 from jobs.conversation.commands import CommandTable
 from jobs.conversation.delivery import OutboxSender
+from jobs.conversation.grants import GrantBook
+from jobs.conversation.secret_intake import MessageEraser, SecretIntake
 from jobs.conversation.status import (
     RateLimitBoard,
     StatusSources,
@@ -40,6 +42,7 @@ from jobs.extensions.browser import (
 from jobs.extensions.bundled import find_bundled_skills, sync_bundled_skills
 from jobs.extensions.mcp_servers import McpServers
 from jobs.extensions.plugins import Plugins
+from jobs.extensions.secret_store import SecretStore
 from jobs.extensions.skills import SkillStore
 from jobs.memory import MemoryStore, make_embedder, open_memory
 from jobs.messages import Body, OutboundMessage
@@ -92,6 +95,10 @@ class TelegramParts:
     media: MediaFetcher
     chats: trigger_tools.ChatResolver
     people: PersonResolver
+    cards: ApprovalCards | None = None
+    """The companion bot's approval cards, when TG_BOT_TOKEN is set."""
+    eraser: MessageEraser | None = None
+    """Deletes a message the owner sent a secret in."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +113,8 @@ class Core:
     owner_chat: int
     """Where the owner's notices go: their chat, or the terminal's in `jobs chat`."""
     clock: Clock
+    secrets: SecretStore
+    """The owner's secrets given in chat (/secret NAME), by name."""
     closing: AsyncExitStack = field(default_factory=AsyncExitStack)
     """What features start and the app stops after the sessions (the Playwright MCP server)."""
 
@@ -210,14 +219,39 @@ def extensions(core: Core) -> Extensions:
         clock=core.clock,
     )
     # Jobs' own server names are reserved: an owner's server cannot shadow one.
-    mcp = McpServers(path=settings.data_dir / "mcp_servers.json", reserved=core.tools)
+    mcp = McpServers(
+        path=settings.data_dir / "mcp_servers.json", reserved=core.tools, secrets=core.secrets
+    )
     core.tools.register(
         extension_tools.ExtensionTools(skills=skills, plugins=plugins, mcp=mcp).server()
     )
     return Extensions(mcp=mcp, plugins=plugins, skills=skills)
 
 
-async def approvals(core: Core) -> ApprovalBroker:
+def secret_intake(
+    core: Core, commands: CommandTable, parts: TelegramParts | None, owner_id: int
+) -> SecretIntake:
+    """/secret NAME and its value, taken before the inbox; /secrets lists and deletes."""
+    intake = SecretIntake(
+        store=core.secrets,
+        owner_id=owner_id,
+        outbox=core.repos.outbox,
+        on_outbox=core.sender.wake,
+        clock=core.clock,
+        eraser=parts.eraser if parts else None,
+    )
+    intake.add_commands(commands)
+    return intake
+
+
+def grants(core: Core) -> GrantBook:
+    """The owner's scoped grants ("approve for this task / session")."""
+    return GrantBook(grants=core.repos.grants, audit=core.repos.audit)
+
+
+async def approvals(
+    core: Core, grants: GrantBook, cards: ApprovalCards | None = None
+) -> ApprovalBroker:
     # A turn's time limit includes the wait for the owner: 10 min, or less to fit in it.
     wait = max(30.0, min(600.0, core.settings.query_timeout_seconds - 60))
     broker = ApprovalBroker(
@@ -227,7 +261,11 @@ async def approvals(core: Core) -> ApprovalBroker:
         on_outbox=core.sender.wake,
         timeout=timedelta(seconds=wait),
         files=core.settings.data_dir / "approvals",
+        grants=grants,
+        cards=cards,
     )
+    if cards is not None:
+        cards.answer_with(broker.decide, core.repos.audit)
     await broker.recover()  # questions of an earlier run: nothing waits for their answer
     return broker
 
@@ -345,8 +383,10 @@ def owner_commands(
     restart: Restart,
     limits: RateLimitBoard,
     model: Callable[[], str | None] | None = None,
+    grants: GrantBook | None = None,
 ) -> None:
-    """/usage, /status, /tasks and /update. `model`: /status's line about the AI service."""
+    """/usage, /status, /tasks and /update (and /revoke, with `grants`). `model`: /status's
+    line about the AI service."""
     settings, repos = core.settings, core.repos
     commands.add(
         "usage",
@@ -362,9 +402,12 @@ def owner_commands(
                 tasks=repos.tasks,
                 triggers=repos.triggers,
                 model=model,
+                grants=grants,
             )
         ),
     )
+    if grants is not None:
+        grants.add_commands(commands)
     commands.add("tasks", tasks_command(tasks=repos.tasks, people=repos.people))
     updater = Updater(
         restart=restart,

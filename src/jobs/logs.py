@@ -8,6 +8,8 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from jobs.redaction import KnownSecrets
+
 # Shapes of secrets that may turn up in a message even when we never logged them on purpose.
 _PATTERNS = (
     re.compile(r"sk-[A-Za-z0-9_-]{16,}"),  # Anthropic / OpenAI keys
@@ -18,15 +20,23 @@ MASK = "***"
 
 
 class RedactingFilter(logging.Filter):
-    """Replaces known secret values and secret-shaped strings in every record."""
+    """Replaces known secret values (and their encodings) and secret-shaped strings in every
+    record. `known` may grow while Jobs runs (a secret the owner stores); `also` adds another
+    set, so the filter installed at start learns the app's secrets."""
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
+    def __init__(self, secrets: Iterable[str] | KnownSecrets = ()) -> None:
         super().__init__()
-        self._secrets = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
+        known = secrets if isinstance(secrets, KnownSecrets) else KnownSecrets(secrets)
+        self._known: tuple[KnownSecrets, ...] = (known,)
+
+    def also(self, known: KnownSecrets, /) -> None:
+        """Mask `known`'s values too (from now on, and as it grows)."""
+        if all(k is not known for k in self._known):
+            self._known = (*self._known, known)
 
     def redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, MASK)
+        for known in self._known:
+            text = known.mask(text, MASK)
         for pattern in _PATTERNS:
             text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + MASK, text)
         return text
@@ -58,6 +68,16 @@ class JsonFormatter(logging.Formatter):
         if record.exc_text:
             line["exc"] = record.exc_text
         return json.dumps(line, ensure_ascii=False)
+
+
+def installed_redactors() -> list[RedactingFilter]:
+    """The redacting filters on the root logger's handlers (what configure_logging set up)."""
+    return [
+        found
+        for handler in logging.getLogger().handlers
+        for found in handler.filters
+        if isinstance(found, RedactingFilter)
+    ]
 
 
 def configure_logging(

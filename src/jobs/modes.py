@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from telethon import TelegramClient
 
@@ -12,11 +13,14 @@ from jobs.clock import Clock, utc_now
 from jobs.config import Settings
 from jobs.features import TelegramParts
 from jobs.logs import RedactingFilter
+from jobs.redaction import KnownSecrets
 from jobs.runlock import RunLock
 from jobs.sessions.clipids import end_orphaned_clis
 from jobs.telegram.api import TelegramApi
+from jobs.telegram.bot import CompanionBot, bot_client
 from jobs.telegram.channel_posts import ChannelPosts
 from jobs.telegram.client import connect_authorised, make_client, require_login
+from jobs.telegram.erase import TelegramEraser
 from jobs.telegram.inbound import SentLog, TelegramInbound
 from jobs.telegram.media import TelegramMedia
 from jobs.telegram.outbound import TelegramChannel
@@ -32,11 +36,13 @@ async def run_telegram(
     clock: Clock = utc_now,
     extra_env: Mapping[str, str] | None = None,
     client: TelegramClient | None = None,
+    bot: TelegramClient | None = None,
 ) -> int:
     """`jobs run`: the user client, the inbox, the sessions and the outbox, until stopped.
     Returns the exit code (RESTART_EXIT_CODE after /update: start the new version).
 
-    `client` replaces the one made from settings (tests pass one on the fake network).
+    `client` (and `bot`, the companion bot's client with TG_BOT_TOKEN) replace the ones made
+    from settings (tests pass them on the fake network).
     """
     settings.require_telegram()
     assert settings.tg_user_id is not None
@@ -49,7 +55,9 @@ async def run_telegram(
         if client is None:
             client = make_client(settings)
         sent_log = SentLog()
-        mask = RedactingFilter(settings.secret_values()).redact
+        known = KnownSecrets(settings.secret_values())  # the stored secrets join it in build
+        mask = RedactingFilter(known).redact
+        companion = _companion(settings, bot, mask)
         channel = TelegramChannel(client=client, sent_log=sent_log, mask=mask, owner_id=owner_id)
         posts = ChannelPosts(client=client)
         media = TelegramMedia(client=client)
@@ -57,7 +65,12 @@ async def run_telegram(
             client=client, sent_log=sent_log, owner_id=owner_id, media=media, mask=mask
         )
         parts = TelegramParts(
-            account=api, media=media, chats=posts, people=TelegramPeople(client=client)
+            account=api,
+            media=media,
+            chats=posts,
+            people=TelegramPeople(client=client),
+            cards=companion,
+            eraser=TelegramEraser(client=client),
         )
         app = await build(
             settings,
@@ -66,6 +79,7 @@ async def run_telegram(
             clock=clock,
             extra_env=extra_env,
             telegram=parts,
+            known=known,
         )
         # Before connecting, like the inbound handler: catch-up posts must find their subscription.
         await app.triggers.channels.restore()
@@ -74,7 +88,7 @@ async def run_telegram(
         )
         # Registered before connecting: catch-up replays missed messages as soon as it connects.
         TelegramInbound(
-            client=client, owner_id=owner_id, on_message=app.dispatcher.submit, sent_log=sent_log
+            client=client, owner_id=owner_id, on_message=app.submit, sent_log=sent_log
         ).register()
         # Known before connecting: catch-up may replay Jobs' own replies in Saved Messages.
         for msg_id in await app.repos.outbox.recent_sent_ids(owner_id):
@@ -83,8 +97,13 @@ async def run_telegram(
             channel.expect(item.to_message())
         try:
             account = await connect_authorised(client, settings)
+            if companion is not None:
+                companion.register()
+                await companion.start()
         except BaseException:
             await app.aclose()
+            if companion is not None:
+                await companion.client.disconnect()
             raise
         app.health.watch_connection(client.is_connected)
         policy = effective_policy(settings, own_account=account.is_owner_account)
@@ -95,10 +114,41 @@ async def run_telegram(
             policy.value,
         )
         try:
-            await serve(app, policy=policy, alongside=client.run_until_disconnected())
+            await serve(app, policy=policy, alongside=_clients(client, companion))
         finally:
             await client.disconnect()
+            if companion is not None:
+                await companion.client.disconnect()
         return app.restart.exit_code
+
+
+def _companion(
+    settings: Settings, client: TelegramClient | None, mask: Callable[[str], str]
+) -> CompanionBot | None:
+    """The companion bot, when TG_BOT_TOKEN is set (not connected yet)."""
+    if settings.tg_bot_token is None or settings.tg_user_id is None:
+        return None
+    return CompanionBot(
+        client=client if client is not None else bot_client(settings),
+        token=settings.tg_bot_token.get_secret_value(),
+        owner_id=settings.tg_user_id,
+        mask=mask,
+    )
+
+
+async def _clients(client: TelegramClient, companion: CompanionBot | None) -> None:
+    """Until the account's client (or the bot's) disconnects for good."""
+    if companion is None:
+        await client.run_until_disconnected()
+        return
+    waits = [client.run_until_disconnected(), companion.client.run_until_disconnected()]
+    tasks = [asyncio.create_task(wait) for wait in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def run_terminal(
@@ -122,6 +172,6 @@ async def run_terminal(
         await serve(
             app,
             policy=effective_policy(settings, own_account=True),
-            alongside=read_lines(owner_id, app.dispatcher.submit),
+            alongside=read_lines(owner_id, app.submit),
         )
         return app.restart.exit_code

@@ -18,6 +18,7 @@ from telethon.tl import functions, types
 from jobs.config import Settings, load_settings
 from jobs.modes import run_telegram
 from jobs.storage import Database, InboxRepo, OutboxRepo
+from jobs.telegram.bot import bot_client
 from jobs.telegram.client import make_client
 from jobs.telegram.outbound import derive_random_id
 from tests.fakes.anthropic import Call, FakeAnthropic
@@ -43,11 +44,14 @@ class Jobs:
     stderr: list[str] = field(default_factory=list)
     client: Any = None
     """The TelegramClient of the current run (set by `start`)."""
+    bot_tg: FakeTelegram | None = None
+    """The companion bot's world (tests/fakes/bot.py), when TG_BOT_TOKEN is set."""
 
     async def start(self) -> None:
         client = self.client = self.tg.attach(make_client(self.settings))
+        bot = self.bot_tg.attach(bot_client(self.settings)) if self.bot_tg else None
         self.task = asyncio.create_task(
-            run_telegram(self.settings, extra_env=self.env, client=client)
+            run_telegram(self.settings, extra_env=self.env, client=client, bot=bot)
         )
         # connect() has returned once the update loop runs: before that, on a first start,
         # Telethon is still fetching its update state and would drop a message pushed now

@@ -14,7 +14,7 @@ from jobs.errors import StorageError
 from jobs.messages import MESSAGE_LIMIT, OutboundMessage
 from jobs.richtext import FormattedText, RichText, utf16_len, visible
 from jobs.sessions.taint import ApprovalRequest, TaintSource
-from jobs.storage import Approval
+from jobs.storage import Approval, ApprovalState
 
 MAX_ACTION_CHARS: Final = 100_000
 """Past this an action is denied without asking: nobody reads that much before saying yes, and
@@ -23,10 +23,17 @@ _FILE_MODE: Final = 0o600
 
 
 def question(
-    approval: Approval, source: TaintSource, wait: timedelta, *, attached: str | None = None
+    approval: Approval,
+    source: TaintSource,
+    wait: timedelta,
+    *,
+    attached: str | None = None,
+    scope: str | None = None,
+    card: bool = False,
 ) -> FormattedText:
     """The question: a name or title in it is plain text, the action a `pre` built directly
-    (or, with `attached`, the name of the file that holds it)."""
+    (or, with `attached`, the name of the file that holds it). `scope`: where a grant would
+    apply (/grant_<code> is offered); `card`: shown with buttons (the companion bot)."""
     code = approval.code
     rich = RichText().text(f"🔐 Approval needed ({code})", bold=True)
     rich.text("\nBecause of: ").plain(source.caused_by)
@@ -38,22 +45,34 @@ def question(
         size = f"{len(approval.action):,}"
         rich.text(f"the attached file {attached} ({size} characters, nothing cut). Read all ")
         rich.text("of it before you approve; invisible characters are spelled out as ⟦U+…⟧.")
-    rich.text(
-        f"\n\n/approve_{code} lets it run once, /deny_{code} refuses it (or reply yes or no "
-        f"to this message). No answer within {_duration(wait)} means no."
-    )
-    return rich.build()
+    if card:
+        rich.text(f"\n\nTap a button, or answer /approve_{code}, /deny_{code}")
+        rich.text(f" or /grant_{code}" if scope else "").text(" in my chat.")
+    else:
+        rich.text(
+            f"\n\n/approve_{code} lets it run once, /deny_{code} refuses it (or reply yes or "
+            "no to this message)."
+        )
+    if scope:
+        rich.text(f" /grant_{code} lets exactly this run now and again in {scope}, unasked.")
+    return rich.text(f" No answer within {_duration(wait)} means no.").build()
 
 
 def question_message(
-    owner_chat: int, approval: Approval, source: TaintSource, wait: timedelta, *, files: Path
+    owner_chat: int,
+    approval: Approval,
+    source: TaintSource,
+    wait: timedelta,
+    *,
+    files: Path,
+    scope: str | None = None,
 ) -> OutboundMessage:
     """The question as one message, or with the action in a file when it would not fit."""
-    body = question(approval, source, wait)
+    body = question(approval, source, wait, scope=scope)
     if utf16_len(body.text) <= MESSAGE_LIMIT:
         return OutboundMessage.formatted(owner_chat, body)
     path = write_action(files, approval)
-    body = question(approval, source, wait, attached=path.name)
+    body = question(approval, source, wait, attached=path.name, scope=scope)
     return OutboundMessage(
         chat_id=owner_chat,
         text=body.text,
@@ -77,6 +96,21 @@ def write_action(files: Path, approval: Approval) -> Path:
 def expired(approval: Approval) -> FormattedText:
     rich = RichText().text(f"⌛ No answer to approval {approval.code} in time: ")
     return rich.plain(approval.tool).text(" did not run.").build()
+
+
+_ENDINGS: Final = {
+    ApprovalState.APPROVED: "✅ Approved",
+    ApprovalState.DENIED: "🚫 Denied",
+    ApprovalState.EXPIRED: "⌛ No answer in time: it did not run",
+    ApprovalState.PENDING: "⌛ Ended: it did not run",
+}
+
+
+def settled(approval: Approval, state: ApprovalState, /) -> FormattedText:
+    """A card once answered: what it asked, and how it ended (no more buttons)."""
+    rich = RichText().text(f"🔐 Approval {approval.code}: ", bold=True)
+    rich.plain(approval.tool).text(f"\n{_ENDINGS[state]}.")
+    return rich.build()
 
 
 def refused_unasked(request: ApprovalRequest, size: int) -> FormattedText:

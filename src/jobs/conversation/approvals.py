@@ -7,6 +7,11 @@ MAX_ACTION_CHARS is denied without asking). The owner answers `/approve_<code>` 
 `/deny_<code>`, or replies yes / no to that message; no answer before the deadline counts as
 no. The PreToolUse guard that asked is waiting on a future the answer resolves, and writes
 the outcome to the audit log.
+
+With a GrantBook, a call the owner approved "for this task / session" (/grant_<code>, or the
+button) runs again there unasked (see conversation/grants.py). With ApprovalCards (the
+companion bot), the question is a card with buttons, and the card shows how it ended; a tap
+and a command resolve the same approval exactly once (the row's state changes once).
 """
 
 from __future__ import annotations
@@ -15,23 +20,33 @@ import asyncio
 import json
 import logging
 import shutil
-from collections.abc import Callable, Mapping
-from dataclasses import replace
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from jobs.conversation import approval_notices as notices
 from jobs.conversation.approval_notices import MAX_ACTION_CHARS
 from jobs.conversation.commands import Command
+from jobs.conversation.grants import GrantBook, scope_of
 from jobs.errors import JobsError
-from jobs.messages import OutboundMessage
-from jobs.sessions.taint import ApprovalAnswer, ApprovalRequest
-from jobs.storage import Approval, ApprovalRepo, ApprovalState, InboxItem, OutboxRepo, OutboxState
+from jobs.messages import MESSAGE_LIMIT, OutboundMessage
+from jobs.richtext import FormattedText, utf16_len
+from jobs.sessions.taint import ApprovalAnswer, ApprovalRequest, TaintSource
+from jobs.storage import (
+    Approval,
+    ApprovalRepo,
+    ApprovalState,
+    AuditRepo,
+    InboxItem,
+    OutboxRepo,
+    OutboxState,
+)
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MAX_ACTION_CHARS", "ApprovalBroker", "describe_call"]
+__all__ = ["MAX_ACTION_CHARS", "ApprovalBroker", "ApprovalCards", "describe_call"]
 
 _ANSWERS: Final = {
     "yes": "approve",
@@ -45,6 +60,33 @@ _ANSWERS: Final = {
 }
 """A reply to an approval message that is one of these words answers it."""
 _LEFT_OUTBOX: Final = (OutboxState.SENT, OutboxState.FAILED)
+
+
+class ApprovalCards(Protocol):
+    """Approval questions as cards with buttons, shown to the owner alone (the companion bot).
+
+    `post` shows the question with buttons to approve once, to approve for `scope` (when not
+    None) and to deny, and returns False when the card could not be shown (the question then
+    goes the usual way). A tap is answered through `decide` (ApprovalBroker.decide, given
+    once by `answer_with`, with the audit where refused taps are written). `settle` replaces
+    the buttons with how the approval ended; it never raises."""
+
+    def answer_with(self, decide: Callable[..., Awaitable[str]], audit: AuditRepo, /) -> None: ...
+
+    async def post(
+        self, approval: Approval, question: FormattedText, *, scope: str | None
+    ) -> bool: ...
+
+    async def settle(self, code: str, outcome: FormattedText, /) -> None: ...
+
+
+@dataclass(slots=True)
+class _Waiting:
+    """An approval the guard waits on: the answer, and the request a grant would be made of."""
+
+    answer: asyncio.Future[bool]
+    request: ApprovalRequest
+    carded: bool
 
 
 def describe_call(tool: str, tool_input: Mapping[str, Any], /) -> str:
@@ -67,16 +109,21 @@ class ApprovalBroker:
         on_outbox: Callable[[], None],
         timeout: timedelta,
         files: Path,
+        grants: GrantBook | None = None,
+        cards: ApprovalCards | None = None,
     ) -> None:
         """`files`: a folder of Jobs' own (under DATA_DIR, where no session writes) for the
-        actions too long for one message."""
+        actions too long for one message. `grants`: the owner's scoped grants (none offered
+        without it); `cards`: questions as cards with buttons (the companion bot)."""
         self._approvals = approvals
         self._outbox = outbox
         self._owner_chat = owner_chat_id
         self._on_outbox = on_outbox
         self._timeout = timeout
         self._files = files
-        self._waiting: dict[str, asyncio.Future[bool]] = {}
+        self._grants = grants
+        self._cards = cards
+        self._waiting: dict[str, _Waiting] = {}
 
     @property
     def wait_seconds(self) -> float:
@@ -90,31 +137,39 @@ class ApprovalBroker:
 
     async def ask(self, request: ApprovalRequest, /) -> ApprovalAnswer:
         """Ask the owner and wait for the answer (see sessions.taint.Approver)."""
+        if self._grants is not None and (grant := await self._grants.covering(request)):
+            return ApprovalAnswer(ApprovalState.APPROVED, f"grant-{grant.id}", grant.approval_id)
         action = describe_call(request.tool, request.tool_input)
         if len(action) > MAX_ACTION_CHARS:
             return await self._refuse_unasked(request, len(action))
         try:
-            approval = await self._post(request, action)
+            approval, carded = await self._post(request, action)
         except JobsError:
             logger.exception("could not ask the owner about %s", request.tool)
             return ApprovalAnswer(ApprovalState.DENIED)
-        waiter = self._waiting[approval.code] = asyncio.get_running_loop().create_future()
+        future = asyncio.get_running_loop().create_future()
+        self._waiting[approval.code] = _Waiting(future, request, carded)
+        answer = ApprovalAnswer(ApprovalState.EXPIRED, approval.code, approval.id)
         try:
             async with asyncio.timeout(self.wait_seconds):
-                approved = await waiter
+                approved = await future
+            state = ApprovalState.APPROVED if approved else ApprovalState.DENIED
+            answer = ApprovalAnswer(state, approval.code, approval.id)
         except TimeoutError:
-            return await self._no_answer(approval)
+            answer = await self._no_answer(approval, notify=not carded)
         except asyncio.CancelledError:  # the turn ended (/stop, its time limit): nothing runs
             await self._end_quietly(approval)
             raise
         finally:
             self._waiting.pop(approval.code, None)
             await self._drop_file(approval)
-        state = ApprovalState.APPROVED if approved else ApprovalState.DENIED
-        return ApprovalAnswer(state, approval.code, approval.id)
+            if carded and self._cards is not None:
+                await self._cards.settle(approval.code, notices.settled(approval, answer.state))
+        return answer
 
-    async def decide(self, code: str, /, *, approve: bool) -> str:
-        """The owner's answer (a command or a reply); returns what to tell the owner."""
+    async def decide(self, code: str, /, *, approve: bool, scoped: bool = False) -> str:
+        """The owner's answer (a command, a reply or a tap); returns what to tell the owner.
+        `scoped`: approve for the request's task or session (a grant), not just once."""
         state = ApprovalState.APPROVED if approve else ApprovalState.DENIED
         decided = await self._approvals.decide(code, state)
         if decided is None:
@@ -122,14 +177,29 @@ class ApprovalBroker:
             if known is None:
                 return f"I have no approval request with the code {code[:16]}."
             return f"Approval {known.code} is already {known.state.value}; nothing changed."
-        waiter = self._waiting.get(decided.code)
-        if waiter is None or waiter.done():
+        waiting = self._waiting.get(decided.code)
+        if waiting is None or waiting.answer.done():
             return f"Noted, but nothing waits for approval {decided.code} any more: nothing runs."
-        waiter.set_result(approve)
+        granted = await self._grant(waiting.request, decided) if approve and scoped else ""
+        waiting.answer.set_result(approve)
         # The tool's name in a code span: an MCP name's "__" would be Markdown emphasis.
         if approve:
-            return f"Approved: `{decided.tool}` runs now ({decided.code})."
+            return f"Approved: `{decided.tool}` runs now ({decided.code}).{granted}"
         return f"Denied: `{decided.tool}` will not run ({decided.code})."
+
+    async def _grant(self, request: ApprovalRequest, approval: Approval) -> str:
+        """A grant of `approval` for its session; the sentence telling the owner so."""
+        if self._grants is None or scope_of(request.session_key) is None:
+            return " It was approved this once: no grant can be made there."
+        try:
+            grant = await self._grants.grant(request, approval)
+        except JobsError:
+            logger.exception("could not record a grant for approval %s", approval.code)
+            return " Recording the grant failed: it was approved this once."
+        if grant is None:
+            return " It was approved this once: no grant can be made there."
+        scope = scope_of(request.session_key)
+        return f" Grant #{grant.id}: exactly this runs again in {scope} without asking."
 
     async def command_for_reply(self, item: InboxItem, /) -> Command | None:
         """`/approve_<code>` or `/deny_<code>` for a yes / no replying to an approval message."""
@@ -141,7 +211,8 @@ class ApprovalBroker:
 
     # -- internals ---------------------------------------------------------------------------
 
-    async def _post(self, request: ApprovalRequest, action: str) -> Approval:
+    async def _post(self, request: ApprovalRequest, action: str) -> tuple[Approval, bool]:
+        """The approval row and its question (a card when the bot can show it); True: a card."""
         source = request.source
         approval = await self._approvals.create(
             request.session_key,
@@ -151,6 +222,9 @@ class ApprovalBroker:
             self._timeout,
             caused_by=source.caused_by,
         )
+        scope = scope_of(request.session_key) if self._grants is not None else None
+        if self._cards is not None and await self._card(approval, source, scope):
+            return approval, True
         question = await asyncio.to_thread(
             notices.question_message,
             self._owner_chat,
@@ -158,13 +232,23 @@ class ApprovalBroker:
             source,
             self._timeout,
             files=self._files,
+            scope=scope,
         )
         [first, *_] = await self._outbox.enqueue([question])
         await self._approvals.attach_message(approval.id, first.id)
         self._on_outbox()
-        return replace(approval, outbox_id=first.id)
+        return replace(approval, outbox_id=first.id), False
 
-    async def _no_answer(self, approval: Approval) -> ApprovalAnswer:
+    async def _card(self, approval: Approval, source: TaintSource, scope: str | None) -> bool:
+        """Show the question as a card, when it fits in one message (a longer action goes as
+        an attached file, through the account)."""
+        assert self._cards is not None
+        body = notices.question(approval, source, self._timeout, scope=scope, card=True)
+        if utf16_len(body.text) > MESSAGE_LIMIT:
+            return False
+        return await self._cards.post(approval, body, scope=scope)
+
+    async def _no_answer(self, approval: Approval, *, notify: bool) -> ApprovalAnswer:
         expired = ApprovalAnswer(ApprovalState.EXPIRED, approval.code, approval.id)
         try:
             if await self._approvals.expire(approval.id) is None:
@@ -172,6 +256,8 @@ class ApprovalBroker:
                 latest = await self._approvals.get(approval.id)
                 if latest is not None and latest.state is ApprovalState.APPROVED:
                     return ApprovalAnswer(ApprovalState.APPROVED, approval.code, approval.id)
+            if not notify:  # the card itself says so
+                return expired
             notice = OutboundMessage.formatted(self._owner_chat, notices.expired(approval))
             await self._outbox.enqueue([notice])
         except JobsError:

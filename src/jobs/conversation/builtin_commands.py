@@ -1,10 +1,11 @@
-"""The commands every Jobs understands: /stop, /clear, /allow, /block, /approve, /deny (and /help
-from the table)."""
+"""The commands every Jobs understands: /stop, /clear, /allow, /block, /approve, /deny, /grant
+(and /help from the table)."""
 
 from __future__ import annotations
 
 from jobs.conversation.approvals import ApprovalBroker
 from jobs.conversation.commands import Command, CommandContext, CommandSpec, CommandTable
+from jobs.conversation.grants import GrantBook
 from jobs.conversation.untrusted import plain_name
 from jobs.sessions.manager import SessionManager
 from jobs.storage.people import Access, PeopleRepo
@@ -14,9 +15,14 @@ MAX_ID_DIGITS = 18
 
 
 def builtin_commands(
-    *, sessions: SessionManager, people: PeopleRepo, approvals: ApprovalBroker | None = None
+    *,
+    sessions: SessionManager,
+    people: PeopleRepo,
+    approvals: ApprovalBroker | None = None,
+    grants: GrantBook | None = None,
 ) -> CommandTable:
-    """`approvals`: with it, /approve_<code> and /deny_<code> answer its questions."""
+    """`approvals`: with it, /approve_<code> and /deny_<code> answer its questions (and
+    /grant_<code>, with `grants`, which /clear of a session also ends)."""
 
     async def stop(ctx: CommandContext, command: Command) -> str:
         if await sessions.interrupt(ctx.session_key):
@@ -25,7 +31,9 @@ def builtin_commands(
 
     async def clear(ctx: CommandContext, command: Command) -> str:
         await sessions.reset(ctx.session_key)
-        return "Done: our next message starts a fresh conversation."
+        ended = await grants.clear(ctx.session_key) if grants is not None else 0
+        also = f" The {ended} grant(s) of this session ended." if ended else ""
+        return f"Done: our next message starts a fresh conversation.{also}"
 
     async def allow(ctx: CommandContext, command: Command) -> str:
         return await _set_access(people, command, Access.ALLOWED, "I'll answer {who} from now on.")
@@ -55,19 +63,25 @@ def builtin_commands(
         ),
     )
     if approvals is not None:
-        _add_approvals(table, approvals)
+        _add_approvals(table, approvals, grants=grants is not None)
     return table
 
 
-def _add_approvals(table: CommandTable, broker: ApprovalBroker) -> None:
+def _add_approvals(table: CommandTable, broker: ApprovalBroker, *, grants: bool) -> None:
     async def approve(ctx: CommandContext, command: Command) -> str:
         return await _decide(broker, command, approve=True)
 
     async def deny(ctx: CommandContext, command: Command) -> str:
         return await _decide(broker, command, approve=False)
 
+    async def grant(ctx: CommandContext, command: Command) -> str:
+        return await _decide(broker, command, approve=True, scoped=True)
+
+    answers = [("approve", approve, "let"), ("deny", deny, "refuse")]
+    if grants:
+        answers.append(("grant", grant, "let again and again (in its task or session)"))
     # Immediate: the turn that asked may hold the very session the owner is waiting on.
-    for name, handler, what in (("approve", approve, "let"), ("deny", deny, "refuse")):
+    for name, handler, what in answers:
         table.add(
             name,
             CommandSpec(
@@ -80,10 +94,12 @@ def _add_approvals(table: CommandTable, broker: ApprovalBroker) -> None:
         )
 
 
-async def _decide(broker: ApprovalBroker, command: Command, *, approve: bool) -> str:
+async def _decide(
+    broker: ApprovalBroker, command: Command, *, approve: bool, scoped: bool = False
+) -> str:
     if len(command.args) != 1:
         return f"Usage: /{command.name}_<code>, with the code from my question."
-    return await broker.decide(command.args[0], approve=approve)
+    return await broker.decide(command.args[0], approve=approve, scoped=scoped)
 
 
 async def _set_access(people: PeopleRepo, command: Command, access: Access, done: str) -> str:

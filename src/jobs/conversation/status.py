@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from jobs.clock import Clock, utc_now
 from jobs.conversation.commands import Command, CommandContext, CommandSpec
+from jobs.conversation.grants import GrantBook
 from jobs.messages import Body
 from jobs.richtext import RichText
 from jobs.sessions.manager import SessionManager
@@ -133,12 +134,14 @@ class StatusSources:
     triggers: TriggerRepo | None = None
     model: Callable[[], str | None] | None = None
     """A line about the AI service while it is unreachable (Outages.describe)."""
+    grants: GrantBook | None = None
+    """The owner's scoped grants in force (their actions may be others' words: plain)."""
 
 
 def status_command(sources: StatusSources, /) -> CommandSpec:
     """/status: live sessions, active tasks, triggers and queue depth."""
 
-    async def handler(ctx: CommandContext, command: Command) -> str:
+    async def handler(ctx: CommandContext, command: Command) -> Body:
         live = sources.sessions.live_keys
         tasks = await sources.tasks.active()
         counts = await sources.inbox.count_by_state()
@@ -151,7 +154,11 @@ def status_command(sources: StatusSources, /) -> CommandSpec:
             f"answered; {outgoing} repl(ies) to send",
         ]
         model = sources.model() if sources.model is not None else None
-        return "\n".join([*lines, model] if model else lines)
+        text = "\n".join([*lines, model] if model else lines)
+        if sources.grants is None:
+            return text
+        listing = RichText().text(text + "\n")
+        return listing.build() if await sources.grants.describe(listing) else text
 
     return CommandSpec(handler, "what is running and waiting", owner_only=True)
 

@@ -16,7 +16,8 @@ from mcp.client.sse import sse_client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
-from jobs.extensions.mcp_servers import StdioSpec, UrlSpec, expand, references
+from jobs.extensions.mcp_servers import StdioSpec, UrlSpec, references
+from jobs.extensions.references import expand
 
 logger = logging.getLogger(__name__)
 

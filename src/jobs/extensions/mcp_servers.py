@@ -1,8 +1,11 @@
 """Owner-managed MCP servers: DATA_DIR/mcp_servers.json (stdio, http, sse) and their SDK configs.
 
-Secrets stay in the environment: a value such as `${GITHUB_TOKEN}` is stored as written and
+Secrets stay out of the file: a value such as `${GITHUB_TOKEN}` is stored as written and
 handed to Claude Code unexpanded; the CLI expands it from its own environment (Jobs' one) when
-it starts the server. Listings show which variables a server uses, never a value.
+it starts the server. A name the owner stored with /secret (SecretStore) is resolved by Jobs'
+launcher inside the server's own start instead (extensions/secret_launch.py), so its value is
+in no config, command line or session environment; it may be used in a stdio server's `env`
+only. Listings show which variables a server uses, never a value.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections import ChainMap
 from collections.abc import Container, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,16 +24,21 @@ from claude_agent_sdk import McpServerConfig
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from jobs.errors import ExtensionError
+from jobs.extensions.references import (
+    PROTECTED_VARS,
+    REFERENCE,
+    StoredSecrets,
+    expand,
+    names_in,
+)
+from jobs.extensions.secret_launch import launch_command
 from jobs.extensions.state import read_state, write_state
 
 NAME: Final = re.compile(r"^[a-z0-9]+([-_][a-z0-9]+)*$")
 MAX_NAME: Final = 40
 MAX_SERVERS: Final = 50
-REFERENCE: Final = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:-[^}]*)?\}")
 ENV_KEY: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 HEADER_KEY: Final = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$")
-# Jobs' own credentials (Telegram, Claude) are never handed to a server the model configured.
-PROTECTED_VARS: Final = re.compile(r"^(TG_|ANTHROPIC_|CLAUDE_)")
 
 _Text = Annotated[str, Field(max_length=4096)]
 
@@ -134,11 +143,6 @@ def references(spec: StdioSpec | UrlSpec, /) -> list[str]:
     return sorted({m.group(1) for m in found if m.group(2) is None})
 
 
-def expand(text: str, environ: Mapping[str, str], /) -> str:
-    """`text` with ${NAME} and ${NAME:-default} replaced as Claude Code does."""
-    return REFERENCE.sub(lambda m: environ.get(m.group(1), (m.group(2) or ":-")[2:]), text)
-
-
 def describe(entry: McpServerEntry, /) -> str:
     """One listing line: never an env or header value, only the variables referred to."""
     spec = entry.spec
@@ -164,18 +168,30 @@ class McpServers:
         path: Path,
         reserved: Container[str] = frozenset(),
         environ: Mapping[str, str] | None = None,
+        secrets: StoredSecrets | None = None,
     ) -> None:
         """`reserved`: names of Jobs' own servers (ToolServers will do); `environ`: where
-        ${VAR} references are looked up (Jobs' environment, which the CLI inherits)."""
+        ${VAR} references are looked up (Jobs' environment, which the CLI inherits);
+        `secrets`: the owner's stored secrets, which references may name too."""
         self._path = path
         self._reserved = reserved
         self._environ = os.environ if environ is None else environ
+        self._secrets = secrets
         self._state = read_state(path, McpServersFile)
-        self.revision = 0
+        self._revision = 0
+
+    @property
+    def revision(self) -> int:
+        """Counts every change, a stored secret's too (a server may start or stop with it)."""
+        return self._revision + (self._secrets.revision if self._secrets is not None else 0)
 
     @property
     def environ(self) -> Mapping[str, str]:
-        return self._environ
+        """Where a reference resolves when Jobs itself starts a server (mcp_test): a stored
+        secret first, then Jobs' environment."""
+        if self._secrets is None:
+            return self._environ
+        return ChainMap(self._secrets.values(), dict(self._environ))
 
     def entries(self) -> list[McpServerEntry]:
         return [McpServerEntry(name, spec) for name, spec in sorted(self._state.servers.items())]
@@ -195,6 +211,7 @@ class McpServers:
             raise ExtensionError(
                 f"{', '.join(protected)} belong to Jobs itself and are not passed to MCP servers."
             )
+        self._check_stored(spec)
         if isinstance(spec, StdioSpec):
             self._check_command(expand(spec.command, self._environ))
 
@@ -219,16 +236,40 @@ class McpServers:
         return True
 
     def missing(self, spec: StdioSpec | UrlSpec, /) -> list[str]:
-        """Referenced variables not set in Jobs' environment."""
-        return [var for var in references(spec) if var not in self._environ]
+        """Referenced variables neither stored nor set in Jobs' environment."""
+        return [var for var in references(spec) if var not in self.environ]
 
     def active(self) -> dict[str, McpServerConfig]:
-        """SDK configs of the enabled servers whose variables are all set."""
+        """SDK configs of the enabled servers whose variables are all set; a server using a
+        stored secret is started through Jobs' launcher, which resolves it."""
         return {
-            entry.name: sdk_config(entry.spec)
+            entry.name: self._config(entry.spec)
             for entry in self.entries()
             if entry.spec.enabled and not self.missing(entry.spec)
         }
+
+    def _stored_in(self, spec: StdioSpec | UrlSpec) -> list[str]:
+        stored = self._secrets
+        return [] if stored is None else [var for var in references(spec) if var in stored]
+
+    def _config(self, spec: StdioSpec | UrlSpec) -> McpServerConfig:
+        if self._secrets is None or not self._stored_in(spec) or not isinstance(spec, StdioSpec):
+            return sdk_config(spec)
+        command, args = launch_command(spec.model_dump_json(), self._secrets.path)
+        return {"type": "stdio", "command": command, "args": args, "env": {}}
+
+    def _check_stored(self, spec: StdioSpec | UrlSpec) -> None:
+        """A stored secret goes into a stdio server's environment only: a command line is
+        shown to every process (ps), and a URL or header would sit in Claude Code's config."""
+        stored = set(self._stored_in(spec))
+        texts = spec.strings() if isinstance(spec, UrlSpec) else [spec.command, *spec.args]
+        outside = sorted({name for text in texts for name in names_in(text)} & stored)
+        if outside:
+            raise ExtensionError(
+                f"{', '.join(outside)}: a stored secret goes in a stdio server's env only "
+                "(where no process listing or config shows it), not in a command, argument, "
+                "URL or header."
+            )
 
     def _check_name(self, name: str) -> None:
         if len(name) > MAX_NAME or not NAME.fullmatch(name):
@@ -254,7 +295,7 @@ class McpServers:
         state = McpServersFile(servers=servers)
         write_state(self._path, state, private=True)
         self._state = state
-        self.revision += 1
+        self._revision += 1
 
 
 def sdk_config(spec: StdioSpec | UrlSpec, /) -> McpServerConfig:

@@ -7,6 +7,7 @@ frozen dataclasses back; aiosqlite is imported nowhere else.
 from jobs.storage.approvals import Approval, ApprovalRepo, ApprovalState
 from jobs.storage.audit import AuditEntry, AuditRepo, UsageRepo, UsageTotals, redact
 from jobs.storage.database import Database, ExecResult, from_iso, to_iso
+from jobs.storage.grants import Grant, GrantRepo
 from jobs.storage.inbox import InboxItem, InboxRepo, InboxState
 from jobs.storage.outbox import OutboxItem, OutboxRepo, OutboxState
 from jobs.storage.people import Access, PeopleRepo, Person
@@ -34,6 +35,8 @@ __all__ = [
     "AuditRepo",
     "Database",
     "ExecResult",
+    "Grant",
+    "GrantRepo",
     "InboxItem",
     "InboxRepo",
     "InboxState",

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
+from jobs.redaction import KnownSecrets
 from jobs.storage.database import Database, from_iso, to_iso
 
 REDACTED: Final = "[redacted]"
@@ -112,10 +113,10 @@ def _entry(row: sqlite3.Row) -> AuditEntry:
 class AuditRepo:
     """The audit trail: tool calls, role violations, access decisions (redacted before write)."""
 
-    def __init__(self, db: Database, *, secrets: Iterable[str] = ()) -> None:
+    def __init__(self, db: Database, *, secrets: Iterable[str] | KnownSecrets = ()) -> None:
+        """`secrets`: values masked in every entry; a KnownSecrets may grow while Jobs runs."""
         self._db = db
-        # Longest first, so a secret containing another is masked whole.
-        self._secrets = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
+        self._known = secrets if isinstance(secrets, KnownSecrets) else KnownSecrets(secrets)
 
     async def record(
         self,
@@ -132,8 +133,9 @@ class AuditRepo:
     ) -> int:
         """Append one entry; returns its id."""
         text = json.dumps(redact(detail or {}), ensure_ascii=False, default=str)
-        for secret in self._secrets:  # known values (the API hash, say) have no telling shape
-            text = text.replace(json.dumps(secret, ensure_ascii=False)[1:-1], REDACTED)
+        # Known values (the API hash, a stored secret) have no telling shape; their JSON-escaped
+        # forms are among those masked.
+        text = self._known.mask(text, REDACTED)
         result = await self._db.execute(
             "INSERT INTO audit (at, session_key, role, person_id, event, tool, detail, decision,"
             " approval_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

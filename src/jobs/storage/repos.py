@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from jobs.redaction import KnownSecrets
 from jobs.storage.approvals import ApprovalRepo
 from jobs.storage.audit import AuditRepo, UsageRepo
 from jobs.storage.database import Database
+from jobs.storage.grants import GrantRepo
 from jobs.storage.inbox import InboxRepo
 from jobs.storage.languages import LanguageRepo
 from jobs.storage.outbox import OutboxRepo
@@ -27,11 +29,12 @@ class Repos:
     tasks: TaskRepo
     triggers: TriggerRepo
     approvals: ApprovalRepo
+    grants: GrantRepo
     audit: AuditRepo
     usage: UsageRepo
 
     @classmethod
-    def on(cls, db: Database, *, secrets: Iterable[str] = ()) -> Repos:
+    def on(cls, db: Database, *, secrets: Iterable[str] | KnownSecrets = ()) -> Repos:
         """Every repo on `db`; `secrets` are masked in what the audit stores."""
         return cls(
             inbox=InboxRepo(db),
@@ -42,6 +45,7 @@ class Repos:
             tasks=TaskRepo(db),
             triggers=TriggerRepo(db),
             approvals=ApprovalRepo(db),
+            grants=GrantRepo(db),
             audit=AuditRepo(db, secrets=secrets),
             usage=UsageRepo(db),
         )

@@ -14,11 +14,11 @@ from jobs.extensions.mcp_servers import (
     StdioSpec,
     UrlSpec,
     describe,
-    expand,
     parse_spec,
     references,
     sdk_config,
 )
+from jobs.extensions.references import expand
 from tests.fakes import mcp_server
 
 ENV = {"PATH": "/usr/bin:/bin", "MY_TOKEN": "tok-123456", "HOME": "/root"}
