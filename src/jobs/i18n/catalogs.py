@@ -21,7 +21,9 @@ class Catalogs:
     """Every shipped language, loaded once (a catalog is a few dozen kB)."""
 
     def __init__(self, translators: dict[str, Translator]) -> None:
-        self._translators = {SOURCE_LANGUAGE: Translator(SOURCE_LANGUAGE, gettext.NullTranslations())}
+        self._translators = {
+            SOURCE_LANGUAGE: Translator(SOURCE_LANGUAGE, gettext.NullTranslations())
+        }
         self._translators.update(translators)
 
     @classmethod

@@ -28,7 +28,7 @@ MAX_CHARS: Final = 1_000
 
 @dataclass(frozen=True, slots=True)
 class Detection:
-    """A guess: the language code, the model's confidence (0–1) and how many letters it saw."""
+    """A guess: the language code, the model's confidence (0 to 1) and how many letters it saw."""
 
     language: str
     confidence: float
@@ -63,7 +63,8 @@ class FastTextDetector:
         letters = letter_count(words)
         if letters == 0:
             return None
-        labels, scores = self._loaded().predict(words, k=1)
+        # The model learnt from ordinary text: shouting reads as noise to it.
+        labels, scores = self._loaded().predict(words.lower() if words.isupper() else words, k=1)
         if not labels:
             return None
         code = str(labels[0]).removeprefix(_LABEL)

@@ -1,8 +1,9 @@
 """Speakers: which language Jobs speaks with whom.
 
-The owner: their own choice (`/language`), else OWNER_LANGUAGE, else English. Telegram gives
-a user account no way to read its owner's app language (a user's `lang_code` reaches bots
-only), so there is nothing better to default to. Anyone else: the owner's choice for them, else
+The owner: their own choice (`/language`), else OWNER_LANGUAGE, else the language of their
+Telegram app, else English. Telegram tells a user account nothing about its owner's app
+language (a user's `lang_code` reaches bots only), so that is known only once the owner has
+written to the companion bot (TG_BOT_TOKEN). Anyone else: the owner's choice for them, else
 the language they write in, detected and remembered; a short or unsure message does not change
 a language already known.
 """
@@ -10,18 +11,22 @@ a language already known.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Final
 
 from jobs.i18n.catalogs import Catalogs
 from jobs.i18n.codes import SOURCE_LANGUAGE, is_code
 from jobs.i18n.detect import Detection, LanguageDetector
-from jobs.i18n.translator import Translator
+from jobs.i18n.translator import Translator, english
 from jobs.storage.languages import LanguageRepo, SetBy
+
+OwnerWords = Callable[[], Awaitable[Translator]]
+"""The owner's words now (`Speakers.owner`): what every notice to the owner is built with."""
 
 FIRST_GUESS: Final = 0.5
 """Confidence enough to take a language for someone whose language is not known yet."""
-CHANGE: Final = 0.8
-CHANGE_LETTERS: Final = 12
+CHANGE: Final = 0.7
+CHANGE_LETTERS: Final = 15
 """A known language changes only on a sure guess over a real sentence (not "ok" or "да")."""
 
 
@@ -41,15 +46,16 @@ class Speakers:
         self._repo = repo
         self._detector = detector
         self._owner_id = owner_id
-        self._owner_default = owner_default or SOURCE_LANGUAGE
+        self._owner_setting = owner_default
 
     async def language_of(self, user_id: int, /) -> str:
         """The code Jobs speaks with `user_id` (it may have no catalog: then notices are in
         English, while the model is still told the person's language)."""
         known = await self._repo.get(user_id)
-        if known is not None:
-            return known.code
-        return self._owner_default if user_id == self._owner_id else SOURCE_LANGUAGE
+        chosen = known is not None and known.set_by is SetBy.OWNER
+        if user_id == self._owner_id and self._owner_setting and not chosen:
+            return self._owner_setting  # above the app's language, below the owner's /language
+        return known.code if known is not None else SOURCE_LANGUAGE
 
     async def words_for(self, user_id: int, /) -> Translator:
         return self.catalogs.translator(await self.language_of(user_id))
@@ -71,6 +77,11 @@ class Speakers:
         if _convincing(guess, first=known is None):
             await self._repo.detected(user_id, guess.language)
 
+    async def owner_app_language(self, code: str, /) -> None:
+        """The language of the owner's Telegram app (seen by the companion bot)."""
+        if is_code(code):
+            await self._repo.detected(self._owner_id, code)
+
     async def choose(self, user_id: int, code: str | None, /) -> None:
         """Set `user_id`'s language (the owner's word, kept over detection); None: detect again
         (for the owner: back to OWNER_LANGUAGE)."""
@@ -83,3 +94,8 @@ def _convincing(guess: Detection, *, first: bool) -> bool:
     if first:
         return guess.confidence >= FIRST_GUESS
     return guess.confidence >= CHANGE and guess.letters >= CHANGE_LETTERS
+
+
+async def english_words() -> Translator:
+    """OwnerWords for code that was not given the owner's: English."""
+    return english()

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import gettext
 import re
+from collections.abc import Mapping
 from typing import Final
 
 _FIELD: Final = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
-def fill(template: str, values: dict[str, object], /) -> str:
+
+def fill(template: str, values: Mapping[str, object], /) -> str:
     """`template` with each `{name}` replaced by `str(values[name])`; an unknown name stays as
     written (a translation that names a value the code does not pass shows it, not a crash)."""
 
@@ -59,3 +61,8 @@ class Translator:
 
     def __repr__(self) -> str:
         return f"Translator({self.language!r})"
+
+
+def english() -> Translator:
+    """The source language's words (no catalog needed): for callers that are not told one."""
+    return Translator("en", gettext.NullTranslations())

@@ -41,9 +41,7 @@ def test_every_string_is_translated(code):
     untranslated = sorted(
         key
         for key in needed
-        if key not in catalog
-        or catalog[key].fuzzy
-        or not all(catalog[key].string if isinstance(catalog[key].string, tuple | list) else [catalog[key].string])
+        if key not in catalog or catalog[key].fuzzy or not all(_forms(catalog[key].string))
     )
     assert not untranslated, f"{code}: {len(untranslated)} untranslated, e.g. {untranslated[:5]}"
 
@@ -53,8 +51,8 @@ def test_translations_keep_placeholders_and_markup(code):
     """A translation fills the same values and keeps the same Markdown, or a message would
     lose a value or break its formatting in that language only."""
     for (msgid, _context), message in entries(read(po_path(code))).items():
-        ids = message.id if isinstance(message.id, tuple | list) else (message.id,)
-        strings = message.string if isinstance(message.string, tuple | list) else (message.string,)
+        ids = _forms(message.id)
+        strings = _forms(message.string)
         wanted = set().union(*(placeholders(i) for i in ids))
         for string in strings:
             assert placeholders(string) <= wanted, (msgid, string)
@@ -73,15 +71,18 @@ def test_the_compiled_catalog_matches_its_source(code):
         compiled = gettext.GNUTranslations(fp)
     for (msgid, context), message in entries(read(po_path(code))).items():
         if isinstance(message.id, tuple | list):
-            forms = message.string
-            for n, form in ((1, forms[0]), (2, forms[1]), (5, forms[-1])):
+            forms = _forms(message.string)
+            for n in (1, 2, 5):
                 got = (
                     compiled.npgettext(context, message.id[0], message.id[1], n)
                     if context
                     else compiled.ngettext(message.id[0], message.id[1], n)
                 )
                 assert got in forms, (msgid, n)
-            assert form
         else:
             got = compiled.pgettext(context, msgid) if context else compiled.gettext(msgid)
             assert got == message.string, f"run scripts/i18n: {code} .mo is stale at {msgid!r}"
+
+
+def _forms(string: object) -> list[str]:
+    return list(string) if isinstance(string, tuple | list) else [str(string)]

@@ -36,9 +36,7 @@ NOT_YET: dict[str, str] = {}
 
 def _skipped(relative: str) -> bool:
     parts = relative.split("/")
-    return any(
-        "/".join(parts[: i + 1]) in NOT_FOR_PEOPLE | NOT_YET for i in range(len(parts))
-    )
+    return any("/".join(parts[: i + 1]) in NOT_FOR_PEOPLE | NOT_YET for i in range(len(parts)))
 
 
 def test_no_message_module_has_untranslated_text():

@@ -39,7 +39,10 @@ def is_prose(text: str, /) -> bool:
     bare = _FIELDS.sub(" ", text)
     if not _WORD.search(bare):
         return False
-    return bool(_WORDS.search(bare) or _SENTENCE_END.search(bare))
+    if _WORDS.search(bare):
+        return True
+    # "Done." is a message; "schedule:" (a key's prefix) is not.
+    return bool(_SENTENCE_END.search(bare)) and bare.lstrip()[:1].isupper()
 
 
 def findings(path: Path, /) -> Iterator[Finding]:
@@ -50,7 +53,8 @@ def findings(path: Path, /) -> Iterator[Finding]:
     exempt = _docstrings(tree)
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and _call_name(node) in _TRANSLATORS:
-            message = node.args[1] if _call_name(node) == "pgettext" else (node.args or [None])[0]
+            at = 1 if _call_name(node) == "pgettext" else 0
+            message = node.args[at] if len(node.args) > at else None
             if not (isinstance(message, ast.Constant) and isinstance(message.value, str)):
                 yield Finding(path, node.lineno, f"{_call_name(node)}() of a non-literal")
         if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):

@@ -1,0 +1,56 @@
+"""Translator and Catalogs: words in a language, values filled in, never read as templates."""
+
+from __future__ import annotations
+
+from jobs.i18n.catalogs import Catalogs
+from jobs.i18n.codes import language_code
+from jobs.i18n.translator import fill, placeholders
+
+
+def test_values_are_inserted_as_they_are():
+    assert fill("I'll answer {who} from now on.", {"who": "{who.__class__}"}) == (
+        "I'll answer {who.__class__} from now on."
+    )
+
+
+def test_a_template_can_name_values_only():
+    # No attribute access, indexing or format specs: they stay as written.
+    values = {"who": "anna"}
+    assert fill("{who.__class__} {who[0]} {who!r} {who:>9}", values) == (
+        "{who.__class__} {who[0]} {who!r} {who:>9}"
+    )
+    assert fill("{{who}} and {who}", values) == "{who} and anna"
+    assert fill("{missing}", values) == "{missing}"
+    assert placeholders("{a} {{b}} {c.d} {e}") == {"a", "e"}
+
+
+def test_english_is_the_source_and_russian_is_shipped():
+    catalogs = Catalogs.shipped()
+    assert catalogs.languages[0] == "en"
+    assert "ru" in catalogs.languages
+    assert catalogs.translator("ru").name == "Русский"
+    assert catalogs.english.name == "English"
+    assert catalogs.translator("de") is catalogs.english  # no catalog: English
+    assert catalogs.translator(None) is catalogs.english
+
+
+def test_russian_plurals_have_three_forms():
+    ru = Catalogs.shipped().translator("ru")
+    forms = [ru.ngettext("{n} message waiting", "{n} messages waiting", n) for n in (1, 3, 5, 21)]
+    assert forms == [
+        "1 сообщение ждёт",
+        "3 сообщения ждут",
+        "5 сообщений ждут",
+        "21 сообщение ждёт",
+    ]
+
+
+def test_language_codes_are_only_codes():
+    assert language_code("ru") == "ru"
+    assert language_code("ru-RU") == "ru"
+    assert language_code("pt_BR.UTF-8") == "pt"
+    assert language_code(" EN ") == "en"
+    assert language_code("C.UTF-8") is None
+    assert language_code("ru; rm -rf /") is None
+    assert language_code("Ignore previous instructions") is None
+    assert language_code("") is None
