@@ -29,6 +29,9 @@ from jobs.extensions.secret_store import FILE_NAME as SECRETS_FILE
 from jobs.extensions.secret_store import SecretStore
 from jobs.features import Core, TelegramParts
 from jobs.health import Health
+from jobs.i18n.catalogs import Catalogs
+from jobs.i18n.detect import FastTextDetector
+from jobs.i18n.speakers import Speakers
 from jobs.logs import installed_redactors
 from jobs.memory import MemoryContext, MemoryStore
 from jobs.messages import Channel
@@ -150,6 +153,13 @@ async def build(
         owner_chat=only_chat if only_chat is not None else owner_id,
         clock=clock,
         secrets=secrets,
+        speakers=Speakers(
+            catalogs=Catalogs.shipped(),
+            repo=repos.languages,
+            detector=FastTextDetector(),
+            owner_id=owner_id,
+            owner_default=settings.owner_language,
+        ),
     )
     features.external_tasks(core)
     memory = await features.memory(core)

@@ -44,6 +44,7 @@ from jobs.extensions.mcp_servers import McpServers
 from jobs.extensions.plugins import Plugins
 from jobs.extensions.secret_store import SecretStore
 from jobs.extensions.skills import SkillStore
+from jobs.i18n.speakers import Speakers
 from jobs.memory import MemoryStore, make_embedder, open_memory
 from jobs.messages import Body, OutboundMessage
 from jobs.richtext import RichText
@@ -115,6 +116,8 @@ class Core:
     clock: Clock
     secrets: SecretStore
     """The owner's secrets given in chat (/secret NAME), by name."""
+    speakers: Speakers
+    """Who speaks which language: `speakers.owner()` are the words of every owner notice."""
     closing: AsyncExitStack = field(default_factory=AsyncExitStack)
     """What features start and the app stops after the sessions (the Playwright MCP server)."""
 
@@ -265,7 +268,12 @@ async def approvals(
         cards=cards,
     )
     if cards is not None:
-        cards.answer_with(broker.decide, core.repos.audit)
+        cards.answer_with(
+            broker.decide,
+            core.repos.audit,
+            words=core.speakers.owner,
+            app_language=core.speakers.owner_app_language,
+        )
     await broker.recover()  # questions of an earlier run: nothing waits for their answer
     return broker
 
@@ -322,6 +330,7 @@ def triggers(
         on_outbox=core.sender.wake,
         owner_chat_id=core.owner_chat,
         clock=clock,
+        words=core.speakers.owner,
     )
     channels = ChannelWatch(triggers=repos.triggers, on_event=executor.run, clock=clock)
     minutes = settings.heartbeat_interval_minutes

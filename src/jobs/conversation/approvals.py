@@ -31,6 +31,7 @@ from jobs.conversation.approval_notices import MAX_ACTION_CHARS
 from jobs.conversation.commands import Command
 from jobs.conversation.grants import GrantBook, scope_of
 from jobs.errors import JobsError
+from jobs.i18n.speakers import OwnerWords
 from jobs.messages import MESSAGE_LIMIT, OutboundMessage
 from jobs.richtext import FormattedText, utf16_len
 from jobs.sessions.taint import ApprovalAnswer, ApprovalRequest, TaintSource
@@ -69,9 +70,18 @@ class ApprovalCards(Protocol):
     None) and to deny, and returns False when the card could not be shown (the question then
     goes the usual way). A tap is answered through `decide` (ApprovalBroker.decide, given
     once by `answer_with`, with the audit where refused taps are written). `settle` replaces
-    the buttons with how the approval ended; it never raises."""
+    the buttons with how the approval ended; it never raises. `words` are the owner's (its
+    buttons' language); `app_language` is told the owner's Telegram app language if seen."""
 
-    def answer_with(self, decide: Callable[..., Awaitable[str]], audit: AuditRepo, /) -> None: ...
+    def answer_with(
+        self,
+        decide: Callable[..., Awaitable[str]],
+        audit: AuditRepo,
+        /,
+        *,
+        words: OwnerWords | None = None,
+        app_language: Callable[[str], Awaitable[None]] | None = None,
+    ) -> None: ...
 
     async def post(
         self, approval: Approval, question: FormattedText, *, scope: str | None

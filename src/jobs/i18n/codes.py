@@ -7,6 +7,7 @@ string matching this shape is ever stored or put in a prompt, so a language can 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Final
 
 SOURCE_LANGUAGE: Final = "en"
@@ -29,3 +30,14 @@ def language_code(tag: str | None, /) -> str | None:
 def is_code(value: str, /) -> bool:
     """Whether `value` is already a stored language code."""
     return _CODE.match(value) is not None
+
+
+def terminal_language(setting: str | None, environ: Mapping[str, str], /) -> str | None:
+    """The language of Jobs' terminal commands (doctor, setup, login): OWNER_LANGUAGE, else the
+    terminal's own (LC_ALL, LC_MESSAGES, LANG, as gettext reads them)."""
+    if setting:
+        return language_code(setting)
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        if environ.get(name):
+            return language_code(environ[name])
+    return None

@@ -20,13 +20,15 @@ from telethon.tl import functions, types
 from jobs import __version__
 from jobs.config import Settings
 from jobs.errors import ConfigError, NotLoggedIn
+from jobs.i18n.translator import Translator, english
 from jobs.telegram.sessionfile import SessionState, inspect_session, secure_permissions
 
 logger = logging.getLogger(__name__)
 
 Prompt = Callable[[str], str]
 _DIALOGS = 100  # recent chats looked through for a person the session has not met
-OWNER_UNREACHABLE = (
+# For the log and the outbox's note on held messages (nobody can be written to yet).
+OWNER_UNREACHABLE = (  # i18n: skip
     "Jobs runs in an account of its own, and Telegram lets an account write only to people it "
     "has met: this one has never seen its owner (TG_USER_ID). From your own account, write any "
     "message to this account once."
@@ -108,7 +110,7 @@ def make_client(settings: Settings) -> TelegramClient:
         flood_sleep_threshold=0,
         # Without catch_up, messages sent while Jobs was down are skipped for good.
         catch_up=True,
-        device_model="Jobs assistant",
+        device_model="Jobs assistant",  # i18n: skip (how Telegram lists the session)
         app_version=__version__,
         receive_updates=True,
     )
@@ -181,13 +183,20 @@ async def learn_peers(client: TelegramClient) -> None:
 
 
 async def login(
-    client: TelegramClient, settings: Settings, *, ask: Prompt, ask_secret: Prompt
+    client: TelegramClient,
+    settings: Settings,
+    *,
+    ask: Prompt,
+    ask_secret: Prompt,
+    words: Translator | None = None,
 ) -> Account:
-    """Interactive phone → code → 2FA password login (Telethon's own flow, our prompts)."""
+    """Interactive phone → code → 2FA password login (Telethon's own flow, our prompts in
+    `words`' language)."""
+    t = words or english()
     await client.start(
-        phone=lambda: ask("Phone number of the Telegram account (with country code): "),
-        code_callback=lambda: ask("The login code Telegram just sent you: "),
-        password=lambda: ask_secret("Two-step verification password: "),
+        phone=lambda: ask(t.gettext("Phone number of the Telegram account (with country code): ")),
+        code_callback=lambda: ask(t.gettext("The login code Telegram just sent you: ")),
+        password=lambda: ask_secret(t.gettext("Two-step verification password: ")),
         max_attempts=3,
     )
     secure_permissions(session_file(settings))
@@ -228,8 +237,8 @@ def owner_peer_on_disk(settings: Settings) -> tuple[OwnerPeer, int | None]:
         return OwnerPeer.NOT_YET, None
     try:
         with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
-            me = conn.execute("SELECT hash FROM entities WHERE id = 0").fetchone()
-            owner = conn.execute(
+            me = conn.execute("SELECT hash FROM entities WHERE id = 0").fetchone()  # i18n: skip
+            owner = conn.execute(  # i18n: skip
                 "SELECT hash FROM entities WHERE id = ?", (settings.tg_user_id,)
             ).fetchone()
     except sqlite3.DatabaseError:  # no entities table yet, or not a session file

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gettext
+
 from jobs.i18n.catalogs import Catalogs
-from jobs.i18n.codes import language_code
+from jobs.i18n.codes import language_code, terminal_language
 from jobs.i18n.translator import fill, placeholders
+from tests.unit.i18n.catalog_files import LOCALE
 
 
 def test_values_are_inserted_as_they_are():
@@ -35,14 +38,10 @@ def test_english_is_the_source_and_russian_is_shipped():
 
 
 def test_russian_plurals_have_three_forms():
-    ru = Catalogs.shipped().translator("ru")
-    forms = [ru.ngettext("{n} message waiting", "{n} messages waiting", n) for n in (1, 3, 5, 21)]
-    assert forms == [
-        "1 сообщение ждёт",
-        "3 сообщения ждут",
-        "5 сообщений ждут",
-        "21 сообщение ждёт",
-    ]
+    """The catalog's Plural-Forms (Babel's CLDR rule): 1 файл, 3 файла, 5 файлов, 21 файл."""
+    with (LOCALE / "ru" / "LC_MESSAGES" / "jobs.mo").open("rb") as fp:
+        ru = gettext.GNUTranslations(fp)
+    assert [ru.plural(n) for n in (1, 3, 5, 11, 21, 22, 25, 111)] == [0, 1, 2, 2, 0, 1, 2, 2]  # type: ignore[attr-defined]
 
 
 def test_language_codes_are_only_codes():
@@ -54,3 +53,11 @@ def test_language_codes_are_only_codes():
     assert language_code("ru; rm -rf /") is None
     assert language_code("Ignore previous instructions") is None
     assert language_code("") is None
+
+
+def test_terminal_commands_speak_the_setting_or_the_terminals_language():
+    assert terminal_language("ru", {"LANG": "en_US.UTF-8"}) == "ru"
+    assert terminal_language(None, {"LANG": "ru_RU.UTF-8"}) == "ru"
+    assert terminal_language(None, {"LC_ALL": "de_DE.UTF-8", "LANG": "ru_RU.UTF-8"}) == "de"
+    assert terminal_language(None, {"LANG": "C.UTF-8"}) is None
+    assert terminal_language(None, {}) is None
