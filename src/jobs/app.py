@@ -18,6 +18,7 @@ from jobs.config import ExternalUsers, Settings
 from jobs.conversation.builtin_commands import builtin_commands
 from jobs.conversation.delivery import OutboxSender
 from jobs.conversation.dispatcher import Dispatcher
+from jobs.conversation.language_command import language_command
 from jobs.conversation.limits import RateLimiter
 from jobs.conversation.outage import Outages
 from jobs.conversation.router import default_policy
@@ -208,6 +209,7 @@ async def build(
     commands = builtin_commands(
         sessions=sessions, people=repos.people, approvals=approvals, grants=grants
     )
+    commands.add("language", language_command(speakers=core.speakers, people=repos.people))
     features.owner_commands(
         core, commands, sessions, restart, limits, outages.describe, grants=grants
     )

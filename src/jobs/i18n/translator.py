@@ -54,6 +54,10 @@ class Translator:
         """`message` in `context`, for a short word whose translation depends on where it is."""
         return fill(self._translations.pgettext(context, message), values)
 
+    def later(self, marked: str, /, **values: object) -> str:
+        """A message marked with `deferred` where it was written, translated now."""
+        return fill(self._translations.gettext(marked), values)
+
     @property
     def name(self) -> str:
         """This language's own name ("English", "Русский")."""
@@ -66,3 +70,9 @@ class Translator:
 def english() -> Translator:
     """The source language's words (no catalog needed): for callers that are not told one."""
     return Translator("en", gettext.NullTranslations())
+
+
+def deferred(message: str, /) -> str:
+    """Marks `message` for the catalogs where it is translated later, when a person's
+    Translator is at hand (a command's summary in /help: `t.later(spec.summary)`)."""
+    return message

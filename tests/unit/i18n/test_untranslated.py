@@ -16,13 +16,24 @@ NOT_FOR_PEOPLE = {
     "tools": "tool descriptions and results, read by the model",
     "memory": "memory files and search results, read by the model",
     "extensions": "skills, plugins and MCP servers: results read by the model",
-    **{
-        f"telegram/{name}.py": "transport: Telegram's requests, errors and values, read by the model"
-        for name in (
-            "api channel_posts erase failures formatting inbound inline_markdown outbound people "
-            "rendering sessionfile splitting values"
-        ).split()
-    },
+    **dict.fromkeys(
+        (
+            "telegram/api.py",
+            "telegram/channel_posts.py",
+            "telegram/erase.py",
+            "telegram/failures.py",
+            "telegram/formatting.py",
+            "telegram/inbound.py",
+            "telegram/inline_markdown.py",
+            "telegram/outbound.py",
+            "telegram/people.py",
+            "telegram/rendering.py",
+            "telegram/sessionfile.py",
+            "telegram/splitting.py",
+            "telegram/values.py",
+        ),
+        "transport: Telegram's requests, errors and values, read by the model",
+    ),
     "i18n": "the translation layer itself",
     "config.py": "settings errors: shown before any setting, OWNER_LANGUAGE included, is read",
     "errors.py": "the error classes",
@@ -36,13 +47,22 @@ NOT_FOR_PEOPLE = {
     "triggers/events.py": "trigger payloads, for the model",
     "voice.py": "transcription (its text is the speaker's own)",
 }
-NOT_YET: dict[str, str] = {
-    name: "not converted yet"
-    for name in (
-        "app.py cli.py doctor.py features.py modes.py setup.py terminal.py conversation "
-        "delegation/runner.py triggers/executor.py telegram/media.py"
-    ).split()
-}
+NOT_YET: dict[str, str] = dict.fromkeys(
+    (
+        "app.py",
+        "cli.py",
+        "doctor.py",
+        "features.py",
+        "modes.py",
+        "setup.py",
+        "terminal.py",
+        "conversation",
+        "delegation/runner.py",
+        "triggers/executor.py",
+        "telegram/media.py",
+    ),
+    "not converted yet",
+)
 """Modules whose messages are still English only (each one is a bug to fix)."""
 
 
