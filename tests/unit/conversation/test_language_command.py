@@ -51,4 +51,4 @@ async def test_only_languages_with_a_catalog_and_only_the_owner_for_others(db: D
     assert said == "I'll write to \\@anna in Русский."  # Markdown: no mention
     assert await speakers.language_of(2) == "ru"
     unknown = await spec.handler(OWNER, Command("language", ("@nobody", "ru")))
-    assert isinstance(unknown, str) and unknown.startswith("I don't know anyone called @nobody")
+    assert isinstance(unknown, str) and unknown.startswith("I don't know anyone called \\@nobody")
