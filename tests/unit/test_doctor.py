@@ -25,6 +25,9 @@ def ready(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
         conn.execute("CREATE TABLE sessions (dc_id INTEGER, auth_key BLOB)")
         conn.execute("INSERT INTO sessions VALUES (2, ?)", (b"\x01" * 256,))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    for name in ("LC_ALL", "LC_MESSAGES", "OWNER_LANGUAGE"):  # the terminal's language: English
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
     for key, value in {
         "TG_API_ID": "1",
         "TG_API_HASH": HASH,
@@ -93,6 +96,20 @@ def test_cli_exit_codes(
     assert main(["doctor"]) == 1
     out = capsys.readouterr().out
     assert "missing  claude auth" in out and "Jobs cannot run yet" in out
+
+
+def test_doctor_speaks_the_owners_language(
+    ready: Settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
+    monkeypatch.setenv("LANG", "ru_RU.UTF-8")  # the terminal's language, without OWNER_LANGUAGE
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert "нет  доступ к Claude" in out
+    assert "Jobs пока не может работать: исправьте строки «нет» выше." in out
+    monkeypatch.setenv("OWNER_LANGUAGE", "en")  # the setting outranks the terminal
+    assert main(["doctor"]) == 1
+    assert "missing  claude auth" in capsys.readouterr().out
 
 
 def test_cli_bad_config_is_one_clear_error(

@@ -51,7 +51,6 @@ NOT_YET: dict[str, str] = dict.fromkeys(
     (
         "app.py",
         "cli.py",
-        "doctor.py",
         "features.py",
         "modes.py",
         "setup.py",
