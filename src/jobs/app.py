@@ -83,7 +83,8 @@ class App:
 
     async def run(self, *, policy: ExternalUsers) -> None:
         await retry_busy(
-            lambda: self.dispatcher.start(policy=policy), what="Starting the dispatcher"
+            lambda: self.dispatcher.start(policy=policy),
+            what="Starting the dispatcher",  # i18n: skip (the log's)
         )
         async with asyncio.TaskGroup() as group:
             group.create_task(self.sender.run(), name="outbox")

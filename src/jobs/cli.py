@@ -12,9 +12,7 @@ from pathlib import Path
 from jobs import __version__
 from jobs.config import Settings, load_settings
 from jobs.errors import JobsError
-from jobs.i18n.catalogs import Catalogs
-from jobs.i18n.codes import terminal_language
-from jobs.i18n.translator import Translator
+from jobs.i18n.catalogs import terminal_words
 from jobs.logs import configure_logging
 
 Command = Callable[[Settings, argparse.Namespace], int]
@@ -37,16 +35,10 @@ def scrub_environment(environ: MutableMapping[str, str], /) -> None:
         environ.pop(name, None)
 
 
-def terminal_words(settings: Settings) -> Translator:
-    """The language of what Jobs' terminal commands say: OWNER_LANGUAGE, else the terminal's."""
-    code = terminal_language(settings.owner_language, os.environ)
-    return Catalogs.shipped().translator(code)
-
-
 def _doctor(settings: Settings, args: argparse.Namespace) -> int:
     from jobs.doctor import render, run_checks
 
-    words = terminal_words(settings)
+    words = terminal_words(settings.owner_language, os.environ)
     checks = asyncio.run(run_checks(settings, t=words))
     print(render(checks, words))
     return 1 if any(c.blocking for c in checks) else 0

@@ -142,7 +142,8 @@ def external_tasks(core: Core) -> None:
         who = person.display_name if person and person.display_name else f"id {person_id}"
         handle = f" (@{one_line(person.username)})" if person and person.username else ""
         # Their name and their words: plain and quoted, never formatting or links of theirs.
-        notice = RichText().text("Summary from ").plain(one_line(who) + handle).text(":\n\n")
+        t = await core.speakers.owner()
+        notice = t.rich(RichText(), "Summary from {who}:\n\n", who=one_line(who) + handle)
         await core.to_owner(notice.quote(text).build())
 
     tasks = ExternalTaskTools(tasks=core.repos.tasks, clock=core.clock, notify_owner=summary)
@@ -351,7 +352,7 @@ def triggers(
             clock=clock,
         ).server()
     )
-    note = (
+    note = (  # i18n: skip (the trigger tools' description, for the model)
         f"Heartbeat: every {minutes} min, checklist HEARTBEAT.md in the workspace."
         if minutes
         else "Heartbeat: off."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Callable, Mapping
 
 from telethon import TelegramClient
@@ -12,6 +13,7 @@ from jobs.app import build, effective_policy, serve
 from jobs.clock import Clock, utc_now
 from jobs.config import Settings
 from jobs.features import TelegramParts
+from jobs.i18n.catalogs import terminal_words
 from jobs.logs import RedactingFilter
 from jobs.redaction import KnownSecrets
 from jobs.runlock import RunLock
@@ -168,7 +170,12 @@ async def run_terminal(
             extra_env=extra_env,
             only_chat=TERMINAL_CHAT_ID,
         )
-        print("Jobs: talking to your owner session here. /help for commands, Ctrl-D to leave.")
+        t = terminal_words(settings.owner_language, os.environ)
+        print(
+            t.gettext(
+                "Jobs: talking to your owner session here. /help for commands, Ctrl-D to leave."
+            )
+        )
         await serve(
             app,
             policy=effective_policy(settings, own_account=True),

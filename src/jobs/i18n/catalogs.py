@@ -8,10 +8,11 @@ gets English.
 from __future__ import annotations
 
 import gettext
+from collections.abc import Mapping
 from importlib import resources
 from typing import Final
 
-from jobs.i18n.codes import SOURCE_LANGUAGE, language_code
+from jobs.i18n.codes import SOURCE_LANGUAGE, language_code, terminal_language
 from jobs.i18n.translator import Translator
 
 DOMAIN: Final = "jobs"
@@ -60,3 +61,9 @@ class Catalogs:
     @property
     def english(self) -> Translator:
         return self._translators[SOURCE_LANGUAGE]
+
+
+def terminal_words(owner_language: str | None, environ: Mapping[str, str], /) -> Translator:
+    """The words of Jobs' terminal commands (doctor, login, chat): OWNER_LANGUAGE, else the
+    terminal's language (LC_ALL, LC_MESSAGES, LANG), else English."""
+    return Catalogs.shipped().translator(terminal_language(owner_language, environ))

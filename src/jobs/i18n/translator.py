@@ -13,6 +13,8 @@ import re
 from collections.abc import Mapping
 from typing import Final
 
+from jobs.richtext import RichText
+
 _FIELD: Final = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -53,6 +55,23 @@ class Translator:
     def pgettext(self, context: str, message: str, /, **values: object) -> str:
         """`message` in `context`, for a short word whose translation depends on where it is."""
         return fill(self._translations.pgettext(context, message), values)
+
+    def rich(self, notice: RichText, message: str, /, **values: str) -> RichText:
+        """`message` translated and added to `notice`: its own words as Jobs' text, each `{name}`
+        as another person's plain value (RichText.plain), so a name or title can carry no
+        formatting and no template of its own, wherever the language puts it."""
+        template = self._translations.gettext(message)
+        at = 0
+        for match in _FIELD.finditer(template):
+            token, name = match.group(0), match.group(1)
+            if token in ("{{", "}}"):
+                notice.text(template[at : match.start()] + token[0])
+            elif name in values:
+                notice.text(template[at : match.start()]).plain(values[name])
+            else:
+                notice.text(template[at : match.end()])
+            at = match.end()
+        return notice.text(template[at:])
 
     def later(self, marked: str, /, **values: object) -> str:
         """A message marked with `deferred` where it was written, translated now."""

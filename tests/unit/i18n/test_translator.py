@@ -7,6 +7,7 @@ import gettext
 from jobs.i18n.catalogs import Catalogs
 from jobs.i18n.codes import language_code, terminal_language
 from jobs.i18n.translator import fill, placeholders
+from jobs.richtext import RichText
 from tests.unit.i18n.catalog_files import LOCALE
 
 
@@ -61,3 +62,13 @@ def test_terminal_commands_speak_the_setting_or_the_terminals_language():
     assert terminal_language(None, {"LC_ALL": "de_DE.UTF-8", "LANG": "ru_RU.UTF-8"}) == "de"
     assert terminal_language(None, {"LANG": "C.UTF-8"}) is None
     assert terminal_language(None, {}) is None
+
+
+def test_a_notice_puts_others_values_in_as_plain_text_wherever_the_language_wants():
+    ru = Catalogs.shipped().translator("ru")
+    name = "*Bob* [x](https://evil)\u202e"
+    built = ru.rich(RichText(), "Summary from {who}:\n\n", who=name).quote("hi").build()
+    assert built.text.startswith("Сводка от *Bob* [x](https://evil)⟦U+202E⟧:\n\n")
+    assert [e.kind for e in built.entities] == ["blockquote"]
+    english = Catalogs.shipped().english.rich(RichText(), "{{who}} {who}", who="a")
+    assert english.build().text == "{who} a"

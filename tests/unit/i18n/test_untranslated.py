@@ -49,10 +49,7 @@ NOT_FOR_PEOPLE = {
 }
 NOT_YET: dict[str, str] = dict.fromkeys(
     (
-        "app.py",
         "cli.py",
-        "features.py",
-        "modes.py",
         "setup.py",
         "terminal.py",
         "conversation",

@@ -20,7 +20,7 @@ _WORDS = re.compile(r"[^\W\d_]{2,}[^\S\n]+\S|\S[^\S\n]+[^\W\d_]{2,}")
 _WORD = re.compile(r"[^\W\d_]{2,}")
 _SENTENCE_END = re.compile(r"[.!?:…]\s*$")
 _FIELDS = re.compile(r"\{[^{}]*\}")
-_TRANSLATORS = frozenset({"gettext", "ngettext", "pgettext", "deferred"})
+_TRANSLATORS = frozenset({"gettext", "ngettext", "pgettext", "deferred", "rich"})
 _LOGGERS = frozenset({"logger", "log", "logging", "_log", "_logger"})
 SKIP = "# i18n: skip"
 
@@ -53,7 +53,7 @@ def findings(path: Path, /) -> Iterator[Finding]:
     exempt = _docstrings(tree)
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and _call_name(node) in _TRANSLATORS:
-            at = 1 if _call_name(node) == "pgettext" else 0
+            at = 1 if _call_name(node) in ("pgettext", "rich") else 0
             message = node.args[at] if len(node.args) > at else None
             if not (isinstance(message, ast.Constant) and isinstance(message.value, str)):
                 yield Finding(path, node.lineno, f"{_call_name(node)}() of a non-literal")
