@@ -267,6 +267,7 @@ async def approvals(
         files=core.settings.data_dir / "approvals",
         grants=grants,
         cards=cards,
+        words=core.speakers.owner,
     )
     if cards is not None:
         cards.answer_with(

@@ -23,6 +23,7 @@ from typing import Any, Final
 
 from jobs.conversation.commands import Command, CommandContext, CommandSpec, CommandTable
 from jobs.errors import JobsError
+from jobs.i18n.translator import Translator, english
 from jobs.richtext import RichText
 from jobs.sessions.taint import ApprovalRequest
 from jobs.storage import Approval, AuditRepo, Grant, GrantRepo
@@ -48,13 +49,15 @@ def fingerprint(tool: str, tool_input: Mapping[str, Any], /) -> str:
     return hashlib.sha256(f"{tool}\0{what}".encode()).hexdigest()
 
 
-def scope_of(session_key: str, /) -> str | None:
-    """How a grant in this session is named to the owner; None: no grant is offered."""
+def scope_of(session_key: str, t: Translator | None = None, /) -> str | None:
+    """How a grant in this session is named to the owner (in `t`'s words); None: no grant is
+    offered."""
+    t = t or english()
     if session_key.startswith("task:"):
-        return f"task #{session_key.removeprefix('task:')}"
+        return t.gettext("task #{id}", id=session_key.removeprefix("task:"))
     if session_key.startswith("trigger:"):
         return None
-    return "this session (until /clear)"
+    return t.gettext("this session (until /clear)")
 
 
 class GrantBook:

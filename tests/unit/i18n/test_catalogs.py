@@ -10,6 +10,7 @@ import pytest
 from jobs.i18n.catalogs import Catalogs
 from jobs.i18n.translator import placeholders
 from tests.unit.i18n.catalog_files import (
+    SRC,
     TEMPLATE,
     entries,
     extracted,
@@ -17,6 +18,7 @@ from tests.unit.i18n.catalog_files import (
     po_path,
     read,
 )
+from tests.unit.i18n.untranslated import literal_messages
 
 _MARKUP = re.compile(r"[*`\[\]]|__|(?<!\w)_(?=\w)|(?<=\w)_(?!\w)")
 
@@ -32,6 +34,14 @@ def test_the_template_has_every_string_the_code_uses():
     missing, stale = extracted() - in_template, in_template - extracted()
     assert not missing, f"run scripts/i18n: not in the template: {sorted(missing)[:10]}"
     assert not stale, f"run scripts/i18n: no longer in the code: {sorted(stale)[:10]}"
+
+
+def test_the_extractor_finds_every_message_the_code_translates():
+    """Babel reads calls by their tokens: a variable named like a keyword (`rich`) once hid
+    messages from it. Every literal a translator call gets must be in the template."""
+    found = {msgid for msgid, _context in extracted()}
+    used = {m for path in SRC.rglob("*.py") for m in literal_messages(path)}
+    assert not used - found, sorted(used - found)[:10]
 
 
 @pytest.mark.parametrize("code", languages())

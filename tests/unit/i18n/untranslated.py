@@ -116,3 +116,14 @@ def _docstrings(tree: ast.Module) -> set[int]:
             ):
                 found.add(id(statement.value))
     return found
+
+
+def literal_messages(path: Path, /) -> Iterator[str]:
+    """The literal messages of translator calls in `path`, as the AST sees them (what the
+    extractor must find too)."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call) and _call_name(node) in _TRANSLATORS:
+            at = 1 if _call_name(node) in ("pgettext", "rich") else 0
+            message = node.args[at] if len(node.args) > at else None
+            if isinstance(message, ast.Constant) and isinstance(message.value, str):
+                yield message.value
