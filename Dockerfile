@@ -21,24 +21,32 @@ RUN cd browser \
  && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --omit=dev --no-audit --no-fund \
  && npm cache clean --force
 
+# Every dependency at the version requirements.lock pins (scripts/lock), before Jobs' own
+# source so that a code change reuses this layer.
+COPY requirements.lock ./
+RUN python3 -m venv /opt/venv \
+ && /opt/venv/bin/pip install --no-cache-dir --upgrade pip \
+ && /opt/venv/bin/pip install --no-cache-dir -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY src ./src
 COPY skills ./skills
 # Editable: Jobs finds browser/ and skills/ next to its source, as in a checkout.
-RUN python3 -m venv /opt/venv \
- && /opt/venv/bin/pip install --no-cache-dir --upgrade pip \
- && /opt/venv/bin/pip install --no-cache-dir -e /app
+RUN /opt/venv/bin/pip install --no-cache-dir --no-deps -e /app
 
 USER jobs
 ENV PATH=/opt/venv/bin:/app/browser/node_modules/.bin:$PATH \
     PYTHONUNBUFFERED=1 \
+    JOBS_HOME=/data \
     DATA_DIR=/data \
     WORKSPACE_DIR=/workspace
 VOLUME ["/data", "/workspace"]
 
-# /health (jobs.health) answers 200 while Telegram is connected, the database answers and the
-# event loop ticks; 503 otherwise. Listens on 127.0.0.1 inside the container only.
+# `jobs health` asks /health (jobs.health) on HEALTH_PORT: healthy while Telegram is connected,
+# the database answers and the event loop ticks; also when HEALTH_PORT=0 (off). Before
+# `jobs login` it says it is waiting for it. Listens on 127.0.0.1 inside the container only.
 ENV HEALTH_PORT=8080
-HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
-  CMD ["python3", "-c", "import os, sys, urllib.request as u; sys.exit(0 if u.urlopen(f\"http://127.0.0.1:{os.environ['HEALTH_PORT']}/health\", timeout=4).status == 200 else 1)"]
-CMD ["jobs", "run"]
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
+  CMD ["jobs", "health"]
+# JOBS_HOME=/data: `docker compose run --rm jobs jobs login` saves what it asks in the data
+# volume. Until then `jobs run` waits (and says so) instead of exiting and restarting forever.
+CMD ["jobs", "run", "--wait-for-login"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,25 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     merges options.env over os.environ and cannot unset them."""
     for name in inherited_claude_vars():
         monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def jobs_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """JOBS_HOME in the test's own folder (inherited by `jobs` children): no test reads or
+    writes the checkout's .env, data/ or workspace/."""
+    home = tmp_path / "jobs-home"
+    monkeypatch.setenv("JOBS_HOME", str(home))
+    return home
+
+
+@pytest.fixture(autouse=True)
+def keep_umask() -> Iterator[None]:
+    """`jobs.cli.main` makes the process umask private (as `jobs` should); a test that calls
+    it in-process must not change the mode of files the tests after it create."""
+    old = os.umask(0o022)
+    os.umask(old)
+    yield
+    os.umask(old)
 
 
 @pytest.fixture

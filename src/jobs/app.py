@@ -30,6 +30,7 @@ from jobs.extensions.secret_store import FILE_NAME as SECRETS_FILE
 from jobs.extensions.secret_store import SecretStore
 from jobs.features import Core, TelegramParts
 from jobs.health import Health
+from jobs.home import tighten
 from jobs.i18n.catalogs import Catalogs
 from jobs.i18n.detect import FastTextDetector
 from jobs.i18n.speakers import Speakers
@@ -130,8 +131,8 @@ async def build(
     `known`: the secret values masked wherever text leaves Jobs (the settings' ones when not
     given); the owner's stored secrets join it, and so does the log filter set up at start.
     """
-    for folder in (settings.data_dir, settings.workspace_dir):
-        folder.mkdir(parents=True, exist_ok=True)
+    # 0700 folders and 0600 files, an older install's looser modes tightened (jobs.home).
+    tighten(settings.data_dir, settings.workspace_dir)
     known = known if known is not None else KnownSecrets(settings.secret_values())
     for redactor in installed_redactors():
         redactor.also(known)

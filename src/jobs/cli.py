@@ -1,4 +1,9 @@
-"""The `jobs` command: parse arguments, load settings, set up logging, hand over to the app."""
+"""The `jobs` command: parse arguments, load settings, set up logging, hand over to the command.
+
+Anything a person can cause ends in one line `jobs: …` and an exit code (`JobsError.exit_code`:
+1 an error, 2 a bad setting, 69 Telegram unreachable, 130 stopped at a question), never a
+traceback.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,9 @@ from collections.abc import Callable, MutableMapping, Sequence
 from pathlib import Path
 
 from jobs import __version__
-from jobs.config import Settings, load_settings
+from jobs.config import Settings, default_env_file, load_settings
 from jobs.errors import JobsError
+from jobs.home import set_private_umask
 from jobs.i18n.catalogs import terminal_words
 from jobs.logs import configure_logging
 
@@ -20,6 +26,7 @@ Command = Callable[[Settings, argparse.Namespace], int]
 SECRET_VARIABLES = (
     "TG_API_HASH",
     "TG_SESSION",
+    "TG_PROXY",
     "ANTHROPIC_API_KEY",
     "OPENAI_API_KEY",
     "CLAUDE_CODE_OAUTH_TOKEN",
@@ -46,19 +53,36 @@ def _doctor(settings: Settings, args: argparse.Namespace) -> int:
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
     from jobs.modes import run_telegram
+    from jobs.questions import TerminalQuestions
+    from jobs.setup import first_run, wait_for_setup
 
-    if sys.stdin.isatty():
-        settings = _first_run_setup(settings, args)
+    if TerminalQuestions.available():
+        questions = TerminalQuestions(words=terminal_words(settings.owner_language, os.environ))
+        settings = asyncio.run(first_run(settings, args.env_file, questions))
+    elif args.wait_for_login:
+        settings = asyncio.run(wait_for_setup(settings, args.env_file))
     scrub_environment(os.environ)
     return asyncio.run(run_telegram(settings))
 
 
 def _login(settings: Settings, args: argparse.Namespace) -> int:
-    from jobs.setup import ask_telegram_settings, claude_auth, telegram_login
+    from jobs.questions import TerminalQuestions
+    from jobs.setup import claude_auth, setup_telegram
 
-    settings = ask_telegram_settings(settings, args.env_file, input)
-    asyncio.run(telegram_login(settings, ask=input, print_session=args.print_session))
-    asyncio.run(claude_auth(settings, args.env_file, input))
+    if not TerminalQuestions.available():
+        raise JobsError(
+            "jobs login asks questions, so it needs a terminal (with Docker: "
+            "docker compose run --rm jobs jobs login)."
+        )
+
+    async def login() -> None:
+        questions = TerminalQuestions(words=terminal_words(settings.owner_language, os.environ))
+        done = await setup_telegram(
+            settings, args.env_file, questions, print_session=args.print_session
+        )
+        await claude_auth(done, args.env_file, questions)
+
+    asyncio.run(login())
     return 0
 
 
@@ -79,18 +103,53 @@ def _chat(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(run_terminal(settings))
 
 
-def _first_run_setup(settings: Settings, args: argparse.Namespace) -> Settings:
-    """In a terminal, `jobs run` walks a new owner through whatever is missing."""
-    from jobs.doctor import check_claude_auth, check_telegram_session
-    from jobs.setup import ask_telegram_settings, claude_auth, telegram_login
+def _backup(settings: Settings, args: argparse.Namespace) -> int:
+    from jobs.backup import describe, verify_backup, write_backup
+    from jobs.clock import utc_now
 
-    settings = ask_telegram_settings(settings, args.env_file, input)
-    if (asyncio.run(check_telegram_session(settings))).blocking:
-        asyncio.run(telegram_login(settings, ask=input, print_session=False))
-    if (asyncio.run(check_claude_auth(settings))).blocking:
-        asyncio.run(claude_auth(settings, args.env_file, input))
-        settings = load_settings(args.env_file)
-    return settings
+    write_backup(settings, args.file, now=utc_now())
+    print(f"Backed up to {args.file} (keep it safe: it holds your Telegram login).")
+    if args.verify:
+        print(f"Verified: {describe(verify_backup(args.file))}.")
+    return 0
+
+
+def _restore(settings: Settings, args: argparse.Namespace) -> int:
+    from jobs.backup import describe
+    from jobs.clock import utc_now
+    from jobs.restore import restore_backup
+
+    done = restore_backup(settings, args.file, now=utc_now())
+    print(f"Restored {describe(done.verified)}")
+    print(f"into {settings.data_dir} and {settings.workspace_dir}.")
+    for kept in done.kept:
+        print(f"What was there before is kept in {kept}.")
+    if done.settings_beside is not None:
+        print(f"Your settings file stays; the backup's is beside it: {done.settings_beside}.")
+    return 0
+
+
+def _service(settings: Settings, args: argparse.Namespace) -> int:
+    from jobs import service
+
+    chosen = service.Service.chosen(system=args.system, user=args.user, environ=os.environ)
+    if args.print:
+        print(service.unit(settings, chosen), end="")
+        return 0
+    if args.action == "install":
+        lines = service.install(settings, chosen)
+    else:
+        lines = service.uninstall(chosen)
+    print("\n".join(lines))
+    return 0
+
+
+def _health(settings: Settings, args: argparse.Namespace) -> int:
+    from jobs.healthcheck import check_health
+
+    code, line = check_health(settings)
+    print(line, file=sys.stdout if code == 0 else sys.stderr)
+    return code
 
 
 def _browser(settings: Settings, args: argparse.Namespace) -> int:  # noqa: RET503 - exec
@@ -127,6 +186,10 @@ COMMANDS: dict[str, tuple[Command, str]] = {
     "doctor": (_doctor, "check configuration, Telegram login, Claude auth and the browser"),
     "audit": (_audit, "show the latest audit entries: every tool call, allowed or denied"),
     "browser": (_browser, "run the browser service here, without Docker (Chromium, noVNC)"),
+    "backup": (_backup, "write one archive of everything Jobs keeps (works while Jobs runs)"),
+    "restore": (_restore, "put a backup in place (what it replaces is kept aside)"),
+    "service": (_service, "install a systemd unit that keeps Jobs running (without Docker)"),
+    "health": (_health, "ask a running Jobs whether it is healthy (GET /health on HEALTH_PORT)"),
 }
 
 
@@ -139,27 +202,71 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--env-file",
         type=Path,
-        default=Path(".env"),
-        help="settings file to read besides the environment (default: .env)",
+        default=None,
+        help="settings file to read besides the environment (default: JOBS_HOME/.env)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (_, help_text) in COMMANDS.items():
         command = sub.add_parser(name, help=help_text, description=help_text)
-        if name == "browser":
-            command.add_argument(
-                "action", nargs="?", default="start", choices=("start", "health", "link")
-            )
-        if name == "audit":
-            command.add_argument(
-                "-n", type=_positive, default=30, help="how many entries (default: 30)"
-            )
-        if name == "login":
-            command.add_argument(
-                "--print-session",
-                action="store_true",
-                help="also print the login as a StringSession (for TG_SESSION)",
-            )
+        if (arguments := _ARGUMENTS.get(name)) is not None:
+            arguments(command)
     return parser
+
+
+def _run_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--wait-for-login",
+        action="store_true",
+        help="without a terminal and not set up yet: wait for `jobs login` instead of "
+        "exiting (for Docker and service managers)",
+    )
+
+
+def _login_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--print-session",
+        action="store_true",
+        help="also print the login as a StringSession (for TG_SESSION)",
+    )
+
+
+def _audit_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("-n", type=_positive, default=30, help="how many entries (default: 30)")
+
+
+def _browser_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("action", nargs="?", default="start", choices=("start", "health", "link"))
+
+
+def _archive_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("file", type=Path, metavar="FILE", help="the archive (.tar.gz)")
+
+
+def _backup_arguments(command: argparse.ArgumentParser) -> None:
+    _archive_arguments(command)
+    command.add_argument(
+        "--verify", action="store_true", help="read the archive back and check every file"
+    )
+
+
+def _service_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("action", choices=("install", "uninstall"))
+    command.add_argument(
+        "--system", action="store_true", help="a unit for the whole machine (needs sudo)"
+    )
+    command.add_argument("--user", help="with --system: the user Jobs runs as (default: you)")
+    command.add_argument("--print", action="store_true", help="show the unit; write nothing")
+
+
+_ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
+    "run": _run_arguments,
+    "login": _login_arguments,
+    "audit": _audit_arguments,
+    "browser": _browser_arguments,
+    "backup": _backup_arguments,
+    "restore": _archive_arguments,
+    "service": _service_arguments,
+}
 
 
 def _positive(text: str) -> int:
@@ -171,19 +278,27 @@ def _positive(text: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    set_private_umask()  # the database, the session, uploads: nobody else's to read
+    args.env_file = args.env_file or default_env_file()
     try:
-        settings = load_settings(args.env_file if args.env_file.exists() else None)
+        settings = load_settings(args.env_file)
     except JobsError as exc:
         print(f"jobs: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_code
+    # In `jobs chat` the log shares the screen with the conversation: warnings only, unless
+    # LOG_LEVEL asks for more.
+    quiet = args.command == "chat" and "log_level" not in settings.model_fields_set
     configure_logging(
-        settings.log_level, settings.secret_values(), json_lines=settings.log_format == "json"
+        "WARNING" if quiet else settings.log_level,
+        settings.secret_values(),
+        json_lines=settings.log_format == "json",
     )
     command, _ = COMMANDS[args.command]
     try:
         return command(settings, args)
     except JobsError as exc:
         print(f"jobs: {exc}", file=sys.stderr)
-        return 1
+        return exc.exit_code
     except KeyboardInterrupt:
+        print("jobs: stopped (Ctrl-C)", file=sys.stderr)
         return 130

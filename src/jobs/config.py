@@ -6,17 +6,21 @@ the variable and says what is expected; nothing starts half-configured.
 
 from __future__ import annotations
 
+import os
 import re
 import zoneinfo
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from jobs.errors import ConfigError
+from jobs.home import default_home, env_file
 from jobs.i18n.codes import language_code
+from jobs.proxy import Proxy, parse_proxy
 
 _STRING_SESSION = re.compile(r"^1[A-Za-z0-9+/=_-]{100,}$")
 
@@ -49,6 +53,16 @@ class Settings(BaseSettings):
     tg_bot_token: SecretStr | None = Field(
         default=None,
         description="the companion bot's token from @BotFather: approval cards with buttons",
+    )
+    tg_proxy: SecretStr | None = Field(
+        default=None,
+        description="socks5://[user:pass@]host:port, http://host:port or mtproxy://SECRET@host:port",
+    )
+    tg_connect_timeout_seconds: float = Field(
+        default=25,  # with starting up and stopping, `jobs run` gives up in under 30 s
+        gt=0,
+        le=600,
+        description="at start, give up on reaching Telegram after this long (a supervisor retries)",
     )
     anthropic_api_key: SecretStr | None = None
     claude_code_oauth_token: SecretStr | None = Field(
@@ -88,8 +102,12 @@ class Settings(BaseSettings):
     novnc_password: SecretStr | None = Field(
         default=None, description="the viewer's password (else browser/start.sh makes one)"
     )
-    data_dir: Path = Path("data")
-    workspace_dir: Path = Path("workspace")
+    jobs_home: Path = Field(
+        default_factory=lambda: default_home(os.environ),
+        description="where .env, data/ and workspace/ live (see jobs.home)",
+    )
+    data_dir: Path = Field(default=Path("data"), description="relative: inside JOBS_HOME")
+    workspace_dir: Path = Field(default=Path("workspace"), description="relative: inside JOBS_HOME")
     query_timeout_seconds: float = Field(default=300, gt=0, le=24 * 3600)
     model_retry_seconds: float = Field(
         default=30,
@@ -136,6 +154,13 @@ class Settings(BaseSettings):
             r"[0-9]{5,16}:[A-Za-z0-9_-]{30,}", value.get_secret_value()
         ):
             raise ValueError("expected a bot token from @BotFather, such as 123456789:AAE…")
+        return value
+
+    @field_validator("tg_proxy")
+    @classmethod
+    def _proxy_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parse_proxy(value.get_secret_value())
         return value
 
     @field_validator("timezone")
@@ -188,6 +213,14 @@ class Settings(BaseSettings):
             raise ValueError("expected a URL such as http://host:port")
         return value
 
+    @model_validator(mode="after")
+    def _inside_home(self) -> Settings:
+        # Never the current folder: `jobs doctor` run from /tmp must not make /tmp/data.
+        self.jobs_home = self.jobs_home.expanduser().absolute()
+        self.data_dir = self.jobs_home / self.data_dir.expanduser()
+        self.workspace_dir = self.jobs_home / self.workspace_dir.expanduser()
+        return self
+
     # -- derived values -------------------------------------------------------------------
 
     @property
@@ -203,7 +236,7 @@ class Settings(BaseSettings):
         raw = self.tg_session.get_secret_value() if self.tg_session else ""
         if not raw or self.tg_session_is_string:
             return self.data_dir / "telethon.session"
-        path = Path(raw).expanduser()
+        path = self.jobs_home / Path(raw).expanduser()
         return path if path.suffix == ".session" else path.with_name(path.name + ".session")
 
     @property
@@ -216,6 +249,11 @@ class Settings(BaseSettings):
     def claude_config_dir(self) -> Path:
         """Claude Code's config and transcripts: stable across restarts so sessions resume."""
         return self.data_dir / "claude"
+
+    @property
+    def telegram_proxy(self) -> Proxy | None:
+        """TG_PROXY parsed (checked when the settings were read)."""
+        return parse_proxy(self.tg_proxy.get_secret_value()) if self.tg_proxy else None
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
@@ -233,20 +271,25 @@ class Settings(BaseSettings):
             self.novnc_password,
             self.tg_bot_token,
         )
-        return [v.get_secret_value() for v in values if v is not None]
+        found = [v.get_secret_value() for v in values if v is not None]
+        if self.tg_proxy is not None:
+            url = self.tg_proxy.get_secret_value()
+            found += [url, *parse_proxy(url).secrets()]
+        if self.http_proxy and (password := urlsplit(self.http_proxy).password):
+            found.append(password)
+        return found
 
-    def missing_telegram(self) -> list[str]:
-        """The Telegram variables `jobs run` and `jobs login` need but are unset."""
-        needed = {
-            "TG_API_ID": self.tg_api_id,
-            "TG_API_HASH": self.tg_api_hash,
-            "TG_USER_ID": self.tg_user_id,
-        }
+    def missing_telegram(self, *, owner: bool = True) -> list[str]:
+        """The Telegram variables `jobs run` needs but are unset (`owner`: TG_USER_ID too;
+        logging in needs only the application's)."""
+        needed = {"TG_API_ID": self.tg_api_id, "TG_API_HASH": self.tg_api_hash}
+        if owner:
+            needed["TG_USER_ID"] = self.tg_user_id
         return [name for name, value in needed.items() if value is None]
 
-    def require_telegram(self) -> None:
+    def require_telegram(self, *, owner: bool = True) -> None:
         """Raise ConfigError unless everything Telegram needs is set."""
-        missing = self.missing_telegram()
+        missing = self.missing_telegram(owner=owner)
         if missing:
             raise ConfigError(
                 f"{', '.join(missing)} not set: put them in .env or the environment "
@@ -256,10 +299,17 @@ class Settings(BaseSettings):
             )
 
 
-def load_settings(env_file: Path | None = Path(".env"), **overrides: Any) -> Settings:
-    """Read the settings, or raise one ConfigError naming every bad variable."""
+def default_env_file() -> Path:
+    """The .env of the Jobs home (JOBS_HOME, see jobs.home)."""
+    return env_file(default_home(os.environ))
+
+
+def load_settings(env_path: Path | None = None, **overrides: Any) -> Settings:
+    """Read the environment and `env_path` (a .env file, when it exists), or raise one
+    ConfigError naming every bad variable."""
+    path = env_path if env_path is not None and env_path.is_file() else None
     try:
-        return Settings(_env_file=env_file, **overrides)
+        return Settings(_env_file=path, **overrides)
     except ValidationError as exc:
         raise ConfigError(_describe(exc), variable=_first_variable(exc)) from None
 
@@ -269,7 +319,8 @@ def _describe(exc: ValidationError) -> str:
     for err in exc.errors():
         name = str(err["loc"][0]).upper() if err["loc"] else "?"
         got = err.get("input")
-        shown = "" if name.endswith(("HASH", "KEY", "SESSION", "TOKEN")) else f" (got {got!r})"
+        secret = name.endswith(("HASH", "KEY", "SESSION", "PROXY", "TOKEN", "PASSWORD"))
+        shown = "" if secret else f" (got {got!r})"
         msg = str(err["msg"]).removeprefix("Value error, ")
         lines.append(f"  {name}: {msg}{shown}")
     return "\n".join(lines)

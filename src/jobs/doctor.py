@@ -65,8 +65,9 @@ async def check_telegram_config(settings: Settings, t: Translator | None = None)
             Status.MISSING,
             t.gettext("{names} not set", names=", ".join(missing)),
             t.gettext(
-                "Get TG_API_ID/TG_API_HASH at https://my.telegram.org and put them, with "
-                "TG_USER_ID (your numeric id), in .env"
+                "Run `jobs login`: it asks for TG_API_ID/TG_API_HASH (from "
+                "https://my.telegram.org) and finds TG_USER_ID, and saves them in {file}",
+                file=settings.jobs_home / ".env",
             ),
         )
     return Check(
@@ -92,13 +93,31 @@ async def check_writable_dirs(settings: Settings, t: Translator | None = None) -
             t.gettext("not writable: {folders}", folders="; ".join(bad)),
             t.gettext("Create them or set DATA_DIR / WORKSPACE_DIR to writable folders"),
         )
-    return Check(DATA_DIRS, Status.OK, f"{settings.data_dir}, {settings.workspace_dir}")
+    later = [str(p) for p in (settings.data_dir, settings.workspace_dir) if not p.exists()]
+    note = (
+        t.gettext(" ({folders} made by the first `jobs run`)", folders=", ".join(later))
+        if later
+        else ""
+    )
+    return Check(
+        DATA_DIRS,
+        Status.OK,
+        t.gettext(
+            "home {home}: {data}, {workspace}{note}",
+            home=settings.jobs_home,
+            data=settings.data_dir,
+            workspace=settings.workspace_dir,
+            note=note,
+        ),
+    )
 
 
 def _not_writable(path: Path) -> str:
+    """Why `path` (or, while it does not exist, the folder it would be made in) cannot be
+    written; "" when it can. Makes nothing: doctor only looks."""
+    existing = next(p for p in (path, *path.parents) if p.exists())
     try:
-        path.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path, prefix=".doctor-"):
+        with tempfile.NamedTemporaryFile(dir=existing, prefix=".doctor-"):
             pass
     except OSError as exc:
         return exc.strerror or type(exc).__name__

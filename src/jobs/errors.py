@@ -8,6 +8,7 @@ JobsError
 ├── DiskFull               a file could not be written: its disk (or quota) is full
 ├── TelegramError          Telegram refused or failed a request
 │   ├── NotLoggedIn        no authorised Telegram session: run `jobs login`
+│   ├── TelegramUnreachable  Telegram (or TG_PROXY) could not be reached at start
 │   └── RetryLater         a flood wait: try again after `seconds`
 ├── SessionError           a Claude session could not run a turn
 │   ├── ResumeFailed       a stored session could not be resumed
@@ -17,7 +18,11 @@ JobsError
 ├── AlreadyRunning         another `jobs run` holds the data directory
 ├── ApprovalDenied         the owner denied (or did not answer) an approval
 ├── ExtensionError         a skill, plugin or MCP server could not be managed
-└── BrowserDown            the browser service does not answer (or its MCP server failed)
+├── BrowserDown            the browser service does not answer (or its MCP server failed)
+├── Cancelled              the person left a question (Ctrl-C, Ctrl-D)
+└── BackupError            an archive could not be written, read or restored
+
+Each class has the `jobs` command's exit code for it (`exit_code`).
 """
 
 from __future__ import annotations
@@ -29,9 +34,13 @@ from pathlib import Path
 class JobsError(Exception):
     """Base of every error Jobs raises on purpose."""
 
+    exit_code = 1
+
 
 class ConfigError(JobsError):
     """A setting is missing or malformed."""
+
+    exit_code = 2
 
     def __init__(self, message: str, *, variable: str | None = None) -> None:
         super().__init__(message)
@@ -94,6 +103,13 @@ class NotLoggedIn(TelegramError):
     """There is no authorised Telegram session."""
 
 
+class TelegramUnreachable(TelegramError):
+    """Telegram, or the proxy in TG_PROXY, could not be reached (refused, no route, or no
+    answer in time); the message says which and what to try."""
+
+    exit_code = 69  # EX_UNAVAILABLE: a supervisor may try again later
+
+
 class RetryLater(TelegramError):
     """Telegram asked us to wait (a flood wait) before the same request."""
 
@@ -147,3 +163,13 @@ class ExtensionError(JobsError):
 class BrowserDown(JobsError):
     """The browser service does not answer as Chromium, or Jobs' Playwright MCP server
     could not be started or stopped answering; the message says which and what to do."""
+
+
+class Cancelled(JobsError):
+    """The person stopped at a question (Ctrl-C or Ctrl-D); what was answered is kept."""
+
+    exit_code = 130
+
+
+class BackupError(JobsError):
+    """A backup archive could not be written, verified or restored; nothing was half-done."""

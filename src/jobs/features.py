@@ -154,7 +154,10 @@ async def memory(core: Core) -> MemoryStore:
     settings = core.settings
     key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
     embedder = make_embedder(
-        api_key=key, base_url=settings.openai_base_url, model=settings.memory_embedding_model
+        api_key=key,
+        base_url=settings.openai_base_url,
+        model=settings.memory_embedding_model,
+        proxy=settings.http_proxy,
     )
     store = open_memory(
         db=core.db,
@@ -382,7 +385,10 @@ def telegram(core: Core, parts: TelegramParts | None) -> Attachments | None:
     settings = core.settings
     key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
     transcriber = make_transcriber(
-        api_key=key, base_url=settings.openai_base_url, model=settings.whisper_model
+        api_key=key,
+        base_url=settings.openai_base_url,
+        model=settings.whisper_model,
+        proxy=settings.http_proxy,
     )
     return Attachments(fetcher=parts.media, transcriber=transcriber, uploads_dir=core.uploads)
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from telethon import TelegramClient
 
 from jobs.app import build, effective_policy, serve
+from jobs.chat import ChatPrompt
 from jobs.clock import Clock, utc_now
 from jobs.config import Settings
 from jobs.features import TelegramParts
@@ -27,7 +28,7 @@ from jobs.telegram.inbound import SentLog, TelegramInbound
 from jobs.telegram.media import TelegramMedia
 from jobs.telegram.outbound import TelegramChannel
 from jobs.telegram.people import TelegramPeople
-from jobs.terminal import TERMINAL_CHAT_ID, TerminalChannel, read_lines
+from jobs.terminal import TERMINAL_CHAT_ID, TerminalChannel
 
 logger = logging.getLogger(__name__)
 
@@ -170,15 +171,35 @@ async def run_terminal(
             extra_env=extra_env,
             only_chat=TERMINAL_CHAT_ID,
         )
+        # The rows' stored note, for the log and the database.
+        unanswered = await app.repos.inbox.drop_open(
+            TERMINAL_CHAT_ID, "jobs chat was left"
+        )  # i18n: skip
         t = terminal_words(settings.owner_language, os.environ)
         print(
             t.gettext(
                 "Jobs: talking to your owner session here. /help for commands, Ctrl-D to leave."
             )
         )
+        for text in unanswered:
+            print(
+                t.gettext(
+                    "(Not answered before you left, so not redone: {quote})", quote=_quote(text)
+                )
+            )
+        prompt = ChatPrompt(
+            owner_id=owner_id,
+            chat_id=TERMINAL_CHAT_ID,
+            submit=app.submit,
+            history=settings.data_dir / "chat_history",
+            words=t,
+        )
         await serve(
-            app,
-            policy=effective_policy(settings, own_account=True),
-            alongside=read_lines(owner_id, app.submit),
+            app, policy=effective_policy(settings, own_account=True), alongside=prompt.run()
         )
         return app.restart.exit_code
+
+
+def _quote(text: str, *, width: int = 60) -> str:
+    line = " ".join(text.split())
+    return f"“{line[: width - 1]}…”" if len(line) > width else f"“{line}”"

@@ -1,17 +1,13 @@
-"""`jobs chat`: the owner talks to Jobs in a terminal, through the same inbox, sessions, outbox."""
+"""`jobs chat`'s channel: replies printed in the terminal (Markdown rendered as ANSI styles)."""
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import sys
-import time
-from collections.abc import Awaitable, Callable
 from typing import TextIO
 
-from jobs.messages import InboundMessage, OutboundMessage, SentRef
+from jobs.messages import OutboundMessage, SentRef
 from jobs.richtext import Entity, FormattedText
-from jobs.storage.busy import retry_busy
 from jobs.telegram.formatting import render_markdown
 
 TERMINAL_CHAT_ID = 0
@@ -88,10 +84,12 @@ def _inserts(text: str, entities: tuple[Entity, ...], at: list[int]) -> dict[int
 class TerminalChannel:
     """Channel that prints replies; `jobs chat` drains only rows for TERMINAL_CHAT_ID."""
 
-    def __init__(self, *, out: TextIO = sys.stdout, color: bool | None = None) -> None:
-        """`color`: ANSI styles; by default when `out` is a terminal."""
+    def __init__(self, *, out: TextIO | None = None, color: bool | None = None) -> None:
+        """`out`: where replies go (default: sys.stdout as it is at each reply, so a prompt
+        that patches it keeps them above itself); `color`: ANSI styles, by default when
+        stdout is a terminal."""
         self._out = out
-        self._color = out.isatty() if color is None else color
+        self._color = (out or sys.stdout).isatty() if color is None else color
         self._sent = 0
         self.replied = asyncio.Event()
 
@@ -100,7 +98,7 @@ class TerminalChannel:
         entities = message.entities
         body = message.text if entities is None else FormattedText(message.text, entities)
         text = render_for_terminal(body, color=self._color)
-        print(f"\njobs> {label}{text}\n", file=self._out, flush=True)
+        print(f"jobs> {label}{text}\n", file=self._out or sys.stdout, flush=True)
         self._sent += 1
         self.replied.set()
         return SentRef(chat_id=message.chat_id, msg_id=self._sent)
@@ -110,31 +108,3 @@ class TerminalChannel:
 
     async def acknowledge(self, chat_id: int, msg_id: int, /) -> None:
         return None
-
-
-async def read_lines(
-    owner_id: int,
-    submit: Callable[[InboundMessage], Awaitable[bool]],
-    *,
-    stream: TextIO = sys.stdin,
-    prompt: str = "you> ",
-) -> None:
-    """Feed each line typed as an owner message until end of input (Ctrl-D) or /quit."""
-    loop = asyncio.get_running_loop()
-    while True:
-        print(prompt, end="", flush=True)
-        line = await loop.run_in_executor(None, stream.readline)
-        if not line or line.strip() in {"/quit", "/exit"}:
-            return
-        if not line.strip():
-            continue
-        # Unique across runs: the inbox keys on (chat id, message id).
-        msg_id = time.time_ns() // 1000
-        message = InboundMessage(
-            chat_id=TERMINAL_CHAT_ID,
-            msg_id=msg_id,
-            sender_id=owner_id,
-            text=line.rstrip("\n"),
-            sender_name="owner (terminal)",
-        )
-        await retry_busy(functools.partial(submit, message), what="Storing your message")

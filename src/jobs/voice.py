@@ -45,7 +45,10 @@ class WhisperTranscriber:
         base_url: str | None = None,
         timeout: float = 120.0,
         max_retries: int = 2,
+        proxy: str | None = None,
     ) -> None:
+        """`proxy`: HTTP_PROXY, which every request goes through."""
+        self._proxy = proxy
         self._model = model
         self._api_key = api_key or "unused"  # a local server wants none; the client insists
         self._base_url = base_url
@@ -65,6 +68,7 @@ class WhisperTranscriber:
             base_url=self._base_url,
             timeout=self._timeout,
             max_retries=self._max_retries,
+            http_client=openai.DefaultAsyncHttpxClient(proxy=self._proxy) if self._proxy else None,
         )
         try:
             answer = await client.audio.transcriptions.create(
@@ -79,9 +83,13 @@ class WhisperTranscriber:
 
 
 def make_transcriber(
-    *, api_key: str | None, base_url: str | None, model: str = DEFAULT_MODEL
+    *,
+    api_key: str | None,
+    base_url: str | None,
+    model: str = DEFAULT_MODEL,
+    proxy: str | None = None,
 ) -> WhisperTranscriber | None:
     """The configured Whisper, or None (voice messages are not set up) when neither is set."""
     if not api_key and not base_url:
         return None
-    return WhisperTranscriber(model=model, api_key=api_key, base_url=base_url)
+    return WhisperTranscriber(model=model, api_key=api_key, base_url=base_url, proxy=proxy)

@@ -20,7 +20,7 @@ from jobs.config import load_settings
 from jobs.errors import StorageError
 from jobs.features import browser_downloads
 from jobs.health import Health
-from tests.browser.service import ROOT
+from tests.browser.service import ROOT, free_port
 
 VOLUMES = {"jobs-data", "jobs-workspace", "browser-profile", "browser-downloads", "browser-token"}
 
@@ -149,11 +149,13 @@ def test_jobs_image_installs_the_pinned_mcp_server_and_runs_jobs() -> None:
     built = dockerfile(ROOT / "Dockerfile")
     run = " ".join(built["RUN"])
     assert "cd browser" in run and "npm ci" in run
-    assert built["CMD"] == ['["jobs", "run"]']
+    assert built["CMD"] == ['["jobs", "run", "--wait-for-login"]']  # no restart loop before login
+    assert "-r requirements.lock" in run and "--no-deps -e /app" in run  # the pinned versions
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts["jobs"] == "jobs.cli:main"
     env = env_of(built)
     assert env["DATA_DIR"] == "/data" and env["WORKSPACE_DIR"] == "/workspace"
+    assert env["JOBS_HOME"] == "/data"  # `jobs login` in a container saves to the data volume
     mounts = dict(m.split(":")[:2] for m in compose()["services"]["jobs"]["volumes"])
     assert mounts["jobs-data"] == "/data" and mounts["jobs-workspace"] == "/workspace"
 
@@ -171,7 +173,8 @@ async def test_jobs_healthcheck_is_healthy_exactly_while_health_says_so(tmp_path
         "CMD " + '["' + '", "'.join(c.replace('"', '\\"') for c in command[1:]) + '"]'
     )
     assert env_of(dockerfile(ROOT / "Dockerfile"))["HEALTH_PORT"] != "0"
-    command[1] = sys.executable  # the image's python3; here the test's
+    assert command[1:] == ["jobs", "health"]
+    command[1:2] = [sys.executable, "-m", "jobs"]  # the image's `jobs`; here the test's
     database_up = [True]
 
     async def depth() -> int:
@@ -196,3 +199,18 @@ async def test_jobs_healthcheck_is_healthy_exactly_while_health_says_so(tmp_path
     serving.cancel()
     await asyncio.gather(serving, return_exceptions=True)
     assert not await healthy()
+
+
+async def test_jobs_health_off_and_before_login(tmp_path: Path) -> None:
+    """HEALTH_PORT=0 is healthy (nothing to ask, never "unhealthy forever"); before `jobs
+    login` the check fails saying it waits for the login."""
+    command = [sys.executable, "-m", "jobs", "health"]
+    env = {**os.environ, "HEALTH_PORT": "0"}
+    off = await asyncio.create_subprocess_exec(*command, env=env, stdout=subprocess.PIPE)
+    out, _ = await off.communicate()
+    assert off.returncode == 0 and b"HEALTH_PORT=0" in out
+    env["HEALTH_PORT"] = str(free_port())
+    waiting = await asyncio.create_subprocess_exec(*command, env=env, stderr=subprocess.PIPE)
+    _, err = await waiting.communicate()
+    assert waiting.returncode == 1
+    assert err.decode().startswith("Not started: waiting for `jobs login` (TG_API_ID")

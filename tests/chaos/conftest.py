@@ -13,7 +13,7 @@ import contextlib
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -115,10 +115,14 @@ class Rig:
     env: dict[str, str]
     children: list[Child] = field(default_factory=list)
 
-    async def spawn(self, *args: str, env: dict[str, str] | None = None) -> Child:
+    async def spawn(
+        self, *args: str, env: dict[str, str] | None = None, wrap: Sequence[str] = ()
+    ) -> Child:
+        """`jobs ARGS` (default: run); `wrap` goes before it (e.g. `unshare -n`)."""
         log_path = self.tmp_path / f"jobs-{len(self.children) + 1}.log"
         with log_path.open("wb") as log:
             proc = await asyncio.create_subprocess_exec(
+                *wrap,
                 sys.executable,
                 "-m",
                 "jobs",
@@ -134,9 +138,9 @@ class Rig:
         self.children.append(child)
         return child
 
-    async def start_jobs(self) -> Child:
+    async def start_jobs(self, env: dict[str, str] | None = None) -> Child:
         """`jobs run`, waited for until it is logged in and serving."""
-        child = await self.spawn("run")
+        child = await self.spawn("run", env=env)
         loop = asyncio.get_running_loop()
         end = loop.time() + 20
         while "Logged in as" not in child.log():
@@ -161,6 +165,10 @@ class Rig:
             for r in self.tg.of(functions.messages.SendMessageRequest)
             if getattr(r.peer, "user_id", None) == OWNER_ID and text in (None, r.message)
         ]
+
+    def sends_containing(self, part: str) -> list[str]:
+        """Texts sent to the owner's chat that contain `part`."""
+        return [req.message for req in self.sends() if part in req.message]
 
     def created(self, text: str) -> list[Any]:
         """Messages the fake Telegram actually created with this text (sends it accepted)."""

@@ -254,10 +254,6 @@ def fill(folder: Path) -> Path:
     return filler
 
 
-def sends_containing(rig: Rig, part: str) -> list[str]:
-    return [req.message for req in rig.sends() if part in req.message]
-
-
 def leftovers(workspace: Path) -> list[str]:
     """Temp files of atomic writes and half downloads."""
     return [p.name for p in workspace.rglob("*") if p.name.endswith((".tmp", ".part"))]
@@ -270,13 +266,13 @@ async def test_a_full_disk_changes_nothing_says_so_and_recovers(rig: Rig) -> Non
     filler = fill(workspace)
 
     rig.tg.outgoing(OWNER_ID, "remember: the dentist is on Friday")
-    [said] = await wait_until(lambda: sends_containing(rig, "memory_write said"), what="reply")
+    [said] = await wait_until(lambda: rig.sends_containing("memory_write said"), what="reply")
     assert DISK_FULL in said and "MEMORY.md was not changed" in said
     assert (workspace / "MEMORY.md").read_text() == MEMORY
     await rig.settled()
     os.truncate(filler, filler.stat().st_size - 2 * 4096)  # room for part of the file only
     rig.tg.outgoing(OWNER_ID, "", media=document(rig.tg, "report.pdf", REPORT))
-    [refused] = await wait_until(lambda: sends_containing(rig, "save your file"), what="refusal")
+    [refused] = await wait_until(lambda: rig.sends_containing("save your file"), what="refusal")
     assert refused.startswith(f"{DISK_FULL}, so I couldn't save your file report.pdf.")
     assert leftovers(workspace) == [] and not list(workspace.glob("uploads/report*"))
     await rig.settled()
@@ -284,7 +280,7 @@ async def test_a_full_disk_changes_nothing_says_so_and_recovers(rig: Rig) -> Non
 
     filler.unlink()  # space again: both work
     rig.tg.outgoing(OWNER_ID, "remember: the dentist moved to Monday")
-    await wait_until(lambda: sends_containing(rig, "MEMORY.md updated"), what="the update")
+    await wait_until(lambda: rig.sends_containing("MEMORY.md updated"), what="the update")
     assert "- the dentist moved to Monday" in (workspace / "MEMORY.md").read_text()
     assert "- the old entry, whole" in (workspace / "MEMORY.md").read_text()
     rig.tg.outgoing(OWNER_ID, "", media=document(rig.tg, "report.pdf", REPORT))

@@ -5,36 +5,21 @@ from __future__ import annotations
 import asyncio
 import functools
 import io
-import queue
-from typing import TextIO, cast
 
 import pytest
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.output import DummyOutput
 
 from jobs import modes
+from jobs.chat import ChatPrompt
 from jobs.messages import OutboundMessage
 from jobs.modes import run_terminal
 from jobs.storage import Database, OutboxRepo
-from jobs.terminal import TERMINAL_CHAT_ID, TerminalChannel, read_lines
+from jobs.terminal import TERMINAL_CHAT_ID, TerminalChannel
 from tests.e2e.conftest import OWNER_ID, Jobs
 from tests.fakes.anthropic import text
 
 ALICE = 111
-
-
-class Keyboard:
-    """A stdin whose readline waits (in the executor thread) until the test types a line."""
-
-    def __init__(self) -> None:
-        self._lines: queue.Queue[str] = queue.Queue()
-
-    def type(self, line: str) -> None:
-        self._lines.put(line + "\n")
-
-    def close(self) -> None:
-        self._lines.put("")  # end of input: Ctrl-D
-
-    def readline(self) -> str:
-        return self._lines.get(timeout=60)
 
 
 async def _queue_telegram_reply(jobs: Jobs) -> None:
@@ -55,25 +40,26 @@ async def test_jobs_chat_talks_to_the_same_owner_session_and_leaves_telegram_alo
     await _queue_telegram_reply(jobs)
     sends_before = len(jobs.send_requests())
 
-    keyboard, screen = Keyboard(), io.StringIO()
+    screen = io.StringIO()
     channels: list[TerminalChannel] = []
 
     def terminal_channel() -> TerminalChannel:
         channels.append(TerminalChannel(out=screen))
         return channels[-1]
 
-    monkeypatch.setattr(
-        modes, "read_lines", functools.partial(read_lines, stream=cast("TextIO", keyboard))
-    )
-    monkeypatch.setattr(modes, "TerminalChannel", terminal_channel)
     jobs.model.push(text("You are **Ada**."))
-    chat = asyncio.create_task(run_terminal(jobs.settings, extra_env=jobs.env))
-    try:
-        keyboard.type("what is my name?")
-        await jobs.wait_for(lambda: channels and channels[0].replied.is_set(), what="a reply")
-    finally:
-        keyboard.close()
-        await asyncio.wait_for(chat, 30)
+    with create_pipe_input() as keyboard:
+        monkeypatch.setattr(
+            modes, "ChatPrompt", functools.partial(ChatPrompt, input=keyboard, output=DummyOutput())
+        )
+        monkeypatch.setattr(modes, "TerminalChannel", terminal_channel)
+        chat = asyncio.create_task(run_terminal(jobs.settings, extra_env=jobs.env))
+        try:
+            keyboard.send_text("what is my name?\r")
+            await jobs.wait_for(lambda: channels and channels[0].replied.is_set(), what="a reply")
+        finally:
+            keyboard.send_text("\x04")  # Ctrl-D: leave
+            await asyncio.wait_for(chat, 30)
 
     assert "jobs> You are Ada." in screen.getvalue()  # rendered, not raw Markdown
     call = jobs.model.calls[-1]

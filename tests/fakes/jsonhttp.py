@@ -32,6 +32,8 @@ class JsonFake:
     def __init__(self) -> None:
         self.failures = 0
         """The next this-many requests answer 500."""
+        self.paths: list[str] = []
+        """Every request's target as sent: absolute (http://host/…) when it came as to a proxy."""
         self._lock = threading.Lock()
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.fake = self
@@ -56,6 +58,7 @@ class JsonFake:
             self._thread.join(timeout=5)
 
     def handle(self, request: HttpRequest) -> Answer:
+        self.paths.append(request.path)
         if not request.path.rstrip("/").endswith(self.route):
             return 404, {"error": {"message": f"no route {request.path}"}}
         with self._lock:

@@ -29,12 +29,12 @@ def _no_inherited_settings(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-def test_defaults_need_nothing() -> None:
+def test_defaults_need_nothing(jobs_home: Path) -> None:
     s = load_settings(None)
-    assert s.data_dir == Path("data") and s.workspace_dir == Path("workspace")
+    assert s.data_dir == jobs_home / "data" and s.workspace_dir == jobs_home / "workspace"
     assert s.query_timeout_seconds == 300 and s.heartbeat_interval_minutes == 30
-    assert s.db_path == Path("data/db.sqlite")
-    assert s.telethon_session_path == Path("data/telethon.session")
+    assert s.db_path == jobs_home / "data/db.sqlite"
+    assert s.telethon_session_path == jobs_home / "data/telethon.session"
     assert s.external_users is None and s.timezone == "UTC"
 
 
@@ -98,7 +98,9 @@ def test_secret_values_are_not_echoed(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "secret-but-wrong-shape" not in str(info.value)
 
 
-def test_session_path_or_string(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_session_path_or_string(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, jobs_home: Path
+) -> None:
     monkeypatch.setenv("TG_SESSION", str(tmp_path / "me.session"))
     s = load_settings(None)
     assert not s.tg_session_is_string
@@ -108,7 +110,22 @@ def test_session_path_or_string(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     monkeypatch.setenv("TG_SESSION", "1" + "A" * 350)
     s = load_settings(None)
     assert s.tg_session_is_string
-    assert s.telethon_session_path == Path("data/telethon.session")
+    assert s.telethon_session_path == jobs_home / "data/telethon.session"
+
+
+def test_relative_paths_are_inside_the_home_not_the_current_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, jobs_home: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATA_DIR", "state")
+    monkeypatch.setenv("WORKSPACE_DIR", "~/ws")
+    monkeypatch.setenv("TG_SESSION", "logins/me")
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    s = load_settings(None)
+    assert s.data_dir == jobs_home / "state"
+    assert s.workspace_dir == tmp_path / "user" / "ws"
+    assert s.telethon_session_path == jobs_home / "logins" / "me.session"
+    assert not (tmp_path / "state").exists() and not jobs_home.exists()  # reading makes nothing
 
 
 def test_require_telegram_points_to_the_fix() -> None:

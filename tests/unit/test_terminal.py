@@ -31,7 +31,7 @@ def test_offsets_count_utf16_like_telegram() -> None:
 async def test_a_pipe_gets_no_colour() -> None:
     out = io.StringIO()
     await TerminalChannel(out=out).send(OutboundMessage(chat_id=0, text="**hi**"))
-    assert out.getvalue() == "\njobs> hi\n\n"
+    assert out.getvalue() == "jobs> hi\n\n"
 
 
 def test_a_notice_shows_its_quote_barred_and_their_markup_as_written() -> None:
@@ -52,4 +52,4 @@ async def test_the_terminal_prints_a_notice_as_built() -> None:
     out = io.StringIO()
     body = RichText().text("Said:\n").quote("**hi**").build()
     await TerminalChannel(out=out).send(OutboundMessage.formatted(0, body))
-    assert out.getvalue() == "\njobs> Said:\n│ **hi**\n\n"
+    assert out.getvalue() == "jobs> Said:\n│ **hi**\n\n"

@@ -12,6 +12,7 @@ import jobs
 from jobs.errors import ExtensionError
 from jobs.extensions.skills import SKILL_FILE, parse_skill, skill_folders, skills_dir
 from jobs.extensions.state import remove_tree
+from jobs.home import private_dir
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,9 @@ def _digest(folder: Path) -> str | None:
 def _replace_tree(source: Path, dest: Path) -> None:
     staging = dest.with_name(f".{dest.name}.incoming")
     remove_tree(staging)
-    shutil.copytree(source, staging, symlinks=False)
+    # Copied as the owner's own files (umask), not with the checkout's 0644/0755.
+    shutil.copytree(source, staging, symlinks=False, copy_function=shutil.copyfile)
+    for folder in (staging, *(p for p in staging.rglob("*") if p.is_dir())):
+        private_dir(folder)
     remove_tree(dest)
     staging.rename(dest)

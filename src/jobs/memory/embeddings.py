@@ -73,13 +73,16 @@ class OpenAIEmbedder:
         batch_size: int = BATCH_SIZE,
         timeout: float = 30.0,
         max_retries: int = 2,
+        proxy: str | None = None,
     ) -> None:
+        """`proxy`: HTTP_PROXY, which every request goes through."""
         # A local server (Ollama) wants no key, but the client insists on one.
         self._client = openai.AsyncOpenAI(
             api_key=api_key or "unused",
             base_url=base_url,
             timeout=timeout,
             max_retries=max_retries,
+            http_client=openai.DefaultAsyncHttpxClient(proxy=proxy) if proxy else None,
         )
         self._model = model
         self._dimensions = dimensions
@@ -133,11 +136,19 @@ class OpenAIEmbedder:
 
 
 def make_embedder(
-    *, api_key: str | None, base_url: str | None, model: str = DEFAULT_MODEL
+    *,
+    api_key: str | None,
+    base_url: str | None,
+    model: str = DEFAULT_MODEL,
+    proxy: str | None = None,
 ) -> OpenAIEmbedder | None:
     """The configured provider, or None (keyword search only) when neither is set."""
     if not api_key and not base_url:
         return None
     return OpenAIEmbedder(
-        model=model, api_key=api_key, base_url=base_url, dimensions=default_dimensions(model)
+        model=model,
+        api_key=api_key,
+        base_url=base_url,
+        dimensions=default_dimensions(model),
+        proxy=proxy,
     )

@@ -78,6 +78,8 @@ def cli_env(
         env["ANTHROPIC_API_KEY"] = settings.anthropic_api_key.get_secret_value()
     if settings.claude_code_oauth_token is not None:
         env["CLAUDE_CODE_OAUTH_TOKEN"] = settings.claude_code_oauth_token.get_secret_value()
+    if settings.http_proxy:  # Claude Code sends its API requests through HTTPS_PROXY
+        env["HTTPS_PROXY"] = env["HTTP_PROXY"] = settings.http_proxy
     root = (os.geteuid() == 0) if as_root is None else as_root
     if root:
         # Claude Code refuses bypassPermissions (the owner's mode) when run as root unless it

@@ -17,6 +17,7 @@ import aiosqlite
 
 from jobs.clock import Clock, utc_now
 from jobs.errors import SchemaTooNew, StorageBusy, StorageError
+from jobs.home import private_dir, private_file
 from jobs.storage.busy import is_busy
 from jobs.storage.schema import Migration, load_migrations, split_statements
 
@@ -94,8 +95,9 @@ class Database:
         """Open (creating if needed) the database at `path` and bring its schema up to date.
         Past `busy_timeout` s of another program's lock, a statement raises StorageBusy."""
         try:
-            # A probe first, in a thread: it makes the directory, and when aiosqlite's own
-            # connect fails, its worker thread can outlive the event loop and report from there.
+            # A probe first, in a thread: it makes the directory and the file (private), and
+            # when aiosqlite's own connect fails, its worker thread can outlive the event loop
+            # and report from there.
             await asyncio.to_thread(_probe, path)
             conn = await aiosqlite.connect(path, isolation_level=None, timeout=busy_timeout)
         except OSError as exc:
@@ -302,7 +304,10 @@ _APPLIED = "SELECT version FROM schema_migrations"
 
 
 def _probe(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.exists():
+        private_dir(path.parent)
+    # Made 0600 before SQLite writes a byte; SQLite gives -wal and -shm the database's mode.
+    private_file(path)
     sqlite3.connect(path).close()
 
 

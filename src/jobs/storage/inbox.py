@@ -237,6 +237,16 @@ class InboxRepo:
         )
         return result.rowcount
 
+    async def drop_open(self, chat_id: int, why: str, /) -> list[str]:
+        """Finish every message of a chat not answered yet as ignored, with `why` (the terminal
+        was closed mid-reply: the person is gone, so it is not redone); their texts."""
+        rows = await self._db.fetch_all(
+            "UPDATE inbox SET state = 'ignored', error = ?, finished_at = ?"
+            " WHERE chat_id = ? AND state IN (?, ?) RETURNING text",
+            (why, self._db.now(), chat_id, *_OPEN),
+        )
+        return [str(row["text"]) for row in rows]
+
     async def finish_all(self, item_ids: Sequence[int], state: InboxState) -> int:
         """`finish` for several rows in one statement (a reply and the follow-ups it answers);
         returns how many were still open."""

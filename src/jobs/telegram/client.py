@@ -7,7 +7,6 @@ import contextlib
 import logging
 import sqlite3
 import struct
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
@@ -20,12 +19,11 @@ from telethon.tl import functions, types
 from jobs import __version__
 from jobs.config import Settings
 from jobs.errors import ConfigError, NotLoggedIn
-from jobs.i18n.translator import Translator, english
+from jobs.telegram.connection import Route, first_contact, network_options
 from jobs.telegram.sessionfile import SessionState, inspect_session, secure_permissions
 
 logger = logging.getLogger(__name__)
 
-Prompt = Callable[[str], str]
 _DIALOGS = 100  # recent chats looked through for a person the session has not met
 # For the log and the outbox's note on held messages (nobody can be written to yet).
 OWNER_UNREACHABLE = (  # i18n: skip
@@ -95,8 +93,9 @@ def require_login(settings: Settings) -> None:
 
 
 def make_client(settings: Settings) -> TelegramClient:
-    """A client on the SQLite session file: it keeps update state, so catch_up works."""
-    settings.require_telegram()
+    """A client on the SQLite session file: it keeps update state, so catch_up works.
+    TG_PROXY, when set, is the way to Telegram."""
+    settings.require_telegram(owner=False)
     assert settings.tg_api_id is not None and settings.tg_api_hash is not None
     import_string_session(settings)
     path = session_file(settings)
@@ -113,9 +112,31 @@ def make_client(settings: Settings) -> TelegramClient:
         device_model="Jobs assistant",  # i18n: skip (how Telegram lists the session)
         app_version=__version__,
         receive_updates=True,
+        **network_options(settings.telegram_proxy),
     )
     secure_permissions(path)
     return client
+
+
+async def connect(client: TelegramClient, settings: Settings) -> bool:
+    """Connect within TG_CONNECT_TIMEOUT_SECONDS (TelegramUnreachable says why not); whether
+    the session is logged in. On failure the client is disconnected."""
+
+    async def contact() -> bool:
+        await client.connect()
+        return bool(await client.is_user_authorized())
+
+    try:
+        authorised = await first_contact(
+            contact,
+            Route.of(client, settings.telegram_proxy),
+            within=settings.tg_connect_timeout_seconds,
+        )
+    except BaseException:
+        await client.disconnect()
+        raise
+    secure_permissions(session_file(settings))
+    return authorised
 
 
 async def connect_authorised(client: TelegramClient, settings: Settings) -> Account:
@@ -124,14 +145,12 @@ async def connect_authorised(client: TelegramClient, settings: Settings) -> Acco
     In a dedicated account the owner is looked up too; when this account cannot write to them,
     one warning says what to do (Jobs runs on: the owner's first message fixes it).
     """
-    await client.connect()
-    secure_permissions(session_file(settings))
-    if not await client.is_user_authorized():
+    if not await connect(client, settings):
         await client.disconnect()
         raise NotLoggedIn(
             f"The Telegram session {session_file(settings)} is not logged in: run `jobs login`."
         )
-    account = await _account(client, settings)
+    account = await account_of(client, settings)
     if account.is_owner_account or settings.tg_user_id is None:
         return account
     if await find_peer(client, settings.tg_user_id) is not None:
@@ -182,33 +201,13 @@ async def learn_peers(client: TelegramClient) -> None:
         logger.info("Could not look through contacts and dialogs: %s", exc)
 
 
-async def login(
-    client: TelegramClient,
-    settings: Settings,
-    *,
-    ask: Prompt,
-    ask_secret: Prompt,
-    words: Translator | None = None,
-) -> Account:
-    """Interactive phone → code → 2FA password login (Telethon's own flow, our prompts in
-    `words`' language)."""
-    t = words or english()
-    await client.start(
-        phone=lambda: ask(t.gettext("Phone number of the Telegram account (with country code): ")),
-        code_callback=lambda: ask(t.gettext("The login code Telegram just sent you: ")),
-        password=lambda: ask_secret(t.gettext("Two-step verification password: ")),
-        max_attempts=3,
-    )
-    secure_permissions(session_file(settings))
-    return await _account(client, settings)
-
-
 def export_string_session(client: TelegramClient) -> str:
     """The current login as a StringSession string (a full login: keep it secret)."""
     return str(StringSession.save(client.session))
 
 
-async def _account(client: TelegramClient, settings: Settings) -> Account:
+async def account_of(client: TelegramClient, settings: Settings) -> Account:
+    """Who the logged-in client is."""
     me = await client.get_me()
     name = " ".join(p for p in (me.first_name, me.last_name) if p) or str(me.id)
     return Account(
