@@ -139,6 +139,13 @@ async def build(
     secrets = SecretStore(path=settings.data_dir / SECRETS_FILE, known=known)
     db = await Database.open(settings.db_path, clock=clock)
     repos = Repos.on(db, secrets=known)
+    speakers = Speakers(
+        catalogs=Catalogs.shipped(),
+        repo=repos.languages,
+        detector=FastTextDetector(),
+        owner_id=owner_id,
+        owner_default=settings.owner_language,
+    )
     sender = OutboxSender(
         outbox=repos.outbox,
         channel=channel,
@@ -146,6 +153,7 @@ async def build(
         only_chat=only_chat,
         owner_chat=owner_id if only_chat is None else None,
         people=repos.people,
+        words=speakers.owner,
     )
     core = Core(
         settings=settings,
@@ -156,13 +164,7 @@ async def build(
         owner_chat=only_chat if only_chat is not None else owner_id,
         clock=clock,
         secrets=secrets,
-        speakers=Speakers(
-            catalogs=Catalogs.shipped(),
-            repo=repos.languages,
-            detector=FastTextDetector(),
-            owner_id=owner_id,
-            owner_default=settings.owner_language,
-        ),
+        speakers=speakers,
     )
     features.external_tasks(core)
     memory = await features.memory(core)
@@ -190,6 +192,7 @@ async def build(
         inbox=repos.inbox,
         outbox=repos.outbox,
         on_outbox=sender.wake,
+        words_for=core.speakers.words_for,
     )
     executor = TriggerExecutor(
         sessions=sessions,

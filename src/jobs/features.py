@@ -45,6 +45,7 @@ from jobs.extensions.plugins import Plugins
 from jobs.extensions.secret_store import SecretStore
 from jobs.extensions.skills import SkillStore
 from jobs.i18n.speakers import Speakers
+from jobs.i18n.translator import Translator
 from jobs.memory import MemoryStore, make_embedder, open_memory
 from jobs.messages import Body, OutboundMessage
 from jobs.richtext import RichText
@@ -246,6 +247,7 @@ def secret_intake(
         on_outbox=core.sender.wake,
         clock=core.clock,
         eraser=parts.eraser if parts else None,
+        words=core.speakers.owner,
     )
     intake.add_commands(commands)
     return intake
@@ -390,7 +392,12 @@ def telegram(core: Core, parts: TelegramParts | None) -> Attachments | None:
         model=settings.whisper_model,
         proxy=settings.http_proxy,
     )
-    return Attachments(fetcher=parts.media, transcriber=transcriber, uploads_dir=core.uploads)
+    return Attachments(
+        fetcher=parts.media,
+        transcriber=transcriber,
+        uploads_dir=core.uploads,
+        words_for=core.speakers.words_for,
+    )
 
 
 def owner_commands(
@@ -399,7 +406,7 @@ def owner_commands(
     sessions: SessionManager,
     restart: Restart,
     limits: RateLimitBoard,
-    model: Callable[[], str | None] | None = None,
+    model: Callable[[Translator], str | None] | None = None,
     grants: GrantBook | None = None,
 ) -> None:
     """/usage, /status, /tasks and /update (and /revoke, with `grants`). `model`: /status's

@@ -22,6 +22,8 @@ from jobs.storage.languages import LanguageRepo, SetBy
 
 OwnerWords = Callable[[], Awaitable[Translator]]
 """The owner's words now (`Speakers.owner`): what every notice to the owner is built with."""
+WordsFor = Callable[[int], Awaitable[Translator]]
+"""A person's words (`Speakers.words_for`): what a notice to them is built with."""
 
 FIRST_GUESS: Final = 0.5
 """Confidence enough to take a language for someone whose language is not known yet."""
@@ -98,4 +100,9 @@ def _convincing(guess: Detection, *, first: bool) -> bool:
 
 async def english_words() -> Translator:
     """OwnerWords for code that was not given the owner's: English."""
+    return english()
+
+
+async def english_for(user_id: int, /) -> Translator:
+    """WordsFor for code that was not given people's languages: English."""
     return english()
