@@ -66,6 +66,20 @@ class Speakers:
         """The owner's words: every notice to the owner is built with these."""
         return await self.words_for(self._owner_id)
 
+    async def model_note(self, user_id: int, /) -> str | None:
+        """The line that tells the model a person's language, so its replies and Jobs' own
+        notices agree; said at the end of each turn's prompt (never in the system prompt,
+        whose cached prefix it would break). None for English, the default."""
+        code = await self.language_of(user_id)
+        notices = self.catalogs.translator(code).language
+        if code == SOURCE_LANGUAGE:
+            return None
+        # Only codes reach this text: a language is never anything a person typed.
+        return (
+            f"[This person's language: {code}. Jobs' own messages to them are in {notices}. "
+            "Answer in the language they write in.]"
+        )
+
     async def heard(self, user_id: int, text: str, /) -> None:
         """Learn a person's language from what they wrote (never the owner's: that is chosen)."""
         if user_id == self._owner_id or not text.strip():

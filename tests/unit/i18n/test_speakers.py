@@ -120,3 +120,17 @@ async def test_the_owners_app_language_is_a_default_below_the_setting(db: Databa
     await plain.choose(OWNER, "en")
     await plain.owner_app_language("ru")  # the owner's own choice stays
     assert (await plain.owner()).language == "en"
+
+
+async def test_the_model_is_told_the_language_only_when_it_is_not_english(db: Database):
+    s = speakers(db, Guesses({"Guten Tag, wann können wir reden?": Detection("de", 0.9, 27)}))
+    assert await s.model_note(ANNA) is None
+    await s.choose(ANNA, "ru")
+    assert await s.model_note(ANNA) == (
+        "[This person's language: ru. Jobs' own messages to them are in ru. "
+        "Answer in the language they write in.]"
+    )
+    await s.choose(ANNA, None)
+    await s.heard(ANNA, "Guten Tag, wann können wir reden?")
+    note = await s.model_note(ANNA)
+    assert note is not None and "language: de" in note and "are in en" in note
