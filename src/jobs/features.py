@@ -201,6 +201,7 @@ async def browser(core: Core) -> BrowserTools | None:
         to_owner=core.to_owner,
         workspace=workspace,
         downloads=browser_downloads(settings),
+        words=core.speakers.owner,
     )
     core.tools.register(admin.server())
     if (problem := await tools.health.problem()) is not None:

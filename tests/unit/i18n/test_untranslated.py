@@ -13,7 +13,8 @@ NOT_FOR_PEOPLE = {
     # any language is known.
     "storage": "SQL and stored values",
     "sessions": "prompts and tool-call framing for the model",
-    "tools": "tool descriptions and results, read by the model",
+    "tools": "tool descriptions and results, read by the model (what a tool sends a person is "
+    "translated where it is made: browser_admin's link, features' summary frame)",
     "memory": "memory files and search results, read by the model",
     "extensions": "skills, plugins and MCP servers: results read by the model",
     **dict.fromkeys(
