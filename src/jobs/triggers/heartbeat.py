@@ -133,4 +133,5 @@ class Heartbeat:
             payload=payload,
             trusted=True,
             dedup_key=f"heartbeat:{local:%Y-%m-%dT%H:%M}",
+            title="Heartbeat",  # i18n: skip TODO(i18n): the executor names sources translated
         )
