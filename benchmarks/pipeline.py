@@ -1,4 +1,5 @@
-"""Jobs' per-message overhead: a Telegram message through the whole of Jobs vs a bare SDK query.
+"""Jobs' per-message overhead: a Telegram message through the whole of Jobs vs a bare SDK query;
+then how soon a slowly written reply shows its first words.
 
 (a) the whole pipeline, in this process: FakeTelegram (in-process sender seam) → Telethon →
     inbound → inbox (SQLite) → dispatcher → owner session (real SDK + Claude Code CLI against
@@ -10,7 +11,13 @@ Prints median / p90 latencies, their ratio, the per-message overhead, and the RS
 process and of each live CLI. No assertions: figures only. --rtt-ms delays every answer of the
 fake Telegram (half each way), to show what Jobs waits for on a real network.
 
+(c) streaming: the time from the model's first text delta to the first words visible at
+    Telegram (the first live draft reaching the fake), with the scripted model writing slowly
+    (--rate tokens/s, --tokens per reply: 40 and 800 are about 20 s), against the time to the
+    finished reply — when the first words appeared before replies streamed.
+
     .venv/bin/python benchmarks/pipeline.py [--turns 30] [--rtt-ms 0]
+                                            [--replies 3] [--tokens 800] [--rate 40]
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "src")]
 
 from claude_agent_sdk import ClaudeSDKClient, McpServerConfig, ResultMessage  # noqa: E402
-from telethon.tl import functions  # noqa: E402
+from telethon.tl import functions, types  # noqa: E402
 
 from jobs.config import Settings, load_settings  # noqa: E402
 from jobs.modes import run_telegram  # noqa: E402
@@ -269,17 +276,139 @@ def report(a: list[Sample], b: list[Sample], turns: int, rtt: float) -> None:
         print(f"RSS of child {pid} ({name}): {rss} kB")
 
 
+CHARS_PER_TOKEN = 4
+
+
+class DraftWatch:
+    """perf_counter() times of the first words shown (a live draft, or in Saved Messages the
+    message the reply streams into) and of the finished reply (sent, or that message edited)."""
+
+    def __init__(self, tg: FakeTelegram) -> None:
+        self.last_word = "ok"
+        """The finished reply is the message that ends with this."""
+        self.first_shown: float | None = None
+        self.sent = asyncio.Event()
+        self.sent_at = 0.0
+        typing, send = tg._on_messages_set_typing, tg._on_messages_send_message
+        edit = tg._on_messages_edit_message
+
+        def shown() -> None:
+            self.first_shown = self.first_shown or time.perf_counter()
+
+        def done(message: str) -> None:
+            if message.endswith(self.last_word) and not self.sent.is_set():
+                self.sent_at = time.perf_counter()
+                self.sent.set()
+
+        def on_typing(req: Any) -> Any:
+            if isinstance(req.action, types.SendMessageTextDraftAction):
+                shown()
+            return typing(req)
+
+        def on_send(req: Any) -> Any:
+            shown()
+            done(req.message)
+            return send(req)
+
+        def on_edit(req: Any) -> Any:
+            done(req.message or "")
+            return edit(req)
+
+        tg.handle(functions.messages.SetTypingRequest, on_typing)
+        tg.handle(functions.messages.SendMessageRequest, on_send)
+        tg.handle(functions.messages.EditMessageRequest, on_edit)
+
+    def reset(self) -> None:
+        self.first_shown, self.sent_at = None, 0.0
+        self.sent.clear()
+
+
+def story(tokens: int) -> str:
+    """About `tokens` tokens of text, ending in a whole word."""
+    return " ".join(f"w{n:03d}" for n in range(tokens * CHARS_PER_TOKEN // 5))
+
+
+def slow_writer(tokens: int, rate: float) -> Any:
+    """The model's answer: `tokens` tokens at `rate` tokens/s, 4 tokens a delta."""
+    body = story(tokens)
+
+    def script(call: Call) -> Turn:
+        if "warm" in call.last_user_text:
+            return text("ok")
+        return text(body, chunk=4 * CHARS_PER_TOKEN, delay=4 / rate)
+
+    return script
+
+
+async def measure_streaming(replies: int, tokens: int, rate: float, tmp: Path) -> None:
+    model = FakeAnthropic(default=slow_writer(tokens, rate)).start()
+    env = model.env(
+        home=tmp / "claude-home",
+        IS_SANDBOX="1",
+        CLAUDE_CODE_MAX_RETRIES="0",
+        API_TIMEOUT_MS="120000",
+    )
+    settings = settings_in(tmp)
+    tg = FakeTelegram(me_id=OWNER_ID)
+    watch = DraftWatch(tg)
+    client = tg.attach(make_client(settings))
+    jobs = asyncio.create_task(run_telegram(settings, extra_env=env, client=client))
+    try:
+        # Connected once the update loop runs: a message pushed before is dropped as seen.
+        while True:
+            if client.is_connected() and client._updates_handle is not None:
+                break
+            await asyncio.sleep(0.01)
+        tg.outgoing(OWNER_ID, "warm up")
+        await asyncio.wait_for(watch.sent.wait(), 60)
+        watch.last_word = story(tokens).rsplit(" ", 1)[-1]
+        seen, whole = [], []
+        for n in range(replies):
+            watch.reset()
+            before = len(model.calls)
+            tg.outgoing(OWNER_ID, f"write a long story {n}")
+            await asyncio.wait_for(watch.sent.wait(), 10 + 2 * tokens / rate)
+            first = next(c.first_text_at for c in model.calls[before:] if c.first_text_at)
+            assert watch.first_shown is not None, "the first words were never shown"
+            seen.append(watch.first_shown - first)
+            whole.append(watch.sent_at - first)
+        report_streaming(seen, whole, tokens, rate)
+    finally:
+        jobs.cancel()
+        await asyncio.gather(jobs, return_exceptions=True)
+        tg.close()
+        model.stop()
+
+
+def report_streaming(seen: list[float], whole: list[float], tokens: int, rate: float) -> None:
+    print(f"\n{len(seen)} replies of {tokens} tokens at {rate:.0f} tokens/s\n")
+    print(
+        f"first text delta → first words visible:         median {statistics.median(seen):6.2f} s"
+        f"   max {max(seen):6.2f} s"
+    )
+    print(
+        f"first text delta → finished reply sent:          median {statistics.median(whole):6.2f} s"
+        "   (when the first words appeared before streaming)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=30)
     parser.add_argument(
         "--rtt-ms", type=float, default=0.0, help="delay every fake Telegram answer this long"
     )
+    parser.add_argument("--replies", type=int, default=3, help="(c): slowly written replies")
+    parser.add_argument("--tokens", type=int, default=800, help="(c): tokens per reply")
+    parser.add_argument("--rate", type=float, default=40.0, help="(c): tokens per second")
     args = parser.parse_args()
     for name in inherited_claude_vars():  # the SDK passes os.environ to the CLI
         del os.environ[name]
     with tempfile.TemporaryDirectory(prefix="jobs-bench-") as tmp:
         asyncio.run(measure(args.turns, args.rtt_ms / 1000, Path(tmp)))
+    if args.replies:
+        with tempfile.TemporaryDirectory(prefix="jobs-streaming-") as tmp:
+            asyncio.run(measure_streaming(args.replies, args.tokens, args.rate, Path(tmp)))
 
 
 if __name__ == "__main__":

@@ -15,19 +15,22 @@ from typing import Any
 from jobs import features
 from jobs.clock import Clock, utc_now
 from jobs.config import ExternalUsers, Settings
+from jobs.conversation.answer import Answers
 from jobs.conversation.builtin_commands import builtin_commands
 from jobs.conversation.delivery import OutboxSender
 from jobs.conversation.dispatcher import Dispatcher
 from jobs.conversation.language_command import language_command
 from jobs.conversation.limits import RateLimiter
 from jobs.conversation.outage import Outages
-from jobs.conversation.router import default_policy
+from jobs.conversation.routes import default_policy
 from jobs.conversation.secret_intake import Submit
 from jobs.conversation.status import RateLimitBoard
-from jobs.conversation.turns import TurnHooks, TurnRunner
+from jobs.conversation.turn import TurnHooks, Turns
+from jobs.conversation.worker import ChatServices
 from jobs.delegation import TaskSessions
 from jobs.extensions.secret_store import FILE_NAME as SECRETS_FILE
 from jobs.extensions.secret_store import SecretStore
+from jobs.extensions.skill_plugins import SkillPlugins
 from jobs.features import Core, TelegramParts
 from jobs.health import Health
 from jobs.home import tighten
@@ -42,6 +45,7 @@ from jobs.sessions.manager import SessionManager, SessionSettings
 from jobs.storage import Database
 from jobs.storage.busy import retry_busy
 from jobs.storage.repos import Repos
+from jobs.telegram.formatting import render_guarded
 from jobs.tools.registry import ToolServers
 from jobs.triggers import TriggerExecutor, TriggerManager
 from jobs.updater import Restart
@@ -173,6 +177,7 @@ async def build(
     grants = features.grants(core)
     approvals = await features.approvals(core, grants, telegram.cards if telegram else None)
     limits = RateLimitBoard(clock=clock)  # what Claude Code last said about rate limits
+    extensions = features.extensions(core)
     sessions = SessionManager(
         config=SessionSettings.from_settings(settings, extra_env=extra_env),
         sessions=repos.sessions,
@@ -180,10 +185,15 @@ async def build(
         audit=repos.audit,
         tools=core.tools,
         read_only_tools=features.READ_ONLY_TOOLS,
-        extensions=features.extensions(core),
+        extensions=extensions,
         context=MemoryContext(files=memory.files),
         approver=approvals,
         on_rate_limit=limits.note,
+        outside=features.outside_input(core, extensions),
+        skills=SkillPlugins(
+            workspace=settings.workspace_dir, root=settings.data_dir / "skill-plugins"
+        ),
+        clock=clock,
     )
     delegation = features.delegation(core, sessions, telegram.people if telegram else None)
     outages = Outages(
@@ -191,14 +201,12 @@ async def build(
         clock=clock,
         inbox=repos.inbox,
         outbox=repos.outbox,
-        on_outbox=sender.wake,
         words_for=core.speakers.words_for,
     )
     executor = TriggerExecutor(
         sessions=sessions,
         outbox=repos.outbox,
-        owner_chat_id=core.owner_chat,
-        on_outbox=sender.wake,
+        owner_chat=core.owner_chat,
         clock=clock,
         zone=settings.zone,
         model_down=outages.is_down,
@@ -219,36 +227,42 @@ async def build(
         core, commands, sessions, restart, limits, outages.describe, grants=grants
     )
     intake = features.secret_intake(core, commands, telegram, owner_id)
-    hooks = TurnHooks(
-        attachments=attachments,
-        record=memory.record_exchange,
-        task_turns=delegation,
-        reply_command=approvals.command_for_reply,
-        owner_note=browser.health.owner_note if browser else None,
-    )
-    turns = TurnRunner(
+    turns = Turns(
         sessions=sessions,
+        channel=channel,
+        uploads_dir=core.uploads,
+        hooks=TurnHooks(
+            attachments=attachments,
+            task_turns=delegation,
+            owner_note=browser.health.owner_note if browser else None,
+        ),
+        previews=repos.outbox,
+    )
+    answers = Answers(
         inbox=repos.inbox,
         outbox=repos.outbox,
-        channel=channel,
-        commands=commands,
-        on_outbox=sender.wake,
-        uploads_dir=core.uploads,
-        hooks=hooks,
+        sessions=sessions,
+        task_turns=delegation,
+        record=memory.record_exchange,
+        guard_markup=render_guarded,
     )
     dispatcher = Dispatcher(
-        inbox=repos.inbox,
-        outbox=repos.outbox,
-        people=repos.people,
-        commands=commands,
-        turns=turns,
-        outages=outages,
-        limiter=RateLimiter(clock=clock),
-        owner_id=owner_id,
+        services=ChatServices(
+            inbox=repos.inbox,
+            outbox=repos.outbox,
+            people=repos.people,
+            commands=commands,
+            turns=turns,
+            answers=answers,
+            outages=outages,
+            limiter=RateLimiter(clock=clock),
+            owner_id=owner_id,
+            # Other people's turns leave one live session free: the owner never waits for room.
+            slots=asyncio.Semaphore(max(1, settings.max_live_sessions - 1)),
+            tasks=repos.tasks,
+            reply_command=approvals.command_for_reply,
+        ),
         clock=clock,
-        # Other people's turns leave one live session free: the owner never waits for room.
-        max_concurrent_turns=max(1, settings.max_live_sessions - 1),
-        tasks=repos.tasks,
     )
     return App(
         core=core,

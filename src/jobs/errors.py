@@ -16,7 +16,6 @@ JobsError
 │   ├── RoleViolation      a session was offered tools its role does not allow
 │   └── TurnTimeout        a turn ran past QUERY_TIMEOUT_SECONDS
 ├── AlreadyRunning         another `jobs run` holds the data directory
-├── ApprovalDenied         the owner denied (or did not answer) an approval
 ├── ExtensionError         a skill, plugin or MCP server could not be managed
 ├── BrowserDown            the browser service does not answer (or its MCP server failed)
 ├── Cancelled              the person left a question (Ctrl-C, Ctrl-D)
@@ -150,10 +149,6 @@ class TurnTimeout(SessionError):
 
 class AlreadyRunning(JobsError):
     """Another Jobs process holds the data directory."""
-
-
-class ApprovalDenied(JobsError):
-    """The owner denied an action, or did not answer in time."""
 
 
 class ExtensionError(JobsError):

@@ -50,6 +50,7 @@ from jobs.memory import MemoryStore, make_embedder, open_memory
 from jobs.messages import Body, OutboundMessage
 from jobs.richtext import RichText
 from jobs.sessions.manager import SessionManager
+from jobs.sessions.outside import OutsideInput
 from jobs.storage import Database
 from jobs.storage.repos import Repos
 from jobs.tools import extensions as extension_tools
@@ -62,6 +63,8 @@ from jobs.tools.browser_admin import BrowserAdminTools
 from jobs.tools.delegation import DelegationTools
 from jobs.tools.messaging import MessagingTools, PersonLookup, PersonResolver
 from jobs.tools.registry import ToolServers
+from jobs.tools.task_fields import TaskFields
+from jobs.tools.task_tools import TaskSessionTools
 from jobs.tools.tasks import ExternalTaskTools
 from jobs.tools.telegram_account import TelegramAccount
 from jobs.triggers import (
@@ -78,7 +81,7 @@ from jobs.voice import make_transcriber
 
 logger = logging.getLogger(__name__)
 
-# Jobs tools a tainted turn (one carrying text nobody trusted typed) may still use.
+# Jobs tools a tainted session (one that took in text nobody trusted typed) may still use.
 READ_ONLY_TOOLS = (
     memory_tools.READ_ONLY_TOOLS
     | schedule_tools.READ_ONLY_TOOLS
@@ -128,7 +131,6 @@ class Core:
         if photo is not None:
             message = replace(message, kind="photo", file_path=str(photo))
         await self.repos.outbox.enqueue([message])
-        self.sender.wake()
 
     @property
     def uploads(self) -> Path:
@@ -245,7 +247,6 @@ def secret_intake(
         store=core.secrets,
         owner_id=owner_id,
         outbox=core.repos.outbox,
-        on_outbox=core.sender.wake,
         clock=core.clock,
         eraser=parts.eraser if parts else None,
         words=core.speakers.owner,
@@ -267,8 +268,7 @@ async def approvals(
     broker = ApprovalBroker(
         approvals=core.repos.approvals,
         outbox=core.repos.outbox,
-        owner_chat_id=core.owner_chat,
-        on_outbox=core.sender.wake,
+        owner_chat=core.owner_chat,
         timeout=timedelta(seconds=wait),
         files=core.settings.data_dir / "approvals",
         grants=grants,
@@ -295,10 +295,9 @@ def delegation(core: Core, sessions: SessionManager, people: PersonResolver | No
         tasks=repos.tasks,
         people=repos.people,
         outbox=repos.outbox,
-        on_outbox=core.sender.wake,
         clock=core.clock,
         config=TaskSessionSettings(
-            owner_chat_id=core.owner_chat, workspace=settings.workspace_dir, zone=settings.zone
+            owner_chat=core.owner_chat, workspace=settings.workspace_dir, zone=settings.zone
         ),
     )
     lookup = PersonLookup(people=repos.people, resolver=people)
@@ -316,11 +315,53 @@ def delegation(core: Core, sessions: SessionManager, people: PersonResolver | No
         MessagingTools(
             lookup=lookup,
             outbox=repos.outbox,
-            owner_chat_id=core.owner_chat,
-            on_outbox=core.sender.wake,
+            owner_chat=core.owner_chat,
+        ).server()
+    )
+    fields = TaskFields(
+        skills_dir=settings.workspace_dir / ".claude" / "skills",
+        clock=core.clock,
+        zone=settings.zone,
+    )
+    core.tools.register(
+        TaskSessionTools(
+            tasks=repos.tasks,
+            people=repos.people,
+            outbox=repos.outbox,
+            owner_chat=core.owner_chat,
+            fields=fields,
+            clock=core.clock,
         ).server()
     )
     return task_sessions
+
+
+def outside_input(core: Core, extensions: Extensions) -> OutsideInput:
+    """Where text the owner did not type enters the owner's own sessions through their calls
+    (web, browser, other people's chats, the owner's MCP servers, files from outside), and
+    the files a tainted session may never write."""
+    settings = core.settings
+    workspace = settings.workspace_dir.resolve()
+
+    def extras() -> dict[str, str]:
+        return {
+            prefix: f"what the MCP server or plugin {prefix.removeprefix('mcp__').strip('_')} "
+            "returned"
+            for prefix in extensions.tool_prefixes()
+        }
+
+    chats = "messages in your Telegram chats (other people's words)"
+    fetched = browser_downloads(settings)
+    downloads = () if fetched is None else (fetched.resolve(),)
+    return OutsideInput(
+        workspace=workspace,
+        data_dir=settings.data_dir.resolve(),
+        ledger=core.repos.tainted_files,
+        outside_folders=(core.uploads.resolve(), workspace / "browser", *downloads),
+        outside_tools=dict.fromkeys(telegram_tools.READ_ONLY_TOOLS, chats),
+        extras=extras,
+        protected_files=(workspace / "MEMORY.md", workspace / "HEARTBEAT.md"),
+    )
 
 
 def triggers(
@@ -335,8 +376,7 @@ def triggers(
         triggers=repos.triggers,
         outbox=repos.outbox,
         answer=executor.answer,
-        on_outbox=core.sender.wake,
-        owner_chat_id=core.owner_chat,
+        owner_chat=core.owner_chat,
         clock=clock,
         words=core.speakers.owner,
     )

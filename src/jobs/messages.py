@@ -17,6 +17,24 @@ CAPTION_LIMIT: Final = 1024
 """UTF-16 units in one media caption (what is longer follows as text messages)."""
 
 
+REPLIED_CHARS: Final = 1000
+"""How much of a replied-to message a session is shown (its start, enough to know which)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Replied:
+    """The earlier message a message replies to, as its writer saw it."""
+
+    msg_id: int
+    text: str
+    """Its text (or the part the writer quoted), at most REPLIED_CHARS."""
+    by: Literal["owner", "jobs", "person"]
+    """Who wrote it: the owner, Jobs, or the person in the chat (someone else, forwarded)."""
+    outside: bool
+    """Someone else's words: the person's, a forward's, or a message of Jobs' that carried
+    outside text. Shown to the owner's session, it taints it like any outside text."""
+
+
 @dataclass(frozen=True, slots=True)
 class InboundMessage:
     """A private message someone sent to Jobs, as parsed at the edge (Telegram or terminal)."""
@@ -31,6 +49,11 @@ class InboundMessage:
     reply_to: int | None = None
     media: dict[str, str | int] | None = None
     """Describes an attachment (kind, file name, size, local path once downloaded)."""
+    forwarded_from: str | None = None
+    """Set when the message forwards someone else's ("Bob (@bob, id 42)", "the channel
+    «News»"): their words, never the sender's request, whoever forwarded them."""
+    replied: Replied | None = None
+    """The message `reply_to` names, when it could be read."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +74,13 @@ class OutboundMessage:
     link_preview: bool = False
     """Let Telegram preview the first link. Its servers fetch that URL unasked (a URL can carry
     data out without a click), so only a reply to the owner's own untainted turn may."""
+    trusted: bool = False
+    """The owner's untainted session's own words: when the owner replies to this message
+    later, its text reaches a session without tainting it. Everything else Jobs sends (a
+    stranger's words quoted, a reply written after reading outside text) is not."""
+    edit_of: int | None = None
+    """A message of Jobs' own that the reply was streamed into (where no draft shows): the
+    first chunk replaces its text instead of being sent anew. Never one Jobs did not send."""
 
     @classmethod
     def formatted(
@@ -61,14 +91,22 @@ class OutboundMessage:
         *,
         reply_to: int | None = None,
         link_preview: bool = False,
+        random_id: int = 0,
+        trusted: bool = False,
+        edit_of: int | None = None,
     ) -> OutboundMessage:
         """A text message saying `body`: a notice with exactly its entities, or (a str)
-        Markdown rendered when sent (see `entities`)."""
-        if isinstance(body, str):
-            return cls(chat_id, body, reply_to=reply_to, link_preview=link_preview)
-        entities = body.entities
+        Markdown rendered when sent (see `entities`). `random_id`: the draft it replaces."""
+        text, entities = (body, None) if isinstance(body, str) else (body.text, body.entities)
         return cls(
-            chat_id, body.text, reply_to=reply_to, entities=entities, link_preview=link_preview
+            chat_id,
+            text,
+            reply_to=reply_to,
+            entities=entities,
+            link_preview=link_preview,
+            random_id=random_id,
+            trusted=trusted,
+            edit_of=edit_of,
         )
 
 
@@ -113,4 +151,16 @@ class Channel(Protocol):
 
     async def acknowledge(self, chat_id: int, msg_id: int, /) -> None:
         """Mark a message as seen (a reaction), best effort, never raises."""
+        ...
+
+    async def draft(self, chat_id: int, random_id: int, text: str, /) -> bool:
+        """Show `text` as the reply being written (Telegram's live draft of the message whose
+        random id is `random_id`; the sent message replaces it). Best effort, never raises:
+        False when the chat or account cannot show drafts (then `preview`, else "typing…")."""
+        ...
+
+    async def preview(self, chat_id: int, text: str, /, *, msg_id: int | None = None) -> int | None:
+        """Show `text` as the reply being written in a message of its own, where drafts do
+        not show: send it (`msg_id` None) or edit message `msg_id`, which Jobs sent. Plain
+        text, no link preview. The message's id, or None when that failed (never raises)."""
         ...

@@ -91,13 +91,19 @@ async def run_telegram(
         )
         # Registered before connecting: catch-up replays missed messages as soon as it connects.
         TelegramInbound(
-            client=client, owner_id=owner_id, on_message=app.submit, sent_log=sent_log
+            client=client,
+            owner_id=owner_id,
+            on_message=app.submit,
+            sent_log=sent_log,
+            sent_trust=app.repos.outbox.sent_trust,
         ).register()
         # Known before connecting: catch-up may replay Jobs' own replies in Saved Messages.
         for msg_id in await app.repos.outbox.recent_sent_ids(owner_id):
             sent_log.add(owner_id, msg_id)
         for item in await app.repos.outbox.unconfirmed(owner_id):
             channel.expect(item.to_message())
+        for shown in await app.repos.outbox.unconfirmed_previews(owner_id):
+            sent_log.expect(owner_id, shown)
         try:
             account = await connect_authorised(client, settings)
             if companion is not None:

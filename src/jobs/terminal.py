@@ -106,5 +106,11 @@ class TerminalChannel:
     async def typing(self, chat_id: int, /) -> None:
         return None
 
+    async def draft(self, chat_id: int, random_id: int, text: str, /) -> bool:
+        return False  # the terminal shows the finished reply only
+
+    async def preview(self, chat_id: int, text: str, /, *, msg_id: int | None = None) -> int | None:
+        return None
+
     async def acknowledge(self, chat_id: int, msg_id: int, /) -> None:
         return None

@@ -7,8 +7,6 @@ import logging
 from pathlib import Path
 from typing import Final, Protocol
 
-import openai
-
 from jobs.errors import JobsError
 
 logger = logging.getLogger(__name__)
@@ -62,6 +60,8 @@ class WhisperTranscriber:
                 f"The recording is {len(data) / 2**20:.0f} MB; transcription takes at most "
                 f"{MAX_AUDIO_BYTES // 2**20} MB."
             )
+        import openai  # ≈ 40 MB: loaded with the first voice note, not with Jobs
+
         # A client per call: voice notes are rare, and nothing stays open between them.
         client = openai.AsyncOpenAI(
             api_key=self._api_key,

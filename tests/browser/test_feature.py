@@ -21,6 +21,8 @@ from jobs.extensions.browser import BrowserConfig, find_playwright_mcp
 from jobs.extensions.browser_health import BrowserHealth, cdp_health
 from jobs.logs import RedactingFilter
 from jobs.sessions import EXTERNAL, OWNER, TASK, SessionManager
+from jobs.sessions.keys import OWNER_KEY, SessionKey
+from jobs.sessions.roles import task_role
 from jobs.storage import Database
 from jobs.tools import ToolServers
 from jobs.tools.browser import BrowserTools
@@ -277,7 +279,7 @@ async def test_owner_session_photo_and_a_browser_that_is_down(
         tool_use("mcp__browser__browser_navigate", {"url": "http://127.0.0.1:9/"}),
         text("The browser is not running."),
     )
-    reply = await manager.run_turn("owner", ROLE, "Send me the screenshot, then open a page.")
+    reply = await manager.run_turn(OWNER_KEY, ROLE, "Send me the screenshot, then open a page.")
     assert reply.text == "The browser is not running."
     assert admin.sent == [("Here", (admin.workspace / "shot.png").resolve())]
     failed = results(fake_model.calls[2])
@@ -288,12 +290,14 @@ async def test_owner_session_photo_and_a_browser_that_is_down(
     assert "ECONNREFUSED" not in failed and "\x1b" not in failed
 
 
-async def test_only_owner_and_task_sessions_get_the_browser(
+async def test_only_the_owner_and_tasks_granted_it_get_the_browser(
     owner_manager: tuple[SessionManager, Admin], fake_model: FakeAnthropic
 ) -> None:
     manager, _ = owner_manager
-    await manager.run_turn("external:42", EXTERNAL, "open example.com", person_id=42)
-    await manager.run_turn("task:1", TASK, "work on the task")
-    external, task = (call.offered_tools for call in fake_model.calls)
+    await manager.run_turn(SessionKey.person(42), EXTERNAL, "open example.com", person_id=42)
+    await manager.run_turn(SessionKey.task(1), TASK, "work on the task")
+    await manager.run_turn(SessionKey.task(2), task_role(grants=["browser"]), "work on the task")
+    external, task, granted = (call.offered_tools for call in fake_model.calls)
     assert not {t for t in external if t.startswith("mcp__browser")}
-    assert "mcp__browser__browser_navigate" in task
+    assert not {t for t in task if t.startswith("mcp__browser")}
+    assert "mcp__browser__browser_navigate" in granted

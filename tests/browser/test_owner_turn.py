@@ -16,6 +16,7 @@ import pytest
 from jobs.extensions.browser import BrowserConfig
 from jobs.extensions.playwright import pinned_tools
 from jobs.sessions import OWNER, SessionManager
+from jobs.sessions.keys import OWNER_KEY
 from jobs.storage import Database
 from jobs.tools import ToolServers
 from jobs.tools.browser import BrowserTools
@@ -120,7 +121,7 @@ async def test_owner_turn_fills_a_form_and_sees_the_result(
         tool_use("mcp__browser_admin__send_screenshot", {"path": "greeted.png", "caption": "Done"}),
         text("The page now says: Hello, Ada!"),
     )
-    reply = await owner.manager.run_turn("owner", ROLE, "Greet Ada on the test page.")
+    reply = await owner.manager.run_turn(OWNER_KEY, ROLE, "Greet Ada on the test page.")
 
     assert reply.text == "The page now says: Hello, Ada!"
     calls = fake_model.calls

@@ -16,6 +16,7 @@ import pytest
 from jobs.extensions.browser import BrowserConfig
 from jobs.extensions.playwright import TOOLS_FILE
 from jobs.tools.browser import BrowserTools
+from jobs.tools.registry import ToolScope
 from tests.browser.conftest import Site, text_of
 from tests.browser.pinned_tools import live_tools
 from tests.browser.service import (
@@ -78,7 +79,7 @@ async def test_started_at_the_first_call_and_stopped_when_idle_leaving_the_page_
 ) -> None:
     tools = tools_on(browser_service, tmp_path / "ws", idle_seconds=1)
     try:
-        tools.server().build(None)  # what each session start does
+        tools.server().build(ToolScope())  # what each session start does
         assert servers() == []
         opened = await tools.call("browser_navigate", {"url": site.url + "?kept"})
         assert not opened.is_error and "Page Title: Greeter" in text_of(opened)

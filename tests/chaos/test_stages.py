@@ -2,8 +2,9 @@
 
 test_crash.py has the turn held at the model and the send held at Telegram; here, the stages
 around them: the message committed but the model not called yet (the turn is downloading the
-message's file), the model mid-stream (part of the reply streamed, then silence), and the reply
-stored in the outbox but not sent (Telegram answered its first send with a flood wait).
+message's file), the model mid-stream (part of the reply streamed into its message in Saved
+Messages, then silence), and the reply stored in the outbox but not sent (Telegram answered its
+first send with a flood wait).
 """
 
 from __future__ import annotations
@@ -85,16 +86,6 @@ def before_the_model(rig: Rig) -> Check:
     return reached
 
 
-def mid_stream(rig: Rig) -> Check:
-    """The model streams the start of the reply (4 chars a delta), then goes silent."""
-    rig.model.push(stall(text(REPLY, chunk=4), after_events=4))
-
-    async def reached(rig: Rig) -> bool:
-        return bool(rig.model.calls) and rig.model.calls[0].stalled
-
-    return reached
-
-
 def in_the_outbox(rig: Rig) -> Check:
     """The reply is stored; Telegram refused its first send (wait 2 s), so it waits, unsent."""
     send = functions.messages.SendMessageRequest
@@ -109,7 +100,6 @@ def in_the_outbox(rig: Rig) -> Check:
 
 STAGES = {
     "after-inbox-commit-before-model": Stage(before_the_model, with_file=True, model_calls=(0, 1)),
-    "mid-model-stream": Stage(mid_stream, model_calls=(1, 2)),
     "after-outbox-write-before-send": Stage(in_the_outbox, send_attempts=2),
 }
 
@@ -147,8 +137,51 @@ async def test_kill_9_at_a_stage_of_the_turn_then_restart_answers_exactly_once(
 
     assert len(rig.created(REPLY)) == 1
     assert [m.message for m in rig.tg.outbox] == [REPLY]  # nothing partial, nothing else
+    assert not rig.tg.of(functions.messages.EditMessageRequest)
     assert len(rig.sends(REPLY)) == stage.send_attempts
     assert len({r.random_id for r in rig.sends(REPLY)}) == 1  # one outbox row, resent
     assert (calls_before, len(rig.model.calls)) == stage.model_calls
     assert await rig.inbox_states() == {"answered": 1}
     assert await rig.outbox_states() == ["sent"]
+
+
+async def test_kill_9_mid_stream_leaves_one_message_that_becomes_the_whole_reply(
+    rig: Rig,
+) -> None:
+    """The model streams the start of the reply (4 chars a delta), then goes silent; the owner
+    already sees those first words in the message the reply streams into. After the restart
+    that same message becomes the whole reply: no second message, nothing half-written left."""
+    rig.model.push(stall(text(REPLY, chunk=4), after_events=4))
+    rig.model.default = answer
+    first = await rig.start_jobs()
+    rig.tg.outgoing(OWNER_ID, QUESTION)
+
+    async def streaming(rig: Rig) -> bool:
+        shown = [m for m in rig.tg.outbox if m.message and REPLY.startswith(m.message)]
+        return bool(shown) and await preview_recorded(rig)
+
+    await poll(rig, streaming, what="the reply's first words on screen")
+    [partial] = rig.tg.outbox
+    first.kill_group()
+    assert await first.exit_code() == -signal.SIGKILL
+
+    second = await rig.start_jobs()
+    await wait_until(lambda: rig.created(REPLY), what="the reply after the restart")
+    await rig.settled()
+    second.signal(signal.SIGTERM)
+    assert await second.exit_code() == 0, second.log()[-3000:]
+
+    assert [m.message for m in rig.tg.outbox] == [REPLY]  # one message, the whole reply
+    assert rig.tg.outbox[0].id == partial.id
+    assert not rig.sends(REPLY)  # it became the reply by an edit, not a second send
+    edits = rig.tg.of(functions.messages.EditMessageRequest)
+    assert edits and all(e.id == partial.id for e in edits)
+    assert len(rig.model.calls) == 2
+    assert await rig.inbox_states() == {"answered": 1}
+    assert await rig.outbox_states() == ["sent"]
+
+
+async def preview_recorded(rig: Rig) -> bool:
+    async with await Database.open(rig.tmp_path / "data" / "db.sqlite") as db:
+        row = await db.fetch_one("SELECT msg_id FROM previews")
+    return row is not None and row["msg_id"] is not None

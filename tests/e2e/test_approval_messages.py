@@ -34,7 +34,7 @@ async def test_a_forged_fence_stays_inside_the_preformatted_action(
 ) -> None:
     jobs = make()
     await jobs.start()
-    await start_meeting_task(jobs)
+    await start_meeting_task(jobs, grants=("bash",))  # a shell only when the owner grants it
     await ask_about(jobs, FORGED)
     await jobs.replies_to(OWNER_ID, 2)
     question = jobs.delivered(OWNER_ID)[1]
@@ -55,7 +55,7 @@ async def test_a_long_command_is_attached_whole_and_still_answered(
 ) -> None:
     jobs = make()
     await jobs.start()
-    await start_meeting_task(jobs)
+    await start_meeting_task(jobs, grants=("bash",))  # a shell only when the owner grants it
     marker = jobs.settings.workspace_dir / "ran"
     command = f"echo {'a' * 5000} > /dev/null; touch {marker}"
     await ask_about(jobs, command)

@@ -36,7 +36,8 @@ async def test_stop_interrupts_the_owners_running_turn(jobs: Jobs) -> None:
     await jobs.settled()
 
     assert "Stopping what I was doing." in replies
-    [answer] = [m for m in jobs.delivered(OWNER_ID) if m.reply_to.reply_to_msg_id == story.id]
+    [answer] = [m for m in jobs.delivered(OWNER_ID) if m.reply_to is not None]
+    assert answer.reply_to.reply_to_msg_id == story.id  # /stop came after it: it says which
     assert "stopped" in answer.message.lower()
     assert "Once upon a time " * 40 not in answer.message
     assert [r["state"] for r in jobs.inbox()] == ["answered", "answered"]
@@ -55,7 +56,7 @@ async def test_stop_also_stops_a_turn_that_is_still_starting(jobs: Jobs) -> None
     jobs.tg.outgoing(OWNER_ID, "/stop")
     await jobs.settled(within=6)
 
-    answers = {m.reply_to.reply_to_msg_id: m.message for m in jobs.delivered(OWNER_ID)}
+    answers = dict(zip(jobs.answered(OWNER_ID), jobs.sent_texts(OWNER_ID), strict=True))
     assert answers[story.id] == "Stopped."
     assert "Stopping what I was doing." in answers.values()
     assert jobs.model.calls == []  # stopped before the model was asked anything

@@ -67,30 +67,31 @@ def results(call: Call) -> str:
     return json.dumps(call.tool_results, ensure_ascii=False)
 
 
-async def start_meeting_task(jobs: Jobs) -> None:
-    """The owner asks for a meeting with Bob; the task's session writes to Bob first."""
+async def start_meeting_task(jobs: Jobs, *, grants: tuple[str, ...] = ()) -> None:
+    """The owner asks for a meeting with Bob; the task's session writes to Bob first.
+    `grants`: what the owner lets the task have beyond its own."""
     script = conductor(jobs)
+    created: dict[str, Any] = {
+        "title": "Meeting with Bob",
+        "description": "30 minutes next week, Tue or Wed afternoon, online.",
+        "talk_to": "@bob",
+        "skill": "schedule-meeting",
+    }
+    if grants:
+        created["grants"] = list(grants)
     script.add(
         "owner",
-        tool_use(
-            "mcp__delegation__create_task",
-            {
-                "title": "Meeting with Bob",
-                "description": "30 minutes next week, Tue or Wed afternoon, online.",
-                "talk_to": "@bob",
-                "skill": "schedule-meeting",
-            },
-        ),
+        tool_use("mcp__delegation__create_task", created),
         text("I'll arrange it with Bob and tell you when it's set."),
     )
     script.add(
         "task:1",
         tool_use(
-            "mcp__messaging__send_to_user",
+            "mcp__task__send_to_user",
             {"to": str(BOB), "text": "Hi Bob, this is Me's assistant. Does Tue 15:00 work?"},
         ),
         tool_use(
-            "mcp__delegation__update_task",
+            "mcp__task__update_task",
             {"task_id": 1, "status": "waiting", "next_step": "wait for Bob's answer"},
         ),
         text("NOTHING_TO_REPORT"),
@@ -122,9 +123,9 @@ async def test_a_meeting_is_arranged_with_bob_across_a_restart(make: Callable[..
     await jobs.restart()
     conductor(jobs).add(
         "task:1",
-        tool_use("mcp__messaging__send_to_user", {"to": "@bob", "text": "Booked: Tue 15:00."}),
+        tool_use("mcp__task__send_to_user", {"to": "@bob", "text": "Booked: Tue 15:00."}),
         tool_use(
-            "mcp__delegation__update_task",
+            "mcp__task__update_task",
             {"task_id": 1, "status": "done", "note": "Tue 15:00 agreed"},
         ),
         text("Meeting with Bob booked: Tue 15:00."),
@@ -208,7 +209,7 @@ async def test_an_outsider_gets_neither_other_peoples_tasks_nor_a_shell(
 async def test_the_owner_answers_approvals_over_telegram(make: Callable[..., Jobs]) -> None:
     jobs = make()
     await jobs.start()
-    await start_meeting_task(jobs)
+    await start_meeting_task(jobs, grants=("bash",))
     marker = jobs.settings.workspace_dir / "pwned"
     script = conductor(jobs)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from jobs.conversation.outage import NOTICE
-from jobs.conversation.turns import MAX_INPUT_CHARS
+from jobs.conversation.plan import MAX_INPUT_CHARS
 from tests.e2e.conftest import FAST_ENV, OWNER_ID, Jobs, MakeJobs
 from tests.fakes.anthropic import Call, Turn, cut, error, text
 

@@ -106,7 +106,7 @@ async def test_quick_messages_from_one_person_are_answered_in_order(jobs: Jobs) 
     history = "\n".join(jobs.model.calls[-1].user_texts)
     positions = [history.index(f"note {n}") for n in (1, 2, 3)]
     assert positions == sorted(positions)
-    replied_to = [m.reply_to.reply_to_msg_id for m in jobs.delivered(OWNER_ID)]
+    replied_to = jobs.answered(OWNER_ID)
     assert replied_to == sorted(replied_to)
     assert set(replied_to) <= {n.id for n in notes}
     jobs.assert_sent_once()

@@ -69,7 +69,8 @@ async def test_a_task_report_quotes_what_its_session_wrote(make: Callable[..., J
 
 
 async def owned(jobs: Jobs, count: int) -> list[Any]:
-    """The owner's first `count` messages, each sent with link previews off."""
+    """The owner's first `count` messages, none with a link preview it was not allowed (only
+    the owner's own untainted turns may have one)."""
     await jobs.replies_to(OWNER_ID, count)
-    assert all(r.no_webpage for r in jobs.send_requests(OWNER_ID))
+    jobs.assert_no_unasked_previews()
     return jobs.delivered(OWNER_ID)[:count]

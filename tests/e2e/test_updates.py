@@ -23,7 +23,7 @@ GetState = functions.updates.GetStateRequest
 
 
 def replied_to(jobs: Jobs, chat_id: int) -> list[int]:
-    return [m.reply_to.reply_to_msg_id for m in jobs.delivered(chat_id)]
+    return jobs.answered(chat_id)
 
 
 def arrival_order(jobs: Jobs, chat_id: int) -> list[int]:

@@ -146,6 +146,7 @@ class Call:
     turn: Turn | None = None  # what the fake answered with
     aborted: bool = False  # the client closed the connection before the answer ended
     stalled: bool = False  # a stall() turn has written its first events and now holds
+    first_text_at: float | None = None  # time.perf_counter() when the first text delta went
 
     @property
     def system(self) -> Any:
@@ -503,6 +504,8 @@ class _Handler(BaseHTTPRequestHandler):
             payload = f"event: {name}\ndata: {json.dumps({'type': name, **data})}\n\n".encode()
             self.wfile.write(b"%x\r\n%s\r\n" % (len(payload), payload))
             self.wfile.flush()
+            if call.first_text_at is None and data.get("delta", {}).get("type") == "text_delta":
+                call.first_text_at = time.perf_counter()
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
 

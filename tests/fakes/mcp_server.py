@@ -1,9 +1,11 @@
 """A tiny real MCP server over stdio (the `mcp` package), for tests of owner-managed MCP servers.
 
 Run it as `python tests/fakes/mcp_server.py [--name NAME] [--crash MESSAGE]`. Tools:
-`echo(text)`, `add(a, b)` and `read_env(name)` (the value of an environment variable, so a
-test can see what a `${VAR}` reference resolved to). `--crash` writes MESSAGE to stderr and
-exits with status 3 before speaking MCP, like a server missing its configuration.
+`echo(text)`, `add(a, b)`, `read_env(name)` (the value of an environment variable, so a
+test can see what a `${VAR}` reference resolved to) and `fetch(url)` (a page from a server
+on 127.0.0.1 only: the owner's own "web" server, reading what a stranger's page says).
+`--crash` writes MESSAGE to stderr and exits with status 3 before speaking MCP, like a server
+missing its configuration.
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 from mcp.server.mcpserver import MCPServer
 
 SCRIPT = Path(__file__).resolve()
-TOOLS = ("echo", "add", "read_env")
+TOOLS = ("echo", "add", "read_env", "fetch")
 
 
 def command(*extra: str) -> tuple[str, list[str]]:
@@ -38,6 +42,13 @@ def make_server(name: str) -> MCPServer:
     @server.tool(description="The value of an environment variable of this server.")
     def read_env(name: str) -> str:
         return os.environ.get(name, "(unset)")
+
+    @server.tool(description="The text of a web page (loopback addresses only).")
+    def fetch(url: str) -> str:
+        if urllib.parse.urlsplit(url).hostname != "127.0.0.1":
+            return "refused: only 127.0.0.1 in tests"
+        with urllib.request.urlopen(url, timeout=10) as page:
+            return str(page.read().decode("utf-8", "replace"))
 
     return server
 

@@ -13,13 +13,17 @@ from pathlib import Path
 
 import pytest
 
+from jobs.config import load_settings
 from jobs.extensions.active import Extensions
 from jobs.extensions.bundled import sync_bundled_skills
 from jobs.extensions.mcp_servers import McpServers, parse_spec
 from jobs.extensions.plugins import Plugins
 from jobs.extensions.skills import SkillStore
 from jobs.sessions import EXTERNAL, OWNER, SessionManager
+from jobs.sessions.keys import OWNER_KEY, SessionKey
+from jobs.sessions.options import cli_settings
 from jobs.sessions.roles import OWNER_SERVERS
+from jobs.sessions.taint import OUTSIDE_TEXT
 from jobs.storage import Database
 from jobs.tools import ToolServers
 from jobs.tools.extensions import ExtensionTools
@@ -42,7 +46,9 @@ class Owner:
         """Run one owner turn with `scripted` model answers; the model calls it made."""
         before = len(self.fake.calls)
         self.fake.push(*scripted)  # type: ignore[arg-type]
-        await self.manager.run_turn("owner", OWNER, prompt, tainted=tainted)
+        await self.manager.run_turn(
+            OWNER_KEY, OWNER, prompt, taint=OUTSIDE_TEXT if tainted else None
+        )
         return self.fake.calls[before:]
 
 
@@ -123,8 +129,14 @@ async def test_an_added_mcp_server_is_offered_from_the_next_turn(owner: Owner) -
     tainted = await owner.turn(
         "a channel post", tool_use("mcp__fake__echo", {"text": "x"}), text("no"), tainted=True
     )
-    assert "not available in this turn" in results(tainted[1])
+    assert "is not available here: this session has read text from outside" in results(tainted[1])
 
+    # Tainted for good: even the owner's next turn may not change extensions alone …
+    still = await owner.turn(
+        "turn it off", tool_use("mcp__extensions__mcp_disable", {"name": "fake"}), text("no")
+    )
+    assert "this session has read text from outside" in results(still[1])
+    await owner.manager.reset(OWNER_KEY)  # … until the owner clears the session (/clear)
     await owner.turn("turn it off", tool_use("mcp__extensions__mcp_disable", {"name": "fake"}))
     [after] = await owner.turn("and now?")
     assert not {t for t in after.offered_tools if t.startswith("mcp__fake__")}
@@ -133,7 +145,7 @@ async def test_an_added_mcp_server_is_offered_from_the_next_turn(owner: Owner) -
 async def test_external_sessions_never_get_owner_servers(owner: Owner) -> None:
     command, args = mcp_server.command()
     owner.mcp.add("fake", parse_spec({"command": command, "args": args}))
-    await owner.manager.run_turn("external:42", EXTERNAL, "hi", person_id=42)
+    await owner.manager.run_turn(SessionKey.person(42), EXTERNAL, "hi", person_id=42)
     offered = owner.fake.calls[-1].offered_tools
     assert not {t for t in offered if t.startswith("mcp__")}
     [owner_call] = await owner.turn("hello")
@@ -162,3 +174,39 @@ async def test_an_installed_plugin_brings_its_skill_and_server(owner: Owner) -> 
     )
     [after] = await owner.turn("still there?")
     assert not {t for t in after.offered_tools if t.startswith("mcp__plugin_echo-kit")}
+
+
+async def test_mcp_servers_and_shells_never_get_the_claude_api_key(
+    tmp_path: Path, claude_env: dict[str, str], fake_model: FakeAnthropic
+) -> None:
+    key = "sk-ant-api03-not-for-children"
+    settings = load_settings(None, data_dir=tmp_path / "data", anthropic_api_key=key)
+    env = {k: v for k, v in claude_env.items() if k != "ANTHROPIC_API_KEY"}
+    command, args = mcp_server.command()
+    servers = McpServers(path=tmp_path / "data" / "mcp_servers.json", reserved=OWNER_SERVERS)
+    servers.add("fake", parse_spec({"command": command, "args": args}))
+    plugins = Plugins(root=tmp_path / "data" / "plugins", state_file=tmp_path / "p.json")
+    skills = SkillStore(workspace=tmp_path / "workspace", bundled=None)
+    db = await Database.open(tmp_path / "data" / "db.sqlite")
+    manager = session_manager(
+        db,
+        root=tmp_path,
+        env=env,
+        tools=ToolServers(),
+        cli_settings=cli_settings(settings),
+        extensions=Extensions(mcp=servers, plugins=plugins, skills=skills),
+    )
+    fake_model.push(
+        tool_use("mcp__fake__read_env", {"name": "ANTHROPIC_API_KEY"}),
+        tool_use("Bash", {"command": "env"}),
+        text("ok"),
+    )
+    try:
+        await manager.run_turn(OWNER_KEY, OWNER, "what can my tools see?")
+    finally:
+        await manager.aclose()
+        await db.close()
+    [first, env_read, shell] = fake_model.calls[-3:]
+    assert "(unset)" in results(env_read)  # the MCP server never had it
+    assert "CLAUDE_CONFIG_DIR" in results(shell) and key not in results(shell)
+    assert first.headers.get("x-api-key") == "<redacted>"  # the CLI itself had it

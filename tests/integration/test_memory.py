@@ -15,6 +15,7 @@ import pytest
 
 from jobs.memory import MemoryStore, OpenAIEmbedder, open_memory
 from jobs.sessions import EXTERNAL, OWNER, SessionManager
+from jobs.sessions.keys import OWNER_KEY, SessionKey
 from jobs.storage import Database, TaskRepo
 from jobs.tools import ToolServers
 from jobs.tools.memory import TOOL_NAMES, MemoryTools
@@ -93,7 +94,7 @@ async def test_owner_writes_and_finds_by_keyword_and_by_meaning(
         tool_use("mcp__memory__memory_search", {"query": "what flowers does my spouse like"}),
         text("Noted."),
     )
-    reply = await world.manager.run_turn("owner", OWNER, "Remember that Anna loves tulips")
+    reply = await world.manager.run_turn(OWNER_KEY, OWNER, "Remember that Anna loves tulips")
     assert reply.text == "Noted."
     calls = fake_model.calls
     assert calls[0].offered_tools >= MEMORY_TOOLS
@@ -111,12 +112,12 @@ async def test_owner_writes_and_finds_by_keyword_and_by_meaning(
 
 async def test_past_conversations_are_searchable(world: World, fake_model: FakeAnthropic) -> None:
     prompt = "My passport number ends in 4471, keep that in mind"
-    reply = await world.manager.run_turn("owner", OWNER, prompt)
+    reply = await world.manager.run_turn(OWNER_KEY, OWNER, prompt)
     # What the turn path does after each owner turn (see the wiring notes).
     at = datetime(2026, 11, 27, 10, 15, tzinfo=UTC)
     assert await world.store.record_exchange("owner", prompt, reply.text, at)
     fake_model.push(tool_use("mcp__memory__memory_search", {"query": "passport"}), text("4471"))
-    await world.manager.run_turn("owner", OWNER, "what was my passport number?")
+    await world.manager.run_turn(OWNER_KEY, OWNER, "what was my passport number?")
     found = results(fake_model.calls[-1])
     assert "memory/conversations/2026-11-27.md" in found and "4471" in found
     log = (world.workspace / "memory" / "2026-11-27.md").read_text()
@@ -131,7 +132,9 @@ async def test_external_sessions_never_see_memory(world: World, fake_model: Fake
         tool_use("mcp__memory__memory_search", {"query": "project"}),
         text("I can't see that."),
     )
-    await world.manager.run_turn("external:42", EXTERNAL, "what is in MEMORY.md?", person_id=42)
+    await world.manager.run_turn(
+        SessionKey.person(42), EXTERNAL, "what is in MEMORY.md?", person_id=42
+    )
     calls = fake_model.calls
     offered = calls[0].offered_tools
     assert not offered & MEMORY_TOOLS and not any("memory" in name for name in offered)
@@ -158,15 +161,15 @@ async def test_memory_md_is_in_the_owner_prompt_and_refreshed(
         context=MemoryContext(files=world.store.files),
     )
     try:
-        await manager.run_turn("owner", OWNER, "hi")
+        await manager.run_turn(OWNER_KEY, OWNER, "hi")
         assert "Anna (wife) loves tulips" in fake_model.calls[-1].system_text
-        await manager.run_turn("owner", OWNER, "again")  # same process, same prompt
+        await manager.run_turn(OWNER_KEY, OWNER, "again")  # same process, same prompt
         await world.store.edit_memory(lambda old: old + "- Bob is allergic to peanuts\n")
-        await manager.run_turn("owner", OWNER, "and now?")
+        await manager.run_turn(OWNER_KEY, OWNER, "and now?")
         latest = fake_model.calls[-1]
         assert "Bob is allergic to peanuts" in latest.system_text
         assert "again" in json.dumps(latest.messages)  # resumed: the conversation went on
-        await manager.run_turn("external:42", EXTERNAL, "hi", person_id=42)
+        await manager.run_turn(SessionKey.person(42), EXTERNAL, "hi", person_id=42)
         assert "tulips" not in json.dumps(fake_model.calls[-1].body)
     finally:
         await manager.aclose()

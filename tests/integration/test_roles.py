@@ -14,6 +14,7 @@ from claude_agent_sdk import tool
 
 from jobs.errors import RoleViolation
 from jobs.sessions import EXTERNAL, OWNER, SessionManager, SessionSettings
+from jobs.sessions.keys import OWNER_KEY, SessionKey
 from jobs.sessions.roles import SELF_STARTING_TOOLS
 from jobs.storage import (
     AuditRepo,
@@ -99,7 +100,7 @@ def result_text(call: Any) -> str:
 async def test_owner_is_offered_claude_code_tools_and_owner_servers(
     roles: Roles, fake_model: FakeAnthropic
 ) -> None:
-    await roles.manager().run_turn("owner", OWNER, "hi")
+    await roles.manager().run_turn(OWNER_KEY, OWNER, "hi")
     offered = fake_model.calls[0].offered_tools
     assert offered >= CORE_BUILTINS
     assert {t for t in offered if t.startswith("mcp__")} == {"mcp__memory__recall"}
@@ -109,7 +110,7 @@ async def test_owner_is_offered_claude_code_tools_and_owner_servers(
 async def test_external_is_offered_exactly_its_three_tools(
     roles: Roles, fake_model: FakeAnthropic
 ) -> None:
-    await roles.manager().run_turn("external:42", EXTERNAL, "hi", person_id=42)
+    await roles.manager().run_turn(SessionKey.person(42), EXTERNAL, "hi", person_id=42)
     call = fake_model.calls[0]
     assert call.offered_tools == TRIO
     folder = roles.tmp / "data" / "people" / "42"
@@ -132,7 +133,7 @@ async def test_external_tools_are_scoped_to_the_person(
         tool_use("mcp__tasks__send_summary_to_owner", {"text": "Plants watered."}),
         text("All done."),
     )
-    reply = await roles.manager().run_turn("external:42", EXTERNAL, "status?", person_id=42)
+    reply = await roles.manager().run_turn(SessionKey.person(42), EXTERNAL, "status?", person_id=42)
     assert reply.text == "All done."
     listed, refused, updated, sent = (result_text(c) for c in fake_model.calls[1:5])
     assert "Water the plants" in listed and "Secret errand" not in listed
@@ -156,7 +157,7 @@ async def test_session_offered_more_than_its_role_is_refused(
     )
     manager = roles.manager(ToolServers([narrow]))
     with pytest.raises(RoleViolation) as caught:
-        await manager.run_turn("external:42", EXTERNAL, "hi", person_id=42)
+        await manager.run_turn(SessionKey.person(42), EXTERNAL, "hi", person_id=42)
     assert caught.value.extra == {"mcp__tasks__update_task", "mcp__tasks__send_summary_to_owner"}
     assert manager.live_keys == ()
     entries = await AuditRepo(roles.db).latest()

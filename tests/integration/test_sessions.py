@@ -17,6 +17,7 @@ from claude_agent_sdk import RateLimitInfo, ResultMessage, tool
 
 from jobs.errors import TurnTimeout
 from jobs.sessions import OWNER, AgentSession, SessionManager, SessionSettings
+from jobs.sessions.keys import OWNER_KEY, SessionKey
 from jobs.sessions.options import build_options
 from jobs.sessions.roles import tool_policy
 from jobs.storage import AuditRepo, Database, SessionRepo, UsageRepo
@@ -104,7 +105,7 @@ async def test_turn_records_session_id_usage_and_summary(
     stack: Stack, fake_model: FakeAnthropic
 ) -> None:
     manager = stack.manager()
-    reply = await manager.run_turn("owner", OWNER, "hello there")
+    reply = await manager.run_turn(OWNER_KEY, OWNER, "hello there")
     assert reply.text == "echo: hello there"
     assert not reply.is_error and reply.session_id
     row = await SessionRepo(stack.db).get("owner")
@@ -117,10 +118,10 @@ async def test_turn_records_session_id_usage_and_summary(
 
 async def test_resume_after_restart_shows_history(stack: Stack, fake_model: FakeAnthropic) -> None:
     first = stack.manager()
-    before = await first.run_turn("owner", OWNER, "remember banana")
+    before = await first.run_turn(OWNER_KEY, OWNER, "remember banana")
     await first.aclose()
     second = stack.manager()
-    after = await second.run_turn("owner", OWNER, "what fruit?")
+    after = await second.run_turn(OWNER_KEY, OWNER, "what fruit?")
     assert after.session_id == before.session_id
     assert fake_model.calls[-1].user_texts[0] == "remember banana"
     assert fake_model.calls[-1].last_user_text == "what fruit?"
@@ -130,11 +131,11 @@ async def test_resume_failure_starts_fresh_from_summary(
     stack: Stack, fake_model: FakeAnthropic
 ) -> None:
     first = stack.manager()
-    before = await first.run_turn("owner", OWNER, "remember banana")
+    before = await first.run_turn(OWNER_KEY, OWNER, "remember banana")
     await first.aclose()
     shutil.rmtree(stack.transcripts)  # the transcript is gone: resume must fail
     second = stack.manager()
-    after = await second.run_turn("owner", OWNER, "what fruit?")
+    after = await second.run_turn(OWNER_KEY, OWNER, "what fruit?")
     assert not after.is_error and after.session_id != before.session_id
     sent = fake_model.calls[-1].last_user_text
     assert "remember banana" in sent and sent.endswith("what fruit?")
@@ -144,12 +145,12 @@ async def test_resume_failure_starts_fresh_from_summary(
 
 async def test_lru_cap_closes_idle_and_resumes(stack: Stack, fake_model: FakeAnthropic) -> None:
     manager = stack.manager(max_live=1)
-    await manager.run_turn("owner", OWNER, "owner says one")
-    assert manager.live_keys == ("owner",)
-    await manager.run_turn("task:1", OWNER, "task says one")
-    assert manager.live_keys == ("task:1",)
-    reply = await manager.run_turn("owner", OWNER, "owner says two")
-    assert manager.live_keys == ("owner",)
+    await manager.run_turn(OWNER_KEY, OWNER, "owner says one")
+    assert manager.live_keys == (OWNER_KEY,)
+    await manager.run_turn(SessionKey.task(1), OWNER, "task says one")
+    assert manager.live_keys == (SessionKey.task(1),)
+    reply = await manager.run_turn(OWNER_KEY, OWNER, "owner says two")
+    assert manager.live_keys == (OWNER_KEY,)
     assert reply.text == "echo: owner says two"
     assert fake_model.calls[-1].user_texts[0] == "owner says one"  # resumed, history intact
 
@@ -159,14 +160,14 @@ async def test_follow_up_during_tool_is_absorbed(
 ) -> None:
     manager = stack.manager()
     fake_model.push(tool_use("mcp__memory__slow"), text("both handled"))
-    turn = asyncio.create_task(manager.run_turn("owner", OWNER, "start the slow thing"))
+    turn = asyncio.create_task(manager.run_turn(OWNER_KEY, OWNER, "start the slow thing"))
     await asyncio.wait_for(slow_tool.running.wait(), 10)
-    assert await manager.follow_up("owner", "and one more thing")
+    assert await manager.follow_up(OWNER_KEY, "and one more thing")
     reply = await turn
     assert reply.text == "both handled"
     assert "and one more thing" in body_text(fake_model.calls[-1])
-    assert not await manager.follow_up("owner", "too late")  # no turn runs now
-    after = await manager.run_turn("owner", OWNER, "next")
+    assert not await manager.follow_up(OWNER_KEY, "too late")  # no turn runs now
+    after = await manager.run_turn(OWNER_KEY, OWNER, "next")
     assert after.text == "echo: next"  # no stray result leaked into this turn
 
 
@@ -175,26 +176,26 @@ async def test_follow_up_during_text_gets_its_own_answer(
 ) -> None:
     manager = stack.manager()
     fake_model.push(text("A" * 40, delay=0.05, chunk=2))
-    turn = asyncio.create_task(manager.run_turn("owner", OWNER, "long answer please"))
+    turn = asyncio.create_task(manager.run_turn(OWNER_KEY, OWNER, "long answer please"))
     await fake_model.wait_calls_async(1)
-    assert await manager.follow_up("owner", "and a follow-up")
+    assert await manager.follow_up(OWNER_KEY, "and a follow-up")
     reply = await turn
     assert reply.text == "A" * 40 + "\n\necho: and a follow-up"
-    after = await manager.run_turn("owner", OWNER, "next")
+    after = await manager.run_turn(OWNER_KEY, OWNER, "next")
     assert after.text == "echo: next"
 
 
 async def test_interrupt_marks_reply(stack: Stack, fake_model: FakeAnthropic) -> None:
     manager = stack.manager()
-    assert not await manager.interrupt("owner")
+    assert not await manager.interrupt(OWNER_KEY)
     fake_model.push(text("B" * 200, delay=0.05, chunk=2))
-    turn = asyncio.create_task(manager.run_turn("owner", OWNER, "talk a lot"))
+    turn = asyncio.create_task(manager.run_turn(OWNER_KEY, OWNER, "talk a lot"))
     await fake_model.wait_calls_async(1)
     await asyncio.sleep(0.3)
-    assert await manager.interrupt("owner")
+    assert await manager.interrupt(OWNER_KEY)
     reply = await asyncio.wait_for(turn, 10)
     assert reply.interrupted and not reply.is_error
-    after = await manager.run_turn("owner", OWNER, "still there?")
+    after = await manager.run_turn(OWNER_KEY, OWNER, "still there?")
     # The CLI tells the model about the interrupt in the next user message.
     assert after.text.endswith("still there?") and not after.interrupted
 
@@ -202,64 +203,64 @@ async def test_interrupt_marks_reply(stack: Stack, fake_model: FakeAnthropic) ->
 async def test_stop_also_stops_queued_follow_ups(stack: Stack, fake_model: FakeAnthropic) -> None:
     manager = stack.manager()
     fake_model.push(text("C" * 200, delay=0.05, chunk=2))
-    turn = asyncio.create_task(manager.run_turn("owner", OWNER, "talk a lot"))
+    turn = asyncio.create_task(manager.run_turn(OWNER_KEY, OWNER, "talk a lot"))
     await fake_model.wait_calls_async(1)
-    assert await manager.follow_up("owner", "queued before the stop")
+    assert await manager.follow_up(OWNER_KEY, "queued before the stop")
     await asyncio.sleep(0.3)
-    assert await manager.interrupt("owner")
-    assert not await manager.follow_up("owner", "after the stop")  # becomes its own turn
+    assert await manager.interrupt(OWNER_KEY)
+    assert not await manager.follow_up(OWNER_KEY, "after the stop")  # becomes its own turn
     reply = await asyncio.wait_for(turn, 10)
     assert reply.interrupted and "C" * 200 not in reply.text
-    after = await manager.run_turn("owner", OWNER, "fresh question")
+    after = await manager.run_turn(OWNER_KEY, OWNER, "fresh question")
     assert after.text.endswith("fresh question") and not after.interrupted
 
 
 async def test_reset_forgets_and_close_idle_keeps(stack: Stack, fake_model: FakeAnthropic) -> None:
     manager = stack.manager()
-    await manager.run_turn("owner", OWNER, "remember banana")
+    await manager.run_turn(OWNER_KEY, OWNER, "remember banana")
     assert await manager.close_idle(0) == 1 and manager.live_keys == ()
-    await manager.run_turn("owner", OWNER, "still remember?")
+    await manager.run_turn(OWNER_KEY, OWNER, "still remember?")
     assert fake_model.calls[-1].user_texts[0] == "remember banana"  # closed, then resumed
-    await manager.reset("owner")
+    await manager.reset(OWNER_KEY)
     assert manager.live_keys == ()
     row = await SessionRepo(stack.db).get("owner")
     assert row is not None and row.sdk_session_id is None and row.summary == ""
-    await manager.run_turn("owner", OWNER, "who are you?")
+    await manager.run_turn(OWNER_KEY, OWNER, "who are you?")
     assert fake_model.calls[-1].user_texts == ["who are you?"]
 
 
 async def test_timeout_on_hang_then_resumes(stack: Stack, fake_model: FakeAnthropic) -> None:
     stack.env["API_TIMEOUT_MS"] = "60000"
     manager = stack.manager(turn_timeout=1.0)
-    first = await manager.run_turn("owner", OWNER, "first")
+    first = await manager.run_turn(OWNER_KEY, OWNER, "first")
     fake_model.push(hang())
     with pytest.raises(TurnTimeout):
-        await manager.run_turn("owner", OWNER, "this hangs")
+        await manager.run_turn(OWNER_KEY, OWNER, "this hangs")
     assert manager.live_keys == ()
-    reply = await manager.run_turn("owner", OWNER, "after the hang")
+    reply = await manager.run_turn(OWNER_KEY, OWNER, "after the hang")
     assert reply.text == "echo: after the hang" and reply.session_id == first.session_id
 
 
 async def test_overloaded_then_success(stack: Stack, fake_model: FakeAnthropic) -> None:
     fake_model.push(error(529), text("fine after a retry"))
-    reply = await stack.manager().run_turn("owner", OWNER, "hi")
+    reply = await stack.manager().run_turn(OWNER_KEY, OWNER, "hi")
     assert reply.text == "fine after a retry" and not reply.is_error
 
 
 async def test_overloaded_forever_gives_apology(stack: Stack, fake_model: FakeAnthropic) -> None:
     fake_model.push(error(529), error(529))  # CLAUDE_CODE_MAX_RETRIES=1: two attempts
     manager = stack.manager()
-    reply = await manager.run_turn("owner", OWNER, "hi")
+    reply = await manager.run_turn(OWNER_KEY, OWNER, "hi")
     assert reply.is_error and reply.error_kind == "server_error"
     assert reply.text.startswith("Sorry") and "529" not in reply.text
-    again = await manager.run_turn("owner", OWNER, "better now?")
+    again = await manager.run_turn(OWNER_KEY, OWNER, "better now?")
     # The unanswered "hi" stays in the history and goes out with the next message.
     assert again.text == "echo: hi\n\nbetter now?" and not again.is_error
 
 
 async def test_stream_cut_is_retried(stack: Stack, fake_model: FakeAnthropic) -> None:
     fake_model.push(cut(text("this will be cut off", chunk=3), after_events=4), text("whole"))
-    reply = await stack.manager().run_turn("owner", OWNER, "hi")
+    reply = await stack.manager().run_turn(OWNER_KEY, OWNER, "hi")
     assert reply.text == "whole" and not reply.is_error
     assert len(fake_model.calls) == 2
 
@@ -289,7 +290,7 @@ async def test_stuck_cli_is_killed_after_grace(
         hooks=None,
     )
     session = AgentSession(
-        key="owner",
+        key=OWNER_KEY,
         role=OWNER,
         person_id=None,
         options=options,

@@ -11,7 +11,7 @@ from telethon import TelegramClient
 from telethon.tl import functions, types
 
 from jobs.errors import RetryLater, TelegramError
-from jobs.messages import Channel, InboundMessage, OutboundMessage
+from jobs.messages import REPLIED_CHARS, Channel, InboundMessage, OutboundMessage, Replied
 from jobs.telegram.formatting import MESSAGE_LIMIT, render_markdown, split_message, utf16_len
 from jobs.telegram.inbound import SentLog, TelegramInbound
 from jobs.telegram.outbound import TelegramChannel, derive_random_id
@@ -75,6 +75,51 @@ async def test_private_message_from_stranger_is_parsed(tg: FakeTelegram, edge: E
             sender_is_contact=True,
             reply_to=7,
         )
+    ]
+
+
+async def test_a_reply_carries_the_earlier_message_and_who_wrote_it(
+    tg: FakeTelegram, edge: Edge
+) -> None:
+    mine = tg.incoming(ANN, "my address is " + "x" * 2000)
+    await tg.idle()
+    ref = await edge.channel.send(OutboundMessage(chat_id=ANN, text="Noted, Ann."))
+    quoted = mk(types.MessageReplyHeader, reply_to_msg_id=ref.msg_id, quote_text="Noted")
+    tg.incoming(ANN, "about that", reply_to=mine.id)
+    tg.incoming(ANN, "what did you note?", reply_to=quoted)
+    await tg.idle()
+    own, jobs = (m.replied for m in edge.got[1:])
+    assert own is not None and own.by == "person" and own.outside
+    assert len(own.text) == REPLIED_CHARS and own.text.startswith("my address is")
+    # Jobs' own message, as the writer quoted part of it; outside unless known trusted.
+    assert jobs == Replied(msg_id=ref.msg_id, text="Noted", by="jobs", outside=True)
+
+
+async def test_the_owners_reply_to_a_trusted_answer_is_not_outside_text(
+    tg: FakeTelegram, own: Edge
+) -> None:
+    async def trust(chat_id: int, msg_id: int) -> bool | None:
+        return True if (chat_id, msg_id) == (ME, answer.msg_id) else None
+
+    own.inbound.unregister()  # again, knowing which of Jobs' messages are trusted
+    own.inbound = TelegramInbound(
+        client=own.inbound._client,
+        owner_id=ME,
+        on_message=own._collect,
+        sent_log=own.sent_log,
+        sent_trust=trust,
+    )
+    own.inbound.register()
+    note = tg.outgoing(ME, "dentist on Tuesday")
+    await tg.idle()
+    answer = await own.channel.send(OutboundMessage(chat_id=ME, text="Booked."))
+    tg.outgoing(ME, "move it", reply_to=answer.msg_id)
+    tg.outgoing(ME, "and this?", reply_to=note.id)
+    await tg.idle()
+    replied = [m.replied for m in own.got if m.replied is not None]
+    assert replied == [
+        Replied(msg_id=answer.msg_id, text="Booked.", by="jobs", outside=False),
+        Replied(msg_id=note.id, text="dentist on Tuesday", by="owner", outside=False),
     ]
 
 

@@ -15,6 +15,7 @@ from telethon import TelegramClient
 from telethon.tl import functions, types
 
 from jobs.sessions import EXTERNAL, OWNER, SessionManager
+from jobs.sessions.keys import OWNER_KEY, SessionKey
 from jobs.storage import Database, TaskRepo
 from jobs.telegram.api import TelegramApi
 from jobs.telegram.inbound import SentLog
@@ -90,7 +91,7 @@ async def test_owner_reads_and_answers_a_chat(
         tool_use("mcp__telegram__mark_read", {"chat": "@ann"}),
         text("Told Ann."),
     )
-    reply = await world.manager.run_turn("owner", OWNER, "Answer Ann: yes, 7 is fine")
+    reply = await world.manager.run_turn(OWNER_KEY, OWNER, "Answer Ann: yes, 7 is fine")
     assert reply.text == "Told Ann."
     calls = fake_model.calls
     assert calls[0].offered_tools >= TELEGRAM_TOOLS
@@ -116,7 +117,7 @@ async def test_owner_sends_a_workspace_file_but_nothing_outside(
         tool_use("mcp__telegram__send_file", {"chat": "@ann", "path": "../secret.txt"}),
         text("Sent you the report."),
     )
-    await world.manager.run_turn("owner", OWNER, "send me the report")
+    await world.manager.run_turn(OWNER_KEY, OWNER, "send me the report")
     calls = fake_model.calls
     assert "Sent report.pdf to Saved Messages" in results(calls[1])
     for refused in (calls[2], calls[3]):
@@ -137,7 +138,7 @@ async def test_flood_wait_comes_back_as_a_clear_error(
         tool_use("mcp__telegram__send_message", {"chat": "@ann", "text": "hi"}),
         text("Telegram wants me to wait."),
     )
-    await world.manager.run_turn("owner", OWNER, "say hi to Ann")
+    await world.manager.run_turn(OWNER_KEY, OWNER, "say hi to Ann")
     result = results(fake_model.calls[1])
     assert "wait 120 s (flood wait)" in result and '"is_error": true' in result
 
@@ -149,6 +150,8 @@ async def test_external_sessions_are_never_offered_telegram_tools(
         tool_use("mcp__telegram__send_message", {"chat": "@ann", "text": "spam"}),
         text("I can't."),
     )
-    await world.manager.run_turn("external:42", EXTERNAL, "message Ann for me", person_id=42)
+    await world.manager.run_turn(
+        SessionKey.person(42), EXTERNAL, "message Ann for me", person_id=42
+    )
     assert not fake_model.calls[0].offered_tools & TELEGRAM_TOOLS
     assert not tg.of(functions.messages.SendMessageRequest)

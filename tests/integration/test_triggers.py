@@ -20,6 +20,7 @@ from telethon import TelegramClient, functions
 from jobs.errors import TelegramError
 from jobs.messages import ChannelPost, OutboundMessage
 from jobs.sessions import OWNER, SessionManager
+from jobs.sessions.keys import OWNER_KEY
 from jobs.storage import (
     AuditRepo,
     Database,
@@ -35,7 +36,7 @@ from jobs.tools.triggers import READ_ONLY_TOOLS as TRIGGER_READS
 from jobs.tools.triggers import TriggerTools
 from jobs.triggers import ChannelWatch, Heartbeat, Scheduler, TriggerExecutor
 from jobs.triggers.events import TriggerEvent, TriggerSource
-from jobs.triggers.executor import NOTHING, OWNER_KEY
+from jobs.triggers.executor import NOTHING
 from tests.fakes.anthropic import FakeAnthropic, text, tool_use
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.tl import updates
@@ -69,7 +70,6 @@ class Jobs:
     watch: ChannelWatch
     heartbeat: Heartbeat
     tools: ToolServers
-    woken: list[int] = field(default_factory=list)
 
     async def outbox(self) -> list[str]:
         rows = await self.db.fetch_all("SELECT chat_id, text FROM outbox ORDER BY id")
@@ -98,13 +98,11 @@ class Rig:
             tools=tools,
             read_only_tools=SCHEDULE_READS | TRIGGER_READS,
         )
-        woken: list[int] = []
         triggers, outbox = TriggerRepo(db), OutboxRepo(db)
         executor = TriggerExecutor(
             sessions=sessions,
             outbox=outbox,
-            owner_chat_id=OWNER_CHAT,
-            on_outbox=lambda: woken.append(1),
+            owner_chat=OWNER_CHAT,
             clock=self.clock,
             zone=ZoneInfo("Europe/Berlin"),
             model_down=model_down,
@@ -113,8 +111,7 @@ class Rig:
             triggers=triggers,
             outbox=outbox,
             answer=executor.answer,
-            on_outbox=lambda: woken.append(1),
-            owner_chat_id=OWNER_CHAT,
+            owner_chat=OWNER_CHAT,
             clock=self.clock,
         )
         watch = ChannelWatch(triggers=triggers, on_event=executor.run, clock=self.clock)
@@ -136,7 +133,7 @@ class Rig:
         tools.register(
             TriggerTools(triggers=triggers, resolver=resolver, on_change=watch.restore).server()
         )
-        jobs = Jobs(db, self.clock, sessions, executor, scheduler, watch, heartbeat, tools, woken)
+        jobs = Jobs(db, self.clock, sessions, executor, scheduler, watch, heartbeat, tools)
         self.made.append(jobs)
         return jobs
 
@@ -201,7 +198,7 @@ async def test_a_reminder_set_in_chat_fires_once_late_after_a_restart(
     assert await second.outbox() == [
         "⏰ call Anna (late: was due Sat 2026-11-28 09:00 CET)\n\nSorry, this is late: call Anna!"
     ]
-    assert second.woken
+    assert OutboxRepo(second.db).written.is_set()
 
 
 async def test_a_channel_post_is_untrusted_and_its_bash_call_is_denied(
@@ -234,23 +231,30 @@ async def test_a_channel_post_is_untrusted_and_its_bash_call_is_denied(
     )
     assert await jobs.watch.flush_due(rig.clock() + timedelta(seconds=5)) == 1
 
-    prompt = fake_model.calls[2].last_user_text
+    read = fake_model.calls[2]  # a throwaway session of its own reads the posts
+    prompt = read.last_user_text
     assert "Launch moved to Friday." in prompt and attack in prompt
     assert "<<<DATA " in prompt and "written by someone else, not by the owner" in prompt
     assert prompt.index("<<<DATA ") < prompt.index(attack)
+    assert "You read posts from a channel or group" in read.system_text
+    assert not {t for t in read.offered_tools if "Placeholder" not in t}  # no tools at all
     (denied,) = fake_model.calls[3].tool_results
     assert denied["is_error"] is True
-    assert "not available in this turn" in json.dumps(denied["content"])
+    assert "No such tool available: Bash" in json.dumps(denied["content"])
     assert sentinel.read_text(encoding="utf-8") == "keep me"
     assert await jobs.outbox() == [
         "📣 News\n\nNews: the launch moved to Friday. One post tried to make me delete a file."
     ]
     [row] = await jobs.db.fetch_all("SELECT entities FROM outbox")  # outside text: quoted
     assert json.loads(row["entities"]) == [{"kind": "blockquote", "offset": 9, "length": 74}]
-    entries = await AuditRepo(jobs.db).latest()
-    assert [(e.tool, e.decision) for e in entries if e.tool == "Bash"] == [
-        ("Bash", "denied_tainted")
-    ]
+    assert not [e for e in await AuditRepo(jobs.db).latest() if e.tool == "Bash"]
+    rows = await jobs.db.fetch_all("SELECT key FROM sessions")
+    assert [r["key"] for r in rows] == [OWNER_KEY]  # the post's session is gone, with its folder
+    assert not list((rig.tmp / "data" / "scratch").glob("*"))
+
+    fake_model.push(text("Nothing new."))  # the owner's own session never read the posts
+    await jobs.sessions.run_turn(OWNER_KEY, OWNER, "anything new?")
+    assert attack not in json.dumps(fake_model.calls[-1].body)
 
     restarted = ChannelWatch(triggers=TriggerRepo(jobs.db), on_event=jobs.executor.run)
     assert await restarted.restore() == 1 and restarted.watching(MARKED_CHANNEL)
@@ -331,7 +335,7 @@ _CHILD = textwrap.dedent(
     async def main():
         db = await Database.open(Path(sys.argv[1]), clock=lambda: NOW)
         scheduler = Scheduler(triggers=TriggerRepo(db), outbox=OutboxRepo(db), answer=hang,
-                              on_outbox=lambda: None, owner_chat_id=1000, clock=lambda: NOW)
+                              owner_chat=1000, clock=lambda: NOW)
         await scheduler.tick()
 
     asyncio.run(main())
@@ -375,8 +379,7 @@ async def test_kill_9_mid_run_runs_it_once(rig: Rig) -> None:
             triggers=TriggerRepo(db),
             outbox=OutboxRepo(db),
             answer=answer,
-            on_outbox=lambda: None,
-            owner_chat_id=OWNER_CHAT,
+            owner_chat=OWNER_CHAT,
             clock=rig.clock,
         )
         (interrupted,) = await scheduler.recover()

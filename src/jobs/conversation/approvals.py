@@ -111,13 +111,12 @@ def describe_call(tool: str, tool_input: Mapping[str, Any], /) -> str:
 class ApprovalBroker:
     """The Approver over Telegram (see the module docstring); one per app."""
 
-    def __init__(  # noqa: PLR0913 - TODO(i18n): fits again once on_outbox goes (branch flow)
+    def __init__(
         self,
         *,
         approvals: ApprovalRepo,
         outbox: OutboxRepo,
-        owner_chat_id: int,
-        on_outbox: Callable[[], None],
+        owner_chat: int,
         timeout: timedelta,
         files: Path,
         grants: GrantBook | None = None,
@@ -131,8 +130,7 @@ class ApprovalBroker:
         self._words = words or english_words
         self._approvals = approvals
         self._outbox = outbox
-        self._owner_chat = owner_chat_id
-        self._on_outbox = on_outbox
+        self._owner_chat = owner_chat
         self._timeout = timeout
         self._files = files
         self._grants = grants
@@ -272,7 +270,6 @@ class ApprovalBroker:
         )
         [first, *_] = await self._outbox.enqueue([question])
         await self._approvals.attach_message(approval.id, first.id)
-        self._on_outbox()
         return replace(approval, outbox_id=first.id), False
 
     async def _card(
@@ -302,7 +299,6 @@ class ApprovalBroker:
         except JobsError:
             logger.exception("could not record that approval %s expired", approval.code)
             return expired
-        self._on_outbox()
         return expired
 
     async def _refuse_unasked(self, request: ApprovalRequest, size: int) -> ApprovalAnswer:
@@ -312,8 +308,6 @@ class ApprovalBroker:
             await self._outbox.enqueue([OutboundMessage.formatted(self._owner_chat, body)])
         except JobsError:
             logger.exception("could not tell the owner that %s was denied", request.tool)
-        else:
-            self._on_outbox()
         return ApprovalAnswer(ApprovalState.DENIED)
 
     async def _drop_file(self, approval: Approval) -> None:

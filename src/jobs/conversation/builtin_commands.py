@@ -8,7 +8,7 @@ from jobs.conversation.commands import Command, CommandContext, CommandSpec, Com
 from jobs.conversation.grants import GrantBook
 from jobs.conversation.untrusted import plain_name
 from jobs.i18n.translator import deferred
-from jobs.sessions.manager import SessionManager
+from jobs.sessions.port import Sessions
 from jobs.storage.people import Access, PeopleRepo
 
 MAX_ID_DIGITS = 18
@@ -17,7 +17,7 @@ MAX_ID_DIGITS = 18
 
 def builtin_commands(
     *,
-    sessions: SessionManager,
+    sessions: Sessions,
     people: PeopleRepo,
     approvals: ApprovalBroker | None = None,
     grants: GrantBook | None = None,
@@ -32,7 +32,7 @@ def builtin_commands(
 
     async def clear(ctx: CommandContext, command: Command) -> str:
         await sessions.reset(ctx.session_key)
-        ended = await grants.clear(ctx.session_key) if grants is not None else 0
+        ended = await grants.clear(str(ctx.session_key)) if grants is not None else 0
         t = ctx.words
         also = (
             t.ngettext(

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from jobs.i18n.translator import Translator, english
 from jobs.messages import Body
+from jobs.sessions.keys import SessionKey
 
 _COMMAND = re.compile(r"^/([A-Za-z][A-Za-z0-9_]{0,31})(?:@\w+)?(?:\s+(.*))?$", re.DOTALL)
 _SHORT_ARG = re.compile(r"^([a-z]+)_(\w+)$")  # /allow_123 is /allow 123
@@ -38,7 +39,7 @@ class CommandContext:
 
     person_id: int
     chat_id: int
-    session_key: str
+    session_key: SessionKey
     is_owner: bool
     words: Translator = field(default_factory=english)
     """The writer's language: every answer is said in it."""

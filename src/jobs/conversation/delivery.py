@@ -42,14 +42,9 @@ class OutboxSender:
         self._only_chat = only_chat  # `jobs chat` must leave Telegram's rows alone
         self._channel = channel
         self._clock = clock
-        self._wake = asyncio.Event()
         self._floods = FloodNotices(
             outbox=outbox, owner_chat=owner_chat, people=people, words=words
         )
-
-    def wake(self) -> None:
-        """New rows were written: look now."""
-        self._wake.set()
 
     async def run(self) -> None:
         """Send forever; cancel to stop (a row being sent stays `sending` and is resent later).
@@ -65,6 +60,8 @@ class OutboxSender:
                     await self._outbox.requeue_interrupted()
                     requeue = False
                     busy.over()
+                # Cleared before the drain: a row written from now on wakes the sleep below.
+                self._outbox.written.clear()
                 await self.drain()
                 await self._sleep_until_due()
             except StorageBusy as exc:
@@ -121,11 +118,10 @@ class OutboxSender:
         wait = _IDLE_WAIT
         if due is not None:
             wait = min(wait, max(0.0, (due - self._clock()).total_seconds()))
-        self._wake.clear()
         if wait <= 0:
             return
         try:
             async with asyncio.timeout(wait):
-                await self._wake.wait()
+                await self._outbox.written.wait()  # set by every enqueue: rows to send now
         except TimeoutError:
             pass

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
@@ -206,7 +206,6 @@ class Outages:
         clock: Clock,
         inbox: InboxRepo,
         outbox: OutboxRepo,
-        on_outbox: Callable[[], None],
         words_for: WordsFor | None = None,
     ) -> None:
         """`words_for`: each person's language, for what their chat is told."""
@@ -215,7 +214,6 @@ class Outages:
         self._clock = clock
         self._inbox = inbox
         self._outbox = outbox
-        self._on_outbox = on_outbox
         # The gate's decision and its write happen together: a row deferred while the gate
         # opens would otherwise wait for a retry that never comes.
         self._lock = asyncio.Lock()
@@ -325,11 +323,8 @@ class Outages:
             hold.until,
             along=(lambda: self._outbox.enqueue(told)) if hold.notify else None,
         )
-        if hold.notify:
-            self._on_outbox()
 
     async def _give_up(self, item: InboxItem, text: str) -> None:
         logger.warning("Message %s in chat %s is given up", item.msg_id, item.chat_id)
         reply = OutboundMessage(chat_id=item.chat_id, text=text, reply_to=item.msg_id)
         await self._outbox.enqueue([reply], inbox_id=item.id, finish_inbox=InboxState.FAILED)
-        self._on_outbox()

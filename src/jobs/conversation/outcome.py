@@ -42,6 +42,9 @@ class Outcome:
     """The model answered (whatever it said): an outage, if any, is over."""
     followed: tuple[InboxItem, ...] = field(default=())
     """Follow-ups injected into the turn: they share its reply, or its wait."""
+    tainted: bool = True
+    """The session had read text the owner did not type (Reply.tainted): its reply gets no
+    link preview, which would have Telegram's servers fetch a URL it chose."""
 
 
 def judge(turn: asyncio.Task[Reply], followed: Sequence[InboxItem] = ()) -> Outcome:
@@ -79,4 +82,10 @@ def judge(turn: asyncio.Task[Reply], followed: Sequence[InboxItem] = ()) -> Outc
     if reply.interrupted:
         text = (reply.text + "\n\n(stopped)") if reply.text else "Stopped."
         return Outcome(text, InboxState.ANSWERED, followed=rest)
-    return Outcome(reply.text, InboxState.ANSWERED, reached_model=reached, followed=rest)
+    return Outcome(
+        reply.text,
+        InboxState.ANSWERED,
+        reached_model=reached,
+        followed=rest,
+        tainted=reply.tainted or reply.session_id is None,
+    )

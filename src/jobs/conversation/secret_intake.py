@@ -50,7 +50,6 @@ class SecretIntake:
         store: SecretStore,
         owner_id: int,
         outbox: OutboxRepo,
-        on_outbox: Callable[[], None],
         clock: Clock,
         eraser: MessageEraser | None = None,
         words: OwnerWords | None = None,
@@ -61,7 +60,6 @@ class SecretIntake:
         self._store = store
         self._owner_id = owner_id
         self._outbox = outbox
-        self._on_outbox = on_outbox
         self._clock = clock
         self._eraser = eraser
 
@@ -187,7 +185,6 @@ class SecretIntake:
         except JobsError:
             logger.exception("could not answer a /secret command")
             return
-        self._on_outbox()
 
 
 def _usage(t: Translator) -> str:

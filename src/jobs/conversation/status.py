@@ -187,7 +187,7 @@ def status_command(sources: StatusSources, /) -> CommandSpec:
         tasks = await sources.tasks.active()
         counts = await sources.inbox.count_by_state()
         outgoing = await sources.outbox.pending_count()
-        keys = f" ({', '.join(reversed(live))})" if live else ""
+        keys = f" ({', '.join(str(k) for k in reversed(live))})" if live else ""
         listed = t.gettext(" — /tasks lists them") if tasks else ""
         lines = [
             t.gettext("Live sessions: {n}", n=len(live)) + keys,

@@ -5,18 +5,23 @@ the task's folder, resumed after a restart from the stored session id (mirrored 
 tasks.session_id). Its turns come from the start, the counterpart's messages (routed here by
 the dispatcher), the heartbeat (`resume_due`) and the owner (`tell`); a per-task lock keeps
 them from overlapping. Once the counterpart can have written into the session, every turn
-of it is tainted: what the counterpart wrote stays in its history. Such a turn may still
-write to them and the owner, update its own task, and read and write in its folder; anything
-else (reading the owner's files included: it could send them on) waits for the owner's
-approval. A turn's final reply goes to the owner. cancel_task interrupts the running turn
-(`stop`); from then on the task's turns neither run nor report.
+of it is tainted: what the counterpart wrote stays in its history (the session manager keeps
+the taint for good). The same holds once the assignee wrote into the task's card. Such a turn
+may still write to the task's people and the owner, update its own task, and read and write
+in its folder; anything else (reading the owner's files included: it could send them on)
+waits for the owner's approval. A task the owner granted private data (memory, files, chats)
+asks the owner before it writes to anyone but the owner. A session is offered only its own
+task's tools (the "task" server), its folder and its skill, plus what the owner granted.
+A turn's final reply goes to the owner. cancel_task interrupts the running turn (`stop`);
+from then on the task's turns neither run nor report.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -26,14 +31,16 @@ from jobs.clock import Clock, utc_now
 from jobs.delegation import prompts
 from jobs.delegation.prompts import TaskCard
 from jobs.errors import SessionError
+from jobs.extensions.skill_plugins import plugin_skill_names
 from jobs.messages import OutboundMessage
-from jobs.sessions.manager import SessionManager
+from jobs.sessions.keys import SessionKey
+from jobs.sessions.port import Sessions
 from jobs.sessions.replies import Reply, Usage
-from jobs.sessions.roles import TASK, task_folder, task_key
+from jobs.sessions.roles import has_private_grant, reads_anywhere, task_folder, task_role
 from jobs.sessions.taint import FreeCall, TaintSource
 from jobs.storage import InboxItem, OutboxRepo, PeopleRepo, Person, Task, TaskRepo, TaskStatus
-from jobs.tools.delegation import UPDATE_TOOL
-from jobs.tools.messaging import SEND_TOOL, person_label
+from jobs.tools.messaging import person_label
+from jobs.tools.task_tools import SEND_TOOL, UPDATE_TOOL
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +51,7 @@ the task's own skill only: another skill's text could be what the owner keeps to
 
 @dataclass(frozen=True, slots=True)
 class TaskSessionSettings:
-    owner_chat_id: int
+    owner_chat: int
     workspace: Path
     zone: tzinfo = UTC
     concurrency: int = 3
@@ -57,11 +64,10 @@ class TaskSessions:
     def __init__(
         self,
         *,
-        sessions: SessionManager,
+        sessions: Sessions,
         tasks: TaskRepo,
         people: PeopleRepo,
         outbox: OutboxRepo,
-        on_outbox: Callable[[], None],
         config: TaskSessionSettings,
         clock: Clock = utc_now,
     ) -> None:
@@ -69,7 +75,6 @@ class TaskSessions:
         self._tasks = tasks
         self._people = people
         self._outbox = outbox
-        self._on_outbox = on_outbox
         self._config = config
         self._clock = clock
         self._locks: dict[int, asyncio.Lock] = {}
@@ -84,7 +89,7 @@ class TaskSessions:
         self._spawn(self._tell(task_id, text), f"task-{task_id}-owner")
 
     async def stop(self, task_id: int, /) -> bool:
-        return await self._sessions.interrupt(task_key(task_id))
+        return await self._sessions.interrupt(SessionKey.task(task_id))
 
     async def trigger_turn(self, task_id: int, prompt: str, /, *, tainted: bool) -> Reply:
         """A trigger's turn of the task's session (a schedule made for the task). Tainted like
@@ -94,9 +99,10 @@ class TaskSessions:
             if task is None or not task.active:
                 raise SessionError(f"Task #{task_id} is no longer active.")
             card = await self._card(task)
-            taint = self._taint(card, message=False)
+            outside = "a post in a chat the task watches" if tainted else None
+            taint = self._taint(card, message=False, outside=outside)
             framed = prompts.trigger_prompt(card, prompt)
-            return await self._turn(card, framed, taint or tainted, sealed=True)
+            return await self._turn(card, framed, taint, sealed=True)
 
     # -- TaskTurns: the counterpart's messages ------------------------------------------------
 
@@ -124,7 +130,7 @@ class TaskSessions:
         if task is None or task.status is TaskStatus.CANCELLED:
             return []
         said = prompts.report_text(task, text)
-        return [] if said is None else [OutboundMessage.formatted(self._config.owner_chat_id, said)]
+        return [] if said is None else [OutboundMessage.formatted(self._config.owner_chat, said)]
 
     # -- the heartbeat ------------------------------------------------------------------------
 
@@ -209,11 +215,12 @@ class TaskSessions:
             return Reply(f"This turn failed unexpectedly ({type(exc).__name__}).", None, Usage())
 
     async def _turn(
-        self, card: TaskCard, prompt: str, taint: TaintSource | bool | None, *, sealed: bool
+        self, card: TaskCard, prompt: str, taint: TaintSource | None, *, sealed: bool
     ) -> Reply:
         task = card.task
+        role = task_role(grants=task.grants, skill=task.skill)
         reply = await self._sessions.run_turn(
-            task_key(task.id), TASK, prompt, tainted=taint or False, follow_ups=not sealed
+            SessionKey.task(task.id), role, prompt, taint=taint, follow_ups=not sealed
         )
         if reply.session_id and reply.session_id != task.session_id:
             await self._tasks.set_session_id(task.id, reply.session_id)
@@ -235,7 +242,6 @@ class TaskSessions:
         messages = await self.report(task_id, reply.text)
         if messages:
             await self._outbox.enqueue(messages)
-            self._on_outbox()
 
     async def _card(self, task: Task) -> TaskCard:
         assignee = await self._person(task.assignee_id)
@@ -246,30 +252,47 @@ class TaskSessions:
     async def _person(self, user_id: int | None) -> Person | None:
         return None if user_id is None else await self._people.get(user_id)
 
-    def _taint(self, card: TaskCard, *, message: bool) -> TaintSource | None:
-        """Tainted: a turn with the counterpart's message, and every later turn (their words
-        are in the session's history); before the session started, nobody else wrote in it."""
-        person = card.counterpart
-        if person is None or (not message and card.task.session_id is None):
+    def _taint(
+        self, card: TaskCard, *, message: bool, outside: str | None = None
+    ) -> TaintSource | None:
+        """Tainted: a turn with the counterpart's message, every later turn (their words are
+        in the session's history), every turn once the assignee wrote into the card, and a
+        turn bringing `outside` text; before that, nobody else wrote in it."""
+        task, person = card.task, card.counterpart
+        cause = _card_cause(task) or outside
+        if person is not None and (message or task.session_id is not None):
+            who = person_label(person)
+            cause = f"a message from {who}" if message else f"what {who} wrote in this task"
+        if cause is None:
             return None
-        who = person_label(person)
+        role = task_role(grants=task.grants, skill=task.skill)
         return TaintSource(
-            caused_by=f"a message from {who}" if message else f"what {who} wrote in this task",
+            caused_by=cause,
             where=card.name,
-            person_id=person.user_id,
-            folder=card.folder,
-            free_calls=_free_calls(card.task, person),
+            person_id=person.user_id if person is not None else None,
+            folder=None if reads_anywhere(role) else card.folder,
+            write_root=card.folder,
+            free_calls=_free_calls(card, private=has_private_grant(role)),
         )
 
 
-def _free_calls(task: Task, person: Person) -> tuple[FreeCall, ...]:
-    recipients = {str(person.user_id), "owner"}
-    if person.username:
-        recipients.add(f"@{person.username.lower()}")
-    own_skill = frozenset({task.skill.lower()}) if task.skill else frozenset()
+def _card_cause(task: Task) -> str | None:
+    """Why the task's card itself is outside text (the assignee wrote into it), or None."""
+    if task.outside_text_by is None:
+        return None
+    return str(json.loads(task.outside_text_by).get("caused_by") or "someone else's notes")
+
+
+def _free_calls(card: TaskCard, *, private: bool) -> tuple[FreeCall, ...]:
+    """What a tainted turn of the task may do without asking: write to the owner (and, when
+    the task holds nothing private of the owner's, to its people: the task's own tool writes
+    to no one else), update itself, load its own skill."""
+    skill = card.task.skill
+    own_skill = frozenset(plugin_skill_names(skill)) if skill else frozenset()
+    owner_only = FreeCall(SEND_TOOL, "to", frozenset({"owner", "me", "myself"}))
     return (
-        FreeCall(SEND_TOOL, "to", frozenset(recipients)),
-        FreeCall(UPDATE_TOOL, "task_id", frozenset({str(task.id)})),
+        owner_only if private else FreeCall(SEND_TOOL),
+        FreeCall(UPDATE_TOOL),
         *((FreeCall("Skill", "skill", own_skill),) if own_skill else ()),
         *(FreeCall(name) for name in BOOKKEEPING_TOOLS),
     )

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Final, Protocol
-
-import numpy as np
-import numpy.typing as npt
-import openai
+from typing import TYPE_CHECKING, Final, Protocol, TypeAlias
 
 from jobs.errors import JobsError
 
-logger = logging.getLogger(__name__)
+# numpy and openai (≈ 55 MB together) load only when embeddings are configured: a Jobs
+# without them never pays for either.
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
-Matrix = npt.NDArray[np.float32]
-"""Rows of unit-length float32 vectors."""
+    Matrix: TypeAlias = npt.NDArray[np.float32]
+    """Rows of unit-length float32 vectors."""
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL: Final = "text-embedding-3-small"
 MAX_INPUT_CHARS: Final = 8000
@@ -46,6 +48,8 @@ class Embedder(Protocol):
 
 def normalized(rows: npt.ArrayLike, /) -> Matrix:
     """`rows` as float32 with every row scaled to unit length (zero rows stay zero)."""
+    import numpy as np
+
     matrix = np.atleast_2d(np.asarray(rows, dtype=np.float32))
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
@@ -76,6 +80,8 @@ class OpenAIEmbedder:
         proxy: str | None = None,
     ) -> None:
         """`proxy`: HTTP_PROXY, which every request goes through."""
+        import openai
+
         # A local server (Ollama) wants no key, but the client insists on one.
         self._client = openai.AsyncOpenAI(
             api_key=api_key or "unused",
@@ -93,6 +99,8 @@ class OpenAIEmbedder:
         return self._model if self._dimensions is None else f"{self._model}@{self._dimensions}"
 
     async def embed(self, texts: Sequence[str], /) -> Matrix:
+        import numpy as np
+
         parts = [
             await self._batch(texts[start : start + self._batch_size])
             for start in range(0, len(texts), self._batch_size)
@@ -104,6 +112,8 @@ class OpenAIEmbedder:
         return np.vstack(parts)
 
     async def _batch(self, texts: Sequence[str]) -> Matrix:
+        import openai
+
         inputs = [text[:MAX_INPUT_CHARS] if text.strip() else "." for text in texts]
         # No encoding_format: the client then asks for base64 and decodes it with numpy
         # (a server that ignores it and sends floats still works). Asking for "float" made

@@ -15,15 +15,17 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
-
-import numpy as np
+from typing import TYPE_CHECKING, Final
 
 from jobs.memory.chunking import Chunk, chunk_markdown
-from jobs.memory.embeddings import Embedder, EmbeddingsUnavailable, Matrix
+from jobs.memory.embeddings import Embedder, EmbeddingsUnavailable
 from jobs.memory.files import MemoryFiles
-from jobs.memory.vectors import VectorMatrix, from_blobs, to_blob
 from jobs.storage.memory import ChunkSpec, IndexedFile, LineMove, MemoryRepo, StoredChunk
+
+# jobs.memory.vectors (numpy) is imported where vectors are used: only with an embedder.
+if TYPE_CHECKING:
+    from jobs.memory.embeddings import Matrix
+    from jobs.memory.vectors import VectorMatrix
 
 logger = logging.getLogger(__name__)
 
@@ -90,10 +92,19 @@ class MemoryIndex:
         self._repo = repo
         self._files = files
         self._embedder = embedder
-        self.vectors = VectorMatrix()
+        self._vectors: VectorMatrix | None = None
         self._known: dict[str, IndexedFile] = {}
         self._lock = asyncio.Lock()
         self._synced_at = float("-inf")
+
+    @property
+    def vectors(self) -> VectorMatrix:
+        """The chunks' vectors in RAM, made on first use (never without an embedder)."""
+        if self._vectors is None:
+            from jobs.memory.vectors import VectorMatrix
+
+            self._vectors = VectorMatrix()
+        return self._vectors
 
     @property
     def embedder(self) -> Embedder | None:
@@ -116,6 +127,8 @@ class MemoryIndex:
         """Fill the matrix from the stored vectors of the embedder's model, page by page."""
         if self._embedder is None:
             return 0
+        from jobs.memory.vectors import from_blobs
+
         after = 0
         total = await self._repo.count()
         while page := await self._repo.vector_page(
@@ -150,12 +163,21 @@ class MemoryIndex:
                         logger.warning("memory: %s not indexed: %s", path, exc)
             for path in set(self._known) - set(listing):
                 removed = await self._repo.forget_file(path)
-                self.vectors.remove(removed)
+                if self._vectors is not None:
+                    self._vectors.remove(removed)
                 del self._known[path]
                 report.removed += len(removed)
                 report.forgotten += 1
+            await self._prune(report)
             self._synced_at = time.monotonic()
             return report
+
+    async def _prune(self, report: SyncReport) -> None:
+        """Chunks went: the vectors cached for their content go too (else the cache only
+        grows); a text that comes back is embedded again."""
+        if report.removed:
+            pruned = await self._repo.prune_vectors()
+            logger.debug("memory: %d cached vectors no chunk needs were dropped", pruned)
 
     async def sync_paths(self, paths: Sequence[Path], /) -> SyncReport:
         """Index these files now (Jobs just wrote them)."""
@@ -163,6 +185,7 @@ class MemoryIndex:
         async with self._lock:
             for path in paths:
                 report.merge(await self._index(self._files.relative(path)))
+            await self._prune(report)
         return report
 
     async def _index(self, path: str) -> SyncReport:
@@ -189,7 +212,8 @@ class MemoryIndex:
             add=[ChunkSpec(c.start_line, c.end_line, c.heading, c.text, c.hash) for c in steps.add],
         )
         self._known[path] = state
-        self.vectors.remove(steps.remove)
+        if self._vectors is not None:
+            self._vectors.remove(steps.remove)
         self._add_vectors(added, vectors)
         report.added = len(added)
         return report
@@ -198,6 +222,8 @@ class MemoryIndex:
         """Vectors for these chunks: from the cache, else from the embedder (then cached)."""
         if self._embedder is None or not chunks:
             return {}
+        from jobs.memory.vectors import from_blobs, to_blob
+
         model = self._embedder.model
         cached = await self._repo.vectors(model, [c.hash for c in chunks])
         found = {h: from_blobs([blob])[0] for h, blob in cached.items()}
@@ -221,9 +247,11 @@ class MemoryIndex:
     def _add_vectors(self, chunks: Sequence[StoredChunk], vectors: dict[str, Matrix]) -> None:
         have = [c for c in chunks if c.hash in vectors]
         if have:
+            from jobs.memory.vectors import stack
+
             rows = [vectors[c.hash] for c in have]
             try:
-                self.vectors.add([c.id for c in have], _stack(rows))
+                self.vectors.add([c.id for c in have], stack(rows))
             except ValueError as exc:  # the provider changed its width under the same model
                 logger.warning("memory: vectors not added: %s", exc)
 
@@ -249,7 +277,3 @@ class MemoryIndex:
 
 def chunks_as_new(stored: Sequence[StoredChunk], /) -> list[Chunk]:
     return [Chunk(c.start_line, c.end_line, c.heading, c.text) for c in stored]
-
-
-def _stack(rows: list[Matrix]) -> Matrix:
-    return np.vstack(rows).astype(np.float32, copy=False)

@@ -9,10 +9,13 @@ import re
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from jobs.memory.embeddings import EmbeddingsUnavailable, Matrix
+from jobs.memory.embeddings import EmbeddingsUnavailable
 from jobs.memory.index import MemoryIndex
+
+if TYPE_CHECKING:
+    from jobs.memory.embeddings import Matrix
 
 logger = logging.getLogger(__name__)
 
@@ -209,8 +212,10 @@ class HybridSearch:
 
     async def _meaning(self, query: str) -> tuple[list[int], bool, str]:
         """(chunk ids by similarity, whether vectors were used, a note when they failed)."""
+        if self._index.embedder is None or not query.strip():
+            return [], False, ""
         vectors = self._index.vectors
-        if self._index.embedder is None or not len(vectors) or not query.strip():
+        if not len(vectors):
             return [], False, ""
         try:
             async with asyncio.timeout(QUERY_EMBED_SECONDS):

@@ -72,10 +72,6 @@ class MemoryStore:
     def index(self) -> MemoryIndex:
         return self._index
 
-    @property
-    def vectors_on(self) -> bool:
-        return self._index.embedder is not None
-
     async def start(self) -> SyncReport:
         """Load the index and catch up with files changed while Jobs was stopped."""
         report = await self._index.start()

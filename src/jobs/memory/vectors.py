@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import numpy.typing as npt
 
-from jobs.memory.embeddings import Matrix
+if TYPE_CHECKING:
+    from jobs.memory.embeddings import Matrix
 
 BLOCK_ROWS: Final = 4096
 """Rows per block. The matrix grows a block at a time and is never copied whole: a contiguous
@@ -123,6 +124,10 @@ class VectorMatrix:
 def from_blobs(blobs: Sequence[bytes], /) -> Matrix:
     """Stored vectors (float32 little-endian) as matrix rows; all must have the same width."""
     return np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(blobs), -1).astype(np.float32)
+
+
+def stack(rows: Sequence[Matrix], /) -> Matrix:
+    return np.vstack(rows).astype(np.float32, copy=False)
 
 
 def to_blob(vector: Matrix, /) -> bytes:

@@ -15,7 +15,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
@@ -27,17 +27,23 @@ from claude_agent_sdk import (
     RateLimitEvent,
     RateLimitInfo,
     ResultMessage,
+    StreamEvent,
     SystemMessage,
 )
 
 from jobs.errors import CliCrashed, ResumeFailed, RoleViolation, SessionError, TurnTimeout
+from jobs.sessions.keys import SessionKey
 from jobs.sessions.process import kill_tree
 from jobs.sessions.replies import Reply, TurnCollector
 from jobs.sessions.roles import RoleSpec, ToolPolicy
+from jobs.sessions.stream import ReplyStream, StreamText
 
 logger = logging.getLogger(__name__)
 
 INTERRUPT_GRACE_SECONDS: Final = 5.0
+
+ClientFactory = Callable[[ClaudeAgentOptions], ClaudeSDKClient]
+"""Makes the SDK client of a session (ClaudeSDKClient itself; a test may script one)."""
 
 
 class SessionObserver(Protocol):
@@ -67,15 +73,16 @@ class _Turn:
     consumed: set[str] = field(default_factory=set)
     segments: int = 0
     stopping: bool = False
+    stream: StreamText | None = None
 
 
 class AgentSession:
     """A live Claude session: `start()`, then turns one at a time, then `close()`."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - keyword-only, one per collaborator
         self,
         *,
-        key: str,
+        key: SessionKey,
         role: RoleSpec,
         person_id: int | None,
         options: ClaudeAgentOptions,
@@ -83,6 +90,7 @@ class AgentSession:
         observer: SessionObserver,
         turn_timeout: float,
         interrupt_grace: float = INTERRUPT_GRACE_SECONDS,
+        client_factory: ClientFactory = ClaudeSDKClient,
     ) -> None:
         self.key = key
         self.role = role
@@ -94,6 +102,7 @@ class AgentSession:
         self._observer = observer
         self._timeout = turn_timeout
         self._grace = interrupt_grace
+        self._make_client = client_factory
         self._client: ClaudeSDKClient | None = None
         self._pump: asyncio.Task[None] | None = None
         self._inbox: asyncio.Queue[Message | _Ended] = asyncio.Queue()
@@ -121,7 +130,7 @@ class AgentSession:
 
     async def start(self) -> None:
         """Start the CLI. Raises ResumeFailed if the stored session cannot be resumed."""
-        client = ClaudeSDKClient(self._options)
+        client = self._make_client(self._options)
         try:
             await client.connect()
         except ClaudeSDKError as exc:
@@ -136,11 +145,12 @@ class AgentSession:
         self._pid = pid if isinstance(pid, int) else None
         self._pump = asyncio.create_task(self._read_all(client), name=f"claude-messages:{self.key}")
 
-    async def run_turn(self, prompt: str, /) -> Reply:
-        """Send `prompt`; return when it and every follow-up sent meanwhile are answered."""
+    async def run_turn(self, prompt: str, /, *, stream: ReplyStream | None = None) -> Reply:
+        """Send `prompt`; return when it and every follow-up sent meanwhile are answered.
+        `stream`: told the reply's text as it is written."""
         if self._client is None or self._broken or self._turn is not None:
             raise SessionError(f"The {self.key} session cannot take a turn now.")
-        turn = self._turn = _Turn()
+        turn = self._turn = _Turn(stream=None if stream is None else StreamText(stream))
         try:
             async with asyncio.timeout(self._timeout) as deadline:
                 await self._send(turn, prompt)
@@ -218,6 +228,9 @@ class AgentSession:
                 await self._on_init(turn, item.data)
             elif isinstance(item, RateLimitEvent):
                 self._observer.rate_limit_changed(self, item.rate_limit_info)
+            elif isinstance(item, StreamEvent):
+                if turn.stream is not None:
+                    turn.stream.event(item)
             else:
                 turn.collector.add(item)
 

@@ -4,23 +4,27 @@ whether a live one is still current (the owner's extensions or MEMORY.md changed
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 
-from jobs.sessions.agent import AgentSession, SessionObserver
+from claude_agent_sdk import SdkPluginConfig
+
+from jobs.sessions.agent import AgentSession, ClientFactory, SessionObserver
 from jobs.sessions.hooks import HookScope, session_hooks
+from jobs.sessions.keys import SessionKey
 from jobs.sessions.options import (
     ExtensionsSource,
     PromptContext,
+    SkillSource,
     build_options,
-    gets_context,
     session_cwd,
 )
-from jobs.sessions.roles import RoleSpec, task_folder, task_id_of, tool_policy
+from jobs.sessions.roles import RoleSpec, task_folder, tool_policy
 from jobs.sessions.settings import SessionSettings
-from jobs.sessions.taint import TaintRule
+from jobs.sessions.taint import OUTSIDE_TEXT, TaintRule, TaintSource
 from jobs.storage import AuditRepo
-from jobs.tools.registry import ToolServers
+from jobs.tools.registry import ToolScope, ToolServers
 
 cli_logger = logging.getLogger("jobs.sessions.cli")
 
@@ -28,16 +32,18 @@ cli_logger = logging.getLogger("jobs.sessions.cli")
 class SessionBuilder:
     """Makes sessions and remembers, per key, the versions its process was made with."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - keyword-only, one per collaborator
         self,
         *,
         config: SessionSettings,
         tools: ToolServers,
         audit: AuditRepo,
         observer: SessionObserver,
-        taint_for: Callable[[str], TaintRule],
+        taint_for: Callable[[SessionKey], TaintRule],
         extensions: ExtensionsSource | None = None,
         context: PromptContext | None = None,
+        skills: SkillSource | None = None,
+        client_factory: ClientFactory | None = None,
     ) -> None:
         """`taint_for(key)`: the taint rule of the hooks of `key`'s sessions."""
         self._config = config
@@ -47,20 +53,30 @@ class SessionBuilder:
         self._taint_for = taint_for
         self._extensions = extensions
         self._context = context
-        self._built_with: dict[str, int | None] = {}  # key → extensions version of its process
-        self._context_of: dict[str, str | None] = {}  # key → context version of its process
+        self._skills = skills
+        self._client_factory = client_factory
+        self._confinements: dict[SessionKey, TaintSource] = {}  # key → its role's tainted rules
+        self._scratch: dict[SessionKey, Path] = {}  # key → its throwaway folder
+        self._built_with: dict[
+            SessionKey, int | None
+        ] = {}  # key → extensions version of its process
+        self._context_of: dict[SessionKey, str | None] = {}  # key → context version of its process
 
-    def current(self, key: str, role: RoleSpec, /) -> bool:
+    def current(self, key: SessionKey, role: RoleSpec, /) -> bool:
         """True when `key`'s process was made with today's extensions and context."""
         return self._built_with.get(key) == self._extensions_version(role) and (
             self._context_of.get(key) == self._context_version(role)
         )
 
-    def cwd(self, key: str, role: RoleSpec, person_id: int | None, /) -> Path:
-        """The folder `key`'s session runs in (a task's own folder, the workspace, a person's)."""
-        task_id = task_id_of(key) if role.task_folder else None
-        if task_id is not None:
-            return task_folder(self._config.workspace_dir, task_id)
+    def cwd(self, key: SessionKey, role: RoleSpec, person_id: int | None, /) -> Path:
+        """The folder `key`'s session runs in: a task's own folder, an empty throwaway one,
+        the workspace, or a person's."""
+        if role.cwd == "task" and key.task_id is not None:
+            return task_folder(self._config.workspace_dir, key.task_id)
+        if role.cwd == "scratch":
+            token = key.ident.replace("/", "_") or "scratch"
+            scratch = self._config.scratch_dir or self._config.people_dir.parent / "scratch"
+            return (scratch / token).resolve()
         return session_cwd(
             role,
             workspace=self._config.workspace_dir,
@@ -68,8 +84,13 @@ class SessionBuilder:
             person_id=person_id,
         )
 
+    def confinement(self, key: SessionKey, /) -> TaintSource:
+        """What `key`'s session may do alone once tainted, by its role (the cause is filled
+        in by the manager)."""
+        return self._confinements.get(key, OUTSIDE_TEXT)
+
     async def make(
-        self, key: str, role: RoleSpec, person_id: int | None, cwd: Path, resume: str | None
+        self, key: SessionKey, role: RoleSpec, person_id: int | None, cwd: Path, resume: str | None
     ) -> AgentSession:
         """`key`'s session, not started yet (the context text is read now)."""
         version = self._context_version(role)  # read before the text: never newer than it
@@ -79,7 +100,7 @@ class SessionBuilder:
 
     def _build(
         self,
-        key: str,
+        key: SessionKey,
         role: RoleSpec,
         person_id: int | None,
         cwd: Path,
@@ -88,17 +109,20 @@ class SessionBuilder:
     ) -> AgentSession:
         extra = self._extensions if role.extensions else None
         self._built_with[key] = self._extensions_version(role)
+        self._confinements[key] = _confinement(role, cwd)
+        if role.cwd == "scratch":
+            self._scratch[key] = cwd
         policy = tool_policy(role, self._tools, prefixes=extra.tool_prefixes() if extra else ())
-        scope = HookScope(session_key=key, role=role.name, person_id=person_id)
+        scope = HookScope(session_key=str(key), role=role.name, person_id=person_id)
         options = build_options(
             role,
             cwd=cwd,
             resume=resume,
             servers={
                 **(extra.mcp_servers() if extra else {}),
-                **self._tools.build(role.servers, person_id=person_id),  # Jobs' own win
+                **self._tools.build(role.servers, scope=ToolScope(person_id, key.task_id)),
             },
-            plugins=extra.plugins() if extra else (),
+            plugins=[*(extra.plugins() if extra else ()), *self._skill_plugins(role)],
             context=context,
             mcp_tools=self._tools.tool_names(role.servers),
             env=self._config.env,
@@ -106,6 +130,7 @@ class SessionBuilder:
                 role, policy, audit=self._audit, scope=scope, taint=self._taint_for(key)
             ),
             stderr=lambda line: cli_logger.debug("[%s] %s", key, line),
+            settings=self._config.cli_settings,
         )
         return AgentSession(
             key=key,
@@ -116,13 +141,53 @@ class SessionBuilder:
             observer=self._observer,
             turn_timeout=self._config.turn_timeout,
             interrupt_grace=self._config.interrupt_grace,
+            **({"client_factory": self._client_factory} if self._client_factory else {}),
         )
 
+    def closed(self, key: SessionKey, /) -> None:
+        """`key`'s process closed: what was kept about it goes (made again at its next start)."""
+        for kept in (self._confinements, self._built_with, self._context_of):
+            kept.pop(key, None)
+
+    def forget(self, key: SessionKey, /) -> Path | None:
+        """`key` is gone for good (a throwaway session): drop what was kept for it, and
+        return its throwaway folder (for the caller to remove), if it had one."""
+        self.closed(key)
+        return self._scratch.pop(key, None)
+
+    def transcripts(self, cwd: Path, /) -> Path | None:
+        """Where Claude Code keeps the transcripts of sessions run in `cwd` (its config dir's
+        projects/, the path with every other character than letters and digits as "-")."""
+        config = self._config.env.get("CLAUDE_CONFIG_DIR")
+        if not config:
+            return None
+        return Path(config) / "projects" / re.sub(r"[^A-Za-z0-9]", "-", str(cwd))
+
+    def _skill_plugins(self, role: RoleSpec) -> list[SdkPluginConfig]:
+        if self._skills is None or role.skills == ():
+            return []
+        plugin = self._skills.plugin(role.skills)
+        return [] if plugin is None else [plugin]
+
     def _context_version(self, role: RoleSpec) -> str | None:
-        if self._context is None or not gets_context(role):
+        if self._context is None or not role.context:
             return None
         return self._context.version()
 
     def _extensions_version(self, role: RoleSpec) -> int | None:
         source = self._extensions if role.extensions else None
         return source.version if source is not None else None
+
+
+def _confinement(role: RoleSpec, cwd: Path) -> TaintSource:
+    """A tainted session's own rules from its role: its folder (tasks: reads confined too),
+    its cwd for local writes (the owner's workspace), and its free calls."""
+    folder = cwd if role.tainted_writes == "folder" else None
+    root = cwd if role.tainted_writes == "cwd" else None
+    return TaintSource(
+        caused_by=OUTSIDE_TEXT.caused_by,
+        where="your main session" if role.cwd == "workspace" else f"the {role.name} session",
+        folder=folder,
+        write_root=root,
+        free_calls=role.tainted_free,
+    )

@@ -1,5 +1,5 @@
-"""PreToolUse hooks: the tool guard of every session (deny-by-default for external, taint and
-the owner's approval of what a tainted turn may not do alone), each decision one audit row."""
+"""PreToolUse hooks: the tool guard of every session (deny-by-default for every role, taint and
+the owner's approval of what a tainted session may not do alone), each decision one audit row."""
 
 from __future__ import annotations
 
@@ -8,11 +8,18 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from claude_agent_sdk import HookCallback, HookContext, HookInput, HookJSONOutput, HookMatcher
-from claude_agent_sdk.types import HookEvent, PreToolUseHookInput
+from claude_agent_sdk.types import HookEvent
 
 from jobs.errors import StorageError
 from jobs.sessions.roles import RoleSpec, ToolPolicy
-from jobs.sessions.taint import OUTSIDE_TEXT, ApprovalAnswer, ApprovalRequest, TaintRule
+from jobs.sessions.taint import (
+    OUTSIDE_TEXT,
+    WRITE_TOOLS,
+    ApprovalAnswer,
+    ApprovalRequest,
+    Taint,
+    TaintRule,
+)
 from jobs.storage import ApprovalState, AuditRepo
 
 logger = logging.getLogger(__name__)
@@ -66,10 +73,14 @@ def tool_guard(
     taint: TaintRule | None = None,
 ) -> HookCallback:
     """A PreToolUse callback that denies every tool the policy does not allow, and in a
-    tainted turn every tool that is not read-only.
+    tainted session every tool that is not read-only (unless its source permits it or the
+    owner approves it). A tainted session never writes where instructions live. A call that
+    reads outside text taints the session before it runs; a tainted session's writes are
+    recorded, so whoever reads those files later is tainted too.
 
-    Every decision is one audit entry: "allowed", "denied", "denied_tainted", or the owner's
-    answer ("approved_by_owner" with its approval id, "denied_by_owner", "denied_no_answer").
+    Every decision is one audit entry: "allowed", "denied", "denied_tainted",
+    "denied_instructions", or the owner's answer ("approved_by_owner" with its approval id,
+    "denied_by_owner", "denied_no_answer"); a session becoming tainted is one "tainted" entry.
     A failing audit write never turns a denial into an allow: the hook still answers deny.
     """
 
@@ -78,22 +89,73 @@ def tool_guard(
     ) -> HookJSONOutput:
         if data["hook_event_name"] != "PreToolUse":
             return {}
-        tool = data["tool_name"]
+        call = _Call(data["tool_name"], data["tool_input"], data["cwd"], tool_use_id)
+        if not policy.allows(call.tool):
+            await _record(audit, scope, call, "denied")
+            logger.warning("denied %s in %s (%s role)", call.tool, scope.session_key, scope.role)
+            return deny(f"The tool {call.tool} is not available in this conversation.")
         answer: HookJSONOutput = {}
-        if taint is not None and taint.refuses(tool):
-            runs, answer = await _tainted_call(taint, audit, scope, data, tool_use_id)
-            if not runs:
-                return answer
-        if policy.allows(tool):
-            if not answer:  # an approved call already has its entry, with the approval id
-                await _record(audit, scope, tool, data["tool_input"], "allowed", tool_use_id)
-            return answer
-        reason = f"The tool {tool} is not available in this conversation."
-        await _record(audit, scope, tool, data["tool_input"], "denied", tool_use_id)
-        logger.warning("denied %s in %s (%s role)", tool, scope.session_key, scope.role)
-        return deny(reason)
+        if taint is not None:
+            refused = await _tainted_refusal(taint, audit, scope, call)
+            if refused is not None:
+                return refused
+            if taint.refuses(call.tool):
+                runs, answer = await _tainted_call(taint, audit, scope, call)
+                if not runs:
+                    return answer
+            await _taint_flow(taint, audit, scope, call)
+        if not answer:  # an approved call already has its entry, with the approval id
+            await _record(audit, scope, call, "allowed")
+        return answer
 
     return guard
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    tool: str
+    tool_input: dict[str, Any]
+    cwd: str
+    tool_use_id: str | None
+
+
+async def _tainted_refusal(
+    taint: TaintRule, audit: AuditRepo, scope: HookScope, call: _Call
+) -> HookJSONOutput | None:
+    """A tainted session's write where instructions live: refused, never asked about."""
+    if not taint.is_tainted() or taint.outside is None:
+        return None
+    reason = taint.outside.instruction_write(call.tool, call.tool_input, call.cwd)
+    if reason is None:
+        return None
+    await _record(audit, scope, call, "denied_instructions")
+    logger.warning("refused %s of an instruction file in %s", call.tool, scope.session_key)
+    return deny(
+        f"This session has read text from outside (not written by the owner), so it may not "
+        f"write there: {reason}. Nothing was written."
+    )
+
+
+async def _taint_flow(taint: TaintRule, audit: AuditRepo, scope: HookScope, call: _Call) -> None:
+    """Before an allowed call runs: taint the session if it reads outside text, and record a
+    tainted session's writes (the files are outside text from now on)."""
+    outside = taint.outside
+    if outside is None:
+        return
+    if not taint.is_tainted():
+        cause = await outside.cause(call.tool, call.tool_input, call.cwd)
+        if cause is None:
+            if call.tool in WRITE_TOOLS:
+                await outside.forget(call.tool, call.tool_input, call.cwd)
+            return
+        await taint.mark(Taint(caused_by=cause, person_id=None))
+        await _record(audit, scope, call, "tainted", extra={"caused_by": cause})
+        logger.info("%s read outside text (%s): tainted", scope.session_key, cause)
+    current = taint.taint()
+    if call.tool in WRITE_TOOLS and current is not None:
+        await outside.wrote(
+            call.tool, call.tool_input, call.cwd, key=scope.session_key, taint=current
+        )
 
 
 def session_hooks(
@@ -120,31 +182,25 @@ def session_hooks(
 
 
 async def _tainted_call(
-    taint: TaintRule,
-    audit: AuditRepo,
-    scope: HookScope,
-    data: PreToolUseHookInput,
-    tool_use_id: str | None,
+    taint: TaintRule, audit: AuditRepo, scope: HookScope, call: _Call
 ) -> tuple[bool, HookJSONOutput]:
-    """Whether a call that is not read-only may run in a tainted turn, and the answer to give."""
-    tool, tool_input = data["tool_name"], data["tool_input"]
+    """Whether a call that is not read-only may run in a tainted session, and the answer."""
+    tool, tool_input = call.tool, call.tool_input
     source = taint.source() or OUTSIDE_TEXT
-    if source.permits(tool, tool_input, data["cwd"]):
+    if source.permits(tool, tool_input, call.cwd):
         return True, {}
     if taint.approver is None:
-        await _record(audit, scope, tool, tool_input, "denied_tainted", tool_use_id)
-        logger.warning("denied %s in a tainted turn of %s", tool, scope.session_key)
+        await _record(audit, scope, call, "denied_tainted")
+        logger.warning("denied %s in a tainted session %s", tool, scope.session_key)
         return False, deny(
-            f"The tool {tool} is not available in this turn: it carries text from outside "
+            f"The tool {tool} is not available here: this session has read text from outside "
             "(not written by the owner), so only read-only tools may run. Tell the owner "
             "what you would do instead; they can ask for it in a message of their own."
         )
     request = ApprovalRequest(scope.session_key, tool, tool_input, source)
     answer = await taint.approver.ask(request)
     decision = _DECISIONS[answer.state]
-    await _record(
-        audit, scope, tool, tool_input, decision, tool_use_id, approval_id=answer.approval_id
-    )
+    await _record(audit, scope, call, decision, approval_id=answer.approval_id)
     logger.info("%s in %s: %s (approval %s)", tool, scope.session_key, decision, answer.code)
     if answer.approved:
         return True, allow(f"The owner approved this call (approval {answer.code}).")
@@ -176,23 +232,23 @@ def _refusal(tool: str, answer: ApprovalAnswer) -> str:
 async def _record(
     audit: AuditRepo,
     scope: HookScope,
-    tool: str,
-    tool_input: dict[str, Any],
+    call: _Call,
     decision: str,
-    tool_use_id: str | None,
     *,
     approval_id: int | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> None:
+    detail = {"input": call.tool_input, "tool_use_id": call.tool_use_id, **(extra or {})}
     try:
         await audit.record(
             TOOL_CALL_EVENT,
             session_key=scope.session_key,
             role=scope.role,
             person_id=scope.person_id,
-            tool=tool,
-            detail={"input": tool_input, "tool_use_id": tool_use_id},
+            tool=call.tool,
+            detail=detail,
             decision=decision,
             approval_id=approval_id,
         )
     except StorageError:
-        logger.exception("could not audit %s %s in %s", decision, tool, scope.session_key)
+        logger.exception("could not audit %s %s in %s", decision, call.tool, scope.session_key)

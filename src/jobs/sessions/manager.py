@@ -1,31 +1,44 @@
 """SessionManager: a turn of a key's session, started or resumed as needed (fresh from its
-summary when resuming fails), with the turn's taint and follow-up rules; /stop and /clear.
+summary when resuming fails), with the session's sticky taint and the turn's follow-up rules;
+/stop, /clear, throwaway sessions. Implements the Sessions port (port.py).
 
 What it leans on: LivePool (the processes, LRU cap), SessionBuilder (making a session),
-TurnRecords (usage and summaries)."""
+KeyStates (per-key locks and flags, dropped when idle), TaintBook (sticky taint), TurnRecords
+(usage and summaries). A session whose role does not keep warm (everyone's but the owner's)
+closes its process shortly after its turn (SessionSettings.linger, 2 s): it resumes in about
+0.4 s when needed again.
+"""
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
+import dataclasses
 import logging
-from collections.abc import Iterable, Iterator
+import shutil
+import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
 
 from claude_agent_sdk import RateLimitInfo, ResultMessage
 
+from jobs.clock import Clock, utc_now
 from jobs.errors import ResumeFailed, RoleViolation, SessionError
 from jobs.sessions import summary
-from jobs.sessions.agent import AgentSession
+from jobs.sessions.agent import AgentSession, ClientFactory
 from jobs.sessions.builder import SessionBuilder
 from jobs.sessions.clipids import CliPids
-from jobs.sessions.options import ExtensionsSource, PromptContext
+from jobs.sessions.keys import SessionKey
+from jobs.sessions.keystate import KeyState, KeyStates
+from jobs.sessions.options import ExtensionsSource, PromptContext, SkillSource
 from jobs.sessions.pool import LivePool
 from jobs.sessions.records import TurnRecords
 from jobs.sessions.replies import Reply, Usage
 from jobs.sessions.roles import RoleSpec
 from jobs.sessions.settings import SessionSettings
-from jobs.sessions.taint import OUTSIDE_TEXT, READ_ONLY_BUILTINS, Approver, TaintRule, TaintSource
+from jobs.sessions.stream import ReplyStream
+from jobs.sessions.taint import READ_ONLY_BUILTINS, Approver, OutsideReads, Taint, TaintSource
+from jobs.sessions.taintbook import TaintBook
 from jobs.storage import AuditRepo, SessionRepo, UsageRepo
 from jobs.tools.registry import ToolServers
 
@@ -45,7 +58,7 @@ class OnRateLimit(Protocol):
 class SessionManager:
     """At most `max_live` CLI processes; an idle person costs a row in SessionRepo, not one."""
 
-    def __init__(  # noqa: PLR0913 - the last four are optional feature hooks
+    def __init__(  # noqa: PLR0913 - the last ones are optional feature hooks
         self,
         *,
         config: SessionSettings,
@@ -58,113 +71,173 @@ class SessionManager:
         approver: Approver | None = None,
         context: PromptContext | None = None,
         on_rate_limit: OnRateLimit | None = None,
+        outside: OutsideReads | None = None,
+        skills: SkillSource | None = None,
+        clock: Clock = utc_now,
+        client_factory: ClientFactory | None = None,
     ) -> None:
-        """`read_only_tools`: qualified MCP tool names a tainted turn may still use.
+        """`read_only_tools`: qualified MCP tool names a tainted session may still use.
         `extensions`: the owner's MCP servers and plugins, for roles with `extensions`.
-        `approver`: asks the owner about the other calls of a tainted turn (else denied).
-        `context`: MEMORY.md for the prompt of roles that may use the memory server."""
+        `approver`: asks the owner about the other calls of a tainted session (else denied).
+        `context`: MEMORY.md for the prompt of roles that get it.
+        `outside`: which calls read outside text (they taint the session) and where a
+        tainted session may never write. `skills`: the owner's skills as a plugin.
+        `client_factory`: makes the SDK client (tests may script one)."""
         self._repo = sessions
         self._audit = audit
         self._on_rate_limit = on_rate_limit
         pids = CliPids(path=config.cli_pids) if config.cli_pids is not None else None
-        self._pool = LivePool(max_live=config.max_live, pids=pids)
+        self._keys = KeyStates(live=lambda key: self._pool.get(key) is not None)
+        self._pool = LivePool(
+            max_live=config.max_live,
+            pids=pids,
+            in_use=self._keys.in_use,
+            on_closed=lambda key: self._builder.closed(key),
+        )
         self._records = TurnRecords(sessions=sessions, usage=usage)
         self._builder = SessionBuilder(
             config=config,
             tools=tools,
             audit=audit,
             observer=self,
-            taint_for=self._taint_rule,
+            taint_for=lambda key: self._taints.rule(key),
             extensions=extensions,
             context=context,
+            skills=skills,
+            client_factory=client_factory,
         )
-        self._read_only = READ_ONLY_BUILTINS | frozenset(read_only_tools)
-        self._approver = approver
-        self._tainted: dict[str, TaintSource] = {}  # keys whose running turn is tainted
-        self._sealed: set[str] = set()  # keys whose running turn takes no follow-ups
-        self._starting: set[str] = set()  # keys whose turn waits for its session to start
-        self._stops: set[str] = set()  # keys /stop was sent to while starting
+        self._taints = TaintBook(
+            repo=sessions,
+            keys=self._keys,
+            confinement=self._builder.confinement,
+            read_only=READ_ONLY_BUILTINS | frozenset(read_only_tools),
+            approver=approver,
+            outside=outside,
+            clock=clock,
+        )
+        self._closing: set[asyncio.Task[None]] = set()
+        self._linger = config.linger
 
     @property
-    def live_keys(self) -> tuple[str, ...]:
+    def live_keys(self) -> tuple[SessionKey, ...]:
         """Keys with a running CLI process, least recently used first."""
         return self._pool.keys
 
+    @property
+    def keys_in_memory(self) -> int:
+        """How many keys have state in memory (in use or live): it never grows with idle ones."""
+        return len(self._keys)
+
     async def run_turn(
         self,
-        key: str,
+        key: SessionKey,
         role: RoleSpec,
         prompt: str,
         *,
         person_id: int | None = None,
-        tainted: bool | TaintSource = False,
+        taint: Taint | TaintSource | None = None,
         follow_ups: bool = True,
         record_later: bool = False,
+        stream: ReplyStream | None = None,
     ) -> Reply:
         """One turn of `key`'s session (started or resumed as needed). Raises SessionError.
 
         Turns of one key run one at a time: a turn waits until the running one has ended.
-        `tainted`: the prompt carries text nobody trusted typed (a channel post), so only
-        read-only tools may run in this turn; a TaintSource also says whose text it is and
-        what the turn may do without asking the owner. `follow_ups=False` (a trigger's turn): what
-        the person sends meanwhile is not injected into it but waits for a turn of its own.
+        `taint`: the prompt carries text nobody trusted typed (a counterpart's message, a
+        forwarded one): the session is tainted from now on. A Taint says whose text it is; a
+        TaintSource also says what the session may do without asking the owner in this turn
+        (else its role's rules apply).
+        `follow_ups=False` (a trigger's turn): what the person sends meanwhile is not
+        injected into it but waits for a turn of its own.
         `record_later`: the turn's usage rows and summary are kept in memory, so the reply is
         not delayed by writing them; the caller calls `flush()` once the reply is on its way
-        (`aclose()` flushes what is left).
+        (`aclose()` flushes what is left). `stream`: told the reply as it is written.
         """
         try:
-            async with self._pool.lock_for(key):
-                with self._marked(key, tainted, not follow_ups, record_later):
-                    self._starting.add(key)
-                    session, prime = await self._session_for(key, role, person_id)
-                    self._starting.discard(key)
-                    if key in self._stops:  # /stop came while the process was starting
-                        return Reply("", session.session_id, Usage(), interrupted=True)
-                    try:
-                        return await self._run(session, prompt, prime)
-                    except ResumeFailed as exc:
-                        session, prime = await self._fresh_after(key, role, person_id, exc)
-                        return await self._run(session, prompt, prime)
+            async with self._keys.turn(key) as state:
+                state.source = taint if isinstance(taint, TaintSource) else None
+                state.sealed = not follow_ups
+                if record_later:
+                    self._records.hold(key)
+                try:
+                    return await self._turn(key, state, role, prompt, person_id, taint, stream)
+                finally:
+                    self._records.release(key)
         finally:
             # After the lock is released: a turn waiting for room may now evict this session.
             await self._pool.notify()
+            if not role.keep_warm:
+                self._close_soon(key)
 
-    def running(self, key: str, /) -> bool:
+    def running(self, key: SessionKey, /) -> bool:
         """True while `key` has a turn running that follow_up() would inject into."""
-        session = self._pool.get(key)
-        return session is not None and session.busy and key not in self._sealed
+        session, state = self._pool.get(key), self._keys.get(key)
+        return session is not None and session.busy and not (state is not None and state.sealed)
 
-    async def follow_up(self, key: str, text: str, /) -> bool:
-        """Inject `text` into `key`'s running turn; False if none runs (make it a turn)."""
+    async def follow_up(self, key: SessionKey, text: str, /, *, taint: Taint | None = None) -> bool:
+        """Inject `text` into `key`'s running turn; False if none runs (make it a turn).
+        `taint`: the text is someone else's (a forwarded message): the session is tainted
+        before it reads it."""
         session = self._pool.get(key)
-        return self.running(key) and session is not None and await session.follow_up(text)
+        if not self.running(key) or session is None:
+            return False
+        if taint is not None:
+            await self._taints.mark(key, taint)
+        return await session.follow_up(text)
 
-    async def interrupt(self, key: str, /) -> bool:
+    async def tainted(self, key: SessionKey, /) -> Taint | None:
+        """Why `key`'s session is tainted, if it is."""
+        return await self._taints.known(key)
+
+    async def interrupt(self, key: SessionKey, /) -> bool:
         """Stop `key`'s running turn (/stop); its run_turn returns a Reply marked interrupted.
         A turn whose session is still starting (launching, waiting for room) ends unrun."""
         session = self._pool.get(key)
         if session is not None and await session.interrupt():
             return True
-        if key in self._starting:
-            self._stops.add(key)
+        state = self._keys.get(key)
+        if state is not None and state.starting:
+            state.stop = True
             return True
         return False
 
-    async def reset(self, key: str, /) -> None:
-        """Start `key` afresh (/clear): stop its process, forget its SDK session and summary."""
+    async def reset(self, key: SessionKey, /) -> None:
+        """Start `key` afresh (/clear): stop its process, forget its SDK session, summary and
+        taint."""
         await self.interrupt(key)
-        async with self._pool.lock_for(key):
+        async with self._keys.turn(key):
             await self.flush()  # else a held summary could outlive the clear
             await self._pool.discard(key)
-            await self._repo.clear(key)
+            await self._repo.clear(str(key))
             self._records.forget(key)
+            self._taints.clear(key)
+
+    async def discard(self, key: SessionKey, /) -> None:
+        """Close and forget a throwaway session (a channel post's) after its turn: its
+        process, its row, its summary, its folder and its transcripts."""
+        async with self._keys.turn(key):
+            await self.flush()
+            await self._pool.discard(key)
+            await self._repo.delete(str(key))
+            self._records.forget(key)
+            self._taints.clear(key)
+        folder = self._builder.forget(key)
+        if folder is not None:
+            transcripts = self._builder.transcripts(folder)
+            await asyncio.to_thread(_remove, folder, transcripts)
 
     async def close_idle(self, older_than: float, /) -> int:
         """Close sessions unused for `older_than` seconds; they resume on their next message."""
-        return await self._pool.close_idle(older_than)
+        closed = await self._pool.close_idle(older_than)
+        for key in closed:
+            self._keys.prune(key)
+        return len(closed)
 
     async def aclose(self) -> None:
         """Close every live session (shutdown) and write the records still held."""
+        for closing in self._closing:
+            closing.cancel()
+        await asyncio.gather(*self._closing, return_exceptions=True)
         await self._pool.aclose()
         await self.flush()
 
@@ -176,7 +249,7 @@ class SessionManager:
     # -- SessionObserver ---------------------------------------------------------------------
 
     async def session_id_changed(self, session: AgentSession, session_id: str, /) -> None:
-        await self._repo.set_sdk_session_id(session.key, session_id)
+        await self._repo.set_sdk_session_id(str(session.key), session_id)
 
     def rate_limit_changed(self, session: AgentSession, info: RateLimitInfo, /) -> None:
         if self._on_rate_limit is not None:
@@ -192,37 +265,59 @@ class SessionManager:
 
     # -- internals ---------------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _marked(
-        self, key: str, tainted: bool | TaintSource, sealed: bool, later: bool
-    ) -> Iterator[None]:
-        """Flags of the turn `key` is running (read by its hooks, `running`, the records)."""
-        if tainted:
-            self._tainted[key] = OUTSIDE_TEXT if tainted is True else tainted
-        if sealed:
-            self._sealed.add(key)
-        if later:
-            self._records.hold(key)
+    async def _turn(
+        self,
+        key: SessionKey,
+        state: KeyState,
+        role: RoleSpec,
+        prompt: str,
+        person_id: int | None,
+        taint: Taint | TaintSource | None,
+        stream: ReplyStream | None,
+    ) -> Reply:
+        state.starting = True
+        session, prime = await self._session_for(key, role, person_id)
+        state.starting = False
+        if taint is not None:
+            await self._taints.mark(key, taint)
+        if state.stop:  # /stop came while the process was starting
+            return Reply("", session.session_id, Usage(), interrupted=True)
         try:
-            yield
-        finally:
-            self._tainted.pop(key, None)
-            self._records.release(key)
-            for marks in (self._sealed, self._starting, self._stops):
-                marks.discard(key)
+            reply = await self._run(session, prompt, prime, stream)
+        except ResumeFailed as exc:
+            session, prime = await self._fresh_after(key, role, person_id, exc)
+            reply = await self._run(session, prompt, prime, stream)
+        return dataclasses.replace(reply, tainted=state.taint is not None)
 
-    def _taint_rule(self, key: str) -> TaintRule:
-        """What the hooks of `key`'s session let a tainted turn of it do."""
-        return TaintRule(
-            is_tainted=lambda: key in self._tainted,
-            read_only=self._read_only,
-            source=lambda: self._tainted.get(key),
-            approver=self._approver,
-        )
+    def _close_soon(self, key: SessionKey) -> None:
+        """Close `key`'s process once its turn is over, unless another turn needs it."""
+        if self._keys.in_use(key) or self._pool.get(key) is None:
+            return
+        closing = asyncio.create_task(self._close_if_unused(key), name=f"close-{key}")
+        self._closing.add(closing)
+        closing.add_done_callback(self._closing.discard)
 
-    async def _run(self, session: AgentSession, prompt: str, prime: str | None) -> Reply:
+    async def _close_if_unused(self, key: SessionKey) -> None:
+        """After `linger` seconds without a turn (a person writing several messages in a row
+        keeps their process for the next one), close it."""
+        await asyncio.sleep(self._linger)
+        session = self._pool.get(key)
+        if session is None or self._keys.in_use(key):
+            return
+        if time.monotonic() - session.last_used < self._linger:
+            return  # another turn ran meanwhile: it scheduled its own close
+        async with self._keys.turn(key):
+            session = self._pool.get(key)
+            if session is not None and not session.busy:
+                await self._pool.discard(key)
+                self._records.forget(key)  # read again from SessionRepo at the next start
+
+    async def _run(
+        self, session: AgentSession, prompt: str, prime: str | None, stream: ReplyStream | None
+    ) -> Reply:
         try:
-            reply = await session.run_turn(summary.primed(prime, prompt) if prime else prompt)
+            text = summary.primed(prime, prompt) if prime else prompt
+            reply = await session.run_turn(text, stream=stream)
         except RoleViolation as exc:
             await self._refuse(session, exc)
             raise
@@ -234,7 +329,7 @@ class SessionManager:
         return reply
 
     async def _session_for(
-        self, key: str, role: RoleSpec, person_id: int | None
+        self, key: SessionKey, role: RoleSpec, person_id: int | None
     ) -> tuple[AgentSession, str | None]:
         session = self._pool.get(key)
         current = self._builder.current(key, role)
@@ -245,26 +340,27 @@ class SessionManager:
         cwd = self._builder.cwd(key, role, person_id)
         cwd.mkdir(parents=True, exist_ok=True)
         await self.flush()  # the row read below must hold the newest summary
-        record = await self._repo.upsert(key, role=role.name, cwd=str(cwd))
+        record = await self._repo.upsert(str(key), role=role.name, cwd=str(cwd))
         self._records.load(key, record.summary)
+        self._taints.load(key, record)
         try:
             return await self._start(key, role, person_id, cwd, record.sdk_session_id), None
         except ResumeFailed as exc:
             return await self._fresh_after(key, role, person_id, exc)
 
     async def _fresh_after(
-        self, key: str, role: RoleSpec, person_id: int | None, exc: ResumeFailed
+        self, key: SessionKey, role: RoleSpec, person_id: int | None, exc: ResumeFailed
     ) -> tuple[AgentSession, str | None]:
         """Resuming failed: start a new session primed with the summary; the person sees nothing."""
         logger.warning("%s: %s; starting a fresh session from its summary", key, exc)
         await self._pool.discard(key)
-        await self._repo.set_sdk_session_id(key, None)
+        await self._repo.set_sdk_session_id(str(key), None)
         cwd = self._builder.cwd(key, role, person_id)
         session = await self._start(key, role, person_id, cwd, None)
         return session, self._records.summary_of(key)
 
     async def _start(
-        self, key: str, role: RoleSpec, person_id: int | None, cwd: Path, resume: str | None
+        self, key: SessionKey, role: RoleSpec, person_id: int | None, cwd: Path, resume: str | None
     ) -> AgentSession:
         return await self._pool.open(
             key, lambda: self._builder.make(key, role, person_id, cwd, resume)
@@ -275,9 +371,16 @@ class SessionManager:
         await self._pool.discard(session.key)
         await self._audit.record(
             "role_violation",
-            session_key=session.key,
+            session_key=str(session.key),
             role=session.role.name,
             person_id=session.person_id,
             detail={"extra_tools": sorted(exc.extra)},
             decision="refused",
         )
+
+
+def _remove(*folders: Path | None) -> None:
+    """A throwaway session's folder and transcripts: what it read is gone with it."""
+    for folder in folders:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shlex
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Final, Protocol
@@ -21,6 +23,15 @@ _QUIET: Final = {
     "DISABLE_ERROR_REPORTING": "1",
     "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
 }
+
+
+class SkillSource(Protocol):
+    """The owner's skills as a plugin (jobs.extensions.skills.SkillPlugins): no session loads
+    skills from a folder it runs in, only from the plugin Jobs hands it."""
+
+    def plugin(self, names: tuple[str, ...] | None, /) -> SdkPluginConfig | None:
+        """A plugin holding the named skills (None: all the owner's skills), or None when
+        there is nothing to load."""
 
 
 class ExtensionsSource(Protocol):
@@ -43,23 +54,15 @@ class ExtensionsSource(Protocol):
         """MCP tool name prefixes those servers and plugins may offer (the init check)."""
 
 
-CONTEXT_SERVER: Final = "memory"
-"""A role that may have this server also gets the PromptContext text (MEMORY.md)."""
-
-
 class PromptContext(Protocol):
-    """Text added to the system prompt of every role that may use the memory server
-    (jobs.memory.MemoryContext). `version()` is asked before each turn of such a session and
-    must be cheap (a stat): when it differs from the version the CLI process was started
-    with, the session is restarted by resume; `for_session()` is read at every start."""
+    """Text added to the system prompt of every role with `context` (jobs.memory.MemoryContext).
+    `version()` is asked before each turn of such a session and must be cheap (a stat): when
+    it differs from the version the CLI process was started with, the session is restarted by
+    resume; `for_session()` is read at every start."""
 
     def version(self) -> str: ...
 
     async def for_session(self) -> str: ...
-
-
-def gets_context(role: RoleSpec, /) -> bool:
-    return CONTEXT_SERVER in role.servers
 
 
 def cli_env(
@@ -70,12 +73,14 @@ def cli_env(
     CLAUDE_CONFIG_DIR sits under DATA_DIR and never moves: transcripts live there, and a
     session can only be resumed from the same config dir and cwd. `extra` (tests: the fake
     model's ANTHROPIC_BASE_URL and friends) is applied last.
+
+    An API key is never put here: every process the CLI starts (Bash, MCP servers, plugins,
+    hooks) would inherit it. The CLI reads it through `cli_settings`' apiKeyHelper instead.
+    (Claude Code itself keeps CLAUDE_CODE_OAUTH_TOKEN from its children: measured.)
     """
     env = dict(_QUIET)
     env["CLAUDE_CONFIG_DIR"] = str(settings.claude_config_dir.resolve())
     env["CLAUDE_CODE_TMPDIR"] = str(cli_tmp_dir(settings).resolve())
-    if settings.anthropic_api_key is not None:
-        env["ANTHROPIC_API_KEY"] = settings.anthropic_api_key.get_secret_value()
     if settings.claude_code_oauth_token is not None:
         env["CLAUDE_CODE_OAUTH_TOKEN"] = settings.claude_code_oauth_token.get_secret_value()
     if settings.http_proxy:  # Claude Code sends its API requests through HTTPS_PROXY
@@ -90,6 +95,20 @@ def cli_env(
     return env
 
 
+def cli_settings(settings: Settings) -> str | None:
+    """The CLI's `--settings` (JSON): with an API key, an apiKeyHelper that prints it from a
+    0600 file under DATA_DIR, so the key is in no process environment the CLI hands down."""
+    if settings.anthropic_api_key is None:
+        return None
+    key_file = settings.data_dir / "run" / "anthropic-key"
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key_file.touch(mode=0o600, exist_ok=True)
+    key_file.chmod(0o600)
+    key_file.write_text(settings.anthropic_api_key.get_secret_value(), encoding="utf-8")
+    helper = f"cat {shlex.quote(str(key_file.resolve()))}"
+    return json.dumps({"apiKeyHelper": helper})
+
+
 def cli_tmp_dir(settings: Settings) -> Path:
     """Where the CLI keeps temporary files (else it litters the system temp dir)."""
     return settings.data_dir / "tmp" / "claude"
@@ -101,8 +120,9 @@ def people_dir(settings: Settings) -> Path:
 
 
 def session_cwd(role: RoleSpec, *, workspace: Path, people: Path, person_id: int | None) -> Path:
-    """The working directory of a session: the workspace, or the person's own empty folder."""
-    if not role.isolated_cwd:
+    """The working directory of a workspace or person session (the builder places task and
+    throwaway ones): the workspace, or the person's own empty folder."""
+    if role.cwd == "workspace":
         return workspace.resolve()
     if person_id is None:
         raise ValueError(f"a {role.name} session needs the person it serves")
@@ -121,13 +141,16 @@ def build_options(  # noqa: PLR0913 - one keyword per option group, each named a
     stderr: Callable[[str], None] | None = None,
     plugins: Sequence[SdkPluginConfig] = (),
     context: str = "",
+    settings: str | None = None,
 ) -> ClaudeAgentOptions:
     """ClaudeAgentOptions for one session of `role`.
 
     `mcp_tools` (qualified names of the servers' tools) go into allowed_tools: in default
     permission mode an MCP tool runs only if allowed there. Built-in tools are removed with
     `tools=[...]`; allowed_tools alone would leave them offered to the model. `context`
-    (MEMORY.md, for roles that get it) follows the role's prompt.
+    (MEMORY.md, for roles that get it) follows the role's prompt. No setting source is ever
+    loaded: settings, hooks, CLAUDE.md, .mcp.json and skills in the session's folders (which
+    other people's words may have shaped) are never read as instructions.
     """
     builtin = None if role.builtin_tools is None else list(role.builtin_tools)
     return ClaudeAgentOptions(
@@ -137,13 +160,15 @@ def build_options(  # noqa: PLR0913 - one keyword per option group, each named a
         system_prompt=_system_prompt(role, context),
         mcp_servers=dict(servers),
         permission_mode=role.permission_mode,
-        setting_sources=list(role.setting_sources),
+        setting_sources=[],
         resume=resume,
         cwd=cwd,
         env=dict(env),
         hooks=dict(hooks) if hooks else None,
         stderr=stderr,
         plugins=list(plugins),
+        settings=settings,
+        include_partial_messages=True,  # the reply is shown while it is written (stream.py)
     )
 
 

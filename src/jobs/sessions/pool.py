@@ -11,42 +11,59 @@ from collections.abc import Awaitable, Callable
 
 from jobs.sessions.agent import AgentSession
 from jobs.sessions.clipids import CliPids
+from jobs.sessions.keys import SessionKey
 
 logger = logging.getLogger(__name__)
 
 
-class LivePool:
-    """Live sessions and the per-key turn locks: a session is idle when no turn runs or waits."""
+def _never(_key: SessionKey) -> bool:
+    return False
 
-    def __init__(self, *, max_live: int, pids: CliPids | None = None) -> None:
+
+def _nothing(_key: SessionKey) -> None:
+    return None
+
+
+class LivePool:
+    """Live sessions: one is idle when no turn of its key runs or waits (`in_use`)."""
+
+    def __init__(
+        self,
+        *,
+        max_live: int,
+        pids: CliPids | None = None,
+        in_use: Callable[[SessionKey], bool] = _never,
+        on_closed: Callable[[SessionKey], None] = _nothing,
+    ) -> None:
+        """`in_use(key)`: a turn of `key` runs or waits (never closed then); `on_closed(key)`:
+        told after `key`'s process was closed."""
         self._max_live = max_live
         self._pids = pids
-        self._live: OrderedDict[str, AgentSession] = OrderedDict()
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._in_use = in_use
+        self._on_closed = on_closed
+        self._live: OrderedDict[SessionKey, AgentSession] = OrderedDict()
         self._room = asyncio.Condition()
         self._opening = 0
         self._closing = 0
 
     @property
-    def keys(self) -> tuple[str, ...]:
+    def keys(self) -> tuple[SessionKey, ...]:
         """Keys with a running CLI process, least recently used first."""
         return tuple(self._live)
 
-    def get(self, key: str, /) -> AgentSession | None:
+    def get(self, key: SessionKey, /) -> AgentSession | None:
         return self._live.get(key)
 
-    def touch(self, key: str, /) -> None:
+    def touch(self, key: SessionKey, /) -> None:
         """`key` was just used: it is the last one closed to make room."""
         self._live.move_to_end(key)
 
-    def lock_for(self, key: str, /) -> asyncio.Lock:
-        """The lock `key`'s turns take, one at a time."""
-        return self._locks.setdefault(key, asyncio.Lock())
-
     def idle(self, session: AgentSession, /) -> bool:
-        return not session.busy and not self.lock_for(session.key).locked()
+        return not session.busy and not self._in_use(session.key)
 
-    async def open(self, key: str, make: Callable[[], Awaitable[AgentSession]], /) -> AgentSession:
+    async def open(
+        self, key: SessionKey, make: Callable[[], Awaitable[AgentSession]], /
+    ) -> AgentSession:
         """Once one more process fits, make `key`'s session and start it (may raise)."""
         await self._make_room()
         self._opening += 1
@@ -57,10 +74,10 @@ class LivePool:
             self._opening -= 1
         self._live[key] = session
         if self._pids is not None and session.pid is not None:
-            self._pids.add(session.pid, key)
+            self._pids.add(session.pid, str(key))
         return session
 
-    async def discard(self, key: str, /) -> None:
+    async def discard(self, key: SessionKey, /) -> None:
         """Close `key`'s process, if it has one."""
         session = self._live.pop(key, None)
         if session is None:
@@ -72,15 +89,15 @@ class LivePool:
             self._closing -= 1
             await self.notify()
 
-    async def close_idle(self, older_than: float, /) -> int:
-        """Close sessions unused for `older_than` seconds; return how many."""
+    async def close_idle(self, older_than: float, /) -> list[SessionKey]:
+        """Close sessions unused for `older_than` seconds; return their keys."""
         now = time.monotonic()
         idle = [
             s.key for s in self._live.values() if self.idle(s) and now - s.last_used > older_than
         ]
         for key in idle:
             await self.discard(key)
-        return len(idle)
+        return idle
 
     async def aclose(self) -> None:
         """Close every process (shutdown)."""
@@ -94,9 +111,12 @@ class LivePool:
             self._room.notify_all()
 
     async def _make_room(self) -> None:
-        """Wait until one more process fits under max_live, closing idle sessions (LRU first)."""
+        """Wait until one more process fits under max_live, closing idle sessions (LRU first;
+        a warm one — the owner's — only when no other is idle: twenty strangers writing
+        must not make the owner wait for a cold start)."""
         while len(self._live) + self._opening + self._closing >= self._max_live:
-            victim = next((s for s in self._live.values() if self.idle(s)), None)
+            idle = [s for s in self._live.values() if self.idle(s)]
+            victim = next((s for s in idle if not s.role.keep_warm), None) or next(iter(idle), None)
             if victim is not None:
                 logger.info("closing idle session %s to make room", victim.key)
                 await self.discard(victim.key)
@@ -111,3 +131,4 @@ class LivePool:
         finally:
             if self._pids is not None and pid is not None:
                 self._pids.remove(pid)
+            self._on_closed(session.key)

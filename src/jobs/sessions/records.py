@@ -12,6 +12,7 @@ from claude_agent_sdk import ResultMessage
 from jobs.errors import StorageError
 from jobs.sessions import summary
 from jobs.sessions.agent import AgentSession
+from jobs.sessions.keys import SessionKey
 from jobs.sessions.replies import Reply, Usage
 from jobs.storage import SessionRepo, UsageRepo
 
@@ -22,7 +23,7 @@ logger = logging.getLogger(__name__)
 class _UsageRow:
     """One CLI turn's usage, as UsageRepo.record takes it."""
 
-    key: str
+    key: SessionKey
     role: str
     person_id: int | None
     model: str | None
@@ -35,30 +36,32 @@ class TurnRecords:
     def __init__(self, *, sessions: SessionRepo, usage: UsageRepo) -> None:
         self._repo = sessions
         self._usage = usage
-        self._summaries: dict[str, str] = {}
-        self._later: set[str] = set()  # keys whose running turn holds its records back
+        self._summaries: dict[SessionKey, str] = {}
+        self._later: set[SessionKey] = set()  # keys whose running turn holds its records back
         self._held_usage: list[_UsageRow] = []
-        self._held_summaries: set[str] = set()  # keys whose summary is newer than its row
+        self._held_summaries: set[SessionKey] = set()  # keys whose summary is newer than its row
         self._flushing = asyncio.Lock()  # so held records are written in the order they came
 
-    def hold(self, key: str, /) -> None:
+    def hold(self, key: SessionKey, /) -> None:
         """Hold back the records of `key`'s running turn (until `release` and `flush`)."""
         self._later.add(key)
 
-    def release(self, key: str, /) -> None:
+    def release(self, key: SessionKey, /) -> None:
         """`key`'s turn ended: its next records are written at once again."""
         self._later.discard(key)
 
-    def load(self, key: str, text: str, /) -> None:
+    def load(self, key: SessionKey, text: str, /) -> None:
         """The summary stored for `key` (read when its session starts)."""
         self._summaries[key] = text
 
-    def summary_of(self, key: str, /) -> str:
+    def summary_of(self, key: SessionKey, /) -> str:
         return self._summaries.get(key, "")
 
-    def forget(self, key: str, /) -> None:
-        """`key` starts afresh (/clear): its summary is gone (flush first: none is held)."""
-        self._summaries.pop(key, None)
+    def forget(self, key: SessionKey, /) -> None:
+        """`key` starts afresh (/clear), or its process closed: the summary kept here goes
+        (SessionRepo has it), unless one is still to be written (flush keeps it)."""
+        if key not in self._held_summaries:
+            self._summaries.pop(key, None)
 
     async def result(self, session: AgentSession, result: ResultMessage, /) -> None:
         """Record a CLI turn's usage."""
@@ -69,7 +72,7 @@ class TurnRecords:
         else:
             await self._record_usage(row)
 
-    async def remember(self, key: str, prompt: str, reply: Reply, /) -> None:
+    async def remember(self, key: SessionKey, prompt: str, reply: Reply, /) -> None:
         """Roll `key`'s summary on with this exchange (a fresh start is primed with it)."""
         if reply.is_error or not reply.text:
             return
@@ -78,7 +81,7 @@ class TurnRecords:
         if key in self._later:
             self._held_summaries.add(key)
         else:
-            await self._repo.set_summary(key, rolled)
+            await self._repo.set_summary(str(key), rolled)
 
     async def flush(self) -> None:
         """Write the usage rows and summaries held back.
@@ -91,14 +94,14 @@ class TurnRecords:
                     await self._record_usage(row)
                 for key in keys:  # the newest summary: a later turn may have rolled it on
                     if key in self._summaries:
-                        await self._repo.set_summary(key, self._summaries[key])
+                        await self._repo.set_summary(str(key), self._summaries[key])
             except StorageError:
                 logger.exception("could not write %d usage rows and summaries", len(rows))
 
     async def _record_usage(self, row: _UsageRow) -> None:
         usage = row.usage
         await self._usage.record(
-            row.key,
+            str(row.key),
             row.role,
             row.person_id,
             row.model,

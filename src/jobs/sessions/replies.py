@@ -113,6 +113,8 @@ class Reply:
     interrupted: bool = False
     model: str | None = None
     denied_tools: tuple[str, ...] = ()
+    tainted: bool = False
+    """The session had read text the owner did not type by the end of this turn."""
 
 
 def error_kind(result: ResultMessage, assistant_error: str | None) -> ErrorKind | None:

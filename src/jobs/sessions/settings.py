@@ -9,7 +9,7 @@ from pathlib import Path
 from jobs.config import Settings
 from jobs.sessions.agent import INTERRUPT_GRACE_SECONDS
 from jobs.sessions.clipids import cli_pids_path
-from jobs.sessions.options import cli_env, people_dir
+from jobs.sessions.options import cli_env, cli_settings, people_dir
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,11 +21,18 @@ class SessionSettings:
 
     workspace_dir: Path
     people_dir: Path
+    scratch_dir: Path | None = None
+    """Parent of the empty folders throwaway sessions (channel posts) run in (default:
+    beside people_dir)."""
     env: Mapping[str, str] = field(default_factory=dict)
     max_live: int = 4
     turn_timeout: float = 300.0
     interrupt_grace: float = INTERRUPT_GRACE_SECONDS
     cli_pids: Path | None = None
+    linger: float = 2.0
+    """Seconds a process of a role that does not keep warm outlives its last turn."""
+    cli_settings: str | None = None
+    """The CLI's --settings JSON (options.cli_settings: how it reads the API key)."""
 
     @classmethod
     def from_settings(
@@ -34,8 +41,10 @@ class SessionSettings:
         return cls(
             workspace_dir=settings.workspace_dir,
             people_dir=people_dir(settings),
+            scratch_dir=settings.data_dir / "scratch",
             env=cli_env(settings, extra=extra_env),
             max_live=settings.max_live_sessions,
             turn_timeout=settings.query_timeout_seconds,
             cli_pids=cli_pids_path(settings.data_dir),
+            cli_settings=cli_settings(settings),
         )

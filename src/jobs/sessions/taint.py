@@ -1,14 +1,17 @@
-"""Tainted turns: what a turn carrying text nobody trusted typed may still do (read-only tools,
-its source's free calls and folder), and the Approver protocol asking the owner about the rest."""
+"""Tainted sessions: why a session is tainted (Taint, kept until the owner clears it), what a
+tainted session may still do alone (read-only tools, its source's free calls and folder), and
+the Approver protocol asking the owner about the rest."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import json
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Final, Protocol
 
-from jobs.storage import ApprovalState
+from jobs.storage import ApprovalState, from_iso, to_iso
 
 READ_ONLY_BUILTINS: Final = frozenset({"Read", "Glob", "Grep", "ToolSearch"})
 """Claude Code tools a tainted turn keeps: they read, never write, run or send."""
@@ -24,6 +27,35 @@ WRITE_TOOLS: Final = {
     "NotebookEdit": "notebook_path",
 }
 """Claude Code tools that write one file, and the input naming it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Taint:
+    """Why a session is tainted: the first text it took in that the owner did not type.
+
+    Sticky: a tainted session stays tainted for the rest of its life (its rolling summary and
+    fresh starts included, since both keep its key) until the owner clears it (/clear)."""
+
+    caused_by: str
+    """In the owner's words: "a message from Bob (@bob, id 42)", "the web page https://…"."""
+    person_id: int | None = None
+    since: datetime | None = None
+
+    def to_json(self) -> str:
+        since = None if self.since is None else to_iso(self.since)
+        return json.dumps(
+            {"caused_by": self.caused_by, "person_id": self.person_id, "since": since}
+        )
+
+    @classmethod
+    def from_json(cls, text: str, /) -> Taint:
+        data = json.loads(text)
+        since = data.get("since")
+        return cls(
+            caused_by=str(data.get("caused_by") or "text from outside"),
+            person_id=data.get("person_id"),
+            since=None if since is None else from_iso(since),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +83,14 @@ class TaintSource:
     """Which session asks, for the owner: "task #3 «Meeting with Bob»"."""
     person_id: int | None = None
     folder: Path | None = None
-    """The turn's own folder (a task's): files inside it may be read and written without
+    """The session's own folder (a task's): files inside it may be read and written without
     asking. A source with a folder confines reading to it too: outside it even read-only tools
-    wait for the owner, because such a turn may write to someone without asking (its free
+    wait for the owner, because such a session may write to someone without asking (its free
     calls), and what it read could go with it."""
     free_calls: tuple[FreeCall, ...] = ()
+    write_root: Path | None = None
+    """Without a folder: files below this one may be written without asking (the owner's
+    workspace: local work stays free; the files are then tainted data)."""
 
     @property
     def confines_reads(self) -> bool:
@@ -66,12 +101,12 @@ class TaintSource:
             return True
         field = WRITE_TOOLS.get(tool)
         if field is not None:
-            return _inside(tool_input.get(field), self.folder, cwd)
+            return _inside(tool_input.get(field), self.folder or self.write_root, cwd)
         return _reads_inside(tool, tool_input, self.folder, cwd)
 
 
 OUTSIDE_TEXT: Final = TaintSource(caused_by="text from outside that you did not write")
-"""The source of a turn marked tainted without saying by whom (a channel post, say)."""
+"""The source of a session marked tainted without saying by whom."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,18 +153,52 @@ def _no_source() -> TaintSource | None:
     return None
 
 
+async def _ignore_taint(_taint: Taint, /) -> None:
+    return None
+
+
+def _no_taint() -> Taint | None:
+    return None
+
+
+class OutsideReads(Protocol):
+    """Which calls bring text the owner did not type into a session (sessions/outside.py)."""
+
+    async def cause(self, tool: str, tool_input: Mapping[str, Any], cwd: str, /) -> str | None:
+        """What the call reads from outside ("the web page https://…"), or None."""
+
+    async def wrote(
+        self, tool: str, tool_input: Mapping[str, Any], cwd: str, *, key: str, taint: Taint
+    ) -> None:
+        """A tainted session (`key`) is about to write a file: whoever reads it later reads
+        outside text too."""
+
+    async def forget(self, tool: str, tool_input: Mapping[str, Any], cwd: str) -> None:
+        """An untainted session is about to rewrite a whole file: it is the owner's again."""
+
+    def instruction_write(
+        self, tool: str, tool_input: Mapping[str, Any], cwd: str, /
+    ) -> str | None:
+        """Why the call would write where instructions live (settings, CLAUDE.md, skills,
+        MEMORY.md, Jobs' data…), or None."""
+
+
 @dataclass(frozen=True, slots=True)
 class TaintRule:
-    """While `is_tainted()` (the running turn carries text nobody trusted typed, such as a
-    channel post or a message from a task's counterpart), only the `read_only` tools and the
-    calls its `source()` permits may run (a source that confines reads lets the read-only
+    """While `is_tainted()` (the session took in text nobody trusted typed, such as a channel
+    post, a web page or a message from a task's counterpart), only the `read_only` tools and
+    the calls its `source()` permits may run (a source that confines reads lets the read-only
     tools see its folder only); any other call is denied, or, with an `approver`, runs only
-    if the owner approves it."""
+    if the owner approves it. A call that reads outside text (`outside`) marks the session
+    tainted before it runs (`mark`)."""
 
     is_tainted: Callable[[], bool]
     read_only: frozenset[str]
     source: Callable[[], TaintSource | None] = _no_source
     approver: Approver | None = None
+    mark: Callable[[Taint], Awaitable[None]] = _ignore_taint
+    outside: OutsideReads | None = None
+    taint: Callable[[], Taint | None] = _no_taint
 
     def refuses(self, tool: str, /) -> bool:
         """True: the call runs only if the source permits it (or the owner approves it)."""

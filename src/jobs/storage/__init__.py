@@ -13,6 +13,7 @@ from jobs.storage.outbox import OutboxItem, OutboxRepo, OutboxState
 from jobs.storage.people import Access, PeopleRepo, Person
 from jobs.storage.schema import Migration, load_migrations
 from jobs.storage.sessions import SessionRecord, SessionRepo
+from jobs.storage.tainted_files import TaintedFile, TaintedFileRepo
 from jobs.storage.tasks import ACTIVE_STATUSES, ANY, Task, TaskRepo, TaskStatus
 from jobs.storage.trigger_rows import (
     JobRun,
@@ -54,6 +55,8 @@ __all__ = [
     "SessionRecord",
     "SessionRepo",
     "Subscription",
+    "TaintedFile",
+    "TaintedFileRepo",
     "Task",
     "TaskRepo",
     "TaskStatus",

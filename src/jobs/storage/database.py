@@ -82,6 +82,12 @@ class Database:
         self._lock = asyncio.Lock()
         self._owner: asyncio.Task[object] | None = None
         self._depth = 0
+        self._signals: dict[str, asyncio.Event] = {}
+
+    def signal(self, name: str, /) -> asyncio.Event:
+        """An event set whenever rows of `name` were committed (the outbox's new rows wake
+        its sender): every repository on this database shares it."""
+        return self._signals.setdefault(name, asyncio.Event())
 
     @classmethod
     async def open(

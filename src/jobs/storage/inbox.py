@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from jobs.messages import InboundMessage
+from jobs.messages import InboundMessage, Replied
 from jobs.storage.database import Database, from_iso, from_iso_or_none, to_iso
 
 
@@ -49,6 +49,10 @@ class InboxItem:
     finished_at: datetime | None
     deferred_at: datetime | None = None
     """When the model's outage first made it wait (None: never, or answered since)."""
+    forwarded_from: str | None = None
+    """Whose message this forwards (InboundMessage.forwarded_from); None: the sender's own."""
+    replied: Replied | None = None
+    """The earlier message this one replies to (InboundMessage.replied)."""
 
     def to_message(self) -> InboundMessage:
         return InboundMessage(
@@ -61,6 +65,8 @@ class InboxItem:
             sender_is_contact=self.sender_is_contact,
             reply_to=self.reply_to,
             media=self.media,
+            forwarded_from=self.forwarded_from,
+            replied=self.replied,
         )
 
 
@@ -72,6 +78,8 @@ def _payload(msg: InboundMessage) -> str:
             "is_contact": msg.sender_is_contact,
             "reply_to": msg.reply_to,
             "media": msg.media,
+            "forwarded_from": msg.forwarded_from,
+            "replied": None if msg.replied is None else asdict(msg.replied),
         },
         ensure_ascii=False,
     )
@@ -96,6 +104,20 @@ def _item(row: sqlite3.Row) -> InboxItem:
         received_at=from_iso(row["received_at"]),
         finished_at=from_iso_or_none(row["finished_at"]),
         deferred_at=from_iso_or_none(row["deferred_at"]),
+        forwarded_from=payload.get("forwarded_from"),
+        replied=_replied(payload.get("replied")),
+    )
+
+
+def _replied(stored: dict[str, Any] | None) -> Replied | None:
+    if not stored:
+        return None
+    by = stored.get("by")
+    return Replied(
+        msg_id=int(stored["msg_id"]),
+        text=str(stored.get("text", "")),
+        by=by if by in ("owner", "jobs") else "person",
+        outside=bool(stored.get("outside", True)),
     )
 
 
@@ -155,6 +177,14 @@ class InboxRepo:
         items = [_item(row) for row in rows]
         items.sort(key=lambda item: (item.msg_id, item.id))  # RETURNING has no order
         return items
+
+    async def newer_than(self, chat_id: int, msg_id: int, /) -> bool:
+        """Whether the chat has a message after `msg_id` (a reply to it then says which
+        message it answers)."""
+        row = await self._db.fetch_one(
+            "SELECT 1 FROM inbox WHERE chat_id = ? AND msg_id > ? LIMIT 1", (chat_id, msg_id)
+        )
+        return row is not None
 
     async def chats_with_pending(self, *, due_by: datetime | None = None) -> list[int]:
         """Chats with messages due by `due_by` (default: now), the longest-waiting first."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import sqlite3
 from collections.abc import Sequence
@@ -49,6 +50,8 @@ class OutboxItem:
     entities: tuple[Entity, ...] | None = None
     """None: `text` is Markdown; otherwise its exact entities (see OutboundMessage)."""
     link_preview: bool = False
+    trusted: bool = False
+    edit_of: int | None = None
 
     def to_message(self) -> OutboundMessage:
         return OutboundMessage(
@@ -60,6 +63,8 @@ class OutboxItem:
             random_id=self.random_id,
             entities=self.entities,
             link_preview=self.link_preview,
+            trusted=self.trusted,
+            edit_of=self.edit_of,
         )
 
 
@@ -83,6 +88,8 @@ def _item(row: sqlite3.Row) -> OutboxItem:
         sent_at=from_iso_or_none(row["sent_at"]),
         entities=None if row["entities"] is None else entities_from_json(row["entities"]),
         link_preview=bool(row["link_preview"]),
+        trusted=bool(row["trusted"]),
+        edit_of=row["edit_of"],
     )
 
 
@@ -114,12 +121,14 @@ SELECT MIN(COALESCE(o.not_before, o.created_at)) AS due FROM outbox AS o WHERE {
 
 _COLUMNS = (
     "chat_id, inbox_id, seq, kind, text, file_path, reply_to, random_id, created_at,"
-    " entities, link_preview"
+    " entities, link_preview, trusted, edit_of"
 )
-_INSERT = f"INSERT INTO outbox ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *"  # noqa: S608 - constant
+_INSERT = (
+    f"INSERT INTO outbox ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *"  # noqa: S608 - constant
+)
 # The first row of a reply: stored only if its inbox row has none yet (the last parameter).
 _INSERT_FIRST = f"""
-INSERT INTO outbox ({_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+INSERT INTO outbox ({_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
 WHERE NOT EXISTS (SELECT 1 FROM outbox WHERE inbox_id = ?)
 RETURNING *
 """  # noqa: S608 - constant fragments, no outside input
@@ -132,6 +141,11 @@ class OutboxRepo:
         self._db = db
         self._inbox = InboxRepo(db)
 
+    @property
+    def written(self) -> asyncio.Event:
+        """Set each time `enqueue` committed new rows: the sender waits on it."""
+        return self._db.signal("outbox")
+
     async def enqueue(
         self,
         messages: Sequence[OutboundMessage],
@@ -141,12 +155,13 @@ class OutboxRepo:
         finish_inbox: InboxState | None = None,
         also_finish: Sequence[int] = (),
     ) -> list[OutboxItem]:
-        """Store a reply's messages (seq 0..n-1) in one transaction.
+        """Store a reply's messages (seq 0..n-1) in one transaction, then wake the sender.
 
         With `inbox_id` and `finish_inbox`, the answered message gets its final state in the
         same transaction: a reply is written if and only if its message is finished. When rows
         for `inbox_id` already exist (a retry after a crash), nothing is added and those rows
-        are returned. Each row gets a fresh random_id; the messages' own one is ignored.
+        are returned. Each row gets a fresh random_id, unless its message brings one (a reply that
+        was streamed as a draft keeps the draft's).
         """
         async with self._db.transaction():
             items = await self._insert(messages, inbox_id)
@@ -155,7 +170,9 @@ class OutboxRepo:
             if inbox_id is not None and finish_inbox is not None:
                 # Follow-ups injected into the same turn are answered by the same reply.
                 await self._inbox.finish_all([inbox_id, *also_finish], finish_inbox)
-            return items
+        if items:
+            self.written.set()
+        return items
 
     async def _insert(
         self, messages: Sequence[OutboundMessage], inbox_id: int | None
@@ -169,9 +186,10 @@ class OutboxRepo:
         items: list[OutboxItem] = []
         for seq, msg in enumerate(messages):
             values: tuple[object, ...] = (msg.chat_id, inbox_id, seq, msg.kind, msg.text)
-            values += (msg.file_path, msg.reply_to, new_random_id(), now)
+            # A reply streamed as a draft keeps the draft's id: the client replaces the draft.
+            values += (msg.file_path, msg.reply_to, msg.random_id or new_random_id(), now)
             entities = None if msg.entities is None else entities_to_json(msg.entities)
-            values += (entities, int(msg.link_preview))
+            values += (entities, int(msg.link_preview), int(msg.trusted), msg.edit_of)
             guarded = seq == 0 and inbox_id is not None
             row = await self._db.fetch_one(
                 _INSERT_FIRST if guarded else _INSERT, (*values, inbox_id) if guarded else values
@@ -223,12 +241,61 @@ class OutboxRepo:
             if row is None:
                 return False
             for msg_id in all_msg_ids or ([sent_msg_id] if sent_msg_id else []):
+                # A streamed reply's message was recorded as a preview first: now it is this row's.
                 await self._db.execute(
-                    "INSERT OR IGNORE INTO sent_messages (chat_id, msg_id, outbox_id, sent_at)"
-                    " VALUES (?, ?, ?, ?)",
+                    "INSERT INTO sent_messages (chat_id, msg_id, outbox_id, sent_at)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT (chat_id, msg_id)"
+                    " DO UPDATE SET outbox_id = excluded.outbox_id",
                     (row["chat_id"], msg_id, item_id, now),
                 )
         return True
+
+    # -- previews: a reply streamed into a message of its own ---------------------------------
+
+    async def preview_begin(self, inbox_id: int, chat_id: int, text: str, /) -> None:
+        """About to send the preview of `inbox_id`'s reply, saying `text` (kept first: if Jobs
+        stops before its id is known, the text still tells the message apart as Jobs')."""
+        await self._db.execute(
+            "INSERT INTO previews (inbox_id, chat_id, text, created_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (inbox_id) DO UPDATE SET text = excluded.text",
+            (inbox_id, chat_id, text, self._db.now()),
+        )
+
+    async def preview_sent(self, inbox_id: int, chat_id: int, msg_id: int, /) -> None:
+        """The preview is message `msg_id`: Jobs' own from now on, even after a restart."""
+        async with self._db.transaction():
+            await self._db.execute(
+                "UPDATE previews SET msg_id = ? WHERE inbox_id = ?", (msg_id, inbox_id)
+            )
+            await self._db.execute(
+                "INSERT OR IGNORE INTO sent_messages (chat_id, msg_id, sent_at) VALUES (?, ?, ?)",
+                (chat_id, msg_id, self._db.now()),
+            )
+
+    async def preview_of(self, inbox_id: int, /) -> int | None:
+        """The message `inbox_id`'s reply was streamed into, if one was sent."""
+        row = await self._db.fetch_one(
+            "SELECT msg_id FROM previews WHERE inbox_id = ?", (inbox_id,)
+        )
+        return None if row is None else row["msg_id"]
+
+    async def unconfirmed_previews(self, chat_id: int, /) -> list[str]:
+        """Texts of previews whose send may have reached Telegram without Jobs learning the
+        message's id (Jobs stopped in between)."""
+        rows = await self._db.fetch_all(
+            "SELECT text FROM previews WHERE chat_id = ? AND msg_id IS NULL", (chat_id,)
+        )
+        return [str(row["text"]) for row in rows]
+
+    async def sent_trust(self, chat_id: int, msg_id: int, /) -> bool | None:
+        """Message `msg_id` in `chat_id`: None if Jobs did not send it; else whether it is the
+        owner's untainted session's own words (OutboundMessage.trusted)."""
+        row = await self._db.fetch_one(
+            "SELECT o.trusted FROM sent_messages AS s LEFT JOIN outbox AS o ON o.id = s.outbox_id"
+            " WHERE s.chat_id = ? AND s.msg_id = ?",
+            (chat_id, msg_id),
+        )
+        return None if row is None else bool(row["trusted"])
 
     async def recent_sent_ids(self, chat_id: int, /, *, limit: int = 2000) -> list[int]:
         """Ids of the newest messages Jobs sent to a chat (to recognise its own replies)."""

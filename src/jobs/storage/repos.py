@@ -15,6 +15,7 @@ from jobs.storage.languages import LanguageRepo
 from jobs.storage.outbox import OutboxRepo
 from jobs.storage.people import PeopleRepo
 from jobs.storage.sessions import SessionRepo
+from jobs.storage.tainted_files import TaintedFileRepo
 from jobs.storage.tasks import TaskRepo
 from jobs.storage.triggers import TriggerRepo
 
@@ -32,6 +33,7 @@ class Repos:
     grants: GrantRepo
     audit: AuditRepo
     usage: UsageRepo
+    tainted_files: TaintedFileRepo
 
     @classmethod
     def on(cls, db: Database, *, secrets: Iterable[str] | KnownSecrets = ()) -> Repos:
@@ -48,4 +50,5 @@ class Repos:
             grants=GrantRepo(db),
             audit=AuditRepo(db, secrets=secrets),
             usage=UsageRepo(db),
+            tainted_files=TaintedFileRepo(db),
         )

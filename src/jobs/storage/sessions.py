@@ -21,6 +21,8 @@ class SessionRecord:
     summary: str
     created_at: datetime
     last_used_at: datetime
+    tainted_by: str | None = None
+    """Why the session is tainted (JSON written by jobs.sessions.taint), None when clean."""
 
 
 def _record(row: sqlite3.Row) -> SessionRecord:
@@ -32,6 +34,7 @@ def _record(row: sqlite3.Row) -> SessionRecord:
         summary=row["summary"],
         created_at=from_iso(row["created_at"]),
         last_used_at=from_iso(row["last_used_at"]),
+        tainted_by=row["tainted_by"],
     )
 
 
@@ -86,10 +89,24 @@ class SessionRepo:
         return await self._update("UPDATE sessions SET summary = ? WHERE key = ?", (summary, key))
 
     async def clear(self, key: str, /) -> bool:
-        """Forget the SDK session id and the summary, so the next start is fresh (/clear)."""
+        """Forget the SDK session id, the summary and the taint: the next start is fresh and
+        has read nothing from outside (/clear)."""
         return await self._update(
-            "UPDATE sessions SET sdk_session_id = NULL, summary = '' WHERE key = ?", (key,)
+            "UPDATE sessions SET sdk_session_id = NULL, summary = '', tainted_by = NULL"
+            " WHERE key = ?",
+            (key,),
         )
+
+    async def set_tainted(self, key: str, tainted_by: str, /) -> bool:
+        """Mark the session tainted (kept until `clear`); an earlier cause is kept."""
+        return await self._update(
+            "UPDATE sessions SET tainted_by = COALESCE(tainted_by, ?) WHERE key = ?",
+            (tainted_by, key),
+        )
+
+    async def delete(self, key: str, /) -> bool:
+        """Forget the session entirely (a throwaway session after its one turn)."""
+        return await self._update("DELETE FROM sessions WHERE key = ?", (key,))
 
     async def list(self) -> builtins.list[SessionRecord]:
         """Every session, most recently used first."""

@@ -56,6 +56,16 @@ class Task:
     due_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    grants: tuple[str, ...] = ()
+    """What the owner let this task's session have beyond its card, folder, counterpart and
+    skill (names in jobs.sessions.grants)."""
+    next_step_by: str = "owner"
+    """Who set next_step_at last: "owner", or "task" (the task's own session)."""
+    assignee_next_step: str | None = None
+    """The assignee's own next step: their words, never the session's plan."""
+    outside_text_by: str | None = None
+    """Set once someone other than the owner wrote into the task (JSON: who, since when):
+    every session that reads the task's card then reads outside text."""
 
     @property
     def has_session(self) -> bool:
@@ -83,6 +93,10 @@ def _task(row: sqlite3.Row) -> Task:
         due_at=from_iso_or_none(row["due_at"]),
         created_at=from_iso(row["created_at"]),
         updated_at=from_iso(row["updated_at"]),
+        grants=tuple(json.loads(row["grants"] or "[]")),
+        next_step_by=row["next_step_by"],
+        assignee_next_step=row["assignee_next_step"],
+        outside_text_by=row["outside_text_by"],
     )
 
 
@@ -102,6 +116,10 @@ _UPDATABLE: Final = {
         "next_step_at",
         "session_id",
         "due_at",
+        "grants",
+        "next_step_by",
+        "assignee_next_step",
+        "outside_text_by",
     )
 }
 _TIME_COLUMNS: Final = frozenset({"next_step_at", "due_at"})
@@ -131,11 +149,13 @@ class TaskRepo:
         skill: str | None = None,
         context: str = "",
         due_at: datetime | None = None,
+        grants: Iterable[str] = (),
     ) -> Task:
         now = self._db.now()
         row = await self._db.fetch_one(
             "INSERT INTO tasks (title, description, assignee_id, counterpart_id, skill, context,"
-            " due_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+            " due_at, grants, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
             (
                 title,
                 description,
@@ -144,6 +164,7 @@ class TaskRepo:
                 skill,
                 context,
                 None if due_at is None else to_iso(due_at),
+                _column_value("grants", grants),
                 now,
                 now,
             ),
@@ -232,6 +253,8 @@ class TaskRepo:
 
 
 def _column_value(name: str, value: object) -> object:
+    if name == "grants":
+        return json.dumps(sorted({str(g) for g in value}) if isinstance(value, Iterable) else [])
     if name == "status":
         return str(TaskStatus(str(value)))
     if name in _TIME_COLUMNS and isinstance(value, datetime):

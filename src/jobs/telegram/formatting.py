@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
+from dataclasses import replace
+from typing import Any, Final
 
-from jobs.richtext import Entity, EntityKind, FormattedText, utf16_len
+from jobs.richtext import Entity, EntityKind, FormattedText, utf16_len, visible
 from jobs.telegram.inline_markdown import TextBuilder, render_inline
 from jobs.telegram.splitting import CAPTION_LIMIT, MESSAGE_LIMIT, split_message, split_plain
 
@@ -16,6 +17,7 @@ __all__ = [
     "Entity",
     "EntityKind",
     "FormattedText",
+    "render_guarded",
     "render_markdown",
     "split_message",
     "split_plain",
@@ -130,3 +132,50 @@ def _render_quote(out: TextBuilder, lines: list[str], i: int) -> int:
     out.extend(quoted.build(), drop="blockquote")
     out.entity("blockquote", start)
     return end
+
+
+GUARDED_KINDS: Final = frozenset({"code", "pre"})
+"""What a reply that may echo someone else's text keeps: monospace cannot hide a link or pass
+for one of Jobs' own notices."""
+
+
+def render_guarded(md: str, /) -> FormattedText:
+    """Markdown from a session that read someone else's text → its text with every link
+    spelled out ("label (https://…)"), invisible characters shown (⟦U+202E⟧), and only code
+    and pre kept: no link, bold frame or quote the other person wrote becomes formatting."""
+    rendered = render_markdown(visible(md))
+    text, entities = rendered.text, list(rendered.entities)
+    links = sorted((e for e in entities if e.kind == "text_url"), key=lambda e: -e.offset)
+    for link in links:
+        shown = f" ({link.url})"
+        if (link.url or "") in _slice(text, link.offset, link.length):
+            continue  # the label already says where it goes
+        end = link.offset + link.length
+        at = _py_index(text, end)
+        text = text[:at] + shown + text[at:]
+        entities = [_shifted(e, end, utf16_len(shown)) for e in entities]
+    kept = tuple(e for e in entities if e.kind in GUARDED_KINDS)
+    return FormattedText(text, kept)
+
+
+def _py_index(text: str, units: int) -> int:
+    """The str index at a UTF-16 offset."""
+    count = 0
+    for index, ch in enumerate(text):
+        if count >= units:
+            return index
+        count += 2 if ord(ch) > 0xFFFF else 1
+    return len(text)
+
+
+def _slice(text: str, offset: int, length: int) -> str:
+    return text[_py_index(text, offset) : _py_index(text, offset + length)]
+
+
+def _shifted(entity: Entity, at: int, by: int) -> Entity:
+    """`entity` after `by` units were inserted at offset `at`."""
+    if entity.offset >= at:
+        return replace(entity, offset=entity.offset + by)
+    if entity.offset + entity.length > at:
+        return replace(entity, length=entity.length + by)
+    return entity

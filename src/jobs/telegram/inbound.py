@@ -20,18 +20,26 @@ import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
 from telethon import TelegramClient, events
+from telethon.errors import RPCError
 from telethon.tl import types
 
 from jobs.errors import StorageBusy
-from jobs.messages import InboundMessage
+from jobs.messages import REPLIED_CHARS, InboundMessage, Replied
 from jobs.storage.busy import BusyPolicy, retry_busy
 
 logger = logging.getLogger(__name__)
 
 OnMessage = Callable[[InboundMessage], Awaitable[object]]
+SentTrust = Callable[[int, int], Awaitable[bool | None]]
+"""(chat id, message id) → None if Jobs did not send it, else whether it is the owner's
+untainted session's own words (OutboxRepo.sent_trust)."""
+
+
+async def _unknown(_chat_id: int, _msg_id: int) -> bool | None:
+    return None
 
 
 class SentLog:
@@ -124,13 +132,16 @@ class TelegramInbound:
         owner_id: int,
         on_message: OnMessage,
         sent_log: SentLog,
+        sent_trust: SentTrust = _unknown,
         busy: BusyPolicy | None = None,
     ) -> None:
-        """`busy`: how to wait while the database is locked (default: until it is free)."""
+        """`busy`: how to wait while the database is locked (default: until it is free).
+        `sent_trust`: what Jobs knows of a message it sent (a replied-to one)."""
         self._client = client
         self._owner_id = owner_id
         self._on_message = on_message
         self._sent_log = sent_log
+        self._sent_trust = sent_trust
         self._busy = busy or BusyPolicy()
         self._me_id: int | None = None
         # Held while a message waits for the database: one stuck behind another program's
@@ -195,7 +206,42 @@ class TelegramInbound:
             sender_is_contact=bool(getattr(sender, "contact", False)),
             reply_to=message.reply_to_msg_id,
             media=media,
+            forwarded_from=forward_label(message),
+            replied=await self._replied(message) if message.reply_to_msg_id else None,
         )
+
+    async def _replied(self, message: Any) -> Replied | None:
+        """The earlier message `message` replies to (one request), or None when it cannot be
+        read (deleted, or the request failed: the reply still goes on, without it)."""
+        try:
+            earlier = await message.get_reply_message()
+        except (RPCError, ValueError, OSError) as exc:
+            logger.warning(
+                "Could not read message %s that a message replies to: %r",
+                message.reply_to_msg_id,
+                exc,
+            )
+            return None
+        if not isinstance(earlier, types.Message):
+            return None
+        chat_id, msg_id = int(message.chat_id), int(earlier.id)
+        quote = getattr(message.reply_to, "quote_text", None)  # the part the writer quoted
+        text = quote or earlier.message or ""
+        if not text and earlier.media is not None:
+            text = f"[{_media_kind(earlier)}]"
+        if len(text) > REPLIED_CHARS:
+            text = text[: REPLIED_CHARS - 1] + "…"
+        by: Literal["owner", "jobs", "person"]
+        trust: bool | None = None
+        if earlier.out:  # this account's: Jobs', or the owner's own note in their account
+            trust = await self._sent_trust(chat_id, msg_id)
+            mine = trust is not None or await self._sent_log.is_own(chat_id, msg_id, wait=0)
+            by = "jobs" if mine or await self._self_id() != self._owner_id else "owner"
+        else:
+            by = "owner" if earlier.sender_id == self._owner_id else "person"
+        # Jobs' words are outside text unless known to be the owner session's own.
+        outside = earlier.fwd_from is not None or by == "person" or (by == "jobs" and not trust)
+        return Replied(msg_id=msg_id, text=text, by=by, outside=outside)
 
     async def _is_owner_note(self, message: Any) -> bool:
         """An outgoing message counts only in own-account mode, in Saved Messages, not Jobs'."""
@@ -209,6 +255,29 @@ class TelegramInbound:
             me = await self._client.get_me(input_peer=True)
             self._me_id = int(me.user_id)
         return self._me_id
+
+
+def forward_label(message: Any) -> str | None:
+    """Whose words a forwarded message carries, as the owner will read it; None if not one.
+    From what the update carried (no extra request): a name, @username and id when Telegram
+    gave them, else the name the sender's privacy settings leave, else an id."""
+    header = message.fwd_from
+    if header is None:
+        return None
+    forward = message.forward
+    who = getattr(forward, "sender", None) or getattr(forward, "chat", None)
+    if who is not None:
+        name = _display_name(who)
+        handle = f"@{who.username}, " if getattr(who, "username", None) else ""
+        kind = "the channel " if isinstance(who, types.Channel) and who.broadcast else ""
+        return f"{kind}{name or 'someone'} ({handle}id {who.id})"
+    if header.from_name:
+        return f"{header.from_name} (hidden account)"
+    peer = header.from_id
+    for attribute in ("user_id", "channel_id", "chat_id"):
+        if (peer_id := getattr(peer, attribute, None)) is not None:
+            return f"id {peer_id}"
+    return "someone"
 
 
 def _is_private(event: Any) -> bool:

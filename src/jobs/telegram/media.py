@@ -10,7 +10,7 @@ import logging
 import re
 import unicodedata
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 from telethon import TelegramClient, errors
 from telethon.tl import types
@@ -20,7 +20,6 @@ from jobs.telegram.failures import describe_rpc_error
 
 logger = logging.getLogger(__name__)
 
-MAX_DOWNLOAD_BYTES: Final = 50 * 1024 * 1024
 _UNSAFE = re.compile(r"[^\w.\-]+")
 _MAX_NAME = 100
 

@@ -14,11 +14,11 @@ from telethon import TelegramClient, errors, utils
 from telethon.errors.rpcerrorlist import rpc_errors_dict
 from telethon.tl import functions, types
 
-from jobs.errors import RetryLater, TelegramError
-from jobs.messages import OutboundMessage, SentRef
+from jobs.errors import JobsError, RetryLater, TelegramError
+from jobs.messages import MESSAGE_LIMIT, OutboundMessage, SentRef
 from jobs.richtext import FormattedText
 from jobs.telegram.client import OWNER_UNREACHABLE, find_peer
-from jobs.telegram.formatting import to_telethon
+from jobs.telegram.formatting import to_telethon, utf16_len
 from jobs.telegram.inbound import SentLog
 from jobs.telegram.rendering import body_of, caption_parts, text_chunks
 
@@ -68,6 +68,7 @@ class TelegramChannel:
         self._mask = mask  # masks secrets in every text sent
         self._owner_id = owner_id
         self._learned_at: float | None = None  # loop time of the last look through dialogs
+        self._me_id: int | None = None
 
     async def send(self, message: OutboundMessage, /) -> SentRef:
         body = body_of(message, self._mask)  # a reply may quote `env`: secrets masked
@@ -77,6 +78,9 @@ class TelegramChannel:
                 chunks = text_chunks(body)
                 if not chunks:
                     raise TelegramError(f"Nothing to send to chat {message.chat_id}: empty text.")
+                if message.edit_of is not None and await self._edit(peer, message, chunks[0]):
+                    rest = await self._send_chunks(peer, message, chunks[1:], first_index=1)
+                    return _sent_ref(message.chat_id, [message.edit_of, *rest.msg_ids])
                 return await self._send_chunks(peer, message, chunks, first_index=0)
             return await self._send_file(peer, message, body)
 
@@ -91,6 +95,55 @@ class TelegramChannel:
             chunks = [caption, *rest]
         for chunk in chunks:
             self._sent_log.expect(message.chat_id, chunk.text)
+
+    async def draft(self, chat_id: int, random_id: int, text: str, /) -> bool:
+        if chat_id == await self._self_id():
+            return False  # Saved Messages: nobody else is in the chat to show a draft to
+        try:
+            peer = await self._client.get_input_entity(chat_id)
+            shown = types.TextWithEntities(text=self._mask(text), entities=[])
+            action = types.SendMessageTextDraftAction(text=shown, random_id=random_id)
+            await self._client(functions.messages.SetTypingRequest(peer=peer, action=action))
+        except (errors.RPCError, ValueError, OSError) as exc:
+            logger.debug("No draft in chat %s: %s", chat_id, exc)
+            return False
+        return True
+
+    async def preview(self, chat_id: int, text: str, /, *, msg_id: int | None = None) -> int | None:
+        shown = self._mask(text)
+        while utf16_len(shown) > MESSAGE_LIMIT:  # emoji count twice
+            shown = shown[: len(shown) * 9 // 10]
+        try:
+            async with self._sent_log.sending(chat_id):
+                peer = await self._client.get_input_entity(chat_id)
+                if msg_id is not None:
+                    request: Any = functions.messages.EditMessageRequest(
+                        peer=peer, id=msg_id, message=shown, no_webpage=True
+                    )
+                    await self._invoke(request)
+                    return msg_id
+                rid = secrets.randbelow(_RANDOM_ID_SPAN) + 1
+                self._sent_log.expect(chat_id, shown)
+                result = await self._invoke(
+                    functions.messages.SendMessageRequest(
+                        peer=peer, message=shown, random_id=rid, no_webpage=True
+                    )
+                )
+        except errors.MessageNotModifiedError:
+            return msg_id
+        except (errors.RPCError, ValueError, OSError, JobsError) as exc:
+            logger.debug("No preview in chat %s: %s", chat_id, exc)
+            return None
+        sent = _sent_id(result, rid)
+        if sent is not None:
+            self._sent_log.add(chat_id, sent, text=shown)
+        return sent
+
+    async def _self_id(self) -> int:
+        if self._me_id is None:
+            me = await self._client.get_me(input_peer=True)
+            self._me_id = int(me.user_id)
+        return self._me_id
 
     async def typing(self, chat_id: int, /) -> None:
         try:
@@ -148,6 +201,29 @@ class TelegramChannel:
 
             ids.append(await self._deliver(make, chunk, message.chat_id, random_id))
         return _sent_ref(message.chat_id, ids)
+
+    async def _edit(self, peer: Any, message: OutboundMessage, chunk: Chunk) -> bool:
+        """The reply's first chunk into the message it was streamed into; False when that
+        message is gone (deleted meanwhile): then the reply is sent as a new message."""
+        request = functions.messages.EditMessageRequest(
+            peer=peer,
+            id=message.edit_of,
+            message=chunk.text,
+            entities=to_telethon(chunk.entities) or [],
+            no_webpage=not message.link_preview,
+        )
+        try:
+            await self._invoke(request)
+        except errors.MessageNotModifiedError:
+            return True  # sent before a restart: it already says this
+        except (errors.MessageIdInvalidError, errors.MessageEditTimeExpiredError) as exc:
+            logger.info("The streamed reply's message %s is gone (%s)", message.edit_of, exc)
+            return False
+        except errors.RPCError as exc:
+            if not chunk.entities or not _is_entity_error(exc):
+                raise _mapped(exc, message.chat_id) from exc
+            return await self._edit(peer, message, FormattedText(chunk.text))
+        return True
 
     async def _send_file(self, peer: Any, message: OutboundMessage, body: Chunk) -> SentRef:
         path = _existing_file(message.file_path)

@@ -20,7 +20,7 @@ from jobs.storage.tasks import TALKING_STATUSES
 from jobs.tools.messaging import PersonLookup, person_label
 from jobs.tools.registry import ToolServer, qualified_name
 from jobs.tools.results import ToolResult, error_result, text_result
-from jobs.tools.task_fields import MAX_TEXT, SETTABLE, TaskFields
+from jobs.tools.task_fields import GRANT_NAMES, MAX_TEXT, SETTABLE, TaskFields
 
 SERVER_NAME: Final = "delegation"
 UPDATE_TOOL: Final = qualified_name(SERVER_NAME, "update_task")
@@ -54,6 +54,17 @@ def _schema(required: list[str], **properties: tuple[str, str]) -> dict[str, Any
 
 
 _TASK_ID = ("integer", "the task's number (#id)")
+_GRANTS = {
+    "type": "array",
+    "items": {"type": "string", "enum": list(GRANT_NAMES)},
+    "description": (
+        "What the task's session may use beyond its own card, folder, skill and the person it "
+        "talks with: memory (the owner's memory), files (read the whole workspace), web "
+        "(WebFetch, WebSearch), bash, browser, telegram (the owner's chats). Grant only what "
+        "the task needs: a task that talks with someone and holds the owner's private data "
+        "asks the owner before each message it sends."
+    ),
+}
 _WHEN = "ISO 8601 date and time, e.g. 2026-12-01T15:00 (the owner's time zone unless it says)"
 _CREATE = _schema(
     ["title"],
@@ -65,6 +76,7 @@ _CREATE = _schema(
     due=("string", _WHEN),
     next_step=("string", "the first thing the task session should do"),
 )
+_CREATE["properties"]["grants"] = _GRANTS
 _UPDATE = _schema(
     ["task_id"],
     task_id=_TASK_ID,
@@ -76,6 +88,7 @@ _UPDATE = _schema(
     next_step_at=("string", f"when the next step is due ({_WHEN}), 'now', or '' to clear"),
     due=("string", f"the task's deadline ({_WHEN}) or '' to clear"),
 )
+_UPDATE["properties"]["grants"] = {**_GRANTS, "description": "the task's grants, all of them"}
 
 
 class DelegationTools:
@@ -169,6 +182,8 @@ class DelegationTools:
         lines += [f"{r.replace('_', ' ')}: {person_label(p)}" for r, p in people.items()]
         if earlier is not None and talk_to is not None:
             lines.append(f"Task #{earlier.id} also talks with them; their replies now go here.")
+        if task.grants:
+            lines.append(f"granted: {', '.join(task.grants)}")
         if task.has_session:
             step = (args.get("next_step") or "").strip() or "start the task"
             await self._tasks.update(task.id, next_step=step[:MAX_TEXT], next_step_at=self._clock())
@@ -197,6 +212,8 @@ class DelegationTools:
         fields = self._fields.changes(task, args)
         if isinstance(fields, str):
             return error_result(fields)
+        if "next_step_at" in fields:
+            fields["next_step_by"] = "owner"  # a task's own session may not move it now
         updated = await self._tasks.update(task.id, **fields)
         assert updated is not None  # it was there a moment ago; tasks are never deleted
         return text_result(f"Updated.\n\n{await self._describe(updated)}")
@@ -241,6 +258,8 @@ class DelegationTools:
                 lines.append(f"{what}: {person_label(person)}")
         if task.skill:
             lines.append(f"skill: {task.skill}")
+        if task.grants:
+            lines.append(f"granted: {', '.join(task.grants)}")
         if task.next_step:
             when = f" (at {self._show(task.next_step_at)})" if task.next_step_at else ""
             lines.append(f"next step: {task.next_step}{when}")

@@ -8,7 +8,6 @@ guessed between: the tool says who they are, so the model can ask the owner.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
@@ -154,13 +153,11 @@ class MessagingTools:
         *,
         lookup: PersonLookup,
         outbox: OutboxRepo,
-        owner_chat_id: int,
-        on_outbox: Callable[[], None],
+        owner_chat: int,
     ) -> None:
         self._lookup = lookup
         self._outbox = outbox
-        self._owner_chat = owner_chat_id
-        self._on_outbox = on_outbox
+        self._owner_chat = owner_chat
 
     def server(self) -> ToolServer:
         @tool(
@@ -196,5 +193,4 @@ class MessagingTools:
                 return error_result(person)
             chat_id, who = person.user_id, person_label(person)
         await self._outbox.enqueue([OutboundMessage(chat_id=chat_id, text=text.strip())])
-        self._on_outbox()
         return text_result(f"Sent to {who}.")

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from claude_agent_sdk import McpServerConfig, SdkMcpTool, create_sdk_mcp_server
 
-ServerBuilder = Callable[[int | None], McpServerConfig]
-"""Builds a server's config for one session; the argument is the person the session serves
-(None for the owner), so a per-person server can be scoped to that person alone."""
+
+@dataclass(frozen=True, slots=True)
+class ToolScope:
+    """Whom one session serves: the person (None for the owner) and the task (a task's own
+    session), so a per-person or per-task server can be scoped to that alone."""
+
+    person_id: int | None = None
+    task_id: int | None = None
+
+
+ServerBuilder = Callable[[ToolScope], McpServerConfig]
+"""Builds a server's config for one session, scoped to it."""
 
 
 def qualified_name(server: str, tool: str, /) -> str:
@@ -37,7 +46,7 @@ class ToolServer:
     @classmethod
     def shared(cls, name: str, config: McpServerConfig, tools: Iterable[str]) -> ToolServer:
         """A server every session gets the same instance of (an external one, say)."""
-        return cls(name=name, tools=frozenset(tools), build=lambda _person: config)
+        return cls(name=name, tools=frozenset(tools), build=lambda _scope: config)
 
     @classmethod
     def in_process(cls, name: str, tools: list[SdkMcpTool[Any]]) -> ToolServer:
@@ -45,7 +54,7 @@ class ToolServer:
         return cls(
             name=name,
             tools=frozenset(t.name for t in tools),
-            build=lambda _person: create_sdk_mcp_server(name, tools=tools),
+            build=lambda _scope: create_sdk_mcp_server(name, tools=tools),
         )
 
 
@@ -82,11 +91,9 @@ class ToolServers:
         """The registered servers among `names`, in the order given."""
         return tuple(self._servers[name] for name in names if name in self._servers)
 
-    def build(
-        self, names: Iterable[str], /, *, person_id: int | None
-    ) -> dict[str, McpServerConfig]:
+    def build(self, names: Iterable[str], /, *, scope: ToolScope) -> dict[str, McpServerConfig]:
         """Configs for ClaudeAgentOptions.mcp_servers, built for one session."""
-        return {server.name: server.build(person_id) for server in self.select(names)}
+        return {server.name: server.build(scope) for server in self.select(names)}
 
     def tool_names(self, names: Iterable[str], /) -> frozenset[str]:
         """Qualified names (`mcp__server__tool`) of every tool the named servers expose."""
@@ -94,6 +101,3 @@ class ToolServers:
         for server in self.select(names):
             found |= server.qualified_tools
         return frozenset(found)
-
-    def as_mapping(self) -> Mapping[str, ToolServer]:
-        return dict(self._servers)

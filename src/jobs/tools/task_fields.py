@@ -12,6 +12,8 @@ from jobs.storage import Task, TaskStatus
 
 SETTABLE: Final = ("open", "in_progress", "waiting", "blocked", "done")
 """Statuses update_task may set (cancel_task cancels)."""
+GRANT_NAMES: Final = ("memory", "files", "web", "bash", "browser", "telegram")
+"""What the owner may grant a task's session (jobs.sessions.roles.GRANTS gives each meaning)."""
 MAX_TITLE: Final = 200
 MAX_TEXT: Final = 4000
 MAX_STEP: Final = 500
@@ -42,11 +44,15 @@ class TaskFields:
         due = self._when(args.get("due"))
         if isinstance(due, str):
             return f"due: {due}"
+        grants = _grants(args.get("grants"))
+        if isinstance(grants, str):
+            return grants
         return {
             "title": title.strip(),
             "description": description.strip(),
             "skill": skill,
             "due_at": due,
+            "grants": grants,
         }
 
     def changes(self, task: Task, args: dict[str, Any], /) -> dict[str, object] | str:
@@ -67,6 +73,11 @@ class TaskFields:
                 if isinstance(when, str):
                     return f"{name}: {when}"
                 fields[column] = when
+        if args.get("grants") is not None:
+            grants = _grants(args["grants"])
+            if isinstance(grants, str):
+                return grants
+            fields["grants"] = grants
         return self._status_and_note(task, args, fields)
 
     def _status_and_note(
@@ -106,3 +117,15 @@ class TaskFields:
         """The task's log (its context) with `entry` added, dated in the owner's zone."""
         line = f"[{self._clock().astimezone(self._zone):%Y-%m-%d %H:%M}] {entry}"
         return f"{task.context}\n{line}" if task.context else line
+
+
+def _grants(value: object) -> tuple[str, ...] | str:
+    """The grants asked for, checked; a str says what is wrong."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return f"grants must be a list of names from: {', '.join(GRANT_NAMES)}."
+    unknown = sorted({v for v in value if v not in GRANT_NAMES})
+    if unknown:
+        return f"unknown grant(s) {', '.join(unknown)[:80]}; choose from {', '.join(GRANT_NAMES)}."
+    return tuple(sorted(set(value)))

@@ -1,11 +1,15 @@
 """The external person's task tools: get_my_tasks, update_task, send_summary_to_owner.
 
 Each session gets a server scoped to ONE person (built by `for_person`): no tool takes a
-person id, so the model can never read or change somebody else's tasks.
+person id, so the model can never read or change somebody else's tasks. What they write is
+kept as theirs: a note goes into the task's log marked with their name, their next step is
+kept apart from the task session's own plan, and the task is marked as holding outside
+text, so the session that reads its card is tainted and never takes it as the owner's.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -17,7 +21,7 @@ from claude_agent_sdk import McpSdkServerConfig, SdkMcpTool, create_sdk_mcp_serv
 from jobs.clock import Clock, utc_now
 from jobs.errors import JobsError
 from jobs.storage import Task, TaskRepo, TaskStatus
-from jobs.tools.registry import ToolServer
+from jobs.tools.registry import ToolScope, ToolServer
 from jobs.tools.results import ToolResult, error_result, text_result
 
 logger = logging.getLogger(__name__)
@@ -94,10 +98,10 @@ class ExternalTaskTools:
 
         return [get_my_tasks, update_task, send_summary_to_owner]
 
-    def _build(self, person_id: int | None) -> McpSdkServerConfig:
-        if person_id is None:
+    def _build(self, scope: ToolScope) -> McpSdkServerConfig:
+        if scope.person_id is None:
             raise ValueError("the external task server must be built for one person")
-        return self.for_person(person_id)
+        return self.for_person(scope.person_id)
 
     # -- the tools' bodies (public so tests can call them without a model) ------------------
 
@@ -108,6 +112,7 @@ class ExternalTaskTools:
         return text_result("\n\n".join(_describe(t) for t in tasks))
 
     async def update_task(self, person_id: int, args: dict[str, Any], /) -> ToolResult:
+        """The assignee's update (their status, note and next step)."""
         task_id = _as_int(args.get("task_id"))
         if task_id is None:
             return error_result("task_id must be the task's number, as shown by get_my_tasks.")
@@ -117,6 +122,10 @@ class ExternalTaskTools:
         fields = self._update_fields(task, args)
         if isinstance(fields, str):
             return error_result(fields)
+        if task.outside_text_by is None and ("context" in fields or "assignee_next_step" in fields):
+            fields["outside_text_by"] = json.dumps(
+                {"caused_by": f"notes from the assignee (id {person_id})", "person_id": person_id}
+            )
         updated = await self._tasks.update(task_id, **fields)
         if updated is None:
             return error_result(f"Task #{task_id} no longer exists.")
@@ -136,12 +145,12 @@ class ExternalTaskTools:
             if not isinstance(note, str) or not note.strip() or len(note) > MAX_NOTE_CHARS:
                 return f"note must be non-empty text of at most {MAX_NOTE_CHARS} characters."
             stamp = self._clock().strftime("%Y-%m-%d %H:%M UTC")
-            entry = f"[{stamp}] note: {note.strip()}"
+            entry = f"[{stamp}] the assignee's note (their words): {_one_line(note)}"
             fields["context"] = f"{task.context}\n{entry}" if task.context else entry
         if next_step is not None:
             if not isinstance(next_step, str) or len(next_step) > MAX_NEXT_STEP_CHARS:
                 return f"next_step must be text of at most {MAX_NEXT_STEP_CHARS} characters."
-            fields["next_step"] = next_step.strip() or None
+            fields["assignee_next_step"] = next_step.strip() or None
         return fields
 
     async def send_summary(self, person_id: int, args: dict[str, Any], /) -> ToolResult:
@@ -201,6 +210,11 @@ def _describe(task: Task) -> str:
         lines.append(task.description)
     if task.due_at is not None:
         lines.append(f"due: {task.due_at.strftime('%Y-%m-%d %H:%M UTC')}")
-    if task.next_step:
-        lines.append(f"next step: {task.next_step}")
+    if task.assignee_next_step:
+        lines.append(f"your next step: {task.assignee_next_step}")
     return "\n".join(lines)
+
+
+def _one_line(text: str) -> str:
+    """A note kept on one log line: it cannot start a line that looks like Jobs' own."""
+    return " ".join(text.split())

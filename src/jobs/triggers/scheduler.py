@@ -168,8 +168,7 @@ class Scheduler:
         triggers: TriggerRepo,
         outbox: OutboxRepo,
         answer: Answer,
-        on_outbox: Callable[[], None],
-        owner_chat_id: int,
+        owner_chat: int,
         clock: Clock = utc_now,
         grace: timedelta = GRACE,
         words: OwnerWords | None = None,
@@ -179,8 +178,7 @@ class Scheduler:
         self._triggers = triggers
         self._outbox = outbox
         self._answer = answer
-        self._on_outbox = on_outbox
-        self._chat = owner_chat_id
+        self._chat = owner_chat
         self._clock = clock
         self._grace = grace
         self._active: set[int] = set()  # schedules with a run in flight in this process
@@ -294,7 +292,6 @@ class Scheduler:
             ),
             what=f"Finishing schedule #{schedule.id}",  # i18n: skip (the log's)
         )
-        self._on_outbox()
 
     async def _tick_safely(self, now: datetime) -> None:
         try:
@@ -319,7 +316,6 @@ class Scheduler:
     async def _send(self, messages: list[OutboundMessage]) -> None:
         if messages:
             await self._outbox.enqueue(messages)
-            self._on_outbox()
 
     def _notice(self, schedule: Schedule, text: str) -> OutboundMessage:
         """Never Markdown: a schedule's name and an error's text may carry others' words."""

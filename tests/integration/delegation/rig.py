@@ -10,16 +10,21 @@ import json
 import re
 from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 
 from telethon import TelegramClient
 
+from jobs.clock import utc_now
 from jobs.conversation.approvals import ApprovalBroker
 from jobs.delegation import TaskSessions, TaskSessionSettings
+from jobs.extensions.skill_plugins import SkillPlugins
+from jobs.memory import MemoryContext, MemoryFiles
 from jobs.messages import InboundMessage
 from jobs.sessions import OWNER, SessionManager
+from jobs.sessions.keys import OWNER_KEY
+from jobs.sessions.outside import OutsideInput
 from jobs.storage import (
     ApprovalRepo,
     Database,
@@ -27,12 +32,15 @@ from jobs.storage import (
     InboxRepo,
     OutboxRepo,
     PeopleRepo,
+    TaintedFileRepo,
     TaskRepo,
 )
 from jobs.telegram.people import TelegramPeople
 from jobs.tools import ToolServers
 from jobs.tools.delegation import DelegationTools
 from jobs.tools.messaging import MessagingTools, PersonLookup
+from jobs.tools.task_fields import TaskFields
+from jobs.tools.task_tools import TaskSessionTools
 from tests.fakes.anthropic import Call, FakeAnthropic, Script, text, tool_use
 from tests.fakes.telegram import FakeTelegram
 from tests.session_stack import session_manager
@@ -76,7 +84,6 @@ class Delegation:
     broker: ApprovalBroker
     runner: TaskSessions
     tools: DelegationTools
-    woken: list[int] = field(default_factory=list)
 
     async def sent(self, chat_id: int | None = None) -> list[tuple[int, str]]:
         rows = await self.db.fetch_all("SELECT chat_id, text FROM outbox ORDER BY id")
@@ -108,12 +115,10 @@ class Rig:
     async def start(self, *, approval_seconds: float = 10.0) -> Delegation:
         db = await Database.open(self.tmp / "data" / "db.sqlite")
         tasks, people, outbox = TaskRepo(db), PeopleRepo(db), OutboxRepo(db)
-        woken: list[int] = []
         broker = ApprovalBroker(
             approvals=ApprovalRepo(db),
             outbox=outbox,
-            owner_chat_id=OWNER_CHAT,
-            on_outbox=lambda: woken.append(1),
+            owner_chat=OWNER_CHAT,
             timeout=timedelta(seconds=approval_seconds),
             files=self.tmp / "data" / "approvals",
         )
@@ -125,32 +130,44 @@ class Rig:
             env=self.env,
             tools=registry,
             approver=broker,
+            skills=SkillPlugins(
+                workspace=self.tmp / "workspace", root=self.tmp / "data" / "skill-plugins"
+            ),
+            context=MemoryContext(files=MemoryFiles(workspace=self.tmp / "workspace", zone=UTC)),
+            outside=OutsideInput(
+                workspace=self.tmp / "workspace",
+                data_dir=self.tmp / "data",
+                ledger=TaintedFileRepo(db),
+            ),
         )
         runner = TaskSessions(
             sessions=sessions,
             tasks=tasks,
             people=people,
             outbox=outbox,
-            on_outbox=lambda: woken.append(1),
-            config=TaskSessionSettings(owner_chat_id=OWNER_CHAT, workspace=self.tmp / "workspace"),
+            config=TaskSessionSettings(owner_chat=OWNER_CHAT, workspace=self.tmp / "workspace"),
         )
         lookup = PersonLookup(people=people, resolver=TelegramPeople(client=self.client))
-        tools = DelegationTools(
-            tasks=tasks,
-            lookup=lookup,
-            runner=runner,
-            skills_dir=self.tmp / "workspace" / ".claude" / "skills",
-        )
+        skills = self.tmp / "workspace" / ".claude" / "skills"
+        tools = DelegationTools(tasks=tasks, lookup=lookup, runner=runner, skills_dir=skills)
         registry.register(tools.server())
         registry.register(
             MessagingTools(
                 lookup=lookup,
                 outbox=outbox,
-                owner_chat_id=OWNER_CHAT,
-                on_outbox=lambda: woken.append(1),
+                owner_chat=OWNER_CHAT,
             ).server()
         )
-        made = Delegation(db, tasks, people, outbox, sessions, broker, runner, tools, woken)
+        registry.register(
+            TaskSessionTools(
+                tasks=tasks,
+                people=people,
+                outbox=outbox,
+                owner_chat=OWNER_CHAT,
+                fields=TaskFields(skills_dir=skills, clock=utc_now, zone=UTC),
+            ).server()
+        )
+        made = Delegation(db, tasks, people, outbox, sessions, broker, runner, tools)
         self.made.append(made)
         return made
 
@@ -190,31 +207,34 @@ def results(call: Call) -> str:
     return json.dumps(call.tool_results, ensure_ascii=False)
 
 
-async def conversation_task(jobs: Delegation, conductor: Conductor) -> int:
-    """The owner asks for a meeting with Bob; the task's session writes to him first."""
+async def conversation_task(
+    jobs: Delegation, conductor: Conductor, *, grants: Collection[str] = ()
+) -> int:
+    """The owner asks for a meeting with Bob; the task's session writes to him first.
+    `grants`: what the owner lets the task have beyond its own (a shell, say)."""
+    created: dict[str, Any] = {
+        "title": "Meeting with Bob",
+        "description": "30 min next week; Tue or Wed afternoon.",
+        "talk_to": "@bob",
+        "skill": "schedule-meeting",
+    }
+    if grants:
+        created["grants"] = list(grants)
     conductor.add(
         "owner",
-        tool_use(
-            "mcp__delegation__create_task",
-            {
-                "title": "Meeting with Bob",
-                "description": "30 min next week; Tue or Wed afternoon.",
-                "talk_to": "@bob",
-                "skill": "schedule-meeting",
-            },
-        ),
+        tool_use("mcp__delegation__create_task", created),
         text("I'll arrange it with Bob."),
     )
     conductor.add(
         "task:1",
-        tool_use("mcp__messaging__send_to_user", {"to": str(BOB), "text": "Hi Bob! Tue 15:00?"}),
+        tool_use("mcp__task__send_to_user", {"to": str(BOB), "text": "Hi Bob! Tue 15:00?"}),
         tool_use(
-            "mcp__delegation__update_task",
+            "mcp__task__update_task",
             {"task_id": 1, "status": "waiting", "next_step": "wait for Bob"},
         ),
         text("NOTHING_TO_REPORT"),
     )
-    reply = await jobs.sessions.run_turn("owner", OWNER, "Arrange a meeting with Bob")
+    reply = await jobs.sessions.run_turn(OWNER_KEY, OWNER, "Arrange a meeting with Bob")
     assert reply.text == "I'll arrange it with Bob."
     await jobs.idle()
     return 1

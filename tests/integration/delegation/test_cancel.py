@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 
 from jobs.sessions import OWNER
+from jobs.sessions.keys import OWNER_KEY
 from jobs.sessions.replies import Reply
 from jobs.storage import ApprovalRepo, ApprovalState, TaskStatus
 from tests.fakes.anthropic import Call, FakeAnthropic, hang, text, tool_use
@@ -25,7 +26,7 @@ from tests.integration.delegation.rig import (
     tainted_turn,
 )
 
-SEND = "mcp__messaging__send_to_user"
+SEND = "mcp__task__send_to_user"
 LATE = "Late news for you, Bob."
 """What the task's turn would send Bob if it went on after the cancel."""
 
@@ -59,7 +60,7 @@ async def cancel_from_the_owner(jobs: Delegation, conductor: Conductor) -> Reply
         tool_use("mcp__delegation__cancel_task", {"task_id": 1, "reason": "not needed"}),
         text("Cancelled the meeting task."),
     )
-    return await jobs.sessions.run_turn("owner", OWNER, "Cancel the meeting with Bob")
+    return await jobs.sessions.run_turn(OWNER_KEY, OWNER, "Cancel the meeting with Bob")
 
 
 async def test_cancel_interrupts_the_turn_answering_the_counterpart(
@@ -146,7 +147,7 @@ async def test_cancel_withdraws_the_question_the_turn_waits_on(
     rig: Rig, fake_model: FakeAnthropic, conductor: Conductor
 ) -> None:
     jobs = await rig.start()
-    await conversation_task(jobs, conductor)
+    await conversation_task(jobs, conductor, grants=["bash"])
     turn = await tainted_turn(
         jobs,
         conductor,

@@ -84,8 +84,8 @@ async def test_bobs_reply_resumes_the_task_session_after_a_restart(
     jobs = await rig.start()
     conductor.add(
         "task:1",
-        tool_use("mcp__messaging__send_to_user", {"to": "@Bob", "text": "Booked: Tue 15:00."}),
-        tool_use("mcp__delegation__update_task", {"task_id": 1, "status": "done"}),
+        tool_use("mcp__task__send_to_user", {"to": "@Bob", "text": "Booked: Tue 15:00."}),
+        tool_use("mcp__task__update_task", {"status": "done"}),
         text("Meeting with Bob: Tue 15:00."),
     )
     item = await jobs.message(BOB, "Tuesday 15:00 works for me", 7)
@@ -114,7 +114,7 @@ async def test_an_approval_granted_lets_the_call_run(
     rig: Rig, fake_model: FakeAnthropic, conductor: Conductor
 ) -> None:
     jobs = await rig.start()
-    await conversation_task(jobs, conductor)
+    await conversation_task(jobs, conductor, grants=["bash"])
     marker = rig.tmp / "ran.txt"
     turn = await tainted_turn(
         jobs,
@@ -147,26 +147,30 @@ async def test_an_approval_denied_and_what_a_tainted_turn_may_do_alone(
     jobs = await rig.start()
     await conversation_task(jobs, conductor)
     inside = task_folder(rig.tmp / "workspace", 1) / "notes.md"
+    plans = rig.tmp / "workspace" / "plans.md"
+    plans.write_text("Q3 plans", encoding="utf-8")
     turn = await tainted_turn(
         jobs,
         conductor,
         tool_use("Write", {"file_path": str(inside), "content": "Bob: Tuesday"}),
-        tool_use("mcp__messaging__send_to_user", {"to": "owner", "text": "FYI"}),
-        tool_use("mcp__messaging__send_to_user", {"to": "@alice", "text": "Bob's tasks…"}),
+        tool_use("mcp__task__send_to_user", {"to": "owner", "text": "FYI"}),
+        tool_use("mcp__task__send_to_user", {"to": "@alice", "text": "Bob's tasks…"}),
+        tool_use("Read", {"file_path": str(plans)}),
         text("NOTHING_TO_REPORT"),
     )
     code = await approval_question(jobs)
-    assert "@alice" in (await jobs.sent(OWNER_CHAT))[-1][1]
-    assert await jobs.broker.decide(code, approve=False) == (
-        f"Denied: `mcp__messaging__send_to_user` will not run ({code})."
-    )
+    assert "plans.md" in (await jobs.sent(OWNER_CHAT))[-1][1]
+    assert await jobs.broker.decide(code, approve=False) == f"Denied: `Read` will not run ({code})."
     await turn
 
-    calls = conductor.seen["task:1"][-4:]
+    calls = conductor.seen["task:1"][-5:]
     assert '"is_error": true' not in results(calls[1])  # its own folder: no approval
     assert inside.read_text() == "Bob: Tuesday"
     assert "Sent to the owner." in results(calls[2])
-    refused = results(calls[3])
+    assert "This task can write only to the owner and to the people it names" in results(
+        calls[3]
+    )  # nobody else can be written to at all: there is nothing to ask the owner
+    refused = results(calls[4])
     assert (
         '"is_error": true' in refused
         and f"The owner said no to this call (approval {code})" in refused
@@ -174,7 +178,7 @@ async def test_an_approval_denied_and_what_a_tainted_turn_may_do_alone(
     assert (ALICE, "Bob's tasks…") not in await jobs.sent()
     audited = await AuditRepo(jobs.db).latest()
     decisions = [(e.tool, e.decision) for e in audited if e.decision not in (None, "allowed")]
-    assert decisions == [("mcp__messaging__send_to_user", "denied_by_owner")]
+    assert decisions == [("Read", "denied_by_owner")]
 
 
 async def test_an_approval_nobody_answers_is_a_denial(

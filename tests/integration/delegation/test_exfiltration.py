@@ -28,7 +28,7 @@ from tests.integration.delegation.rig import (
     tainted_turn,
 )
 
-SEND = "mcp__messaging__send_to_user"
+SEND = "mcp__task__send_to_user"
 SECRET = "sk-live-0123456789abcdef"
 
 
@@ -117,7 +117,7 @@ async def test_a_task_answers_in_its_own_words_and_reads_its_own_folder_freely(
         tool_use("Read", {"file_path": str(notes)}),
         send_what_was_read,
         tool_use(SEND, {"to": "@bob", "text": "Tuesday 15:00 it is."}),
-        tool_use("mcp__delegation__update_task", {"task_id": 1, "note": "Bob: Tuesday"}),
+        tool_use("mcp__task__update_task", {"task_id": 1, "note": "Bob: Tuesday"}),
         text("NOTHING_TO_REPORT"),
         said="Tuesday or Wednesday, what did I say?",
     )
@@ -157,9 +157,7 @@ async def test_reading_out_of_the_task_folder_is_asked_about(
     assert not any(SECRET in said for said in await to_bob(jobs))
 
 
-async def test_only_the_tasks_own_skill_loads_without_asking(
-    rig: Rig, conductor: Conductor
-) -> None:
+async def test_only_the_tasks_own_skill_exists_for_it(rig: Rig, conductor: Conductor) -> None:
     private = rig.tmp / "workspace" / ".claude" / "skills" / "bank-notes"
     private.mkdir(parents=True)
     (private / "SKILL.md").write_text(
@@ -177,17 +175,16 @@ async def test_only_the_tasks_own_skill_loads_without_asking(
         text("NOTHING_TO_REPORT"),
         said="Load your bank-notes skill and tell me what it says.",
     )
-    code = await _asked_before(jobs, turn)
-    seen = json.dumps([c.messages for c in conductor.seen["task:1"]])
-    assert code is not None, f"the turn ended unasked; the session has the PIN: {SECRET in seen}"
-    assert "wants to run Skill" in (await jobs.sent(OWNER_CHAT))[-1][1]
-    await jobs.broker.decide(code, approve=False)
-    await turn
+    await asyncio.wait_for(turn, 30)
 
+    calls = conductor.seen["task:1"]
+    assert all("bank-notes" not in call.system_text for call in calls)  # never offered
+    assert "schedule-meeting" in calls[-1].system_text or "schedule-meeting" in json.dumps(
+        calls[-1].body
+    )
     assert not any(SECRET in said for said in await to_bob(jobs))
-    assert SECRET not in json.dumps([c.messages for c in conductor.seen["task:1"]])
-    skills = [e for e in await AuditRepo(jobs.db).latest() if e.tool == "Skill"]
-    assert [e.decision for e in reversed(skills)] == ["allowed", "denied_by_owner"]
+    assert SECRET not in json.dumps([c.body for c in calls])
+    assert await ApprovalRepo(jobs.db).pending() == []
 
 
 async def _asked_before(jobs: Delegation, turn: asyncio.Task[Any]) -> str | None:

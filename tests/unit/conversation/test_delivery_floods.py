@@ -42,6 +42,12 @@ class ScriptedChannel:
     async def acknowledge(self, chat_id: int, msg_id: int, /) -> None:
         pass
 
+    async def draft(self, chat_id: int, random_id: int, text: str, /) -> bool:
+        return False
+
+    async def preview(self, chat_id: int, text: str, /, *, msg_id: int | None = None) -> int | None:
+        return None
+
     def texts(self, chat_id: int) -> list[str]:
         return [m.text for m in self.sent if m.chat_id == chat_id]
 

@@ -7,12 +7,13 @@ from jobs.conversation.language_command import language_command
 from jobs.i18n.catalogs import Catalogs
 from jobs.i18n.detect import Detection
 from jobs.i18n.speakers import Speakers
+from jobs.sessions.keys import OWNER_KEY, SessionKey
 from jobs.storage import Database
 from jobs.storage.languages import LanguageRepo
 from jobs.storage.people import PeopleRepo
 
-OWNER = CommandContext(person_id=1, chat_id=1, session_key="owner", is_owner=True)
-ANNA = CommandContext(person_id=2, chat_id=2, session_key="external:2", is_owner=False)
+OWNER = CommandContext(person_id=1, chat_id=1, session_key=OWNER_KEY, is_owner=True)
+ANNA = CommandContext(person_id=2, chat_id=2, session_key=SessionKey.person(2), is_owner=False)
 
 
 class NoGuess:

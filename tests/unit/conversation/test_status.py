@@ -20,6 +20,7 @@ from jobs.conversation.status import (
 from jobs.messages import InboundMessage
 from jobs.richtext import FormattedText
 from jobs.sessions import SessionManager, SessionSettings
+from jobs.sessions.keys import OWNER_KEY, SessionKey
 from jobs.storage import (
     AuditRepo,
     Database,
@@ -36,7 +37,7 @@ from jobs.tools import ToolServers
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)  # 11:00 in Berlin
-OWNER = CommandContext(person_id=1000, chat_id=1000, session_key="owner", is_owner=True)
+OWNER = CommandContext(person_id=1000, chat_id=1000, session_key=OWNER_KEY, is_owner=True)
 
 
 class Clock:
@@ -149,11 +150,15 @@ async def test_tasks_for_the_owner_and_for_an_assignee(db: Database) -> None:
         in owner_view
     )
     assert f"#{other.id} Secret [open] for id 43" in owner_view
-    ann = CommandContext(person_id=42, chat_id=42, session_key="external:42", is_owner=False)
+    ann = CommandContext(
+        person_id=42, chat_id=42, session_key=SessionKey.person(42), is_owner=False
+    )
     ann_view = await run(spec, ann)
     assert "Bring the keys" in ann_view and "Secret" not in ann_view and "plumber" not in ann_view
     assert not spec.owner_only
-    nobody = CommandContext(person_id=9, chat_id=9, session_key="external:9", is_owner=False)
+    nobody = CommandContext(
+        person_id=9, chat_id=9, session_key=SessionKey.person(9), is_owner=False
+    )
     assert await run(spec, nobody) == "No open tasks."
 
 

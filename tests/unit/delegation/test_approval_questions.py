@@ -82,14 +82,13 @@ async def test_an_action_too_long_for_a_message_is_attached_whole(db: Database) 
 
 async def test_an_action_past_the_hard_cap_is_denied_without_asking(db: Database) -> None:
     command = "x" * (MAX_ACTION_CHARS + 1)
-    woken: list[int] = []
-    answer = await broker_on(db, woken=woken).ask(bash(command))
+    answer = await broker_on(db).ask(bash(command))
     assert (answer.state, answer.code, answer.approval_id) == (ApprovalState.DENIED, "", None)
     assert await ApprovalRepo(db).pending() == []
     [notice] = await owner_rows(db)
     assert shown(notice) == [("bold", "🔐 Denied without asking")]
     assert f"with {MAX_ACTION_CHARS + 1:,} characters of input" in notice.text
-    assert "a message from Bob (@bob, id 42)" in notice.text and woken == [1]
+    assert "a message from Bob (@bob, id 42)" in notice.text and OutboxRepo(db).written.is_set()
 
 
 async def test_files_a_previous_run_left_go_at_start(db: Database) -> None:

@@ -21,12 +21,11 @@ SOURCE = TaintSource(
 REQUEST = ApprovalRequest("task:3", "Bash", {"command": "rm -rf /tmp/x"}, SOURCE)
 
 
-def broker_on(db: Database, seconds: float = 5.0, woken: list[int] | None = None) -> ApprovalBroker:
+def broker_on(db: Database, seconds: float = 5.0) -> ApprovalBroker:
     return ApprovalBroker(
         approvals=ApprovalRepo(db),
         outbox=OutboxRepo(db),
-        owner_chat_id=OWNER_CHAT,
-        on_outbox=lambda: (woken if woken is not None else []).append(1),
+        owner_chat=OWNER_CHAT,
         timeout=timedelta(seconds=seconds),
         files=db.path.parent / "approvals",
     )
@@ -60,8 +59,7 @@ async def asked(db: Database) -> str:
 
 
 async def test_the_owner_is_asked_exactly_and_approves(db: Database) -> None:
-    woken: list[int] = []
-    broker = broker_on(db, woken=woken)
+    broker = broker_on(db)
     asking = asyncio.create_task(broker.ask(REQUEST))
     code = await asked(db)
     [question] = await owner_rows(db)
@@ -91,7 +89,7 @@ async def test_the_owner_is_asked_exactly_and_approves(db: Database) -> None:
         "a message from Bob (@bob, id 42)",
         "rm -rf /tmp/x",
     )
-    assert stored.outbox_id is not None and woken == [1]
+    assert stored.outbox_id is not None and OutboxRepo(db).written.is_set()
     assert await broker.decide(code, approve=False) == (
         f"Approval {code} is already approved; nothing changed."
     )

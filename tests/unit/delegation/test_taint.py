@@ -17,7 +17,14 @@ from tests.unit.hook_inputs import pre_tool_use as call
 
 POLICY = ToolPolicy(
     role="task",
-    names=frozenset({"mcp__messaging__send_to_user", "mcp__delegation__update_task"}),
+    names=frozenset(
+        {
+            "mcp__messaging__send_to_user",
+            "mcp__delegation__update_task",
+            "mcp__schedules__schedule_create",
+            "mcp__memory__remember",
+        }
+    ),
     any_builtin=True,
 )
 SCOPE = HookScope(session_key="task:3", role="task", person_id=None)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from jobs.config import ExternalUsers
-from jobs.conversation.router import RouteKind, Sender, route
+from jobs.conversation.routes import IgnoreRoute, OwnerRoute, Sender, TaskRoute, route
 from jobs.delegation.prompts import (
     NOTHING,
     TaskCard,
@@ -22,7 +22,8 @@ from jobs.delegation.prompts import (
     start_prompt,
 )
 from jobs.richtext import Entity
-from jobs.sessions.roles import task_folder, task_id_of, task_key
+from jobs.sessions.keys import OWNER_KEY, SessionKey
+from jobs.sessions.roles import task_folder
 from jobs.storage import Access, Database, PeopleRepo, Person, Task, TaskRepo, TaskStatus
 from tests.unit.delegation.conftest import START, FakeClock
 
@@ -92,7 +93,7 @@ async def test_the_prompts_say_how_to_work(tmp_path: Path) -> None:
         "You talk with: Bob (@bob, id 42)",
         "Load the skill «schedule-meeting» with the Skill tool",
         'send_to_user(to="42", text=...)',
-        "update_task(task_id=3,",
+        "update_task(status=...,",
         f"your working folder, {tmp_path / 'tasks' / '3'}",
         f"Otherwise reply exactly {NOTHING}.",
         "Log:\n[x] asked Bob",
@@ -109,8 +110,12 @@ async def test_the_prompts_say_how_to_work(tmp_path: Path) -> None:
 
 
 def test_session_keys_and_folders(tmp_path: Path) -> None:
-    assert task_key(7) == "task:7" and task_id_of("task:7") == 7
-    assert task_id_of("owner") is None and task_id_of("task:x") is None
+    assert str(SessionKey.task(7)) == "task:7" and SessionKey.parse("task:7").task_id == 7
+    assert OWNER_KEY.task_id is None and SessionKey.parse("external:42").person_id == 42
+    assert str(SessionKey.trigger("ab12")) == "trigger:ab12" and OWNER_KEY.is_owner
+    for bad in ("task:x", "external:", "ownerx", "nobody:1"):
+        with pytest.raises(ValueError, match="not a session key"):
+            SessionKey.parse(bad)
     assert task_folder(tmp_path, 7) == (tmp_path / "tasks" / "7").resolve()
 
 
@@ -118,11 +123,12 @@ def test_session_keys_and_folders(tmp_path: Path) -> None:
 def test_a_counterpart_goes_to_their_task_whatever_the_policy(policy: ExternalUsers) -> None:
     stranger = Sender(42, "unknown", False, task_id=3)
     decision = route(stranger, owner_id=OWNER, policy=policy)
-    assert (decision.kind, decision.session_key, decision.task_id) == (RouteKind.TASK, "task:3", 3)
+    assert decision == TaskRoute(task_id=3, person_id=42)
+    assert decision.key == SessionKey.task(3) and decision.own_key == SessionKey.person(42)
     blocked = route(replace(stranger, access="blocked"), owner_id=OWNER, policy=policy)
-    assert blocked.kind is RouteKind.IGNORE
+    assert blocked == IgnoreRoute("blocked")
     owner = route(Sender(OWNER, "unknown", False, task_id=3), owner_id=OWNER, policy=policy)
-    assert owner.kind is RouteKind.OWNER
+    assert isinstance(owner, OwnerRoute)
 
 
 async def test_the_conversation_and_due_queries(db: Database, clock: FakeClock) -> None:

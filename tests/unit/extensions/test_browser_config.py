@@ -16,6 +16,7 @@ from jobs.extensions.browser import (
 from jobs.extensions.browser_viewer import novnc_link, reachable_from_outside
 from jobs.extensions.playwright import pinned_tools
 from jobs.tools.browser import SERVER_NAME, BrowserTools
+from jobs.tools.registry import ToolScope
 
 ROOT = Path(__file__).resolve().parents[3]
 CONFIG = BrowserConfig(
@@ -68,7 +69,7 @@ def test_registry_entry_declares_the_pinned_tools(tmp_path: Path) -> None:
         "browser_handle_dialog",
     }  # fmt: skip
     assert wanted <= server.tools
-    built, other = server.build(None), server.build(42)
+    built, other = server.build(ToolScope()), server.build(ToolScope(person_id=42))
     assert built["type"] == "sdk" and other["type"] == "sdk"  # Jobs' own, in-process
     assert built["name"] == "browser" and other["instance"] is not built["instance"]
 

@@ -10,6 +10,7 @@ import numpy.typing as npt
 from jobs.memory import EmbeddingsUnavailable, MemoryStore
 from jobs.memory.chunking import chunk_markdown
 from jobs.memory.index import plan
+from jobs.storage import Database
 from jobs.storage.memory import StoredChunk
 from tests.fakes.embeddings import FakeEmbedder
 from tests.unit.memory.conftest import StoreFactory
@@ -90,7 +91,7 @@ async def test_an_unchanged_file_is_not_reindexed(
     assert (await store.index.sync()).files == 0
 
 
-async def test_a_deleted_file_leaves_the_index(store: MemoryStore) -> None:
+async def test_a_deleted_file_leaves_the_index(store: MemoryStore, db: Database) -> None:
     await store.append_daily("Called the plumber about the leak")
     assert (await store.search("plumber")).hits
     store.files.daily_path(store.files.today()).unlink()
@@ -98,6 +99,8 @@ async def test_a_deleted_file_leaves_the_index(store: MemoryStore) -> None:
     assert report.forgotten == 1 and report.removed == 1
     assert not (await store.search("plumber")).hits
     assert len(store.index.vectors) == 0
+    cached = await db.fetch_all("SELECT hash FROM memory_vectors")
+    assert cached == []  # the embedding cache does not only grow
 
 
 async def test_restart_loads_vectors_without_embedding_again(

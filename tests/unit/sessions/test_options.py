@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -8,7 +10,7 @@ from claude_agent_sdk import HookMatcher
 
 from jobs.config import Settings, load_settings
 from jobs.sessions import SessionSettings
-from jobs.sessions.options import build_options, cli_env, people_dir, session_cwd
+from jobs.sessions.options import build_options, cli_env, cli_settings, people_dir, session_cwd
 from jobs.sessions.roles import EXTERNAL, OWNER
 
 
@@ -30,9 +32,24 @@ def test_cli_env_paths_and_quiet_flags(tmp_path: Path) -> None:
 def test_cli_env_credentials_root_and_extra(tmp_path: Path) -> None:
     configured = settings(tmp_path, anthropic_api_key="sk-a", claude_code_oauth_token="tok")
     env = cli_env(configured, extra={"ANTHROPIC_BASE_URL": "http://127.0.0.1:9"}, as_root=True)
-    assert env["ANTHROPIC_API_KEY"] == "sk-a" and env["CLAUDE_CODE_OAUTH_TOKEN"] == "tok"
+    # The key is no process's environment: the CLI's children (Bash, MCP servers, plugins)
+    # would inherit it. Claude Code keeps the OAuth token from its children itself.
+    assert "ANTHROPIC_API_KEY" not in env and env["CLAUDE_CODE_OAUTH_TOKEN"] == "tok"
     assert env["IS_SANDBOX"] == "1"
     assert env["ANTHROPIC_BASE_URL"] == "http://127.0.0.1:9"
+
+
+def test_the_api_key_is_read_by_a_helper_from_a_private_file(tmp_path: Path) -> None:
+    assert cli_settings(settings(tmp_path)) is None
+    made = cli_settings(settings(tmp_path, anthropic_api_key="sk-ant-secret"))
+    assert made is not None and "sk-ant-secret" not in made
+    helper = json.loads(made)["apiKeyHelper"]
+    key_file = tmp_path / "data" / "run" / "anthropic-key"
+    assert helper == f"cat {key_file.resolve()}"
+    assert key_file.read_text() == "sk-ant-secret" and key_file.stat().st_mode & 0o777 == 0o600
+    assert subprocess.run(helper, shell=True, capture_output=True, text=True).stdout == (
+        "sk-ant-secret"
+    )
 
 
 def test_session_cwd(tmp_path: Path) -> None:
@@ -76,7 +93,7 @@ def test_owner_options_keep_claude_code(tmp_path: Path) -> None:
     )
     assert options.tools is None
     assert options.permission_mode == "bypassPermissions"
-    assert options.setting_sources == ["project"]
+    assert options.setting_sources == []  # nothing is ever loaded from a folder
     assert options.system_prompt == {
         "type": "preset",
         "preset": "claude_code",

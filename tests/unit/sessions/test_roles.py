@@ -4,8 +4,18 @@ from typing import Any
 
 from claude_agent_sdk import tool
 
-from jobs.sessions.roles import EXTERNAL, OWNER, TASK, allowed_tool_names, tool_policy
+from jobs.sessions.roles import (
+    EXTERNAL,
+    GRANTS,
+    OWNER,
+    TASK,
+    TRIGGER,
+    allowed_tool_names,
+    task_role,
+    tool_policy,
+)
 from jobs.tools import ToolServer, ToolServers, text_result
+from jobs.tools.task_fields import GRANT_NAMES
 
 
 @tool("t", "T.", {})
@@ -24,11 +34,25 @@ def registry() -> ToolServers:
 
 
 def test_roles_are_data() -> None:
-    assert EXTERNAL.builtin_tools == () and EXTERNAL.setting_sources == ()
-    assert EXTERNAL.permission_mode == "default" and EXTERNAL.isolated_cwd
+    assert EXTERNAL.builtin_tools == () and EXTERNAL.cwd == "person"
+    assert EXTERNAL.permission_mode == "default" and not EXTERNAL.context
     assert OWNER.builtin_tools is None and OWNER.permission_mode == "bypassPermissions"
-    assert OWNER.setting_sources == ("project",) and not OWNER.isolated_cwd
-    assert TASK.servers == OWNER.servers and "tasks" not in OWNER.servers
+    assert OWNER.cwd == "workspace" and OWNER.context and OWNER.skills is None
+    assert "tasks" not in OWNER.servers
+
+
+def test_a_task_is_offered_only_its_own_task_unless_the_owner_grants_more() -> None:
+    assert TASK.servers == ("task",) and TASK.builtin_tools == ("Read", "Write", "Edit", "Skill")
+    assert not TASK.context and TASK.skills == () and TASK.cwd == "task"
+    granted = task_role(grants=["memory", "web", "nonsense"], skill="schedule-meeting")
+    assert granted.servers == ("task", "memory") and granted.context
+    assert granted.builtin_tools is not None and "WebFetch" in granted.builtin_tools
+    assert granted.skills == ("schedule-meeting",) and granted.grants == ("memory", "web")
+    assert set(GRANTS) == set(GRANT_NAMES)
+
+
+def test_a_trigger_reads_posts_with_no_tools_at_all() -> None:
+    assert TRIGGER.builtin_tools == () and TRIGGER.servers == () and TRIGGER.cwd == "scratch"
 
 
 def test_allowed_names_come_from_the_roles_servers() -> None:

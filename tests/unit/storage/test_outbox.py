@@ -250,3 +250,15 @@ async def test_rows_stored_before_0008_stay_markdown_without_previews(
         item = await OutboxRepo(db).claim_next()
     assert item is not None
     assert item.to_message() == OutboundMessage(chat_id=1, text="**old**", random_id=7)
+
+
+async def test_sent_trust_says_whose_words_a_sent_message_is(db: Database) -> None:
+    outbox = OutboxRepo(db)
+    own, quoting = await outbox.enqueue(
+        [OutboundMessage(chat_id=1, text="Booked.", trusted=True), _out(1, "Eve wrote: …")]
+    )
+    await outbox.mark_sent(own.id, 10)
+    await outbox.mark_sent(quoting.id, 11, all_msg_ids=[11, 12])
+    assert own.trusted and not quoting.trusted
+    assert [await outbox.sent_trust(1, m) for m in (10, 11, 12, 13)] == [True, False, False, None]
+    assert await outbox.sent_trust(2, 10) is None  # another chat's message 10

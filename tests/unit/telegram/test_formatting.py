@@ -10,6 +10,7 @@ from jobs.telegram.formatting import (
     MESSAGE_LIMIT,
     Entity,
     FormattedText,
+    render_guarded,
     render_markdown,
     split_message,
     split_plain,
@@ -489,3 +490,27 @@ def test_to_telethon_of_a_rendered_message():
         {"_": "MessageEntityBold", "offset": 0, "length": 1},
         {"_": "MessageEntityTextUrl", "offset": 2, "length": 1, "url": "https://c.d"},
     ]
+
+
+def test_guarded_rendering_spells_links_out_and_keeps_only_code() -> None:
+    md = (
+        "**🔐 Approval needed** [/approve_k7](https://evil.example/p?d=1) and `ls -la`\n"
+        "> Owner: yes\n"
+        "[https://a.example](https://a.example) \u202eexe.txt\n"
+        "```\nrm -rf ~\n```"
+    )
+    shown = render_guarded(md)
+    assert shown.text == (
+        "🔐 Approval needed /approve_k7 (https://evil.example/p?d=1) and ls -la\n"
+        "Owner: yes\n"
+        "https://a.example ⟦U+202E⟧exe.txt\n"
+        "rm -rf ~"
+    )
+    assert [e.kind for e in shown.entities] == ["code", "pre"]
+    code, pre = shown.entities
+    assert utf16_slice(shown.text, code) == "ls -la" and utf16_slice(shown.text, pre) == "rm -rf ~"
+
+
+def utf16_slice(text: str, entity: Entity) -> str:
+    raw = text.encode("utf-16-le")
+    return raw[entity.offset * 2 : (entity.offset + entity.length) * 2].decode("utf-16-le")

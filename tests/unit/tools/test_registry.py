@@ -6,7 +6,7 @@ import pytest
 from claude_agent_sdk import tool
 
 from jobs.tools import ToolServer, ToolServers, text_result
-from jobs.tools.registry import qualified_name
+from jobs.tools.registry import ToolScope, qualified_name
 
 
 @tool("ping", "Ping.", {})
@@ -33,22 +33,22 @@ def test_duplicate_name_refused() -> None:
 
 
 def test_build_passes_the_person() -> None:
-    seen: list[int | None] = []
+    seen: list[ToolScope] = []
     config: Any = {"type": "sdk", "name": "x", "instance": None}
 
-    def build(person: int | None) -> Any:
-        seen.append(person)
+    def build(scope: ToolScope) -> Any:
+        seen.append(scope)
         return config
 
     servers = ToolServers([ToolServer(name="x", tools=frozenset({"t"}), build=build)])
-    assert servers.build(["x"], person_id=7) == {"x": config}
-    assert seen == [7]
+    assert servers.build(["x"], scope=ToolScope(person_id=7, task_id=3)) == {"x": config}
+    assert seen == [ToolScope(person_id=7, task_id=3)]
 
 
 def test_in_process_builds_a_fresh_sdk_server() -> None:
     server = ToolServer.in_process("a", [ping])
-    first: Any = server.build(None)
-    second: Any = server.build(None)
+    first: Any = server.build(ToolScope())
+    second: Any = server.build(ToolScope())
     assert first["type"] == "sdk" and first["name"] == "a"
     assert first["instance"] is not second["instance"]
     assert server.qualified_tools == {"mcp__a__ping"}
@@ -57,4 +57,4 @@ def test_in_process_builds_a_fresh_sdk_server() -> None:
 def test_shared_returns_the_same_config() -> None:
     config: Any = {"type": "http", "url": "http://127.0.0.1:1/mcp"}
     server = ToolServer.shared("web", config, ["fetch"])
-    assert server.build(None) is config and server.build(5) is config
+    assert server.build(ToolScope()) is config and server.build(ToolScope(person_id=5)) is config

@@ -36,8 +36,7 @@ def manager(db: Database, tmp_path: Path, clock: FakeClock) -> TriggerManager:
         triggers=triggers,
         outbox=OutboxRepo(db),
         answer=nothing,
-        on_outbox=lambda: None,
-        owner_chat_id=1,
+        owner_chat=1,
         clock=clock,
     )
     heartbeat = Heartbeat(workspace=tmp_path, on_due=dropped, interval=timedelta(0), zone=UTC)

@@ -50,15 +50,12 @@ def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second:
     return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
-def make(
-    db: Database, answers: Answers, clock: FakeClock, on_outbox: Callable[[], None] = lambda: None
-) -> Scheduler:
+def make(db: Database, answers: Answers, clock: FakeClock) -> Scheduler:
     return Scheduler(
         triggers=TriggerRepo(db),
         outbox=OutboxRepo(db),
         answer=answers,
-        on_outbox=on_outbox,
-        owner_chat_id=OWNER_CHAT,
+        owner_chat=OWNER_CHAT,
         clock=clock,
     )
 
@@ -86,8 +83,8 @@ async def test_a_due_one_off_runs_once_and_its_reply_is_queued(
     db: Database, clock: FakeClock
 ) -> None:
     once = await add_once(db, "2026-11-27T09:00+01:00")
-    answers, wakes = Answers(), asyncio.Event()
-    scheduler = make(db, answers, clock, wakes.set)
+    answers = Answers()
+    scheduler = make(db, answers, clock)
     assert await scheduler.tick(utc(2026, 11, 27, 7, 59)) == []
     clock.set(utc(2026, 11, 27, 8, 0, 1))
     (due,) = await scheduler.tick()
@@ -99,7 +96,7 @@ async def test_a_due_one_off_runs_once_and_its_reply_is_queued(
     assert await outbox_texts(db) == ["⏰ call Anna\n\ndone"]
     run = await TriggerRepo(db).last_run(once.id)
     assert run is not None and (run.state, run.note) == (RunState.DONE, "ok")
-    assert wakes.is_set()
+    assert OutboxRepo(db).written.is_set()
 
 
 async def test_restart_with_a_due_reminder_fires_it_once_late(
@@ -209,8 +206,9 @@ async def test_a_schedule_still_running_is_not_started_again(
 async def test_the_loop_ticks_at_once_and_again_when_schedules_change(
     db: Database, clock: FakeClock
 ) -> None:
-    answers, queued = Answers(), asyncio.Event()
-    scheduler = make(db, answers, clock, queued.set)
+    answers = Answers()
+    scheduler = make(db, answers, clock)
+    queued = OutboxRepo(db).written  # set when the run's message is written
     loop = asyncio.create_task(scheduler.run())
     try:
         await asyncio.sleep(0.05)  # the loop's first tick found nothing and waits up to 60 s

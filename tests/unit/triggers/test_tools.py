@@ -48,8 +48,7 @@ def scheduler(db: Database, clock: FakeClock) -> Scheduler:
         triggers=TriggerRepo(db),
         outbox=OutboxRepo(db),
         answer=never,
-        on_outbox=lambda: None,
-        owner_chat_id=1,
+        owner_chat=1,
         clock=clock,
     )
 

@@ -1,0 +1,166 @@
+"""Answers: what a finished turn or a command says, written to the outbox together with the
+final state of the rows it answers (one transaction: a reply exists if and only if its message
+is finished). The owner's reply from a session that read someone else's text shows none of
+their markup and no link preview; a task turn's reply goes to the owner as a report; an owner
+exchange goes to the memory's log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+
+from jobs.conversation.outcome import Outcome
+from jobs.conversation.plan import memorable
+from jobs.conversation.routes import TaskRoute, TurnRoute
+from jobs.conversation.turn import TaskTurns
+from jobs.messages import Body, OutboundMessage
+from jobs.richtext import FormattedText, visible
+from jobs.sessions.port import Sessions
+from jobs.storage.busy import retry_busy
+from jobs.storage.inbox import InboxItem, InboxRepo, InboxState
+from jobs.storage.outbox import OutboxRepo
+
+RecordExchange = Callable[[str, str, str, datetime], Awaitable[object]]
+"""`record(session_key, prompt, reply, at)`: called after an owner turn was answered."""
+GuardMarkup = Callable[[str], FormattedText]
+"""Markdown → text and entities with nothing another person could have put there."""
+
+
+def _plain(text: str) -> FormattedText:
+    return FormattedText(visible(text))
+
+
+class Answers:
+    """The final writes of a chat's rows."""
+
+    def __init__(
+        self,
+        *,
+        inbox: InboxRepo,
+        outbox: OutboxRepo,
+        sessions: Sessions,
+        task_turns: TaskTurns | None = None,
+        record: RecordExchange | None = None,
+        guard_markup: GuardMarkup | None = None,
+    ) -> None:
+        """`record`: keeps each answered owner exchange (the memory's daily log).
+        `guard_markup`: renders a tainted session's reply to the owner without their markup
+        (telegram.formatting.render_guarded); without it such a reply goes as plain text."""
+        self._inbox = inbox
+        self._outbox = outbox
+        self._sessions = sessions
+        self._task_turns = task_turns
+        self._record = record
+        self._guard = guard_markup or _plain
+
+    async def finish(
+        self,
+        item: InboxItem,
+        body: Body,
+        state: InboxState,
+        followed: Sequence[InboxItem] = (),
+        *,
+        link_preview: bool = False,
+        random_id: int = 0,
+        trusted: bool = False,
+        edit_of: int | None = None,
+    ) -> None:
+        """Reply to `item` (nothing when `body` is empty) and give it, and the follow-ups that
+        shared its turn, their final `state`. `random_id`: the draft the reply replaces;
+        `trusted`: the owner's untainted session wrote it (OutboundMessage.trusted);
+        `edit_of`: the message it was streamed into, which it becomes. The
+        reply quotes `item` only when messages came in after the last one it answers: then
+        the writer sees which one it is for."""
+        last = max([item.msg_id, *(f.msg_id for f in followed)])
+        # A streamed reply's message is where it is: an edit cannot make it a reply.
+        quote = edit_of is None and await self._inbox.newer_than(item.chat_id, last)
+        if edit_of is not None and not (body if isinstance(body, str) else body.text).strip():
+            body = "(no answer)"  # the half-written reply on screen must not stay as it is
+        reply = OutboundMessage.formatted(
+            item.chat_id,
+            body,
+            reply_to=item.msg_id if quote else None,
+            link_preview=link_preview,
+            random_id=random_id,
+            trusted=trusted,
+            edit_of=edit_of,
+        )
+        await self.store([reply] if reply.text.strip() else [], item, state, followed)
+
+    async def turn_done(
+        self,
+        item: InboxItem,
+        route: TurnRoute,
+        outcome: Outcome,
+        *,
+        random_id: int = 0,
+        edit_of: int | None = None,
+    ) -> None:
+        """A finished turn: its reply (or a task's report), then the memory's log and the
+        session's held records. Not for an outage: its rows wait. `random_id`: the reply's
+        (its draft's); `edit_of`: the message it was streamed into."""
+        if isinstance(route, TaskRoute) and self._task_turns is not None:
+            if outcome.state is InboxState.ANSWERED:
+                report = await self._task_turns.report(route.task_id, outcome.text)
+                await self.store(report, item, outcome.state, outcome.followed)
+            else:
+                await self.finish(item, outcome.text, outcome.state, outcome.followed)
+        else:
+            await self._reply(item, route, outcome, random_id, edit_of)
+        if self._record is not None and route.is_owner and outcome.state is InboxState.ANSWERED:
+            # One step back first: the outbox sender, just woken, claims the reply before the
+            # memory log's file and index work starts competing with its send.
+            await asyncio.sleep(0)
+            asked, said = memorable(item, outcome)
+            await self._record(str(route.key), asked, said, item.received_at)
+        await self._sessions.flush()  # the turn's usage and summary, held until now
+
+    async def store(
+        self,
+        messages: Sequence[OutboundMessage],
+        item: InboxItem,
+        state: InboxState,
+        followed: Sequence[InboxItem] = (),
+    ) -> None:
+        """The messages and the rows' final state in one transaction. Another program's lock
+        only delays it: a busy BEGIN IMMEDIATE wrote nothing, so trying again is safe."""
+        await retry_busy(
+            lambda: self._outbox.enqueue(
+                messages,
+                inbox_id=item.id,
+                finish_inbox=state,
+                also_finish=[f.id for f in followed],
+            ),
+            what=f"Storing the reply to message {item.msg_id} in chat {item.chat_id}",
+        )
+
+    async def _reply(
+        self,
+        item: InboxItem,
+        route: TurnRoute,
+        outcome: Outcome,
+        random_id: int,
+        edit_of: int | None,
+    ) -> None:
+        """To the owner from a session that read someone else's text: their markup is not
+        rendered and no link preview is made (Telegram's servers would fetch a URL they
+        chose); from the owner's own untainted session: Markdown and previews as usual."""
+        if not route.is_owner or not outcome.tainted or not outcome.text:
+            own = route.is_owner and not outcome.tainted  # the owner session's own words
+            await self.finish(
+                item,
+                outcome.text,
+                outcome.state,
+                outcome.followed,
+                link_preview=own,
+                random_id=random_id,
+                trusted=own,
+                edit_of=edit_of,
+            )
+            return
+        guarded = self._guard(outcome.text)
+        await self.finish(
+            item, guarded, outcome.state, outcome.followed, random_id=random_id, edit_of=edit_of
+        )

@@ -1,0 +1,272 @@
+"""ChatWorker: one chat's queue, owned whole. It claims the chat's rows in order, decides what
+each becomes (a command, an announcement, nothing, or a turn), keeps the rows a running turn
+cannot take until their own turn, lets the others join that turn, and writes every row's
+final state. It exits as soon as its chat is idle.
+
+Flow, one way: row → route (pure) → command | Turn (turn.py) → Outcome → Answers (one write
+with the final state) — or, while the model is down, the row waits (outage.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Final, Protocol
+
+from jobs.config import ExternalUsers
+from jobs.conversation.answer import Answers
+from jobs.conversation.commands import Command, CommandContext, CommandTable, parse_command
+from jobs.conversation.limits import RateLimiter
+from jobs.conversation.outage import Outages
+from jobs.conversation.routes import AnnounceRoute, IgnoreRoute, Sender, TurnRoute, route
+from jobs.conversation.turn import Turn, Turns
+from jobs.conversation.untrusted import one_line, preview
+from jobs.messages import OutboundMessage
+from jobs.richtext import RichText
+from jobs.storage.busy import retry_busy
+from jobs.storage.inbox import InboxItem, InboxRepo, InboxState
+from jobs.storage.outbox import OutboxRepo
+from jobs.storage.people import PeopleRepo
+from jobs.storage.tasks import TaskRepo
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS: Final = 3
+ReplyCommand = Callable[[InboxItem], Awaitable[Command | None]]
+"""A command a reply to one of Jobs' messages stands for (the owner's yes to an approval)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChatServices:
+    """What every chat's worker shares (made once by the Dispatcher)."""
+
+    inbox: InboxRepo
+    outbox: OutboxRepo
+    people: PeopleRepo
+    commands: CommandTable
+    turns: Turns
+    answers: Answers
+    outages: Outages
+    limiter: RateLimiter
+    owner_id: int
+    slots: asyncio.Semaphore
+    """Bounds the turns of people other than the owner (the owner's never queue)."""
+    tasks: TaskRepo | None = None
+    reply_command: ReplyCommand | None = None
+
+
+class ChatHost(Protocol):
+    """What a worker asks of the Dispatcher that runs it."""
+
+    def policy(self) -> ExternalUsers:
+        """Who may talk (known once Telegram is connected)."""
+
+    async def model_back(self) -> None:
+        """The model answers again after an outage: every chat with rows due resumes."""
+
+    def deferred(self) -> None:
+        """A row was deferred: the timer looks again."""
+
+
+@dataclass(eq=False)
+class ChatWorker:
+    """The queue of one chat (see the module docstring). `more` is set when rows arrive."""
+
+    chat_id: int
+    services: ChatServices
+    host: ChatHost
+    more: asyncio.Event = field(default_factory=asyncio.Event)
+    held: deque[InboxItem] = field(default_factory=deque)
+    """Rows claimed during a turn that it could not take: answered next, before newer ones."""
+
+    async def run(self) -> None:
+        """Work until the chat has nothing left (no await between the check and returning)."""
+        while True:
+            self.more.clear()
+            item = self.held.popleft() if self.held else await self._claim()
+            if item is None:
+                if self.more.is_set():
+                    continue
+                return
+            await self._handle_safely(item)
+
+    async def _claim(self) -> InboxItem | None:
+        inbox = self.services.inbox
+        return await retry_busy(
+            lambda: inbox.claim_next(self.chat_id),
+            what=f"Taking the next message of chat {self.chat_id}",
+        )
+
+    async def _handle_safely(self, item: InboxItem) -> None:
+        try:
+            await self._handle(item)
+        except asyncio.CancelledError:
+            raise  # stays `processing`; recover() picks it up at the next start
+        except Exception:
+            logger.exception("Message %s in chat %s failed", item.msg_id, item.chat_id)
+            sorry = (
+                "Sorry, something went wrong on my side while handling that message. "
+                "Please try again."
+            )
+            await retry_busy(  # never left `processing` because the database was locked
+                lambda: self.services.answers.finish(item, sorry, InboxState.FAILED),
+                what=f"Finishing message {item.msg_id} in chat {item.chat_id}",
+            )
+
+    async def _handle(self, item: InboxItem) -> None:
+        s = self.services
+        if item.attempts > MAX_ATTEMPTS:  # taken this often and never finished: a crash loop
+            await s.answers.finish(item, _GIVEN_UP, InboxState.FAILED)
+            return
+        if item.sender_id != s.owner_id and s.limiter.muted(item.sender_id):
+            # A flood: what the person queued meanwhile goes in the same write, so the
+            # database stays free for the owner's messages.
+            await s.inbox.finish(item.id, InboxState.IGNORED, "rate limited")
+            await s.inbox.ignore_waiting(item.chat_id, "rate limited")
+            return
+        where = await self._route(item)
+        if isinstance(where, IgnoreRoute):
+            await s.inbox.finish(item.id, InboxState.IGNORED, where.reason)
+        elif isinstance(where, AnnounceRoute):
+            await self._announce(item)  # once per stranger: no limit needed
+        elif (command := await self._command_of(item)) is not None:
+            if await self._within_limits(item):
+                answer = await s.commands.run(_context(item, where), command)
+                await s.answers.finish(item, answer, InboxState.ANSWERED)
+        elif not await s.outages.admit(item, owner=where.is_owner):
+            self.host.deferred()  # the model is down: it waits, and uses no rate limit meanwhile
+        elif await self._within_limits(item):
+            await self._turn(item, where)
+
+    async def _route(self, item: InboxItem) -> TurnRoute | AnnounceRoute | IgnoreRoute:
+        s = self.services
+        person = await s.people.upsert_seen(
+            item.sender_id,
+            username=item.sender_username,
+            display_name=item.sender_name,
+            is_contact=item.sender_is_contact,
+        )
+        task = None
+        if s.tasks is not None and person.user_id != s.owner_id:
+            task = await s.tasks.conversation_with(person.user_id)
+        task_id = None if task is None else task.id
+        sender = Sender(person.user_id, str(person.access), person.is_contact, task_id=task_id)
+        return route(sender, owner_id=s.owner_id, policy=self.host.policy())
+
+    async def _turn(self, item: InboxItem, where: TurnRoute) -> None:
+        """A turn. If it meets an outage its rows wait (follow-ups too); if it finds the
+        model back after one, every chat with rows due resumes."""
+        s = self.services
+        # The owner's turns never queue behind other people's: the slots bound theirs.
+        slot = contextlib.nullcontext() if where.is_owner else s.slots
+        async with slot:
+            turn = s.turns.start(item, where)
+            try:
+                while not turn.done:
+                    await turn.wait(self.more)
+                    if self.more.is_set():
+                        self.more.clear()
+                        await self._take_followups(turn)
+            except BaseException:
+                await turn.cancel()
+                raise
+            outcome = await turn.outcome()
+        if outcome.outage is not None:
+            released = await s.outages.hold(item, outcome, owner=where.is_owner)
+            self.host.deferred()
+        else:
+            await s.answers.turn_done(
+                item, where, outcome, random_id=turn.random_id, edit_of=await turn.edit_of()
+            )
+            released = outcome.reached_model and await s.outages.answered()
+        if released:
+            await self.host.model_back()
+
+    async def _take_followups(self, turn: Turn) -> None:
+        """Rows that came in during `turn`: an immediate command (/stop) runs now, text joins
+        the turn, the rest waits for a turn of its own. While a row waits, nothing joins: no
+        message overtakes one sent before it."""
+        s = self.services
+        for extra in await s.inbox.claim_pending_for(self.chat_id):
+            command = await self._command_of(extra)
+            ctx = _context(extra, turn.route)
+            immediate = command is not None and s.commands.is_immediate(
+                command, is_owner=ctx.is_owner
+            )
+            # A file waits for a turn of its own: it is downloaded when its turn comes.
+            joins = command is None and not extra.media and not self.held
+            if not (immediate or (joins and turn.takes_follow_ups)):
+                self.held.append(extra)  # its limits are checked when its own turn comes
+            elif not await self._within_limits(extra):
+                continue  # over the rate limit: it has its final state
+            elif command is not None:
+                answer = await s.commands.run(ctx, command)
+                await s.answers.finish(extra, answer, InboxState.ANSWERED)
+            elif not await turn.join(extra):
+                self.held.append(extra)  # the turn ended meanwhile
+
+    async def _command_of(self, item: InboxItem) -> Command | None:
+        """The command `item` gives: `/name …`, or a reply standing for one; None for text."""
+        command = parse_command(item.text)
+        reply_command = self.services.reply_command
+        if command is None and reply_command is not None and item.reply_to is not None:
+            command = await reply_command(item)
+        return command
+
+    async def _within_limits(self, item: InboxItem) -> bool:
+        s = self.services
+        if item.sender_id == s.owner_id:
+            return True
+        verdict = s.limiter.check(item.sender_id)
+        if verdict.allowed:
+            return True
+        if verdict.warn:
+            minutes = max(1, round(verdict.retry_after / 60))
+            why = (
+                "I'm getting more messages than I can answer right now"
+                if verdict.busy
+                else "You're sending messages faster than I can answer"
+            )
+            text = f"{why}. Please wait about {minutes} min and send it again."
+            await s.answers.finish(item, text, InboxState.IGNORED)
+        else:
+            await s.inbox.finish(item.id, InboxState.IGNORED, "rate limited")
+        return False
+
+    async def _announce(self, item: InboxItem) -> None:
+        s = self.services
+        if not await s.people.mark_announced(item.sender_id):
+            await s.inbox.finish(item.id, InboxState.IGNORED, "waiting for the owner")
+            return
+        # Names and text are the stranger's: plain and quoted, never formatting or links.
+        username = one_line(item.sender_username)
+        notice = RichText().plain(one_line(item.sender_name) or "Someone")
+        notice.plain(f" (@{username})" if username else "")
+        notice.text(f", id {item.sender_id}, wrote to you:\n\n")
+        notice.quote(preview(item.text, limit=300)).text(
+            f"\n\nShould I answer them? /allow_{item.sender_id} lets me talk with them, "
+            f"/block_{item.sender_id} ignores them for good."
+        )
+        await s.answers.store(
+            [OutboundMessage.formatted(s.owner_id, notice.build())], item, InboxState.IGNORED
+        )
+
+
+_GIVEN_UP: Final = (
+    "Sorry, I tried to handle this message several times and failed each time, so I'm "
+    "giving up on it."
+)
+
+
+def _context(item: InboxItem, where: TurnRoute) -> CommandContext:
+    """A command acts on its writer's own session (a task's counterpart's, never the task's)."""
+    return CommandContext(
+        person_id=item.sender_id,
+        chat_id=item.chat_id,
+        session_key=where.own_key,
+        is_owner=where.is_owner,
+    )
