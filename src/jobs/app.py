@@ -211,6 +211,7 @@ async def build(
         zone=settings.zone,
         model_down=outages.is_down,
         task_turn=delegation.trigger_turn,
+        words=core.speakers.owner,
     )
     triggers = features.triggers(
         core,
@@ -235,8 +236,10 @@ async def build(
             attachments=attachments,
             task_turns=delegation,
             owner_note=browser.health.owner_note if browser else None,
+            language_note=core.speakers.model_note,
         ),
         previews=repos.outbox,
+        words_for=core.speakers.words_for,
     )
     answers = Answers(
         inbox=repos.inbox,
@@ -245,6 +248,7 @@ async def build(
         task_turns=delegation,
         record=memory.record_exchange,
         guard_markup=render_guarded,
+        words_for=core.speakers.words_for,
     )
     dispatcher = Dispatcher(
         services=ChatServices(
@@ -261,6 +265,7 @@ async def build(
             slots=asyncio.Semaphore(max(1, settings.max_live_sessions - 1)),
             tasks=repos.tasks,
             reply_command=approvals.command_for_reply,
+            speakers=core.speakers,
         ),
         clock=clock,
     )

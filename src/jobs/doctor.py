@@ -15,7 +15,7 @@ from typing import Final
 
 from jobs.config import Settings
 from jobs.errors import BrowserDown
-from jobs.i18n.translator import Translator, deferred, english
+from jobs.i18n.translator import Translator, english, gettext_noop
 from jobs.telegram.client import OwnerPeer, owner_peer_on_disk
 from jobs.telegram.sessionfile import SessionState, inspect_session
 
@@ -43,17 +43,17 @@ CheckFn = Callable[[Settings, Translator], Awaitable[Check]]
 """A check; its detail and fix in the Translator's language (a name is translated when shown)."""
 
 # The checks' names: identifiers in code and tests, translated when `render` shows them.
-TELEGRAM_CONFIG: Final = deferred("telegram config")
-DATA_DIRS: Final = deferred("data dirs")
-TELEGRAM_SESSION: Final = deferred("telegram session")
-OWNER_CHAT: Final = deferred("owner chat")
-CLAUDE_AUTH: Final = deferred("claude auth")
-CLAUDE_CLI: Final = deferred("claude cli")
-OPENAI: Final = deferred("openai")
-MEMORY_SEARCH: Final = deferred("memory search")
-BROWSER: Final = deferred("browser")
-COMPANION_BOT: Final = deferred("companion bot")
-NODE: Final = deferred("node")
+TELEGRAM_CONFIG: Final = gettext_noop("telegram config")
+DATA_DIRS: Final = gettext_noop("data dirs")
+TELEGRAM_SESSION: Final = gettext_noop("telegram session")
+OWNER_CHAT: Final = gettext_noop("owner chat")
+CLAUDE_AUTH: Final = gettext_noop("claude auth")
+CLAUDE_CLI: Final = gettext_noop("claude cli")
+OPENAI: Final = gettext_noop("openai")
+MEMORY_SEARCH: Final = gettext_noop("memory search")
+BROWSER: Final = gettext_noop("browser")
+COMPANION_BOT: Final = gettext_noop("companion bot")
+NODE: Final = gettext_noop("node")
 
 
 async def check_telegram_config(settings: Settings, t: Translator | None = None) -> Check:

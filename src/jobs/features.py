@@ -299,6 +299,7 @@ def delegation(core: Core, sessions: SessionManager, people: PersonResolver | No
         config=TaskSessionSettings(
             owner_chat=core.owner_chat, workspace=settings.workspace_dir, zone=settings.zone
         ),
+        words=core.speakers.owner,
     )
     lookup = PersonLookup(people=repos.people, resolver=people)
     core.tools.register(
@@ -344,13 +345,13 @@ def outside_input(core: Core, extensions: Extensions) -> OutsideInput:
     workspace = settings.workspace_dir.resolve()
 
     def extras() -> dict[str, str]:
-        return {
+        return {  # i18n: skip (taint causes, recorded as said)
             prefix: f"what the MCP server or plugin {prefix.removeprefix('mcp__').strip('_')} "
             "returned"
             for prefix in extensions.tool_prefixes()
         }
 
-    chats = "messages in your Telegram chats (other people's words)"
+    chats = "messages in your Telegram chats (other people's words)"  # i18n: skip (a taint cause)
     fetched = browser_downloads(settings)
     downloads = () if fetched is None else (fetched.resolve(),)
     return OutsideInput(

@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-import pytest
 from telethon.tl import types
 
 from tests.e2e.conftest import FAST_ENV, OWNER_ID, Jobs, MakeJobs
@@ -22,10 +21,6 @@ ANNA = 3100
 HELLO = "Привет! Подскажи, пожалуйста, что ты умеешь делать?"
 
 
-@pytest.mark.xfail(
-    reason="TODO(i18n): the chat worker (branch flow) hands commands the writer's language",
-    strict=True,
-)
 async def test_a_stranger_writing_russian_gets_russian_help_and_notices(
     make_jobs: MakeJobs,
 ) -> None:

@@ -7,7 +7,7 @@ from jobs.conversation.approvals import ApprovalBroker
 from jobs.conversation.commands import Command, CommandContext, CommandSpec, CommandTable
 from jobs.conversation.grants import GrantBook
 from jobs.conversation.untrusted import plain_name
-from jobs.i18n.translator import deferred
+from jobs.i18n.translator import gettext_noop
 from jobs.sessions.port import Sessions
 from jobs.storage.people import Access, PeopleRepo
 
@@ -51,24 +51,26 @@ def builtin_commands(
     async def block(ctx: CommandContext, command: Command) -> str:
         return await _set_access(people, ctx, command, Access.BLOCKED)
 
-    who = deferred("<user id or @username>")
+    who = gettext_noop("<user id or @username>")
     table = CommandTable()
     table.add(
         "stop",
         CommandSpec(
-            stop, deferred("stop what the assistant is doing"), owner_only=True, immediate=True
+            stop, gettext_noop("stop what the assistant is doing"), owner_only=True, immediate=True
         ),
     )
-    table.add("clear", CommandSpec(clear, deferred("forget this conversation and start afresh")))
+    table.add(
+        "clear", CommandSpec(clear, gettext_noop("forget this conversation and start afresh"))
+    )
     table.add(
         "allow",
         CommandSpec(
-            allow, deferred("let a person talk to the assistant"), owner_only=True, usage=who
+            allow, gettext_noop("let a person talk to the assistant"), owner_only=True, usage=who
         ),
     )
     table.add(
         "block",
-        CommandSpec(block, deferred("ignore a person for good"), owner_only=True, usage=who),
+        CommandSpec(block, gettext_noop("ignore a person for good"), owner_only=True, usage=who),
     )
     if approvals is not None:
         _add_approvals(table, approvals, grants=grants is not None)
@@ -86,11 +88,11 @@ def _add_approvals(table: CommandTable, broker: ApprovalBroker, *, grants: bool)
         return await _decide(broker, ctx, command, approve=True, scoped=True)
 
     answers = [
-        ("approve", approve, deferred("let an action the assistant asked you about")),
-        ("deny", deny, deferred("refuse an action the assistant asked you about")),
+        ("approve", approve, gettext_noop("let an action the assistant asked you about")),
+        ("deny", deny, gettext_noop("refuse an action the assistant asked you about")),
     ]
     if grants:
-        what = deferred(
+        what = gettext_noop(
             "let again and again (in its task or session) an action the assistant asked you about"
         )
         answers.append(("grant", grant, what))
@@ -99,7 +101,7 @@ def _add_approvals(table: CommandTable, broker: ApprovalBroker, *, grants: bool)
         table.add(
             name,
             CommandSpec(
-                handler, summary, owner_only=True, usage=deferred("<code>"), immediate=True
+                handler, summary, owner_only=True, usage=gettext_noop("<code>"), immediate=True
             ),
         )
 

@@ -53,10 +53,10 @@ Handler = Callable[[CommandContext, Command], Awaitable[Body]]
 class CommandSpec:
     handler: Handler
     summary: str
-    """Marked with `deferred` where written; /help shows it in the reader's language."""
+    """Marked with `gettext_noop` where written; /help shows it in the reader's language."""
     owner_only: bool = False
     usage: str = ""
-    """Its arguments, e.g. `deferred("<code>")` (translated too; the command's name never is)."""
+    """Its arguments, e.g. `gettext_noop("<code>")` (translated too; the name never is)."""
     immediate: bool = False
     """Runs at once even while the writer's turn is running (e.g. /stop)."""
 

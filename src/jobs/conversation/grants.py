@@ -23,7 +23,7 @@ from typing import Any, Final
 
 from jobs.conversation.commands import Command, CommandContext, CommandSpec, CommandTable
 from jobs.errors import JobsError
-from jobs.i18n.translator import Translator, deferred, english
+from jobs.i18n.translator import Translator, english, gettext_noop
 from jobs.richtext import RichText
 from jobs.sessions.taint import ApprovalRequest
 from jobs.storage import Approval, AuditRepo, Grant, GrantRepo
@@ -151,9 +151,9 @@ class GrantBook:
             "revoke",
             CommandSpec(
                 revoke,
-                deferred("end a grant (a call approved for a task or session)"),
+                gettext_noop("end a grant (a call approved for a task or session)"),
                 owner_only=True,
-                usage=deferred("<grant id>"),
+                usage=gettext_noop("<grant id>"),
             ),
         )
 

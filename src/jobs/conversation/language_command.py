@@ -10,7 +10,7 @@ from __future__ import annotations
 from jobs.conversation.commands import Command, CommandContext, CommandSpec
 from jobs.conversation.untrusted import plain_name
 from jobs.i18n.speakers import Speakers
-from jobs.i18n.translator import Translator, deferred
+from jobs.i18n.translator import Translator, gettext_noop
 from jobs.storage.people import PeopleRepo
 
 AUTO = "auto"
@@ -36,7 +36,7 @@ def language_command(*, speakers: Speakers, people: PeopleRepo) -> CommandSpec:
 
     return CommandSpec(
         language,
-        deferred("show or change the language I write to you in"),
+        gettext_noop("show or change the language I write to you in"),
         usage="[code]",
     )
 

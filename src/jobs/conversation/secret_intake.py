@@ -21,7 +21,7 @@ from jobs.conversation.commands import Command, CommandContext, CommandSpec, Com
 from jobs.errors import JobsError
 from jobs.extensions.secret_store import SecretStore, check_name
 from jobs.i18n.speakers import OwnerWords, english_words
-from jobs.i18n.translator import Translator, deferred
+from jobs.i18n.translator import Translator, gettext_noop
 from jobs.messages import Body, InboundMessage, OutboundMessage
 from jobs.richtext import RichText
 from jobs.storage import OutboxRepo
@@ -102,15 +102,15 @@ class SecretIntake:
         async def secrets(ctx: CommandContext, command: Command) -> Body:
             return RichText().text(self._manage(command.args, ctx.words)).build()
 
-        summary = deferred("store a secret (the owner only)")
-        table.add("secret", CommandSpec(secret, summary, usage=deferred("NAME")))
+        summary = gettext_noop("store a secret (the owner only)")
+        table.add("secret", CommandSpec(secret, summary, usage=gettext_noop("NAME")))
         table.add(
             "secrets",
             CommandSpec(
                 secrets,
-                deferred("list your stored secrets (names only)"),
+                gettext_noop("list your stored secrets (names only)"),
                 owner_only=True,
-                usage=deferred("[delete NAME]"),
+                usage=gettext_noop("[delete NAME]"),
             ),
         )
 

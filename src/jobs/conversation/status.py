@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from jobs.clock import Clock, utc_now
 from jobs.conversation.commands import Command, CommandContext, CommandSpec
 from jobs.conversation.grants import GrantBook
-from jobs.i18n.translator import Translator, deferred
+from jobs.i18n.translator import Translator, gettext_noop
 from jobs.messages import Body
 from jobs.richtext import RichText
 from jobs.sessions.manager import SessionManager
@@ -91,7 +91,9 @@ def usage_command(
             parts.append(_limits_block(notes, zone, t))
         return "\n\n".join(parts)
 
-    return CommandSpec(handler, deferred("tokens and cost, today and this month"), owner_only=True)
+    return CommandSpec(
+        handler, gettext_noop("tokens and cost, today and this month"), owner_only=True
+    )
 
 
 def _usage_block(title: str, totals: dict[str, UsageTotals], t: Translator) -> str:
@@ -206,7 +208,7 @@ def status_command(sources: StatusSources, /) -> CommandSpec:
         listing = RichText().text(text + "\n")
         return listing.build() if await sources.grants.describe(listing, t) else text
 
-    return CommandSpec(handler, deferred("what is running and waiting"), owner_only=True)
+    return CommandSpec(handler, gettext_noop("what is running and waiting"), owner_only=True)
 
 
 async def _triggers_line(triggers: TriggerRepo | None, t: Translator) -> str:
@@ -238,7 +240,7 @@ def tasks_command(*, tasks: TaskRepo, people: PeopleRepo) -> CommandSpec:
             listing.text(t.gettext("\n… and {n} more.", n=len(found) - SHOWN_TASKS))
         return listing.build()
 
-    return CommandSpec(handler, deferred("open tasks"))
+    return CommandSpec(handler, gettext_noop("open tasks"))
 
 
 async def _task_line(
@@ -281,5 +283,5 @@ def update_command(updater: Updater, /) -> CommandSpec:
             new=outcome.new,
         )
 
-    summary = deferred("update Jobs to the latest version and restart")
+    summary = gettext_noop("update Jobs to the latest version and restart")
     return CommandSpec(handler, summary, owner_only=True)

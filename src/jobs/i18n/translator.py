@@ -74,7 +74,7 @@ class Translator:
         return notice.text(template[at:])
 
     def later(self, marked: str, /, **values: object) -> str:
-        """A message marked with `deferred` where it was written, translated now."""
+        """A message marked with `gettext_noop` where it was written, translated now."""
         return fill(self._translations.gettext(marked), values)
 
     @property
@@ -91,7 +91,7 @@ def english() -> Translator:
     return Translator("en", gettext.NullTranslations())
 
 
-def deferred(message: str, /) -> str:
+def gettext_noop(message: str, /) -> str:
     """Marks `message` for the catalogs where it is translated later, when a person's
     Translator is at hand (a command's summary in /help: `t.later(spec.summary)`)."""
     return message

@@ -133,5 +133,4 @@ class Heartbeat:
             payload=payload,
             trusted=True,
             dedup_key=f"heartbeat:{local:%Y-%m-%dT%H:%M}",
-            title="Heartbeat",  # i18n: skip TODO(i18n): the executor names sources translated
         )

@@ -37,7 +37,7 @@ def extracted() -> set[MessageKey]:
     """What `scripts/i18n` would put in the template today."""
     found: set[MessageKey] = set()
     for _file, _line, message, _comments, context in extract_from_dir(
-        str(SRC), keywords={**DEFAULT_KEYWORDS, "deferred": None, "rich": (2,)}
+        str(SRC), keywords={**DEFAULT_KEYWORDS, "gettext_noop": None, "rich": (2,)}
     ):
         singular = message[0] if isinstance(message, tuple | list) else message
         if singular:

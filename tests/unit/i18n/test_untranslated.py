@@ -43,7 +43,10 @@ NOT_FOR_PEOPLE = {
     "auditlog.py": "`jobs audit` prints stored audit rows",
     "messages.py": "message values",
     "richtext.py": "the notice builder (the words it is given are already translated)",
-    "delegation/prompts.py": "a task's prompts, for the model",
+    "delegation/prompts.py": "a task's prompts, for the model (its report frame is translated)",
+    "conversation/plan.py": "what a turn tells its session, for the model (the taint causes it "
+    "names are recorded, and shown with an approval, as said)",
+    "conversation/routes.py": "why a message is ignored: stored for the log",
     "triggers/cron.py": "schedule expressions",
     "triggers/events.py": "trigger payloads, for the model",
     "voice.py": "transcription (its text is the speaker's own)",
@@ -56,11 +59,6 @@ NOT_YET: dict[str, str] = dict.fromkeys(
         "backup.py",
         "service.py",
         "healthcheck.py",
-        "terminal.py",
-        "conversation",
-        "delegation/runner.py",
-        "triggers/executor.py",
-        "telegram/media.py",
     ),
     "not converted yet (terminal commands other than doctor, login and chat)",
 )

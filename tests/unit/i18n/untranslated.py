@@ -20,7 +20,7 @@ _WORDS = re.compile(r"[^\W\d_]{2,}[^\S\n]+\S|\S[^\S\n]+[^\W\d_]{2,}")
 _WORD = re.compile(r"[^\W\d_]{2,}")
 _SENTENCE_END = re.compile(r"[.!?:…]\s*$")
 _FIELDS = re.compile(r"\{[^{}]*\}")
-_TRANSLATORS = frozenset({"gettext", "ngettext", "pgettext", "deferred", "rich"})
+_TRANSLATORS = frozenset({"gettext", "ngettext", "pgettext", "gettext_noop", "rich"})
 _LOGGERS = frozenset({"logger", "log", "logging", "_log", "_logger"})
 SKIP = "# i18n: skip"
 
