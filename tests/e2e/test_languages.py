@@ -67,7 +67,7 @@ async def test_the_owner_with_russian_gets_russian_approval_questions(
 ) -> None:
     jobs = make(owner_language="ru")
     await jobs.start()
-    await start_meeting_task(jobs)
+    await start_meeting_task(jobs, grants=("bash",))  # a shell only when the owner grants it
     await ask_about(jobs, FORGED)
     await jobs.replies_to(OWNER_ID, 2)
     question = jobs.delivered(OWNER_ID)[1]

@@ -135,12 +135,8 @@ class ChatWorker:
         if item.sender_id != s.owner_id and s.limiter.muted(item.sender_id):
             # A flood: what the person queued meanwhile goes in the same write, so the
             # database stays free for the owner's messages.
-            await s.inbox.finish(
-                item.id, InboxState.IGNORED, "rate limited"
-            )  # i18n: skip
-            await s.inbox.ignore_waiting(
-                item.chat_id, "rate limited"
-            )  # i18n: skip
+            await s.inbox.finish(item.id, InboxState.IGNORED, "rate limited")  # i18n: skip
+            await s.inbox.ignore_waiting(item.chat_id, "rate limited")  # i18n: skip
             return
         if s.speakers is not None:  # before its answer: the first one is in their language
             await s.speakers.heard(item.sender_id, item.text)
@@ -259,17 +255,13 @@ class ChatWorker:
             )
             await s.answers.finish(item, text, InboxState.IGNORED)
         else:
-            await s.inbox.finish(
-                item.id, InboxState.IGNORED, "rate limited"
-            )  # i18n: skip
+            await s.inbox.finish(item.id, InboxState.IGNORED, "rate limited")  # i18n: skip
         return False
 
     async def _announce(self, item: InboxItem) -> None:
         s = self.services
         if not await s.people.mark_announced(item.sender_id):
-            await s.inbox.finish(
-                item.id, InboxState.IGNORED, "waiting for the owner"
-            )  # i18n: skip
+            await s.inbox.finish(item.id, InboxState.IGNORED, "waiting for the owner")  # i18n: skip
             return
         # Names and text are the stranger's: plain and quoted, never formatting or links.
         t = await s.speakers.owner() if s.speakers is not None else english()

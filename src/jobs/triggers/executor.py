@@ -216,7 +216,7 @@ def _session_of(event: TriggerEvent) -> tuple[SessionKey, RoleSpec]:
 def _source_name(source: TriggerSource, t: Translator) -> str:
     """A trigger's kind as the owner reads it in a notice's header."""
     names = {
-        TriggerSource.SCHEDULER: t.pgettext("trigger", "schedule"),
+        TriggerSource.SCHEDULER: t.pgettext("trigger", "scheduler"),
         TriggerSource.HEARTBEAT: t.pgettext("trigger", "Heartbeat"),
         TriggerSource.TG_CHANNEL: t.pgettext("trigger", "watched chat"),
     }
