@@ -53,6 +53,7 @@ from jobs.sessions.manager import SessionManager
 from jobs.sessions.outside import OutsideInput
 from jobs.storage import Database
 from jobs.storage.repos import Repos
+from jobs.tools import browser as browser_tools
 from jobs.tools import extensions as extension_tools
 from jobs.tools import memory as memory_tools
 from jobs.tools import schedules as schedule_tools
@@ -88,6 +89,7 @@ READ_ONLY_TOOLS = (
     | trigger_tools.READ_ONLY_TOOLS
     | extension_tools.READ_ONLY_TOOLS
     | telegram_tools.READ_ONLY_TOOLS
+    | browser_tools.READ_ONLY_TOOLS
 )
 
 

@@ -14,6 +14,7 @@ from jobs.errors import StorageError
 from jobs.i18n.translator import Translator
 from jobs.messages import MESSAGE_LIMIT, OutboundMessage
 from jobs.richtext import FormattedText, RichText, utf16_len, visible
+from jobs.sessions.keys import OWNER_KEY
 from jobs.sessions.taint import ApprovalRequest, TaintSource
 from jobs.storage import Approval, ApprovalState
 
@@ -54,9 +55,16 @@ def question(
             )
         )
     note.text(_how_to_answer(t, code, scope, card=card))
-    return note.text(
-        t.gettext(" No answer within {wait} means no.", wait=_duration(wait, t))
-    ).build()
+    note.text(t.gettext(" No answer within {wait} means no.", wait=_duration(wait, t)))
+    if approval.session_key == str(OWNER_KEY):
+        # Your own conversation asks only because it read that text: say how it stops asking.
+        note.text(
+            t.gettext(
+                "\n\nOnce you no longer need what it read, /clear starts a clean conversation "
+                "that does what you ask without these questions."
+            )
+        )
+    return note.build()
 
 
 def _how_to_answer(t: Translator, code: str, scope: str | None, *, card: bool) -> str:

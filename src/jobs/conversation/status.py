@@ -16,6 +16,7 @@ from jobs.conversation.grants import GrantBook
 from jobs.i18n.translator import Translator, gettext_noop
 from jobs.messages import Body
 from jobs.richtext import RichText
+from jobs.sessions.keys import SessionKey
 from jobs.sessions.manager import SessionManager
 from jobs.storage import (
     ACTIVE_STATUSES,
@@ -201,14 +202,31 @@ def status_command(sources: StatusSources, /) -> CommandSpec:
             + t.gettext(", {n} being answered", n=counts["processing"])
             + t.ngettext("; {n} reply to send", "; {n} replies to send", outgoing),
         ]
+        listing = RichText().text("\n".join(lines) + "\n")
+        await _taint_line(listing, sources.sessions, ctx.session_key, t)
         model = sources.model(t) if sources.model is not None else None
-        text = "\n".join([*lines, model] if model else lines)
-        if sources.grants is None:
-            return text
-        listing = RichText().text(text + "\n")
-        return listing.build() if await sources.grants.describe(listing, t) else text
+        if model:
+            listing.text(model + "\n")
+        if sources.grants is not None:
+            await sources.grants.describe(listing, t)
+        return listing.build()
 
     return CommandSpec(handler, gettext_noop("what is running and waiting"), owner_only=True)
+
+
+async def _taint_line(
+    out: RichText, sessions: SessionManager, key: SessionKey, t: Translator
+) -> None:
+    """Whether this session read outside text, since when and why (the cause may name
+    someone else, so it goes plain): until /clear, what it does beyond reading asks."""
+    taint = await sessions.tainted(key)
+    if taint is None:
+        out.text(t.gettext("This conversation has read only your own words.\n"))
+        return
+    t.rich(out, "This conversation has read text from outside: {cause}", cause=taint.caused_by)
+    if taint.since is not None:
+        out.text(t.gettext(" (since {when} UTC)", when=taint.since.strftime("%Y-%m-%d %H:%M")))
+    out.text(t.gettext(". Until /clear, anything beyond reading asks you first.\n"))
 
 
 async def _triggers_line(triggers: TriggerRepo | None, t: Translator) -> str:
