@@ -194,8 +194,8 @@ class CompanionBot:
         """The owner's Telegram app language, which bots (only) are told with each message."""
         if self._app_language is None:
             return
-        sender = await event.get_sender()
-        code = language_code(getattr(sender, "lang_code", None))
+        # The entity that came with the update: asking Telegram again would cost a request.
+        code = language_code(getattr(event.sender, "lang_code", None))
         if code is not None:
             await self._app_language(code)
 

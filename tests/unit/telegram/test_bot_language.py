@@ -36,7 +36,8 @@ class Message:
     is_private: bool = True
     said: list[str] = field(default_factory=list)
 
-    async def get_sender(self) -> Sender:
+    @property
+    def sender(self) -> Sender:
         return Sender(self.lang_code)
 
     async def respond(self, text: str, **_: Any) -> None:
