@@ -25,9 +25,6 @@ def ready(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
         conn.execute("CREATE TABLE sessions (dc_id INTEGER, auth_key BLOB)")
         conn.execute("INSERT INTO sessions VALUES (2, ?)", (b"\x01" * 256,))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    for name in ("LC_ALL", "LC_MESSAGES", "OWNER_LANGUAGE"):  # the terminal's language: English
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("LANG", "C.UTF-8")
     for key, value in {
         "TG_API_ID": "1",
         "TG_API_HASH": HASH,

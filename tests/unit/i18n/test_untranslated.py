@@ -52,16 +52,9 @@ NOT_FOR_PEOPLE = {
     "voice.py": "transcription (its text is the speaker's own)",
     "telegram/connection.py": "why Telegram cannot be reached: raised errors (English, as all)",
     "proxy.py": "a setting's error (shown before settings are read)",
+    "healthcheck.py": "`jobs health`: one line for Docker's HEALTHCHECK and service managers",
 }
-NOT_YET: dict[str, str] = dict.fromkeys(
-    (
-        "cli.py",
-        "backup.py",
-        "service.py",
-        "healthcheck.py",
-    ),
-    "not converted yet (terminal commands other than doctor, login and chat)",
-)
+NOT_YET: dict[str, str] = {}
 """Modules whose messages are still English only (each one is a bug to fix)."""
 
 
