@@ -58,6 +58,9 @@ class RoleSpec:
     keep_warm: bool = False
     """True: the CLI process stays up between turns (the owner's); else it closes as soon as
     its turn is over and resumes (about 0.4 s) when needed."""
+    nice: int = 10
+    """The CLI's scheduling niceness (what it runs inherits it): everyone else's work yields
+    the CPU to the owner's, so a crowd of strangers cannot slow the owner's replies."""
 
 
 # Claude Code tools that start turns on their own: Jobs has its own scheduler and heartbeat,
@@ -99,6 +102,7 @@ OWNER: Final = RoleSpec(
     context=True,
     skills=None,
     keep_warm=True,
+    nice=0,
     tainted_writes="cwd",
     tainted_free=(
         *(FreeCall(name) for name in LOCAL_WORK),
