@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import logging
+import os
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
