@@ -26,7 +26,10 @@ WordsFor = Callable[[int], Awaitable[Translator]]
 """A person's words (`Speakers.words_for`): what a notice to them is built with."""
 
 FIRST_GUESS: Final = 0.5
-"""Confidence enough to take a language for someone whose language is not known yet."""
+FIRST_LETTERS: Final = 3
+"""Enough to take a language for someone whose language is not known yet. A word of two
+letters says little, however sure the model is ("ja" reads as Finnish, "да" as Macedonian,
+benchmarks/languages.py): Jobs waits for the next message instead."""
 CHANGE: Final = 0.7
 CHANGE_LETTERS: Final = 15
 """A known language changes only on a sure guess over a real sentence (not "ok" or "да")."""
@@ -108,7 +111,7 @@ class Speakers:
 
 def _convincing(guess: Detection, *, first: bool) -> bool:
     if first:
-        return guess.confidence >= FIRST_GUESS
+        return guess.confidence >= FIRST_GUESS and guess.letters >= FIRST_LETTERS
     return guess.confidence >= CHANGE and guess.letters >= CHANGE_LETTERS
 
 

@@ -80,6 +80,24 @@ async def test_a_short_or_unsure_message_does_not_change_a_known_language(db: Da
     assert await s.language_of(ANNA) == "en"
 
 
+async def test_a_first_word_too_short_to_tell_waits_for_the_next_message(db: Database):
+    s = speakers(
+        db,
+        Guesses(
+            {
+                "да": Detection("mk", 0.68, 2),  # what lid.176 says of a Russian "yes"
+                "ja": Detection("fi", 0.93, 2),
+                "нет": Detection("ru", 0.99, 3),
+            }
+        ),
+    )
+    await s.heard(ANNA, "да")
+    await s.heard(ANNA, "ja")
+    assert await s.language_of(ANNA) == "en"  # nothing learnt: English until it is clear
+    await s.heard(ANNA, "нет")
+    assert await s.language_of(ANNA) == "ru"
+
+
 async def test_the_owners_choice_outranks_detection(db: Database):
     s = speakers(db, Guesses({"When can we talk about the report?": Detection("en", 0.95, 27)}))
     await s.choose(ANNA, "ru")
