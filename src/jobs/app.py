@@ -21,6 +21,7 @@ from jobs.conversation.delivery import OutboxSender
 from jobs.conversation.dispatcher import Dispatcher
 from jobs.conversation.groups import EnabledGroups
 from jobs.conversation.handover import Handovers
+from jobs.conversation.language_command import language_command
 from jobs.conversation.limits import RateLimiter
 from jobs.conversation.outage import Outages
 from jobs.conversation.routes import default_policy
@@ -35,6 +36,9 @@ from jobs.extensions.skill_plugins import SkillPlugins
 from jobs.features import Core, TelegramParts
 from jobs.health import Health
 from jobs.home import tighten
+from jobs.i18n.catalogs import Catalogs
+from jobs.i18n.detect import FastTextDetector
+from jobs.i18n.speakers import Speakers
 from jobs.logs import installed_redactors
 from jobs.memory import MemoryContext, MemoryStore
 from jobs.memory.history import ChatHistory
@@ -95,7 +99,8 @@ class App:
 
     async def run(self, *, policy: ExternalUsers) -> None:
         await retry_busy(
-            lambda: self.dispatcher.start(policy=policy), what="Starting the dispatcher"
+            lambda: self.dispatcher.start(policy=policy),
+            what="Starting the dispatcher",  # i18n: skip (the log's)
         )
         self.history.catch_up()  # connected now: what the opted-in chats got meanwhile
         async with asyncio.TaskGroup() as group:
@@ -150,6 +155,13 @@ async def build(
     secrets = SecretStore(path=settings.data_dir / SECRETS_FILE, known=known)
     db = await Database.open(settings.db_path, clock=clock)
     repos = Repos.on(db, secrets=known)
+    speakers = Speakers(
+        catalogs=Catalogs.shipped(),
+        repo=repos.languages,
+        detector=FastTextDetector(),
+        owner_id=owner_id,
+        owner_default=settings.owner_language,
+    )
     sender = OutboxSender(
         outbox=repos.outbox,
         channel=channel,
@@ -157,6 +169,7 @@ async def build(
         only_chat=only_chat,
         owner_chat=owner_id if only_chat is None else None,
         people=repos.people,
+        words=speakers.owner,
     )
     core = Core(
         settings=settings,
@@ -167,6 +180,7 @@ async def build(
         owner_chat=only_chat if only_chat is not None else owner_id,
         clock=clock,
         secrets=secrets,
+        speakers=speakers,
     )
     features.external_tasks(core)
     memory = await features.memory(core)
@@ -199,6 +213,7 @@ async def build(
         clock=clock,
         inbox=repos.inbox,
         outbox=repos.outbox,
+        words_for=core.speakers.words_for,
     )
     executor = TriggerExecutor(
         sessions=sessions,
@@ -208,6 +223,7 @@ async def build(
         zone=settings.zone,
         model_down=outages.is_down,
         task_turn=delegation.trigger_turn,
+        words=core.speakers.owner,
     )
     triggers = features.triggers(
         core,
@@ -219,6 +235,7 @@ async def build(
     commands = builtin_commands(
         sessions=sessions, people=repos.people, approvals=approvals, grants=grants
     )
+    commands.add("language", language_command(speakers=core.speakers, people=repos.people))
     features.owner_commands(
         core, commands, sessions, restart, limits, outages.describe, grants=grants
     )
@@ -237,8 +254,10 @@ async def build(
             task_turns=delegation,
             owner_note=browser.health.owner_note if browser else None,
             group_context=telegram.group_context if telegram else None,
+            language_note=core.speakers.model_note,
         ),
         previews=repos.outbox,
+        words_for=core.speakers.words_for,
     )
     answers = Answers(
         inbox=repos.inbox,
@@ -247,6 +266,7 @@ async def build(
         task_turns=delegation,
         record=memory.record_exchange,
         guard_markup=render_guarded,
+        words_for=core.speakers.words_for,
     )
     dispatcher = Dispatcher(
         services=ChatServices(
@@ -267,6 +287,7 @@ async def build(
             reply_modes=repos.reply_modes,
             groups=groups,
             account=core.account,
+            speakers=core.speakers,
         ),
         clock=clock,
     )

@@ -18,6 +18,7 @@ from jobs.conversation.outcome import Outcome
 from jobs.conversation.plan import memorable
 from jobs.conversation.routes import TaskRoute, TurnRoute
 from jobs.conversation.turn import TaskTurns
+from jobs.i18n.speakers import WordsFor, english_for
 from jobs.messages import Body, OutboundMessage
 from jobs.richtext import FormattedText, visible
 from jobs.sessions.port import Sessions
@@ -65,10 +66,12 @@ class Answers:
         task_turns: TaskTurns | None = None,
         record: RecordExchange | None = None,
         guard_markup: GuardMarkup | None = None,
+        words_for: WordsFor | None = None,
     ) -> None:
         """`record`: keeps each answered owner exchange (the memory's daily log).
         `guard_markup`: renders a tainted session's reply to the owner without their markup
         (telegram.formatting.render_guarded); without it such a reply goes as plain text."""
+        self._words_for = words_for or english_for
         self._inbox = inbox
         self._outbox = outbox
         self._sessions = sessions
@@ -97,7 +100,8 @@ class Answers:
             item.group is not None or await self._inbox.newer_than(item.chat_id, last)
         )
         if edit_of is not None and not (body if isinstance(body, str) else body.text).strip():
-            body = "(no answer)"  # the half-written reply on screen must not stay as it is
+            # The half-written reply on screen must not stay as it is.
+            body = (await self._words_for(item.sender_id)).gettext("(no answer)")
         reply = OutboundMessage.formatted(
             item.chat_id,
             body,
@@ -144,7 +148,7 @@ class Answers:
         for row in (item, *outcome.followed):
             await retry_busy(
                 functools.partial(self._inbox.finish, row.id, InboxState.IGNORED, why),
-                what=f"Finishing message {row.msg_id} in chat {row.chat_id}",
+                what=f"Finishing message {row.msg_id} in chat {row.chat_id}",  # i18n: skip
             )
         await self._sessions.flush()
 
@@ -164,7 +168,7 @@ class Answers:
                 finish_inbox=state,
                 also_finish=[f.id for f in followed],
             ),
-            what=f"Storing the reply to message {item.msg_id} in chat {item.chat_id}",
+            what=f"Storing the reply to message {item.msg_id} in chat {item.chat_id}",  # i18n: skip
         )
 
     async def _reply(

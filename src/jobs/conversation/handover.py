@@ -21,6 +21,8 @@ from typing import Final
 from jobs.clock import Clock
 from jobs.conversation.commands import Command, CommandContext, CommandSpec, CommandTable
 from jobs.conversation.untrusted import one_line, plain_name
+from jobs.i18n.speakers import OwnerWords, english_words
+from jobs.i18n.translator import Translator, english, gettext_noop
 from jobs.messages import OutboundMessage
 from jobs.richtext import RichText
 from jobs.storage.handovers import Handover, HandoverRepo
@@ -64,7 +66,10 @@ class Handovers:
         settings: HandoverSettings,
         clock: Clock,
         stop_task: StopTask | None = None,
+        words: OwnerWords = english_words,
     ) -> None:
+        """`words`: the owner's language, for the notice that a handover began."""
+        self._words = words
         self._repo = repo
         self._outbox = outbox
         self._people = people
@@ -116,12 +121,15 @@ class Handovers:
     async def in_force_now(self) -> list[Handover]:
         return await self._repo.in_force(self._clock())
 
-    def describe_until(self, handover: Handover, /) -> str:
+    def describe_until(self, handover: Handover, /, t: Translator | None = None) -> str:
+        """ "until 15:30", "until you say so" (English for the model's tools)."""
+        t = t or english()
         if handover.until is None:
-            return "until you say so"
+            return t.gettext("until you say so")
         local = handover.until.astimezone(self._settings.zone)
         same_day = local.date() == self._clock().astimezone(self._settings.zone).date()
-        return f"until {local:%H:%M}" if same_day else f"until {local:%Y-%m-%d %H:%M}"
+        when = f"{local:%H:%M}" if same_day else f"{local:%Y-%m-%d %H:%M}"
+        return t.gettext("until {when}", when=when)
 
     # -- commands ---------------------------------------------------------------------------
 
@@ -131,68 +139,78 @@ class Handovers:
             "handback",
             CommandSpec(
                 self._handback,
-                "answer a person again after you talked with them yourself",
+                gettext_noop("answer a person again after you talked with them yourself"),
                 owner_only=True,
-                usage="<user id or @username>",
+                usage=gettext_noop("<user id or @username>"),
             ),
         )
         table.add(
             "hold",
             CommandSpec(
                 self._hold,
-                "keep out of a conversation (for a time like 3h, or until /handback)",
+                gettext_noop("keep out of a conversation (for a time like 3h, or until /handback)"),
                 owner_only=True,
-                usage="<user id or @username> [30m | 3h | 2d]",
+                usage=gettext_noop("<user id or @username> [30m | 3h | 2d]"),
             ),
         )
 
-    async def _handback(self, _ctx: CommandContext, command: Command) -> str:
+    async def _handback(self, ctx: CommandContext, command: Command) -> str:
+        t = ctx.words
         if len(command.args) != 1:
-            return await self._usage("handback")
-        person = await self._person(command.args[0])
+            return await self._usage("handback", t)
+        person = await self._person(command.args[0], t)
         if isinstance(person, str):
             return person
         who = _name(person)
         if not await self.end(person.user_id):
-            return f"I wasn't keeping out of your conversation with {who}."
+            return t.gettext("I wasn't keeping out of your conversation with {who}.", who=who)
         tasks = await self._talking_with(person.user_id)
-        also = "".join(f" Task #{t.id} goes on." for t in tasks)
-        return f"I'll answer {who} again.{also}"
+        also = "".join(" " + t.gettext("Task #{id} goes on.", id=task.id) for task in tasks)
+        return t.gettext("I'll answer {who} again.", who=who) + also
 
-    async def _hold(self, _ctx: CommandContext, command: Command) -> str:
+    async def _hold(self, ctx: CommandContext, command: Command) -> str:
+        t = ctx.words
         if len(command.args) not in (1, 2):
-            return await self._usage("hold")
-        person = await self._person(command.args[0])
+            return await self._usage("hold", t)
+        person = await self._person(command.args[0], t)
         if isinstance(person, str):
             return person
         until: datetime | None = None
         if len(command.args) == 2:
             span = parse_duration(command.args[1])
             if span is None:
-                return f"{plain_name(command.args[1])} is not a time like 30m, 3h or 2d."
+                return t.gettext(
+                    "{text} is not a time like 30m, 3h or 2d.", text=plain_name(command.args[1])
+                )
             until = self._clock() + span
         handover = await self.hold(person.user_id, until=until)
-        back = f"/handback\\_{person.user_id}"
-        return (
-            f"I'll keep out of your conversation with {_name(person)} "
-            f"{self.describe_until(handover)}. {back} lets me answer them again."
+        return t.gettext(
+            "I'll keep out of your conversation with {who} {until}. {command} lets me answer "
+            "them again.",
+            who=_name(person),
+            until=self.describe_until(handover, t),
+            command=f"/handback\\_{person.user_id}",
         )
 
-    async def _usage(self, name: str) -> str:
-        span = " [30m | 3h | 2d]" if name == "hold" else ""
-        lines = [f"Usage: /{name} <user id or @username>{span}"]
+    async def _usage(self, name: str, t: Translator) -> str:
+        shown = (
+            t.gettext("<user id or @username> [30m | 3h | 2d]")
+            if name == "hold"
+            else t.gettext("<user id or @username>")
+        )
+        lines = [t.gettext("Usage: /{name} {usage}", name=name, usage=shown)]
         held = await self.in_force_now()
         for handover in held:
             person = await self._people.get(handover.person_id)
             who = _name(person) if person else str(handover.person_id)
-            lines.append(f"- {who} ({handover.person_id}), {self.describe_until(handover)}")
+            lines.append(f"- {who} ({handover.person_id}), {self.describe_until(handover, t)}")
         if not held:
-            lines.append("I'm not keeping out of any conversation right now.")
+            lines.append(t.gettext("I'm not keeping out of any conversation right now."))
         return "\n".join(lines)
 
     # -- internals --------------------------------------------------------------------------
 
-    async def _person(self, target: str) -> Person | str:
+    async def _person(self, target: str, t: Translator) -> Person | str:
         numeric = target.isascii() and target.isdigit() and len(target) <= 18
         person = (
             await self._people.get(int(target))
@@ -200,7 +218,7 @@ class Handovers:
             else await self._people.find_by_username(target)
         )
         if person is None:
-            return f"I don't know anyone called {plain_name(target)}."
+            return t.gettext("I don't know anyone called {who}.", who=plain_name(target))
         return person
 
     async def _pause_tasks(self, person_id: int) -> None:
@@ -214,21 +232,38 @@ class Handovers:
         return [] if task is None else [task]
 
     async def _tell_owner(self, handover: Handover) -> None:
+        t = await self._words()
         person = await self._people.get(handover.person_id)
         who = person_label(person, handover.person_id)
-        notice = RichText().text("You wrote to ").plain(who).text(" yourself, so I'll leave ")
-        notice.text(f"the conversation to you {self.describe_until(handover)}")
+        notice = t.rich(
+            RichText(),
+            "You wrote to {who} yourself, so I'll leave the conversation to you {until}",
+            who=who,
+            until=self.describe_until(handover, t),
+        )
         keep_out = self._settings.keep_out
         if handover.until is not None and keep_out is not None:
-            notice.text(f" ({_span(keep_out)} after your last message to them)")
+            notice.text(
+                " " + t.gettext("({span} after your last message to them)", span=_span(keep_out))
+            )
         pid = handover.person_id
         notice.text(
-            f". /handback_{pid} lets me answer them again now; /hold_{pid} keeps me out until "
-            "you say so."
+            ". "
+            + t.gettext(
+                "{handback} lets me answer them again now; {hold} keeps me out until you say so.",
+                handback=f"/handback_{pid}",
+                hold=f"/hold_{pid}",
+            )
         )
         for task in await self._talking_with(pid):
-            notice.text(f"\nTask #{task.id} «").plain(one_line(task.title, limit=80))
-            notice.text("» waits meanwhile: it neither writes to them nor reads their replies.")
+            notice.text("\n")
+            t.rich(
+                notice,
+                "Task #{id} «{title}» waits meanwhile: it neither writes to them nor reads their "
+                "replies.",
+                id=str(task.id),
+                title=one_line(task.title, limit=80),
+            )
         message = OutboundMessage.formatted(self._settings.owner_chat, notice.build())
         await self._outbox.enqueue([message])
 

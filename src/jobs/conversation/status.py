@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from jobs.clock import Clock, utc_now
 from jobs.conversation.commands import Command, CommandContext, CommandSpec
 from jobs.conversation.grants import GrantBook
+from jobs.i18n.translator import Translator, gettext_noop
 from jobs.messages import Body
 from jobs.richtext import RichText
 from jobs.sessions.keys import SessionKey
@@ -77,51 +78,91 @@ def usage_command(
     """/usage: tokens and cost per role, today and this month (in the owner's time zone)."""
 
     async def handler(ctx: CommandContext, command: Command) -> str:
+        t = ctx.words
         now = clock().astimezone(zone)
         day = now.replace(hour=0, minute=0, second=0, microsecond=0)
         month = day.replace(day=1)
+        today = t.gettext("Today (since 00:00 {zone})", zone=zone.key)
+        this_month = t.gettext("This month (since {date})", date=_date(month, t))
         parts = [
-            _usage_block(f"Today (since 00:00 {zone.key})", await usage.totals(day)),
-            _usage_block(f"This month (since {month.day} {month:%b})", await usage.totals(month)),
+            _usage_block(today, await usage.totals(day), t),
+            _usage_block(this_month, await usage.totals(month), t),
         ]
         if limits is not None and (notes := limits.latest()):
-            parts.append(_limits_block(notes, zone))
+            parts.append(_limits_block(notes, zone, t))
         return "\n\n".join(parts)
 
-    return CommandSpec(handler, "tokens and cost, today and this month", owner_only=True)
+    return CommandSpec(
+        handler, gettext_noop("tokens and cost, today and this month"), owner_only=True
+    )
 
 
-def _usage_block(title: str, totals: dict[str, UsageTotals]) -> str:
+def _usage_block(title: str, totals: dict[str, UsageTotals], t: Translator) -> str:
     if not totals:
-        return f"{title}: no turns."
+        return t.gettext("{title}: no turns.", title=title)
     lines = [f"{title}:"]
-    for role, t in totals.items():
+    for role, sums in totals.items():
         cache = (
-            f" (+{t.cache_read_tokens:,} cached read, {t.cache_write_tokens:,} cache write)"
-            if t.cache_read_tokens or t.cache_write_tokens
+            t.gettext(
+                " (+{read} cached read, {write} cache write)",
+                read=format(sums.cache_read_tokens, ","),
+                write=format(sums.cache_write_tokens, ","),
+            )
+            if sums.cache_read_tokens or sums.cache_write_tokens
             else ""
         )
-        lines.append(
-            f"• {role}: {t.turns} turn{'s' * (t.turns != 1)}, {t.input_tokens:,} in / "
-            f"{t.output_tokens:,} out tokens{cache}, ${t.cost_usd:.4f}"
+        turns = t.ngettext("{n} turn", "{n} turns", sums.turns)
+        tokens = t.gettext(
+            "{input} in / {output} out tokens",
+            input=format(sums.input_tokens, ","),
+            output=format(sums.output_tokens, ","),
         )
+        lines.append(f"• {role}: {turns}, {tokens}{cache}, ${sums.cost_usd:.4f}")
     if len(totals) > 1:
-        lines.append(f"• total: ${sum(t.cost_usd for t in totals.values()):.4f}")
+        total = sum(sums.cost_usd for sums in totals.values())
+        lines.append(t.gettext("• total: {cost}", cost="$" + format(total, ".4f")))
     return "\n".join(lines)
 
 
-def _limits_block(notes: Iterable[RateLimitNote], zone: ZoneInfo) -> str:
-    lines = ["Rate limits (as Claude Code last reported them):"]
+def _limits_block(notes: Iterable[RateLimitNote], zone: ZoneInfo, t: Translator) -> str:
+    lines = [t.gettext("Rate limits (as Claude Code last reported them):")]
     for note in notes:
-        used = f", {note.utilization:.0%} used" if note.utilization is not None else ""
-        resets = f", resets {_when(note.resets_at, zone)}" if note.resets_at else ""
+        used = (
+            t.gettext(", {share} used", share=format(note.utilization, ".0%"))
+            if note.utilization is not None
+            else ""
+        )
+        resets = (
+            t.gettext(", resets {when}", when=_when(note.resets_at, zone, t))
+            if note.resets_at
+            else ""
+        )
         lines.append(f"• {note.window.replace('_', ' ')}: {note.status}{used}{resets}")
     return "\n".join(lines)
 
 
-def _when(moment: datetime, zone: ZoneInfo) -> str:
+def _when(moment: datetime, zone: ZoneInfo, t: Translator) -> str:
     local = moment.astimezone(zone)
-    return f"{local.day} {local:%b %H:%M}"
+    return f"{_date(local, t)} {local:%H:%M}"
+
+
+def _date(moment: datetime, t: Translator) -> str:
+    """ "5 Dec", with the month's short name in the reader's language."""
+    months = (
+        t.pgettext("month", "Jan"),
+        t.pgettext("month", "Feb"),
+        t.pgettext("month", "Mar"),
+        t.pgettext("month", "Apr"),
+        t.pgettext("month", "May"),
+        t.pgettext("month", "Jun"),
+        t.pgettext("month", "Jul"),
+        t.pgettext("month", "Aug"),
+        t.pgettext("month", "Sep"),
+        t.pgettext("month", "Oct"),
+        t.pgettext("month", "Nov"),
+        t.pgettext("month", "Dec"),
+    )
+    return f"{moment.day} {months[moment.month - 1]}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,8 +174,9 @@ class StatusSources:
     outbox: OutboxRepo
     tasks: TaskRepo
     triggers: TriggerRepo | None = None
-    model: Callable[[], str | None] | None = None
-    """A line about the AI service while it is unreachable (Outages.describe)."""
+    model: Callable[[Translator], str | None] | None = None
+    """A line about the AI service while it is unreachable, in the reader's words
+    (Outages.describe)."""
     grants: GrantBook | None = None
     """The owner's scoped grants in force (their actions may be others' words: plain)."""
 
@@ -143,48 +185,58 @@ def status_command(sources: StatusSources, /) -> CommandSpec:
     """/status: live sessions, active tasks, triggers and queue depth."""
 
     async def handler(ctx: CommandContext, command: Command) -> Body:
+        t = ctx.words
         live = sources.sessions.live_keys
         tasks = await sources.tasks.active()
         counts = await sources.inbox.count_by_state()
         outgoing = await sources.outbox.pending_count()
+        keys = f" ({', '.join(str(k) for k in reversed(live))})" if live else ""
+        listed = t.gettext(" — /tasks lists them") if tasks else ""
         lines = [
-            f"Live sessions: {len(live)}"
-            + (f" ({', '.join(str(k) for k in reversed(live))})" if live else ""),
-            f"Active tasks: {len(tasks)}" + (" — /tasks lists them" if tasks else ""),
-            await _triggers_line(sources.triggers),
-            f"Queue: {counts['pending']} message(s) waiting, {counts['processing']} being "
-            f"answered; {outgoing} repl(ies) to send",
+            t.gettext("Live sessions: {n}", n=len(live)) + keys,
+            t.gettext("Active tasks: {n}", n=len(tasks)) + listed,
+            await _triggers_line(sources.triggers, t),
+            t.ngettext(
+                "Queue: {n} message waiting", "Queue: {n} messages waiting", counts["pending"]
+            )
+            + t.gettext(", {n} being answered", n=counts["processing"])
+            + t.ngettext("; {n} reply to send", "; {n} replies to send", outgoing),
         ]
         listing = RichText().text("\n".join(lines) + "\n")
-        await _taint_line(listing, sources.sessions, ctx.session_key)
-        model = sources.model() if sources.model is not None else None
+        await _taint_line(listing, sources.sessions, ctx.session_key, t)
+        model = sources.model(t) if sources.model is not None else None
         if model:
             listing.text(model + "\n")
         if sources.grants is not None:
-            await sources.grants.describe(listing)
+            await sources.grants.describe(listing, t)
         return listing.build()
 
-    return CommandSpec(handler, "what is running and waiting", owner_only=True)
+    return CommandSpec(handler, gettext_noop("what is running and waiting"), owner_only=True)
 
 
-async def _taint_line(out: RichText, sessions: SessionManager, key: SessionKey) -> None:
+async def _taint_line(
+    out: RichText, sessions: SessionManager, key: SessionKey, t: Translator
+) -> None:
     """Whether this session read outside text, since when and why (the cause may name
     someone else, so it goes plain): until /clear, what it does beyond reading asks."""
     taint = await sessions.tainted(key)
     if taint is None:
-        out.text("This conversation has read only your own words.\n")
+        out.text(t.gettext("This conversation has read only your own words.\n"))
         return
-    since = "" if taint.since is None else f" (since {taint.since:%Y-%m-%d %H:%M} UTC)"
-    out.text("This conversation has read text from outside: ").plain(taint.caused_by)
-    out.text(f"{since}. Until /clear, anything beyond reading asks you first.\n")
+    t.rich(out, "This conversation has read text from outside: {cause}", cause=taint.caused_by)
+    if taint.since is not None:
+        out.text(t.gettext(" (since {when} UTC)", when=taint.since.strftime("%Y-%m-%d %H:%M")))
+    out.text(t.gettext(". Until /clear, anything beyond reading asks you first.\n"))
 
 
-async def _triggers_line(triggers: TriggerRepo | None) -> str:
+async def _triggers_line(triggers: TriggerRepo | None, t: Translator) -> str:
     if triggers is None:
-        return "Triggers: not set up"
+        return t.gettext("Triggers: not set up")
     schedules = await triggers.list_schedules(enabled_only=True)
     watched = await triggers.list_subscriptions(enabled_only=True)
-    return f"Triggers: {len(schedules)} schedule(s) on, {len(watched)} source(s) watched"
+    return t.ngettext(
+        "Triggers: {n} schedule on", "Triggers: {n} schedules on", len(schedules)
+    ) + t.ngettext(", {n} source watched", ", {n} sources watched", len(watched))
 
 
 def tasks_command(*, tasks: TaskRepo, people: PeopleRepo) -> CommandSpec:
@@ -192,32 +244,36 @@ def tasks_command(*, tasks: TaskRepo, people: PeopleRepo) -> CommandSpec:
     names and next steps may be other people's words: plain text, never Markdown."""
 
     async def handler(ctx: CommandContext, command: Command) -> Body:
+        t = ctx.words
         if ctx.is_owner:
             found = await tasks.list(statuses=OPEN_TASKS)
         else:
             found = await tasks.list(assignee_id=ctx.person_id, statuses=OPEN_TASKS)
         if not found:
-            return "No open tasks."
-        listing = RichText().text("Open tasks:")
+            return t.gettext("No open tasks.")
+        listing = RichText().text(t.gettext("Open tasks:"))
         for task in found[:SHOWN_TASKS]:
-            await _task_line(listing.text("\n"), task, people, owner=ctx.is_owner)
+            await _task_line(listing.text("\n"), task, people, t, owner=ctx.is_owner)
         if len(found) > SHOWN_TASKS:
-            listing.text(f"\n… and {len(found) - SHOWN_TASKS} more.")
+            listing.text(t.gettext("\n… and {n} more.", n=len(found) - SHOWN_TASKS))
         return listing.build()
 
-    return CommandSpec(handler, "open tasks")
+    return CommandSpec(handler, gettext_noop("open tasks"))
 
 
-async def _task_line(out: RichText, task: Task, people: PeopleRepo, *, owner: bool) -> None:
+async def _task_line(
+    out: RichText, task: Task, people: PeopleRepo, t: Translator, *, owner: bool
+) -> None:
     out.text(f"#{task.id} ").plain(task.title).text(f" [{task.status.value}]")
     if owner:
-        for label, person_id in (("for", task.assignee_id), ("with", task.counterpart_id)):
-            if person_id is not None:
-                out.text(f" {label} ").plain(await _name(people, person_id))
+        if task.assignee_id is not None:
+            t.rich(out, " for {who}", who=await _name(people, task.assignee_id))
+        if task.counterpart_id is not None:
+            t.rich(out, " with {who}", who=await _name(people, task.counterpart_id))
     if task.due_at is not None:
-        out.text(f", due {task.due_at:%Y-%m-%d %H:%M} UTC")
+        out.text(t.gettext(", due {when} UTC", when=task.due_at.strftime("%Y-%m-%d %H:%M")))
     if task.next_step:
-        out.text("\n   next: ").plain(task.next_step)
+        t.rich(out, "\n   next: {step}", step=task.next_step)
 
 
 async def _name(people: PeopleRepo, person_id: int) -> str:
@@ -232,15 +288,18 @@ def update_command(updater: Updater, /) -> CommandSpec:
     """/update: pull and reinstall (or UPDATE_COMMAND), then restart; reports old → new."""
 
     async def handler(ctx: CommandContext, command: Command) -> str:
+        t = ctx.words
         try:
-            outcome = await updater.update()
+            outcome = await updater.update(t)
         except UpdateFailed as exc:
-            return f"The update failed, so nothing changed.\n\n{exc}"
+            return t.gettext("The update failed, so nothing changed.\n\n{error}", error=exc)
         if not outcome.changed:
-            return f"Jobs is already up to date ({outcome.old})."
-        return (
-            f"Updated Jobs: {outcome.old} → {outcome.new}. Restarting now; "
-            "I'll be back in a few seconds."
+            return t.gettext("Jobs is already up to date ({version}).", version=outcome.old)
+        return t.gettext(
+            "Updated Jobs: {old} → {new}. Restarting now; I'll be back in a few seconds.",
+            old=outcome.old,
+            new=outcome.new,
         )
 
-    return CommandSpec(handler, "update Jobs to the latest version and restart", owner_only=True)
+    summary = gettext_noop("update Jobs to the latest version and restart")
+    return CommandSpec(handler, summary, owner_only=True)

@@ -18,6 +18,7 @@ from jobs.conversation.draft import Draft, Preview, PreviewStore
 from jobs.conversation.outcome import Outcome, judge
 from jobs.conversation.plan import frame_group, is_long, outside_text, prompt_text
 from jobs.conversation.routes import GroupRoute, OwnerRoute, PersonRoute, TaskRoute, TurnRoute
+from jobs.i18n.speakers import WordsFor, english_for
 from jobs.messages import Channel, GroupLine, OutboundMessage
 from jobs.sessions.port import Sessions
 from jobs.sessions.replies import Reply, Usage
@@ -26,6 +27,8 @@ from jobs.storage.inbox import InboxItem
 
 TYPING_EVERY: Final = 4.5  # Telegram shows "typing…" for about 5 s
 
+LanguageNote = Callable[[int], Awaitable[str | None]]
+"""For a writer's id, a line telling the model their language (None: English, nothing said)."""
 OwnerNote = Callable[[], Awaitable[str | None]]
 """A line for the owner's turn about their tools' health (the browser is down), or None."""
 
@@ -64,6 +67,8 @@ class TurnHooks:
     owner_note: OwnerNote | None = None
     group_context: GroupContext | None = None
     """What was said in a group before someone there asked (without it: nothing)."""
+    language_note: LanguageNote | None = None
+    """The line telling the model the writer's language (Speakers.model_note), said last."""
 
 
 class Turns:
@@ -77,6 +82,7 @@ class Turns:
         uploads_dir: Path,
         hooks: TurnHooks | None = None,
         previews: PreviewStore | None = None,
+        words_for: WordsFor | None = None,
     ) -> None:
         """`previews`: where replies streamed into a message of their own are remembered
         (without it, a chat that shows no drafts shows "typing…")."""
@@ -85,6 +91,8 @@ class Turns:
         self._uploads = uploads_dir
         self.hooks = hooks or TurnHooks()
         self._previews = previews
+        self.words_for = words_for or english_for
+        """Each writer's language, for what Jobs itself says about their turn."""
 
     def start(self, item: InboxItem, route: TurnRoute, /) -> Turn:
         """The turn for `item`, running from now on."""
@@ -121,6 +129,10 @@ class Turns:
             prompt = f"{note}\n{prompt}" if note else prompt
         if isinstance(route, GroupRoute):
             prompt = f"{await self._group_frame(item)}\n{prompt}"
+        if self.hooks.language_note is not None:
+            # Last, in the turn's own text: the cached prompt prefix stays the same.
+            language = await self.hooks.language_note(item.sender_id)
+            prompt = f"{prompt}\n{language}" if language else prompt
         if isinstance(route, TaskRoute):
             assert self.hooks.task_turns is not None  # _effective made it a PersonRoute else
             return await self.hooks.task_turns.counterpart_turn(route.task_id, item, prompt)
@@ -245,7 +257,7 @@ class Turn:
         """What the finished turn means. The helpers stop first (the ack's request went out
         at the start; cancelling ends only the wait for its answer)."""
         await _settled(*self._helpers)
-        return judge(self._work, self.followed)
+        return judge(self._work, self.followed, await self.turns.words_for(self.item.sender_id))
 
     async def cancel(self) -> None:
         self._work.cancel()

@@ -27,6 +27,8 @@ from jobs.conversation.routes import AnnounceRoute, IgnoreRoute, PersonRoute, Tu
 from jobs.conversation.senders import GroupCheck, HandoverCheck, Senders
 from jobs.conversation.turn import Turn, Turns
 from jobs.conversation.untrusted import one_line, preview
+from jobs.i18n.speakers import Speakers
+from jobs.i18n.translator import Translator, english
 from jobs.messages import OutboundMessage
 from jobs.richtext import RichText
 from jobs.storage.busy import retry_busy
@@ -80,6 +82,9 @@ class ChatServices:
             groups=self.groups,
         )
 
+    speakers: Speakers | None = None
+    """Who speaks what: each person is answered in their language (English without it)."""
+
 
 class ChatHost(Protocol):
     """What a worker asks of the Dispatcher that runs it."""
@@ -116,11 +121,15 @@ class ChatWorker:
                 return
             await self._handle_safely(item)
 
+    async def _words(self, person_id: int, /) -> Translator:
+        speakers = self.services.speakers
+        return english() if speakers is None else await speakers.words_for(person_id)
+
     async def _claim(self) -> InboxItem | None:
         inbox = self.services.inbox
         return await retry_busy(
             lambda: inbox.claim_next(self.chat_id),
-            what=f"Taking the next message of chat {self.chat_id}",
+            what=f"Taking the next message of chat {self.chat_id}",  # i18n: skip
         )
 
     async def _handle_safely(self, item: InboxItem) -> None:
@@ -130,27 +139,26 @@ class ChatWorker:
             raise  # stays `processing`; recover() picks it up at the next start
         except Exception:
             logger.exception("Message %s in chat %s failed", item.msg_id, item.chat_id)
-            sorry = (
+            sorry = (await self._words(item.sender_id)).gettext(
                 "Sorry, something went wrong on my side while handling that message. "
                 "Please try again."
             )
             await retry_busy(  # never left `processing` because the database was locked
                 lambda: self.services.answers.finish(item, sorry, InboxState.FAILED),
-                what=f"Finishing message {item.msg_id} in chat {item.chat_id}",
+                what=f"Finishing message {item.msg_id} in chat {item.chat_id}",  # i18n: skip
             )
 
     async def _handle(self, item: InboxItem) -> None:
         s = self.services
         if item.attempts > MAX_ATTEMPTS:  # taken this often and never finished: a crash loop
-            await s.answers.finish(item, _GIVEN_UP, InboxState.FAILED)
+            await s.answers.finish(
+                item, _given_up(await self._words(item.sender_id)), InboxState.FAILED
+            )
             return
-        if item.sender_id != s.owner_id and s.limiter.muted(item.sender_id):
-            # A flood: what the person queued meanwhile goes in the same write, so the
-            # database stays free for the owner's messages.
-            await s.inbox.finish(item.id, InboxState.IGNORED, "rate limited")
-            if item.group is None:  # a group's queue holds other people's messages too
-                await s.inbox.ignore_waiting(item.chat_id, "rate limited")
+        if await self._muted(item):
             return
+        if s.speakers is not None:  # before its answer: the first one is in their language
+            await s.speakers.heard(item.sender_id, item.text)
         where = await self._route(item)
         if isinstance(where, IgnoreRoute):
             await s.inbox.finish(item.id, InboxState.IGNORED, where.reason)
@@ -159,12 +167,24 @@ class ChatWorker:
         # Where Jobs does not speak (the owner's drafts), a command is text for the session.
         elif where.speaks and (command := await self._command_of(item)) is not None:
             if await self._within_limits(item):
-                answer = await s.commands.run(_context(item, where), command)
+                ctx = _context(item, where, await self._words(item.sender_id))
+                answer = await s.commands.run(ctx, command)
                 await s.answers.finish(item, answer, InboxState.ANSWERED)
         elif not await s.outages.admit(item, owner=where.is_owner, speaks=where.speaks):
             self.host.deferred()  # the model is down: it waits, and uses no rate limit meanwhile
         elif await self._within_limits(item, speaks=where.speaks):
             await self._turn(item, where)
+
+    async def _muted(self, item: InboxItem) -> bool:
+        """A flood: the row is dropped, and what the person queued meanwhile goes in the same
+        write, so the database stays free for the owner's messages."""
+        s = self.services
+        if item.sender_id == s.owner_id or not s.limiter.muted(item.sender_id):
+            return False
+        await s.inbox.finish(item.id, InboxState.IGNORED, "rate limited")  # i18n: skip
+        if item.group is None:  # a group's queue holds other people's messages too
+            await s.inbox.ignore_waiting(item.chat_id, "rate limited")  # i18n: skip
+        return True
 
     async def _route(self, item: InboxItem) -> TurnRoute | AnnounceRoute | IgnoreRoute:
         s = self.services
@@ -197,7 +217,9 @@ class ChatWorker:
             self.host.deferred()
         elif isinstance(where, PersonRoute) and await s.senders.handed_over(where.person_id):
             # The owner began talking with them while the turn ran: Jobs does not talk over them.
-            await s.answers.withheld(item, outcome, "the owner took the conversation over")
+            await s.answers.withheld(
+                item, outcome, "the owner took the conversation over"
+            )  # i18n: skip (the row's stored note)
             released = False
         else:
             await s.answers.turn_done(
@@ -214,7 +236,7 @@ class ChatWorker:
         s = self.services
         for extra in await s.inbox.claim_pending_for(self.chat_id):
             command = await self._command_of(extra) if turn.route.speaks else None
-            ctx = _context(extra, turn.route)
+            ctx = _context(extra, turn.route, await self._words(extra.sender_id))
             immediate = command is not None and s.commands.is_immediate(
                 command, is_owner=ctx.is_owner
             )
@@ -249,48 +271,66 @@ class ChatWorker:
         if verdict.allowed:
             return True
         if verdict.warn and speaks:
+            t = await self._words(item.sender_id)
             minutes = max(1, round(verdict.retry_after / 60))
-            why = (
-                "I'm getting more messages than I can answer right now"
+            text = (
+                t.gettext(
+                    "I'm getting more messages than I can answer right now. Please wait about "
+                    "{minutes} min and send it again.",
+                    minutes=minutes,
+                )
                 if verdict.busy
-                else "You're sending messages faster than I can answer"
+                else t.gettext(
+                    "You're sending messages faster than I can answer. Please wait about "
+                    "{minutes} min and send it again.",
+                    minutes=minutes,
+                )
             )
-            text = f"{why}. Please wait about {minutes} min and send it again."
             await s.answers.finish(item, text, InboxState.IGNORED)
         else:
-            await s.inbox.finish(item.id, InboxState.IGNORED, "rate limited")
+            await s.inbox.finish(item.id, InboxState.IGNORED, "rate limited")  # i18n: skip
         return False
 
     async def _announce(self, item: InboxItem) -> None:
         s = self.services
         if not await s.people.mark_announced(item.sender_id):
-            await s.inbox.finish(item.id, InboxState.IGNORED, "waiting for the owner")
+            await s.inbox.finish(item.id, InboxState.IGNORED, "waiting for the owner")  # i18n: skip
             return
         # Names and text are the stranger's: plain and quoted, never formatting or links.
+        t = await s.speakers.owner() if s.speakers is not None else english()
         username = one_line(item.sender_username)
-        notice = RichText().plain(one_line(item.sender_name) or "Someone")
-        notice.plain(f" (@{username})" if username else "")
-        notice.text(f", id {item.sender_id}, wrote to you:\n\n")
+        who = (one_line(item.sender_name) or t.gettext("Someone")) + (
+            f" (@{username})" if username else ""
+        )
+        notice = t.rich(
+            RichText(), "{who}, id {id}, wrote to you:\n\n", who=who, id=str(item.sender_id)
+        )
         notice.quote(preview(item.text, limit=300)).text(
-            f"\n\nShould I answer them? /allow_{item.sender_id} lets me talk with them, "
-            f"/block_{item.sender_id} ignores them for good."
+            t.gettext(
+                "\n\nShould I answer them? /allow_{id} lets me talk with them, /block_{id} "
+                "ignores them for good.",
+                id=item.sender_id,
+            )
         )
         await s.answers.store(
             [OutboundMessage.formatted(s.owner_id, notice.build())], item, InboxState.IGNORED
         )
 
 
-_GIVEN_UP: Final = (
-    "Sorry, I tried to handle this message several times and failed each time, so I'm "
-    "giving up on it."
-)
+def _given_up(t: Translator) -> str:
+    return t.gettext(
+        "Sorry, I tried to handle this message several times and failed each time, so I'm "
+        "giving up on it."
+    )
 
 
-def _context(item: InboxItem, where: TurnRoute) -> CommandContext:
-    """A command acts on its writer's own session (a task's counterpart's, never the task's)."""
+def _context(item: InboxItem, where: TurnRoute, words: Translator) -> CommandContext:
+    """A command acts on its writer's own session (a task's counterpart's, never the task's),
+    and answers in its writer's language."""
     return CommandContext(
         person_id=item.sender_id,
         chat_id=item.chat_id,
         session_key=where.own_key,
         is_owner=where.is_owner,
+        words=words,
     )

@@ -32,6 +32,7 @@ from jobs.delegation import prompts
 from jobs.delegation.prompts import TaskCard
 from jobs.errors import SessionError
 from jobs.extensions.skill_plugins import plugin_skill_names
+from jobs.i18n.speakers import OwnerWords, english_words
 from jobs.messages import OutboundMessage
 from jobs.richtext import RichText
 from jobs.sessions.keys import SessionKey
@@ -81,8 +82,11 @@ class TaskSessions:
         config: TaskSessionSettings,
         clock: Clock = utc_now,
         held: Held = _never_held,
+        words: OwnerWords | None = None,
     ) -> None:
+        """`words`: the owner's language, for Jobs' own words in the tasks' reports."""
         self._held = held
+        self._words = words or english_words
         self._sessions = sessions
         self._tasks = tasks
         self._people = people
@@ -113,7 +117,8 @@ class TaskSessions:
             if await self._waits(task):
                 raise SessionError(f"Task #{task_id} waits while the owner talks with its person.")
             card = await self._card(task)
-            outside = "a post in a chat the task watches" if tainted else None
+            # A taint's cause is recorded (and shown with an approval) as said: English.
+            outside = "a post in a chat the task watches" if tainted else None  # i18n: skip
             taint = self._taint(card, message=False, outside=outside)
             framed = prompts.trigger_prompt(card, prompt)
             return await self._turn(card, framed, taint, sealed=True)
@@ -143,7 +148,7 @@ class TaskSessions:
         task = await self._tasks.get(task_id)
         if task is None or task.status is TaskStatus.CANCELLED:
             return []
-        said = prompts.report_text(task, text)
+        said = prompts.report_text(task, text, await self._words())
         return [] if said is None else [OutboundMessage.formatted(self._config.owner_chat, said)]
 
     # -- the heartbeat ------------------------------------------------------------------------
@@ -172,10 +177,14 @@ class TaskSessions:
         return task.counterpart_id is not None and await self._held(task.counterpart_id)
 
     async def _say_it_waits(self, task: Task) -> None:
-        said = RichText().text(f"Task #{task.id} «").plain(" ".join(task.title.split()))
-        said.text(
-            "» waits while you talk with its person yourself: "
-            f"/handback_{task.counterpart_id} lets it go on."
+        t = await self._words()
+        said = t.rich(
+            RichText(),
+            "Task #{id} «{title}» waits while you talk with its person yourself: {command} lets "
+            "it go on.",
+            id=str(task.id),
+            title=" ".join(task.title.split()),
+            command=f"/handback_{task.counterpart_id}",
         )
         owner = self._config.owner_chat
         await self._outbox.enqueue([OutboundMessage.formatted(owner, said.build())])
@@ -242,10 +251,14 @@ class TaskSessions:
             return await self._turn(card, prompt, taint, sealed=True)
         except SessionError as exc:
             logger.warning("%s: the turn failed: %s", card.name, exc)
-            return Reply(f"This turn could not run: {exc}", None, Usage())
+            said = (await self._words()).gettext("This turn could not run: {error}", error=exc)
+            return Reply(said, None, Usage())
         except Exception as exc:  # a background turn's boundary: the owner is told
             logger.exception("%s: the turn failed", card.name)
-            return Reply(f"This turn failed unexpectedly ({type(exc).__name__}).", None, Usage())
+            said = (await self._words()).gettext(
+                "This turn failed unexpectedly ({name}).", name=type(exc).__name__
+            )
+            return Reply(said, None, Usage())
 
     async def _turn(
         self, card: TaskCard, prompt: str, taint: TaintSource | None, *, sealed: bool
@@ -295,7 +308,9 @@ class TaskSessions:
         cause = _card_cause(task) or outside
         if person is not None and (message or task.session_id is not None):
             who = person_label(person)
-            cause = f"a message from {who}" if message else f"what {who} wrote in this task"
+            cause = (
+                f"a message from {who}" if message else f"what {who} wrote in this task"
+            )  # i18n: skip
         if cause is None:
             return None
         role = task_role(grants=task.grants, skill=task.skill)
@@ -313,7 +328,9 @@ def _card_cause(task: Task) -> str | None:
     """Why the task's card itself is outside text (the assignee wrote into it), or None."""
     if task.outside_text_by is None:
         return None
-    return str(json.loads(task.outside_text_by).get("caused_by") or "someone else's notes")
+    return str(
+        json.loads(task.outside_text_by).get("caused_by") or "someone else's notes"
+    )  # i18n: skip
 
 
 def _free_calls(card: TaskCard, *, private: bool) -> tuple[FreeCall, ...]:

@@ -14,6 +14,7 @@ from jobs.storage.groups import GroupRepo
 from jobs.storage.handovers import HandoverRepo
 from jobs.storage.history import HistoryRepo
 from jobs.storage.inbox import InboxRepo
+from jobs.storage.languages import LanguageRepo
 from jobs.storage.outbox import OutboxRepo
 from jobs.storage.people import PeopleRepo
 from jobs.storage.reply_modes import ReplyModeRepo
@@ -28,6 +29,7 @@ class Repos:
     inbox: InboxRepo
     outbox: OutboxRepo
     people: PeopleRepo
+    languages: LanguageRepo
     sessions: SessionRepo
     tasks: TaskRepo
     triggers: TriggerRepo
@@ -48,6 +50,7 @@ class Repos:
             inbox=InboxRepo(db),
             outbox=OutboxRepo(db),
             people=PeopleRepo(db),
+            languages=LanguageRepo(db),
             sessions=SessionRepo(db),
             tasks=TaskRepo(db),
             triggers=TriggerRepo(db),

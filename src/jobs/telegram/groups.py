@@ -142,7 +142,7 @@ def _line(message: Any) -> GroupLine:
     sender = message.sender
     text = message.message or ""
     if not text and message.media is not None:
-        text = "[an attachment]"
+        text = "[an attachment]"  # i18n: skip (for the model)
     return GroupLine(
         msg_id=int(message.id),
         sender=display_name(sender) if sender is not None else "someone",

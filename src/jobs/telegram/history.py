@@ -102,14 +102,18 @@ class HistoryUpdates:
     async def _on_new(self, event: Any) -> None:
         entry = history_entry(event.message, int(event.chat_id))
         if entry is not None:
-            await retry_busy(lambda: self._on_message(entry), what="Indexing a message")
+            await retry_busy(
+                lambda: self._on_message(entry), what="Indexing a message"
+            )  # i18n: skip (the log's)
 
     async def _on_delete(self, event: Any) -> None:
         chat_id = None if event.chat_id is None else int(event.chat_id)
         if chat_id is not None and not self._watching(chat_id):
             return
         ids = [int(i) for i in event.deleted_ids]
-        await retry_busy(lambda: self._on_deleted(ids, chat_id), what="Forgetting deleted messages")
+        await retry_busy(
+            lambda: self._on_deleted(ids, chat_id), what="Forgetting deleted messages"
+        )  # i18n: skip (the log's)
 
 
 def history_entry(message: Any, chat_id: int, /) -> HistoryEntry | None:

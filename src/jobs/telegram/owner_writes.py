@@ -61,7 +61,7 @@ class OwnerWrites:
         chat_id, text = int(message.chat_id), message.message or ""
         await retry_busy(
             lambda: self._on_write(chat_id, text, message.date),
-            what=f"Noting that the owner wrote to {chat_id}",
+            what=f"Noting that the owner wrote to {chat_id}",  # i18n: skip (the log's)
         )
 
     async def _by_owner(self, message: Any) -> bool:
