@@ -51,6 +51,7 @@ from jobs.sessions.manager import SessionManager
 from jobs.sessions.outside import OutsideInput
 from jobs.storage import Database
 from jobs.storage.repos import Repos
+from jobs.tools import browser as browser_tools
 from jobs.tools import extensions as extension_tools
 from jobs.tools import memory as memory_tools
 from jobs.tools import schedules as schedule_tools
@@ -86,6 +87,7 @@ READ_ONLY_TOOLS = (
     | trigger_tools.READ_ONLY_TOOLS
     | extension_tools.READ_ONLY_TOOLS
     | telegram_tools.READ_ONLY_TOOLS
+    | browser_tools.READ_ONLY_TOOLS
 )
 
 
@@ -241,7 +243,6 @@ def secret_intake(
         store=core.secrets,
         owner_id=owner_id,
         outbox=core.repos.outbox,
-        on_outbox=core.sender.wake,
         clock=core.clock,
         eraser=parts.eraser if parts else None,
     )

@@ -7,7 +7,6 @@ import os
 import signal
 from typing import Any
 
-import pytest
 from telethon.tl import types
 
 from jobs.conversation.outage import NOTICE, notice
@@ -149,11 +148,6 @@ async def test_a_cli_killed_mid_turn_is_started_again_and_the_message_answered_o
     assert "Traceback" not in jobs.log()
 
 
-@pytest.mark.xfail(
-    reason="the failed turn's prompt stays in the Claude transcript and the retry sends it "
-    "again; fix: resume the retry at the last good message (resume_session_at)",
-    strict=True,
-)
 async def test_a_held_message_reaches_the_model_once(rig: Rig) -> None:
     model = Model()
     rig.model.default = model

@@ -64,7 +64,7 @@ def audited(jobs: Jobs, event: str) -> list[Any]:
 
 async def test_a_card_a_tap_and_the_call_runs_once(make: Callable[..., Jobs]) -> None:
     jobs, bot = await with_bot(make)
-    await start_meeting_task(jobs)
+    await start_meeting_task(jobs, grants=("bash",))  # a task has no shell unless granted
     marker = jobs.settings.workspace_dir / "ran"
     card, code = await card_for(jobs, bot, f"touch {marker}", nth=1)
     assert f"It wants to run Bash, exactly this:\ntouch {marker}" in card.message
@@ -99,7 +99,7 @@ async def test_a_card_a_tap_and_the_call_runs_once(make: Callable[..., Jobs]) ->
 
 async def test_a_tap_from_anyone_else_does_nothing(make: Callable[..., Jobs]) -> None:
     jobs, bot = await with_bot(make)
-    await start_meeting_task(jobs)
+    await start_meeting_task(jobs, grants=("bash",))  # a task has no shell unless granted
     marker = jobs.settings.workspace_dir / "ran"
     card, code = await card_for(jobs, bot, f"touch {marker}", nth=1)
     bot.tap(STRANGER, card, f"j:a:{code}".encode())
@@ -126,7 +126,7 @@ async def test_a_grant_lets_the_same_call_run_again_and_nothing_else(
     make: Callable[..., Jobs],
 ) -> None:
     jobs, bot = await with_bot(make)
-    await start_meeting_task(jobs)
+    await start_meeting_task(jobs, grants=("bash",))  # a task has no shell unless granted
     log = jobs.settings.workspace_dir / "log"
     same = f"echo again >> {log}"
     card, code = await card_for(jobs, bot, same, nth=1)

@@ -91,6 +91,7 @@ async def test_status_and_tasks(make_jobs: MakeJobs) -> None:
     status = await owner_says(jobs, "/status")
     assert "Live sessions: 1 (owner)" in status
     assert "Queue: 0 message(s) waiting, 1 being answered" in status  # /status itself
+    assert "This conversation has read only your own words." in status
     assert await owner_says(jobs, "/tasks") == "No open tasks."
     jobs.tg.incoming(ALICE, "/status")
     jobs.tg.incoming(ALICE, "/tasks")

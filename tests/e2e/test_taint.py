@@ -50,6 +50,7 @@ async def test_a_forwarded_message_taints_the_owners_session_until_clear(
     jobs.tg.outgoing(OWNER_ID, attack, fwd_from=forwarded_from_bob())
     asked, code = await question(jobs, 1)
     assert f"touch {marker}" in asked.message and "forwarded from Bob" in asked.message
+    assert "/clear starts a clean conversation" in asked.message  # how it stops asking
     jobs.tg.outgoing(OWNER_ID, "no", reply_to=asked.id)
     replies = await jobs.replies_to(OWNER_ID, 3)
     assert replies[1:] == [f"Denied: Bash will not run ({code}).", "I did not run it."]

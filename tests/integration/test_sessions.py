@@ -254,8 +254,31 @@ async def test_overloaded_forever_gives_apology(stack: Stack, fake_model: FakeAn
     assert reply.is_error and reply.error_kind == "server_error"
     assert reply.text.startswith("Sorry") and "529" not in reply.text
     again = await manager.run_turn(OWNER_KEY, OWNER, "better now?")
-    # The unanswered "hi" stays in the history and goes out with the next message.
-    assert again.text == "echo: hi\n\nbetter now?" and not again.is_error
+    # The unanswered "hi" is cut from the history (the conversation sends a held message
+    # again itself): the model reads each message once. The session goes on as a fork.
+    assert again.text == "echo: better now?" and not again.is_error
+    assert all("hi" not in text for text in fake_model.calls[-1].user_texts)
+
+
+async def test_an_unanswered_turn_is_cut_from_a_longer_history(
+    stack: Stack, fake_model: FakeAnthropic
+) -> None:
+    manager = stack.manager()
+    assert (
+        await manager.run_turn(OWNER_KEY, OWNER, "remember: blue")
+    ).text == "echo: remember: blue"
+    first_id = (await SessionRepo(stack.db).get("owner")).sdk_session_id  # type: ignore[union-attr]
+    fake_model.push(error(529), error(529))
+    failed = await manager.run_turn(OWNER_KEY, OWNER, "which colour?")
+    assert failed.error_kind == "server_error"
+    again = await manager.run_turn(OWNER_KEY, OWNER, "which colour?")
+    assert again.text == "echo: which colour?"
+    said = fake_model.calls[-1].user_texts
+    assert sum("which colour?" in t for t in said) == 1  # once, not twice
+    assert any("remember: blue" in t for t in said)  # what came before is kept
+    record = await SessionRepo(stack.db).get("owner")
+    assert record is not None and record.sdk_session_id not in (None, first_id)  # a fork
+    assert record.resume_at is None
 
 
 async def test_stream_cut_is_retried(stack: Stack, fake_model: FakeAnthropic) -> None:

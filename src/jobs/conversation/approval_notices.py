@@ -13,6 +13,7 @@ from jobs.atomic import atomic_write
 from jobs.errors import StorageError
 from jobs.messages import MESSAGE_LIMIT, OutboundMessage
 from jobs.richtext import FormattedText, RichText, utf16_len, visible
+from jobs.sessions.keys import OWNER_KEY
 from jobs.sessions.taint import ApprovalRequest, TaintSource
 from jobs.storage import Approval, ApprovalState
 
@@ -55,7 +56,12 @@ def question(
         )
     if scope:
         rich.text(f" /grant_{code} lets exactly this run now and again in {scope}, unasked.")
-    return rich.text(f" No answer within {_duration(wait)} means no.").build()
+    rich.text(f" No answer within {_duration(wait)} means no.")
+    if approval.session_key == str(OWNER_KEY):
+        # Your own conversation asks only because it read that text: say how it stops asking.
+        rich.text("\n\nOnce you no longer need what it read, /clear starts a clean conversation")
+        rich.text(" that does what you ask without these questions.")
+    return rich.build()
 
 
 def question_message(

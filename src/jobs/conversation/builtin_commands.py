@@ -31,7 +31,7 @@ def builtin_commands(
 
     async def clear(ctx: CommandContext, command: Command) -> str:
         await sessions.reset(ctx.session_key)
-        ended = await grants.clear(ctx.session_key) if grants is not None else 0
+        ended = await grants.clear(str(ctx.session_key)) if grants is not None else 0
         also = f" The {ended} grant(s) of this session ended." if ended else ""
         return f"Done: our next message starts a fresh conversation.{also}"
 

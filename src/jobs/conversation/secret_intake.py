@@ -48,7 +48,6 @@ class SecretIntake:
         store: SecretStore,
         owner_id: int,
         outbox: OutboxRepo,
-        on_outbox: Callable[[], None],
         clock: Clock,
         eraser: MessageEraser | None = None,
     ) -> None:
@@ -56,7 +55,6 @@ class SecretIntake:
         self._store = store
         self._owner_id = owner_id
         self._outbox = outbox
-        self._on_outbox = on_outbox
         self._clock = clock
         self._eraser = eraser
 
@@ -169,7 +167,6 @@ class SecretIntake:
         except JobsError:
             logger.exception("could not answer a /secret command")
             return
-        self._on_outbox()
 
 
 _USAGE: Final = (

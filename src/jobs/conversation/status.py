@@ -15,6 +15,7 @@ from jobs.conversation.commands import Command, CommandContext, CommandSpec
 from jobs.conversation.grants import GrantBook
 from jobs.messages import Body
 from jobs.richtext import RichText
+from jobs.sessions.keys import SessionKey
 from jobs.sessions.manager import SessionManager
 from jobs.storage import (
     ACTIVE_STATUSES,
@@ -154,14 +155,28 @@ def status_command(sources: StatusSources, /) -> CommandSpec:
             f"Queue: {counts['pending']} message(s) waiting, {counts['processing']} being "
             f"answered; {outgoing} repl(ies) to send",
         ]
+        listing = RichText().text("\n".join(lines) + "\n")
+        await _taint_line(listing, sources.sessions, ctx.session_key)
         model = sources.model() if sources.model is not None else None
-        text = "\n".join([*lines, model] if model else lines)
-        if sources.grants is None:
-            return text
-        listing = RichText().text(text + "\n")
-        return listing.build() if await sources.grants.describe(listing) else text
+        if model:
+            listing.text(model + "\n")
+        if sources.grants is not None:
+            await sources.grants.describe(listing)
+        return listing.build()
 
     return CommandSpec(handler, "what is running and waiting", owner_only=True)
+
+
+async def _taint_line(out: RichText, sessions: SessionManager, key: SessionKey) -> None:
+    """Whether this session read outside text, since when and why (the cause may name
+    someone else, so it goes plain): until /clear, what it does beyond reading asks."""
+    taint = await sessions.tainted(key)
+    if taint is None:
+        out.text("This conversation has read only your own words.\n")
+        return
+    since = "" if taint.since is None else f" (since {taint.since:%Y-%m-%d %H:%M} UTC)"
+    out.text("This conversation has read text from outside: ").plain(taint.caused_by)
+    out.text(f"{since}. Until /clear, anything beyond reading asks you first.\n")
 
 
 async def _triggers_line(triggers: TriggerRepo | None) -> str:

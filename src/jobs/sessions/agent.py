@@ -12,6 +12,7 @@ the CLI injected itself) has its usage recorded and its text dropped.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 import uuid
@@ -70,6 +71,8 @@ class _Ended:
 class _Turn:
     collector: TurnCollector = field(default_factory=TurnCollector)
     sent: set[str] = field(default_factory=set)
+    order: list[str] = field(default_factory=list)
+    """The uuids in `sent`, in the order sent."""
     consumed: set[str] = field(default_factory=set)
     segments: int = 0
     stopping: bool = False
@@ -209,6 +212,7 @@ class AgentSession:
         assert self._client is not None
         message_id = str(uuid.uuid4())
         turn.sent.add(message_id)  # before the write: the answer may come before it returns
+        turn.order.append(message_id)
         try:
             await self._client.query(_prompt(text, message_id))
         except ClaudeSDKError as exc:
@@ -223,7 +227,8 @@ class AgentSession:
                 raise self._ended(item)
             if isinstance(item, ResultMessage):
                 if await self._end_segment(turn, item):
-                    return turn.collector.reply(interrupted=turn.stopping)
+                    reply = turn.collector.reply(interrupted=turn.stopping)
+                    return dataclasses.replace(reply, prompt_ids=tuple(turn.order))
             elif isinstance(item, SystemMessage) and item.subtype == "init":
                 await self._on_init(turn, item.data)
             elif isinstance(item, RateLimitEvent):

@@ -90,13 +90,20 @@ class SessionBuilder:
         return self._confinements.get(key, OUTSIDE_TEXT)
 
     async def make(
-        self, key: SessionKey, role: RoleSpec, person_id: int | None, cwd: Path, resume: str | None
+        self,
+        key: SessionKey,
+        role: RoleSpec,
+        person_id: int | None,
+        cwd: Path,
+        resume: str | None,
+        resume_at: str | None = None,
     ) -> AgentSession:
-        """`key`'s session, not started yet (the context text is read now)."""
+        """`key`'s session, not started yet (the context text is read now). `resume_at`: cut
+        the resumed transcript after that entry (jobs.sessions.rewind)."""
         version = self._context_version(role)  # read before the text: never newer than it
         context = await self._context.for_session() if self._context and version else ""
         self._context_of[key] = version
-        return self._build(key, role, person_id, cwd, resume, context)
+        return self._build(key, role, person_id, cwd, resume, context, resume_at)
 
     def _build(
         self,
@@ -106,6 +113,7 @@ class SessionBuilder:
         cwd: Path,
         resume: str | None,
         context: str,
+        resume_at: str | None = None,
     ) -> AgentSession:
         extra = self._extensions if role.extensions else None
         self._built_with[key] = self._extensions_version(role)
@@ -131,6 +139,7 @@ class SessionBuilder:
             ),
             stderr=lambda line: cli_logger.debug("[%s] %s", key, line),
             settings=self._config.cli_settings,
+            resume_at=resume_at,
         )
         return AgentSession(
             key=key,

@@ -34,6 +34,7 @@ from jobs.sessions.options import ExtensionsSource, PromptContext, SkillSource
 from jobs.sessions.pool import LivePool
 from jobs.sessions.records import TurnRecords
 from jobs.sessions.replies import Reply, Usage
+from jobs.sessions.rewind import UNANSWERED, rewind_point
 from jobs.sessions.roles import RoleSpec
 from jobs.sessions.settings import SessionSettings
 from jobs.sessions.stream import ReplyStream
@@ -287,7 +288,31 @@ class SessionManager:
         except ResumeFailed as exc:
             session, prime = await self._fresh_after(key, role, person_id, exc)
             reply = await self._run(session, prompt, prime, stream)
+        if reply.error_kind in UNANSWERED and reply.prompt_ids:
+            await self._rewind(key, role, person_id, reply)
         return dataclasses.replace(reply, tainted=state.taint is not None)
+
+    async def _rewind(
+        self, key: SessionKey, role: RoleSpec, person_id: int | None, reply: Reply
+    ) -> None:
+        """The model failed before answering: the message will be sent again once it is back,
+        so the session's next start resumes from before this turn's prompt (a fork), and the
+        model reads the message once. A turn in which a tool ran is kept (jobs.sessions.rewind)."""
+        session_id = reply.session_id
+        folder = self._builder.transcripts(self._builder.cwd(key, role, person_id))
+        if session_id is None or folder is None:
+            return
+        await self._pool.discard(key)  # the CLI writes the rest of its transcript as it exits
+        point = await asyncio.to_thread(
+            rewind_point, folder / f"{session_id}.jsonl", reply.prompt_ids[0]
+        )
+        if point is None:
+            return
+        if point.at is None:  # the prompt began the conversation: nothing before it to keep
+            await self._repo.set_sdk_session_id(str(key), None)
+        else:
+            await self._repo.set_resume_at(str(key), point.at)
+        logger.info("%s: the unanswered turn is cut from the session's history", key)
 
     def _close_soon(self, key: SessionKey) -> None:
         """Close `key`'s process once its turn is over, unless another turn needs it."""
@@ -344,7 +369,10 @@ class SessionManager:
         self._records.load(key, record.summary)
         self._taints.load(key, record)
         try:
-            return await self._start(key, role, person_id, cwd, record.sdk_session_id), None
+            started = await self._start(
+                key, role, person_id, cwd, record.sdk_session_id, record.resume_at
+            )
+            return started, None
         except ResumeFailed as exc:
             return await self._fresh_after(key, role, person_id, exc)
 
@@ -360,10 +388,16 @@ class SessionManager:
         return session, self._records.summary_of(key)
 
     async def _start(
-        self, key: SessionKey, role: RoleSpec, person_id: int | None, cwd: Path, resume: str | None
+        self,
+        key: SessionKey,
+        role: RoleSpec,
+        person_id: int | None,
+        cwd: Path,
+        resume: str | None,
+        resume_at: str | None = None,
     ) -> AgentSession:
         return await self._pool.open(
-            key, lambda: self._builder.make(key, role, person_id, cwd, resume)
+            key, lambda: self._builder.make(key, role, person_id, cwd, resume, resume_at)
         )
 
     async def _refuse(self, session: AgentSession, exc: RoleViolation) -> None:

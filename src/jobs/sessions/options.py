@@ -142,6 +142,7 @@ def build_options(  # noqa: PLR0913 - one keyword per option group, each named a
     plugins: Sequence[SdkPluginConfig] = (),
     context: str = "",
     settings: str | None = None,
+    resume_at: str | None = None,
 ) -> ClaudeAgentOptions:
     """ClaudeAgentOptions for one session of `role`.
 
@@ -150,7 +151,8 @@ def build_options(  # noqa: PLR0913 - one keyword per option group, each named a
     `tools=[...]`; allowed_tools alone would leave them offered to the model. `context`
     (MEMORY.md, for roles that get it) follows the role's prompt. No setting source is ever
     loaded: settings, hooks, CLAUDE.md, .mcp.json and skills in the session's folders (which
-    other people's words may have shaped) are never read as instructions.
+    other people's words may have shaped) are never read as instructions. `resume_at`: the
+    resumed session is a fork cut after that transcript entry (jobs.sessions.rewind).
     """
     builtin = None if role.builtin_tools is None else list(role.builtin_tools)
     return ClaudeAgentOptions(
@@ -162,6 +164,8 @@ def build_options(  # noqa: PLR0913 - one keyword per option group, each named a
         permission_mode=role.permission_mode,
         setting_sources=[],
         resume=resume,
+        resume_session_at=resume_at if resume else None,
+        fork_session=bool(resume and resume_at),
         cwd=cwd,
         env=dict(env),
         hooks=dict(hooks) if hooks else None,

@@ -89,6 +89,9 @@ class Reply:
     denied_tools: tuple[str, ...] = ()
     tainted: bool = False
     """The session had read text the owner did not type by the end of this turn."""
+    prompt_ids: tuple[str, ...] = ()
+    """The uuids of the prompts sent in this turn (the first, then follow-ups), as the
+    transcript records them."""
 
 
 def error_kind(result: ResultMessage, assistant_error: str | None) -> ErrorKind | None:

@@ -23,6 +23,8 @@ class SessionRecord:
     last_used_at: datetime
     tainted_by: str | None = None
     """Why the session is tainted (JSON written by jobs.sessions.taint), None when clean."""
+    resume_at: str | None = None
+    """The transcript entry the next start resumes at (a turn after it is cut), or None."""
 
 
 def _record(row: sqlite3.Row) -> SessionRecord:
@@ -35,6 +37,7 @@ def _record(row: sqlite3.Row) -> SessionRecord:
         created_at=from_iso(row["created_at"]),
         last_used_at=from_iso(row["last_used_at"]),
         tainted_by=row["tainted_by"],
+        resume_at=row["resume_at"],
     )
 
 
@@ -47,6 +50,7 @@ ON CONFLICT (key) DO UPDATE SET
     role = excluded.role,
     sdk_session_id = CASE WHEN sessions.cwd = excluded.cwd THEN sessions.sdk_session_id
                           ELSE NULL END,
+    resume_at = CASE WHEN sessions.cwd = excluded.cwd THEN sessions.resume_at ELSE NULL END,
     cwd = excluded.cwd,
     last_used_at = excluded.last_used_at
 RETURNING *
@@ -73,11 +77,17 @@ class SessionRepo:
         return _record(row)
 
     async def set_sdk_session_id(self, key: str, sdk_session_id: str | None, /) -> bool:
-        """Remember the id from the SDK's init message (resume uses it next time)."""
+        """Remember the id from the SDK's init message (resume uses it next time). A new id
+        (a fork that cut a turn, a fresh start) ends any pending `resume_at`."""
         return await self._update(
-            "UPDATE sessions SET sdk_session_id = ?, last_used_at = ? WHERE key = ?",
+            "UPDATE sessions SET sdk_session_id = ?, resume_at = NULL, last_used_at = ?"
+            " WHERE key = ?",
             (sdk_session_id, self._db.now(), key),
         )
+
+    async def set_resume_at(self, key: str, entry: str | None, /) -> bool:
+        """The next start of `key` resumes at transcript entry `entry` (None: at the end)."""
+        return await self._update("UPDATE sessions SET resume_at = ? WHERE key = ?", (entry, key))
 
     async def touch(self, key: str, /) -> bool:
         return await self._update(
@@ -92,7 +102,8 @@ class SessionRepo:
         """Forget the SDK session id, the summary and the taint: the next start is fresh and
         has read nothing from outside (/clear)."""
         return await self._update(
-            "UPDATE sessions SET sdk_session_id = NULL, summary = '', tainted_by = NULL"
+            "UPDATE sessions SET sdk_session_id = NULL, resume_at = NULL, summary = '',"
+            " tainted_by = NULL"
             " WHERE key = ?",
             (key,),
         )

@@ -31,9 +31,25 @@ from jobs.extensions.playwright import (
     PlaywrightProcess,
     pinned_tools,
 )
-from jobs.tools.registry import ToolServer
+from jobs.tools.registry import ToolServer, qualified_name
 
 SERVER_NAME: Final = "browser"
+LOOKERS: Final = (
+    "browser_snapshot",
+    "browser_take_screenshot",
+    "browser_find",
+    "browser_console_messages",
+    "browser_network_requests",
+    "browser_network_request",
+    "browser_wait_for",
+    "browser_resize",
+    "browser_close",
+)
+"""Tools that only look at the page (or close it): a tainted owner session may use them
+without asking; they still taint it (a page is outside text). Whatever could make the page
+send a request — navigate, click, type, hover, press a key, evaluate, open a tab, emulate
+media — asks the owner in a tainted session."""
+READ_ONLY_TOOLS: Final = frozenset(qualified_name(SERVER_NAME, name) for name in LOOKERS)
 _ANSI: Final = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")  # Playwright colours its call logs
 
 

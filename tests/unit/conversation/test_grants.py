@@ -36,8 +36,7 @@ def broker(db: Database, book: GrantBook) -> ApprovalBroker:
     return ApprovalBroker(
         approvals=ApprovalRepo(db),
         outbox=OutboxRepo(db),
-        owner_chat_id=1000,
-        on_outbox=lambda: None,
+        owner_chat=1000,
         timeout=timedelta(seconds=5),
         files=db.path.parent / "approvals",
         grants=book,

@@ -43,7 +43,6 @@ async def test_what_is_taken_and_what_passes(
         store=store,
         owner_id=OWNER,
         outbox=OutboxRepo(db),
-        on_outbox=lambda: None,
         clock=clock,
         eraser=eraser,
     )

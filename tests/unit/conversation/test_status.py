@@ -127,6 +127,7 @@ async def test_status_counts(db: Database, tmp_path: Path) -> None:
         "Active tasks: 1 — /tasks lists them",
         "Triggers: 0 schedule(s) on, 0 source(s) watched",
         "Queue: 1 message(s) waiting, 1 being answered; 0 repl(ies) to send",
+        "This conversation has read only your own words.",
     ]
     no_triggers = await run(status_command(StatusSources(sessions, inbox, OutboxRepo(db), tasks)))
     assert "Triggers: not set up" in no_triggers

@@ -19,3 +19,8 @@ CREATE TABLE previews (
     msg_id      INTEGER,
     created_at  TEXT NOT NULL
 );
+
+-- A turn the model never answered (the API failed first) is cut from the session's history:
+-- the next start resumes at this transcript entry (a fork), so the message, sent again, is
+-- in the conversation once. NULL: resume where the transcript ends.
+ALTER TABLE sessions ADD COLUMN resume_at TEXT;
