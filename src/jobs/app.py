@@ -21,6 +21,7 @@ from jobs.conversation.delivery import OutboxSender
 from jobs.conversation.dispatcher import Dispatcher
 from jobs.conversation.limits import RateLimiter
 from jobs.conversation.outage import Outages
+from jobs.conversation.pause_control import PauseControl, PauseParts
 from jobs.conversation.routes import default_policy
 from jobs.conversation.secret_intake import Submit
 from jobs.conversation.status import RateLimitBoard
@@ -66,6 +67,7 @@ class App:
         restart: Restart,
         health: Health,
         submit: Submit,
+        pause: PauseControl,
     ) -> None:
         """`submit`: where a channel hands each message (the dispatcher, behind /secret)."""
         self.db = core.db
@@ -79,6 +81,7 @@ class App:
         self.restart = restart
         self.health = health
         self.submit = submit
+        self.pause = pause
         self._closing = core.closing
         self._serve_health = core.settings.health_port != 0
 
@@ -92,6 +95,7 @@ class App:
             group.create_task(self.memory.run(), name="memory-index")
             group.create_task(self.triggers.run(), name="triggers")
             group.create_task(self.health.run(listen=self._serve_health), name="health")
+            group.create_task(self.pause.run(), name="after-resume")
 
     async def settle(self) -> None:
         """Let the messages being handled finish and their replies go out (before a restart)."""
@@ -164,6 +168,7 @@ async def build(
     approvals = await features.approvals(core, grants, telegram.cards if telegram else None)
     limits = RateLimitBoard(clock=clock)  # what Claude Code last said about rate limits
     extensions = features.extensions(core)
+    spent = await features.spending(core)
     sessions = SessionManager(
         config=SessionSettings.from_settings(settings, extra_env=extra_env),
         sessions=repos.sessions,
@@ -180,6 +185,8 @@ async def build(
             workspace=settings.workspace_dir, root=settings.data_dir / "skill-plugins"
         ),
         clock=clock,
+        gate=spent.gate,
+        models=spent.models,
     )
     delegation = features.delegation(core, sessions, telegram.people if telegram else None)
     outages = Outages(
@@ -196,6 +203,7 @@ async def build(
         zone=settings.zone,
         model_down=outages.is_down,
         task_turn=delegation.trigger_turn,
+        held=repos.held_events,
     )
     triggers = features.triggers(
         core,
@@ -208,7 +216,7 @@ async def build(
         sessions=sessions, people=repos.people, approvals=approvals, grants=grants
     )
     features.owner_commands(
-        core, commands, sessions, restart, limits, outages.describe, grants=grants
+        core, commands, sessions, restart, limits, spent, outages.describe, grants=grants
     )
     intake = features.secret_intake(core, commands, telegram, owner_id)
     turns = Turns(
@@ -245,9 +253,20 @@ async def build(
             slots=asyncio.Semaphore(max(1, settings.max_live_sessions - 1)),
             tasks=repos.tasks,
             reply_command=approvals.command_for_reply,
+            spending=spent.gate,
         ),
         clock=clock,
     )
+    pause = PauseControl(
+        PauseParts(
+            switch=spent.pause,
+            stop_running=sessions.hold_others,
+            release_messages=dispatcher.release_held,
+            held_events=repos.held_events.count,
+            after_resume=(executor.replay_held, delegation.resume_due),
+        )
+    )
+    pause.add_commands(commands)
     return App(
         core=core,
         sessions=sessions,
@@ -262,6 +281,7 @@ async def build(
             db_depth=repos.outbox.pending_count,
         ),
         submit=intake.wrap(dispatcher.submit),
+        pause=pause,
     )
 
 

@@ -5,10 +5,9 @@ Each factory returns a CommandSpec for `CommandTable.add`; app.py adds them to t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, tzinfo
 
 from jobs.clock import Clock, utc_now
 from jobs.conversation.commands import Command, CommandContext, CommandSpec
@@ -17,6 +16,8 @@ from jobs.messages import Body
 from jobs.richtext import RichText
 from jobs.sessions.keys import SessionKey
 from jobs.sessions.manager import SessionManager
+from jobs.spend_terms import money
+from jobs.spending.report import SPANS, UsageReport, total
 from jobs.storage import (
     ACTIVE_STATUSES,
     InboxRepo,
@@ -26,8 +27,6 @@ from jobs.storage import (
     TaskRepo,
     TaskStatus,
     TriggerRepo,
-    UsageRepo,
-    UsageTotals,
 )
 from jobs.updater import UpdateFailed, Updater
 
@@ -71,46 +70,34 @@ class RateLimitBoard:
         return sorted(self._notes.values(), key=lambda note: note.window)
 
 
-def usage_command(
-    *, usage: UsageRepo, zone: ZoneInfo, clock: Clock = utc_now, limits: RateLimitBoard | None
-) -> CommandSpec:
-    """/usage: tokens and cost per role, today and this month (in the owner's time zone)."""
+def usage_command(*, report: UsageReport, limits: RateLimitBoard | None) -> CommandSpec:
+    """/usage [today|week|month]: what Jobs spent, by person, task and trigger, with the
+    models that ran and cache reads against writes; without a word, today and the month."""
 
-    async def handler(ctx: CommandContext, command: Command) -> str:
-        now = clock().astimezone(zone)
-        day = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        month = day.replace(day=1)
-        parts = [
-            _usage_block(f"Today (since 00:00 {zone.key})", await usage.totals(day)),
-            _usage_block(f"This month (since {month.day} {month:%b})", await usage.totals(month)),
-        ]
+    async def handler(ctx: CommandContext, command: Command) -> Body:
+        span = command.args[0].lower() if command.args else ""
+        if len(command.args) > 1 or (span and span not in SPANS):
+            return "Usage: /usage, /usage week or /usage month."
+        if span == "week":
+            return (await report.notice("week", lead=await report.week_line() + "\n\n")).build()
+        notice = await report.notice("month" if span == "month" else "today")
+        if not span:
+            month = total(await report.payers(report.start_of("month")))
+            notice.text(f"\n\nThis month: {money(month.cost_usd)}. /usage week, /usage month: ")
+            notice.text("more.")
         if limits is not None and (notes := limits.latest()):
-            parts.append(_limits_block(notes, zone))
-        return "\n\n".join(parts)
+            notice.text("\n\n" + _limits_block(notes, report.zone))
+        return notice.build()
 
-    return CommandSpec(handler, "tokens and cost, today and this month", owner_only=True)
-
-
-def _usage_block(title: str, totals: dict[str, UsageTotals]) -> str:
-    if not totals:
-        return f"{title}: no turns."
-    lines = [f"{title}:"]
-    for role, t in totals.items():
-        cache = (
-            f" (+{t.cache_read_tokens:,} cached read, {t.cache_write_tokens:,} cache write)"
-            if t.cache_read_tokens or t.cache_write_tokens
-            else ""
-        )
-        lines.append(
-            f"• {role}: {t.turns} turn{'s' * (t.turns != 1)}, {t.input_tokens:,} in / "
-            f"{t.output_tokens:,} out tokens{cache}, ${t.cost_usd:.4f}"
-        )
-    if len(totals) > 1:
-        lines.append(f"• total: ${sum(t.cost_usd for t in totals.values()):.4f}")
-    return "\n".join(lines)
+    return CommandSpec(
+        handler,
+        "what was spent, by person, task and trigger",
+        owner_only=True,
+        usage="[week|month]",
+    )
 
 
-def _limits_block(notes: Iterable[RateLimitNote], zone: ZoneInfo) -> str:
+def _limits_block(notes: Iterable[RateLimitNote], zone: tzinfo) -> str:
     lines = ["Rate limits (as Claude Code last reported them):"]
     for note in notes:
         used = f", {note.utilization:.0%} used" if note.utilization is not None else ""
@@ -119,7 +106,7 @@ def _limits_block(notes: Iterable[RateLimitNote], zone: ZoneInfo) -> str:
     return "\n".join(lines)
 
 
-def _when(moment: datetime, zone: ZoneInfo) -> str:
+def _when(moment: datetime, zone: tzinfo) -> str:
     local = moment.astimezone(zone)
     return f"{local.day} {local:%b %H:%M}"
 
@@ -137,6 +124,8 @@ class StatusSources:
     """A line about the AI service while it is unreachable (Outages.describe)."""
     grants: GrantBook | None = None
     """The owner's scoped grants in force (their actions may be others' words: plain)."""
+    spending: Callable[[], Awaitable[list[str]]] | None = None
+    """Lines about spending: /pause, the models, today's spend against the budgets."""
 
 
 def status_command(sources: StatusSources, /) -> CommandSpec:
@@ -160,6 +149,8 @@ def status_command(sources: StatusSources, /) -> CommandSpec:
         model = sources.model() if sources.model is not None else None
         if model:
             listing.text(model + "\n")
+        if sources.spending is not None:
+            listing.text("".join(f"{line}\n" for line in await sources.spending()))
         if sources.grants is not None:
             await sources.grants.describe(listing)
         return listing.build()

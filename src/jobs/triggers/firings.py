@@ -49,6 +49,7 @@ def firing_event(schedule: Schedule, due: Due, now: datetime) -> TriggerEvent:
         title=schedule.name,
         task_id=schedule.task_id,
         header=f"⏰ {schedule.name}{late}",
+        slot=f"schedule:{schedule.id}",
     )
 
 

@@ -134,4 +134,5 @@ class Heartbeat:
             trusted=True,
             dedup_key=f"heartbeat:{local:%Y-%m-%dT%H:%M}",
             title="Heartbeat",
+            slot="heartbeat",
         )
