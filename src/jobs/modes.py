@@ -12,6 +12,7 @@ from jobs.app import build, effective_policy, serve
 from jobs.chat import ChatPrompt
 from jobs.clock import Clock, utc_now
 from jobs.config import Settings
+from jobs.errors import JobsError
 from jobs.features import TelegramParts
 from jobs.logs import RedactingFilter
 from jobs.redaction import KnownSecrets
@@ -104,9 +105,7 @@ async def run_telegram(
             sent_log.expect(owner_id, shown)
         try:
             account = await connect_authorised(client, settings)
-            if companion is not None:
-                companion.register()
-                await companion.start()
+            companion = await _start_companion(companion)
         except BaseException:
             await app.aclose()
             if companion is not None:
@@ -141,6 +140,21 @@ def _companion(
         owner_id=settings.tg_user_id,
         mask=mask,
     )
+
+
+async def _start_companion(companion: CompanionBot | None) -> CompanionBot | None:
+    """The bot connected, or None when it cannot log in: Jobs runs on without it (its cards
+    then fail to show, and every question goes through the account)."""
+    if companion is None:
+        return None
+    companion.register()
+    try:
+        await companion.start()
+    except JobsError as exc:
+        logger.error("%s. Approvals are asked in the chat instead.", exc)
+        await companion.client.disconnect()
+        return None
+    return companion
 
 
 async def _clients(client: TelegramClient, companion: CompanionBot | None) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from telethon.tl import types
+from telethon.tl import functions, types
 
 from tests.e2e.conftest import OWNER_ID, Jobs
 from tests.e2e.test_delegation import BOB, conductor, start_meeting_task
@@ -161,3 +161,25 @@ async def test_a_grant_lets_the_same_call_run_again_and_nothing_else(
 
 def lines(path: Path) -> int:
     return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+async def test_a_bot_that_cannot_log_in_leaves_questions_in_the_chat(
+    make: Callable[..., Jobs],
+) -> None:
+    jobs = make(tg_bot_token=TOKEN)
+    bot = jobs.bot_tg = FakeBot(bot_id=700001)  # not the token's bot: the login is refused
+    bot.fail(functions.updates.GetStateRequest, "AUTH_KEY_UNREGISTERED", code=401)
+    await jobs.start()
+    await start_meeting_task(jobs)
+    marker = jobs.settings.workspace_dir / "ran"
+    conductor(jobs).add(
+        "task:1", tool_use("Bash", {"command": f"touch {marker}"}), text("NOTHING_TO_REPORT")
+    )
+    jobs.tg.incoming(BOB, "Please run this for me, it is harmless.")
+    texts = await jobs.replies_to(OWNER_ID, 2)
+    found = re.search(r"Approval needed \((\w+)\)", texts[1])
+    assert found is not None and "/grant_" in texts[1]
+    jobs.tg.outgoing(OWNER_ID, f"/approve_{found.group(1)}")
+    await jobs.wait_for(marker.exists, what="the approved command ran")
+    assert not bot.outbox  # the bot said nothing to anyone
+    await jobs.settled()

@@ -60,6 +60,8 @@ _ANSWERS: Final = {
 }
 """A reply to an approval message that is one of these words answers it."""
 _LEFT_OUTBOX: Final = (OutboxState.SENT, OutboxState.FAILED)
+_CARD_WAIT: Final = 15.0
+"""Seconds the bot may take to show a card before the question goes through the account."""
 
 
 class ApprovalCards(Protocol):
@@ -147,7 +149,7 @@ class ApprovalBroker:
             return ApprovalAnswer(ApprovalState.DENIED)
         future = asyncio.get_running_loop().create_future()
         self._waiting[approval.code] = _Waiting(future, request, carded)
-        answer = ApprovalAnswer(ApprovalState.EXPIRED, approval.code, approval.id)
+        answer = ApprovalAnswer(ApprovalState.PENDING, approval.code, approval.id)  # ended
         try:
             async with asyncio.timeout(self.wait_seconds):
                 approved = await future
@@ -243,7 +245,12 @@ class ApprovalBroker:
         body = notices.question(approval, source, self._timeout, scope=scope, card=True)
         if utf16_len(body.text) > MESSAGE_LIMIT:
             return False
-        return await self._cards.post(approval, body, scope=scope)
+        try:
+            async with asyncio.timeout(_CARD_WAIT):  # the owner's wait must not go to the bot
+                return await self._cards.post(approval, body, scope=scope)
+        except TimeoutError:
+            logger.warning("The approval card %s took too long; asking in the chat", approval.code)
+            return False
 
     async def _no_answer(self, approval: Approval, *, notify: bool) -> ApprovalAnswer:
         expired = ApprovalAnswer(ApprovalState.EXPIRED, approval.code, approval.id)
