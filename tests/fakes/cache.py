@@ -5,7 +5,7 @@ blocks — the tool definitions, then the system blocks, then every message's co
 and a block marked `cache_control` asks for the prefix that ends with it to be cached. A later
 request whose sequence starts with a cached prefix reads those tokens from the cache (billed at
 a tenth of the input price); the tokens from there up to its last mark are written to the cache
-(billed at 1.25×); what follows the last mark is plain input. A prefix shorter than the model's
+(billed at 1.25 times); what follows the last mark is plain input. A prefix shorter than the model's
 minimum (1,024 tokens and more) is not cached. The cache is the model's own: another model
 starts cold. Entries live five minutes after their last use; this fake keeps them until
 `clear()` (tests and benchmarks run well within that).

@@ -86,7 +86,7 @@ class ScriptedSessions:
 
     # -- the port ---------------------------------------------------------------------------
 
-    async def run_turn(  # noqa: PLR0913 - the port's signature
+    async def run_turn(
         self,
         key: SessionKey,
         role: RoleSpec,

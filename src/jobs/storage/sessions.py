@@ -41,6 +41,7 @@ def _record(row: sqlite3.Row) -> SessionRecord:
         last_used_at=from_iso(row["last_used_at"]),
         tainted_by=row["tainted_by"],
         resume_at=row["resume_at"],
+        cost_total=float(row["cost_total"]),
     )
 
 
