@@ -122,8 +122,13 @@ def money(amount: float, /) -> str:
 
 
 def tokens(count: float, /) -> str:
-    if count >= 1_000_000:
-        return f"{count / 1_000_000:g}M tokens"
+    # Three significant figures, no more: 21.4k, not 21.366k (a budget is no ledger).
+    if count >= 999_500:
+        return f"{_figure(count / 1_000_000)}M tokens"
     if count >= 10_000:
-        return f"{count / 1_000:g}k tokens"
+        return f"{_figure(count / 1_000)}k tokens"
     return f"{count:,.0f} tokens"
+
+
+def _figure(value: float, /) -> str:
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"

@@ -51,6 +51,12 @@ def test_limit_reached_and_shown() -> None:
     assert Limit(1000, "tokens").reached(cost_usd=0, used_tokens=1000)
     assert [money(0.004), money(0.5), money(1234.5)] == ["$0.0040", "$0.50", "$1,234.50"]
     assert [tokens(2e6), tokens(2e5), tokens(5000)] == ["2M tokens", "200k tokens", "5,000 tokens"]
+    # Three figures at most, never an exponent.
+    assert [tokens(21_366), tokens(999_999), tokens(2.5e9)] == [
+        "21.4k tokens",
+        "1M tokens",
+        "2,500M tokens",
+    ]
 
 
 def test_models() -> None:
