@@ -178,3 +178,65 @@ async def test_pause_holds_everything_and_resume_answers_it_all_across_a_restart
             assert sum(f"msg {person}-{n}:" in text for text in asked) >= 1, (person, n)
         assert jobs.sent_texts(person)  # answered, in as many replies as turns ran
     assert await owner_says(jobs, "/resume") == "Nothing is paused."
+
+
+async def test_each_role_runs_its_model_and_the_owner_chooses_them(make_jobs: MakeJobs) -> None:
+    jobs = make_jobs(external_users="all")
+    jobs.tg.add_user(ANN, "Ann", username="ann")
+    await jobs.start()
+    await owner_says(jobs, "hello")
+    await writes_and_waits(jobs, ANN, 0)
+    owner_call, ann_call = jobs.model.calls[-2:]
+    assert "haiku" in ann_call.body["model"]  # a cheaper model for other people by default
+    assert "haiku" not in owner_call.body["model"]
+    status = await owner_says(jobs, "/status")
+    assert "Models: you default, people haiku, tasks default, channels haiku (/model)" in status
+
+    chosen = await owner_says(jobs, "/model people sonnet haiku")
+    assert chosen.startswith("Done: other people's conversations run on sonnet, falling back")
+    await writes_and_waits(jobs, ANN, 1)
+    assert "sonnet" in jobs.model.calls[-1].body["model"]
+    assert stranger_calls(jobs, ANN)[-1] is jobs.model.calls[-1]
+    for bad, said in [
+        ("/model people gpt-5", "'gpt-5' is not a model I know"),
+        ("/model cats haiku", "Whose model is cats?"),
+        ("/model owner opus opus", "the fallback must be another model"),
+    ]:
+        answer = await owner_says(jobs, bad)
+        assert answer.startswith(said) or said in answer, answer
+        assert "How to choose a model" in answer
+    models = await owner_says(jobs, "/model")
+    assert "• other people's conversations: sonnet, falling back to haiku\n" in models
+    assert "• your conversation: Claude Code's default (the setting)" in models
+    await jobs.restart()  # the choice is kept
+    assert "people sonnet (→ haiku)" in await owner_says(jobs, "/status")
+    assert "(the setting)" in await owner_says(jobs, "/model people default")
+    await writes_and_waits(jobs, ANN, 2)
+    assert "haiku" in jobs.model.calls[-1].body["model"]
+
+
+async def test_budget_answers_every_malformed_one_with_how_to_write_it(
+    make_jobs: MakeJobs,
+) -> None:
+    jobs = make_jobs(external_users="all")
+    jobs.tg.add_user(ANN, "Ann", username="ann")
+    await jobs.start()
+    await writes_and_waits(jobs, ANN, 0)
+    standing = await owner_says(jobs, "/budget")
+    assert standing.startswith("Budgets, and what was spent against them:\n• your own messages:")
+    assert "• each other person: $0.50 a day\n   - Ann (@ann): $0." in standing
+    for bad, said in [
+        ("/budget people 5", "5 of what? Write $5 for dollars or 5 tokens for tokens"),
+        ("/budget person @nobody $1", "I don't know anyone called @nobody yet."),
+        ("/budget task 99 $1", "There is no task 99: /tasks lists them."),
+        ("/budget galaxy $1", "Which budget is galaxy?"),
+        ("/budget month", "How much? Add an amount, off or default."),
+        ("/budget people $9999999", "more than I take as a budget"),
+    ]:
+        answer = await owner_says(jobs, bad)
+        assert said in answer and "How to set a budget" in answer, answer
+    assert (await owner_says(jobs, "/budget month $30")).startswith(
+        "Done: the month: $30.00 a month. Spent this month: $0."
+    )
+    assert "(the setting's)" in await owner_says(jobs, "/budget month default")
+    assert len(jobs.model.calls) == 1  # none of it asked the model
