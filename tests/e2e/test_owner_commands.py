@@ -86,7 +86,8 @@ async def test_usage_after_two_turns(jobs: Jobs) -> None:
     assert month.startswith("This month: $") and month.endswith("/usage week, /usage month: more.")
     week = await owner_says(jobs, "/usage week")
     assert week.startswith("This week (since ") and "(you $" in week
-    assert await owner_says(jobs, "/usage yesterday") == "Usage: /usage, /usage week or /usage month."
+    wrong = await owner_says(jobs, "/usage yesterday")
+    assert wrong == "Usage: /usage, /usage week or /usage month."
     assert len(jobs.model.calls) == 2  # the commands themselves asked the model nothing
 
 
