@@ -1,7 +1,7 @@
 """UsageReport: what Jobs spent, explained — by person, task and trigger, today, over the last
 week or this month, with cache reads against cache writes and the models that ran; and the
 weekly cost line. Names are other people's words: plain in the owner's notice, and left out
-of the text the owner's session reads (ids and @usernames only)."""
+of the text the owner's session reads (ids only)."""
 
 from __future__ import annotations
 
@@ -157,18 +157,20 @@ class UsageReport:
 
     async def _name(self, out: RichText, payer: Payer, *, plain: bool) -> str:
         """Adds who `payer` is to `out` (their name plain when `plain`), and returns it as the
-        owner's session may read it (no names: ids and @usernames)."""
+        owner's session may read it (no names, no @usernames, no titles: ids)."""
         kind, _, ident = payer.payer.partition(":")
         said = payer.payer
         if kind == "owner":
             said = "you"
             out.text(said)
         elif kind == "person" and ident.isdigit():
-            person = await self._people.get(int(ident))
-            handle = f" (@{person.username})" if person and person.username else ""
-            said = f"person {ident}{handle}"
-            if plain and person is not None and person.display_name:
-                out.plain(f"{person.display_name}{handle}")
+            # The session reads the id alone: a name or @username is the person's own words.
+            said = f"person {ident}"
+            if plain:
+                person = await self._people.get(int(ident))
+                handle = f" (@{person.username})" if person and person.username else ""
+                name = person.display_name if person and person.display_name else said
+                out.plain(f"{name}{handle}")
             else:
                 out.text(said)
         elif kind == "task" and ident.isdigit():
