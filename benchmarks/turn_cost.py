@@ -12,6 +12,7 @@ the model the role runs. Figures only, no assertions.
 
 - owner turn: the owner's second message (the first starts the session; it writes the cache);
 - owner turn after a restart: the resumed session's first turn in a new process;
+- owner turn after a memory edit: MEMORY.md changed (it ends the system prompt);
 - stranger turn: an allowed person's second message (their three tools only);
 - task turn: a delegated task's planned step (the heartbeat resumes its session);
 - schedule turn: a schedule the owner made, in the owner's session;
@@ -89,9 +90,9 @@ class Cost:
 
     def line(self) -> str:
         if not self.calls:
-            return f"{self.kind:<28} {0:>3}  {'—':>7}  {'—':>7}  {'—':>7} {'—':>6}  $0"
+            return f"{self.kind:<31} {0:>3}  {'—':>7}  {'—':>7}  {'—':>7} {'—':>6}  $0"
         return (
-            f"{self.kind:<28} {len(self.calls):>3}  {self.tokens('input_tokens'):>7,}  "
+            f"{self.kind:<31} {len(self.calls):>3}  {self.tokens('input_tokens'):>7,}  "
             f"{self.tokens('cache_creation_input_tokens'):>7,}  "
             f"{self.tokens('cache_read_input_tokens'):>7,} {self.tokens('output_tokens'):>6,}"
             f"  ${self.cost_usd:.4f}"
@@ -281,6 +282,13 @@ async def run(tmp: Path) -> tuple[list[Cost], dict[str, list[str]]]:
         )
         costs.insert(2, after)
         prefixes["owner"] += [prefix(c) for c in after.calls]
+        # MEMORY.md sits at the end of the system prompt: an edit re-writes what follows it.
+        memory = settings.workspace_dir / "MEMORY.md"
+        memory.write_text("# Memory\n\n- The owner waters the plants on Sundays.\n")
+        edited = await bench.measure(
+            "owner turn after a memory edit", "owner", lambda: bench.message(OWNER_ID)
+        )
+        costs.insert(3, edited)
         return costs, prefixes
     finally:
         await bench.stop()
@@ -294,7 +302,7 @@ def main() -> None:
         "Tokens of one turn, as the scripted model bills them (the model answering in one text):\n"
     )
     heads = ("input", "c.write", "c.read")
-    print(f"{'kind of turn':<28} req  {'  '.join(f'{h:>7}' for h in heads)} output  cost")
+    print(f"{'kind of turn':<31} req  {'  '.join(f'{h:>7}' for h in heads)} output  cost")
     for cost in costs:
         print(cost.line())
     print("\nThe cached prefix (tool definitions + system prompt) of each request, by session:")
