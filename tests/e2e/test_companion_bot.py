@@ -170,7 +170,7 @@ async def test_a_bot_that_cannot_log_in_leaves_questions_in_the_chat(
     bot = jobs.bot_tg = FakeBot(bot_id=700001)  # not the token's bot: the login is refused
     bot.fail(functions.updates.GetStateRequest, "AUTH_KEY_UNREGISTERED", code=401)
     await jobs.start()
-    await start_meeting_task(jobs)
+    await start_meeting_task(jobs, grants=("bash",))  # a task has no shell unless granted
     marker = jobs.settings.workspace_dir / "ran"
     conductor(jobs).add(
         "task:1", tool_use("Bash", {"command": f"touch {marker}"}), text("NOTHING_TO_REPORT")

@@ -90,15 +90,17 @@ async def test_in_saved_messages_the_reply_streams_into_one_message_it_then_beco
     jobs.assert_sent_once()
 
 
-async def test_a_short_answer_shows_no_draft_and_no_edit(make_jobs: MakeJobs) -> None:
+async def test_a_short_answer_arrives_as_one_message(make_jobs: MakeJobs) -> None:
     jobs = make_jobs()
     await jobs.start()
     jobs.model.push(text("Yes."))
     jobs.tg.outgoing(OWNER_ID, "is it Friday?")
     assert await jobs.replies_to(OWNER_ID, 1) == ["Yes."]
     await jobs.settled()
-    assert not drafts(jobs) and not edits(jobs)
-    assert len(jobs.send_requests(OWNER_ID)) == 1
+    # Usually without a preview at all (done within DRAFT_FIRST); on a slow machine with one
+    # that became the answer: one message either way.
+    assert [m.message for m in jobs.tg.outbox] == ["Yes."]
+    jobs.assert_sent_once()
 
 
 async def test_a_reply_longer_than_a_message_goes_on_in_new_messages(make_jobs: MakeJobs) -> None:

@@ -191,7 +191,14 @@ def shown(rows: Iterable[Any]) -> list[Shown]:
 
 
 ALLOWED_DECISIONS: Final = frozenset(
-    {"denied", "denied_tainted", "denied_instructions", "denied_by_owner", "denied_no_answer"}
+    {
+        "denied",
+        "denied_tainted",
+        "denied_instructions",
+        "denied_private",
+        "denied_by_owner",
+        "denied_no_answer",
+    }
 )
 FORBIDDEN: Final = ("Bash",)
 """Tools no payload may get to run, wherever it lands."""

@@ -122,18 +122,28 @@ class _Call:
 async def _tainted_refusal(
     taint: TaintRule, audit: AuditRepo, scope: HookScope, call: _Call
 ) -> HookJSONOutput | None:
-    """A tainted session's write where instructions live: refused, never asked about."""
+    """A tainted session's write where instructions live, or read of Jobs' own data (its
+    login, secrets, database): refused, never asked about."""
     if not taint.is_tainted() or taint.outside is None:
         return None
     reason = taint.outside.instruction_write(call.tool, call.tool_input, call.cwd)
-    if reason is None:
-        return None
-    await _record(audit, scope, call, "denied_instructions")
-    logger.warning("refused %s of an instruction file in %s", call.tool, scope.session_key)
-    return deny(
-        f"This session has read text from outside (not written by the owner), so it may not "
-        f"write there: {reason}. Nothing was written."
-    )
+    if reason is not None:
+        await _record(audit, scope, call, "denied_instructions")
+        logger.warning("refused %s of an instruction file in %s", call.tool, scope.session_key)
+        return deny(
+            f"This session has read text from outside (not written by the owner), so it may "
+            f"not write there: {reason}. Nothing was written."
+        )
+    # Reading them is only a question away from sending them: never, once tainted.
+    reason = taint.outside.private_read(call.tool, call.tool_input, call.cwd)
+    if reason is not None:
+        await _record(audit, scope, call, "denied_private")
+        logger.warning("refused %s of Jobs' own data in %s", call.tool, scope.session_key)
+        return deny(
+            f"This session has read text from outside (not written by the owner), so it may "
+            f"not look at {reason}. Nothing was read."
+        )
+    return None
 
 
 async def _taint_flow(taint: TaintRule, audit: AuditRepo, scope: HookScope, call: _Call) -> None:

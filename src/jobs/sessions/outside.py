@@ -97,6 +97,15 @@ class OutsideInput:
                 return reason
         return None
 
+    def private_read(self, tool: str, tool_input: Mapping[str, Any], cwd: str, /) -> str | None:
+        """Why the call would read Jobs' own data (the Telegram login, secrets, the database,
+        other sessions' transcripts), or None. Asked of tainted sessions only."""
+        data = self.data_dir.resolve()
+        for path in self._paths_read(tool, tool_input, cwd):
+            if path == data or path.is_relative_to(data) or data.is_relative_to(path):
+                return "Jobs' own data folder (its Telegram login, secrets and database)"
+        return None
+
     # -- internals -------------------------------------------------------------------------
 
     def _protected(self, path: Path) -> str | None:

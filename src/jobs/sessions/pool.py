@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -22,6 +23,14 @@ def _never(_key: SessionKey) -> bool:
 
 def _nothing(_key: SessionKey) -> None:
     return None
+
+
+def _yield_cpu(pid: int, nice: int) -> None:
+    """Lower the CLI's priority by `nice` (best effort: a lower one is never refused)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, pid, os.getpriority(os.PRIO_PROCESS, pid) + nice)
+    except OSError as exc:
+        logger.debug("could not lower the priority of CLI %s: %s", pid, exc)
 
 
 class LivePool:
@@ -75,6 +84,8 @@ class LivePool:
         self._live[key] = session
         if self._pids is not None and session.pid is not None:
             self._pids.add(session.pid, str(key))
+        if session.pid is not None and session.role.nice:
+            _yield_cpu(session.pid, session.role.nice)
         return session
 
     async def discard(self, key: SessionKey, /) -> None:

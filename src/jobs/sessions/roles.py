@@ -63,6 +63,9 @@ class RoleSpec:
     choice for the role (jobs.spending.ModelBook) when a turn starts."""
     fallback_model: str | None = None
     """The model a turn moves to when the model is overloaded (None: it retries, then fails)."""
+    nice: int = 10
+    """The CLI's scheduling niceness (what it runs inherits it): everyone else's work yields
+    the CPU to the owner's, so a crowd of strangers cannot slow the owner's replies."""
 
 
 class ModelSource(Protocol):
@@ -113,6 +116,7 @@ OWNER: Final = RoleSpec(
     context=True,
     skills=None,
     keep_warm=True,
+    nice=0,
     tainted_writes="cwd",
     tainted_free=(
         *(FreeCall(name) for name in LOCAL_WORK),

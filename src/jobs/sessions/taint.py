@@ -182,6 +182,9 @@ class OutsideReads(Protocol):
         """Why the call would write where instructions live (settings, CLAUDE.md, skills,
         MEMORY.md, Jobs' data…), or None."""
 
+    def private_read(self, tool: str, tool_input: Mapping[str, Any], cwd: str, /) -> str | None:
+        """Why the call would read Jobs' own data (its login, secrets, database), or None."""
+
 
 @dataclass(frozen=True, slots=True)
 class TaintRule:

@@ -115,7 +115,7 @@ class TelegramChannel:
             shown = shown[: len(shown) * 9 // 10]
         try:
             async with self._sent_log.sending(chat_id):
-                peer = await self._client.get_input_entity(chat_id)
+                peer = await self._peer(chat_id)  # as the reply itself will be sent
                 if msg_id is not None:
                     request: Any = functions.messages.EditMessageRequest(
                         peer=peer, id=msg_id, message=shown, no_webpage=True

@@ -122,3 +122,31 @@ def test_ordinary_files_may_be_written(
     cwd = str(places[0] / "tasks" / "3")
     assert outside.instruction_write("Write", {"file_path": path}, cwd) is None
     assert outside.instruction_write("Read", {"file_path": ".claude/x"}, cwd) is None
+
+
+@pytest.mark.parametrize(
+    ("tool", "tool_input"),
+    [
+        ("Read", {"file_path": "../data/secrets.json"}),
+        ("Read", {"file_path": "~/../../{data}/telethon.session"}),
+        ("Grep", {"pattern": "api_hash", "path": "{data}"}),
+        ("Glob", {"pattern": "**/*", "path": "{root}"}),  # a parent of the data folder
+        ("Bash", {"command": "cat {data}/secrets.json"}),
+    ],
+)
+def test_a_tainted_session_may_not_read_jobs_own_data(
+    outside: OutsideInput, places: tuple[Path, Path], tool: str, tool_input: dict[str, str]
+) -> None:
+    workspace, data = places
+    filled = {
+        k: v.format(data=data, root=data.parent).replace("~/../..", "")
+        for k, v in tool_input.items()
+    }
+    assert outside.private_read(tool, filled, str(workspace)) is not None
+
+
+def test_its_own_files_it_may_read(outside: OutsideInput, places: tuple[Path, Path]) -> None:
+    workspace = str(places[0])
+    assert outside.private_read("Read", {"file_path": "notes.md"}, workspace) is None
+    assert outside.private_read("Grep", {"pattern": "x"}, workspace) is None
+    assert outside.private_read("Bash", {"command": "ls -la"}, workspace) is None

@@ -3,6 +3,8 @@ owner's (a warm role) only when nobody else's is idle."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -64,3 +66,19 @@ async def test_least_recently_used_among_the_others() -> None:
     pool.touch(a.key)
     await fill(pool, Stub(SessionKey.person(3), EXTERNAL))
     assert closed == [b.key]
+
+
+async def test_everyone_elses_cli_yields_the_cpu_to_the_owners() -> None:
+    procs = [await asyncio.create_subprocess_exec("sleep", "30") for _ in range(2)]
+    try:
+        pool = LivePool(max_live=4)
+        owner = Stub(OWNER_KEY, OWNER, pid=procs[0].pid)
+        anna = Stub(SessionKey.person(7), EXTERNAL, pid=procs[1].pid)
+        base = os.getpriority(os.PRIO_PROCESS, procs[0].pid)
+        await fill(pool, owner, anna)
+        assert os.getpriority(os.PRIO_PROCESS, procs[0].pid) == base
+        assert os.getpriority(os.PRIO_PROCESS, procs[1].pid) == base + EXTERNAL.nice
+    finally:
+        for proc in procs:
+            proc.kill()
+            await proc.wait()
