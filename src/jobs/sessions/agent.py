@@ -12,6 +12,7 @@ the CLI injected itself) has its usage recorded and its text dropped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import time
@@ -139,7 +140,12 @@ class AgentSession:
         client = self._make_client(self._options)
         try:
             await client.connect()
-        except ClaudeSDKError as exc:
+        except BaseException as exc:
+            # A half-started client still holds the CLI and the SDK's message stream.
+            with contextlib.suppress(Exception):
+                await client.disconnect()
+            if not isinstance(exc, ClaudeSDKError):
+                raise
             if self._options.resume:
                 raise ResumeFailed(
                     f"Could not resume session {self._options.resume}: {exc}"
