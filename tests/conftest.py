@@ -40,6 +40,16 @@ def jobs_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture(autouse=True)
+def english_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The terminal's language is English (inherited by `jobs` children): what tests expect of
+    doctor, login and chat does not depend on the developer's locale. A test that wants
+    another language sets LANG or OWNER_LANGUAGE itself."""
+    for name in ("LC_ALL", "LC_MESSAGES", "OWNER_LANGUAGE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+
+
+@pytest.fixture(autouse=True)
 def keep_umask() -> Iterator[None]:
     """`jobs.cli.main` makes the process umask private (as `jobs` should); a test that calls
     it in-process must not change the mode of files the tests after it create."""

@@ -19,6 +19,7 @@ from jobs.conversation.answer import Answers
 from jobs.conversation.builtin_commands import builtin_commands
 from jobs.conversation.delivery import OutboxSender
 from jobs.conversation.dispatcher import Dispatcher
+from jobs.conversation.language_command import language_command
 from jobs.conversation.limits import RateLimiter
 from jobs.conversation.outage import Outages
 from jobs.conversation.pause_control import PauseControl, PauseParts
@@ -34,6 +35,9 @@ from jobs.extensions.skill_plugins import SkillPlugins
 from jobs.features import Core, TelegramParts
 from jobs.health import Health
 from jobs.home import tighten
+from jobs.i18n.catalogs import Catalogs
+from jobs.i18n.detect import FastTextDetector
+from jobs.i18n.speakers import Speakers
 from jobs.logs import installed_redactors
 from jobs.memory import MemoryContext, MemoryStore
 from jobs.messages import Channel
@@ -87,7 +91,8 @@ class App:
 
     async def run(self, *, policy: ExternalUsers) -> None:
         await retry_busy(
-            lambda: self.dispatcher.start(policy=policy), what="Starting the dispatcher"
+            lambda: self.dispatcher.start(policy=policy),
+            what="Starting the dispatcher",  # i18n: skip (the log's)
         )
         async with asyncio.TaskGroup() as group:
             group.create_task(self.sender.run(), name="outbox")
@@ -142,6 +147,13 @@ async def build(
     secrets = SecretStore(path=settings.data_dir / SECRETS_FILE, known=known)
     db = await Database.open(settings.db_path, clock=clock)
     repos = Repos.on(db, secrets=known)
+    speakers = Speakers(
+        catalogs=Catalogs.shipped(),
+        repo=repos.languages,
+        detector=FastTextDetector(),
+        owner_id=owner_id,
+        owner_default=settings.owner_language,
+    )
     sender = OutboxSender(
         outbox=repos.outbox,
         channel=channel,
@@ -149,6 +161,7 @@ async def build(
         only_chat=only_chat,
         owner_chat=owner_id if only_chat is None else None,
         people=repos.people,
+        words=speakers.owner,
     )
     core = Core(
         settings=settings,
@@ -159,6 +172,7 @@ async def build(
         owner_chat=only_chat if only_chat is not None else owner_id,
         clock=clock,
         secrets=secrets,
+        speakers=speakers,
     )
     features.external_tasks(core)
     memory = await features.memory(core)
@@ -194,6 +208,7 @@ async def build(
         clock=clock,
         inbox=repos.inbox,
         outbox=repos.outbox,
+        words_for=core.speakers.words_for,
     )
     executor = TriggerExecutor(
         sessions=sessions,
@@ -204,6 +219,7 @@ async def build(
         model_down=outages.is_down,
         task_turn=delegation.trigger_turn,
         held=repos.held_events,
+        words=core.speakers.owner,
     )
     triggers = features.triggers(
         core,
@@ -215,6 +231,7 @@ async def build(
     commands = builtin_commands(
         sessions=sessions, people=repos.people, approvals=approvals, grants=grants
     )
+    commands.add("language", language_command(speakers=core.speakers, people=repos.people))
     features.owner_commands(
         core, commands, sessions, restart, limits, spent, outages.describe, grants=grants
     )
@@ -227,8 +244,10 @@ async def build(
             attachments=attachments,
             task_turns=delegation,
             owner_note=browser.health.owner_note if browser else None,
+            language_note=core.speakers.model_note,
         ),
         previews=repos.outbox,
+        words_for=core.speakers.words_for,
     )
     answers = Answers(
         inbox=repos.inbox,
@@ -237,6 +256,7 @@ async def build(
         task_turns=delegation,
         record=memory.record_exchange,
         guard_markup=render_guarded,
+        words_for=core.speakers.words_for,
     )
     dispatcher = Dispatcher(
         services=ChatServices(
@@ -254,6 +274,7 @@ async def build(
             tasks=repos.tasks,
             reply_command=approvals.command_for_reply,
             spending=spent.gate,
+            speakers=core.speakers,
         ),
         clock=clock,
     )

@@ -31,6 +31,7 @@ from jobs import __version__
 from jobs.config import Settings
 from jobs.errors import BackupError
 from jobs.home import env_file, private_file
+from jobs.i18n.translator import Translator, english
 from jobs.storage.snapshot import Inspection, inspect_copy, known_schema, snapshot
 
 MANIFEST: Final = "jobs-backup.json"
@@ -238,14 +239,27 @@ def _inspect_bytes(data: bytes) -> Inspection:
         return inspect_copy(copy)
 
 
-def describe(verified: Verified) -> str:
-    """One line for the person: what the archive holds."""
+def describe(verified: Verified, t: Translator | None = None) -> str:
+    """One line for the person, in `t`'s words: what the archive holds."""
+    t = t or english()
     manifest, db = verified.manifest, verified.database
-    schema = f"database schema {db.schema}" if db is not None else "no database"
-    newer = (
-        f" (this Jobs knows up to {known_schema()})" if db and db.schema > known_schema() else ""
+    schema = (
+        t.gettext("database schema {n}", n=db.schema)
+        if db is not None
+        else t.gettext("no database")
     )
-    return (
-        f"{len(manifest.files)} files, {schema}{newer}, written by Jobs {manifest.jobs_version} "
-        f"on {manifest.created:%Y-%m-%d %H:%M} UTC from {manifest.data_dir}"
+    newer = (
+        t.gettext(" (this Jobs knows up to {n})", n=known_schema())
+        if db and db.schema > known_schema()
+        else ""
+    )
+    files = t.ngettext("{n} file", "{n} files", len(manifest.files))
+    return t.gettext(
+        "{files}, {schema}{newer}, written by Jobs {version} on {when} UTC from {folder}",
+        files=files,
+        schema=schema,
+        newer=newer,
+        version=manifest.jobs_version,
+        when=manifest.created.strftime("%Y-%m-%d %H:%M"),
+        folder=manifest.data_dir,
     )

@@ -27,12 +27,12 @@ from prompt_toolkit.output import Output
 from prompt_toolkit.patch_stdout import patch_stdout
 
 from jobs.home import private_file
+from jobs.i18n.translator import Translator, english
 from jobs.messages import InboundMessage
 from jobs.storage.busy import retry_busy
 
 PROMPT: Final = "you> "
 LEAVE: Final = frozenset({"/quit", "/exit"})
-HINT: Final = "(Ctrl-C again, or Ctrl-D, leaves)"
 
 Submit = Callable[[InboundMessage], Awaitable[bool]]
 
@@ -49,9 +49,11 @@ class ChatPrompt:
         history: Path | None = None,
         input: Input | None = None,
         output: Output | None = None,
+        words: Translator | None = None,
     ) -> None:
         """`history`: the file Up/Down walk (in memory without one); `input`/`output`: the
-        terminal (tests pass a pipe)."""
+        terminal (tests pass a pipe); `words`: the owner's language."""
+        self._hint = (words or english()).gettext("(Ctrl-C again, or Ctrl-D, leaves)")
         self._owner_id = owner_id
         self._chat_id = chat_id
         self._submit = submit
@@ -87,9 +89,11 @@ class ChatPrompt:
             msg_id=time.time_ns() // 1000,
             sender_id=self._owner_id,
             text=text,
-            sender_name="owner (terminal)",
+            sender_name="owner (terminal)",  # i18n: skip (a stored name, not shown)
         )
-        await retry_busy(functools.partial(self._submit, message), what="Storing your message")
+        await retry_busy(  # i18n: skip (the log's words)
+            functools.partial(self._submit, message), what="Storing your message"
+        )
 
     def _keys(self) -> KeyBindings:
         keys = KeyBindings()
@@ -105,7 +109,7 @@ class ChatPrompt:
             buffer.reset()  # clears what was typed; a second Ctrl-C leaves
         else:
             event.app.create_background_task(self.send("/stop"))  # stops the reply, if any
-            print(HINT, file=sys.stdout, flush=True)
+            print(self._hint, file=sys.stdout, flush=True)
         self._armed = True
 
     def _disarm(self) -> None:

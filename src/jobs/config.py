@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from jobs.errors import ConfigError
 from jobs.home import default_home, env_file
+from jobs.i18n.codes import language_code
 from jobs.proxy import Proxy, parse_proxy
 from jobs.spend_terms import Limit, Models, parse_limit, parse_models
 
@@ -128,6 +129,11 @@ class Settings(BaseSettings):
         default=None, description="the checkout /update pulls (default: the one Jobs runs from)"
     )
     timezone: str = "UTC"
+    owner_language: str | None = Field(
+        default=None,
+        description="the language Jobs writes to you in, e.g. ru (default: English); "
+        "others get the language they write in",
+    )
     log_level: str = "INFO"
     log_format: str = Field(default="text", description="json: one JSON object per log line")
     health_port: int = Field(
@@ -213,6 +219,16 @@ class Settings(BaseSettings):
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             raise ValueError("expected an IANA time zone such as Europe/Berlin or UTC") from None
         return value
+
+    @field_validator("owner_language")
+    @classmethod
+    def _language_shape(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        code = language_code(value)
+        if code is None:
+            raise ValueError("expected a language code such as en or ru")
+        return code
 
     @field_validator("quiet_hours")
     @classmethod

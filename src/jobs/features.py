@@ -45,6 +45,8 @@ from jobs.extensions.mcp_servers import McpServers
 from jobs.extensions.plugins import Plugins
 from jobs.extensions.secret_store import SecretStore
 from jobs.extensions.skills import SkillStore
+from jobs.i18n.speakers import Speakers
+from jobs.i18n.translator import Translator
 from jobs.memory import MemoryStore, make_embedder, open_memory
 from jobs.messages import Body, OutboundMessage
 from jobs.richtext import RichText
@@ -126,6 +128,8 @@ class Core:
     clock: Clock
     secrets: SecretStore
     """The owner's secrets given in chat (/secret NAME), by name."""
+    speakers: Speakers
+    """Who speaks which language: `speakers.owner()` are the words of every owner notice."""
     closing: AsyncExitStack = field(default_factory=AsyncExitStack)
     """What features start and the app stops after the sessions (the Playwright MCP server)."""
 
@@ -219,7 +223,8 @@ def external_tasks(core: Core) -> None:
         who = person.display_name if person and person.display_name else f"id {person_id}"
         handle = f" (@{one_line(person.username)})" if person and person.username else ""
         # Their name and their words: plain and quoted, never formatting or links of theirs.
-        notice = RichText().text("Summary from ").plain(one_line(who) + handle).text(":\n\n")
+        t = await core.speakers.owner()
+        notice = t.rich(RichText(), "Summary from {who}:\n\n", who=one_line(who) + handle)
         await core.to_owner(notice.quote(text).build())
 
     tasks = ExternalTaskTools(tasks=core.repos.tasks, clock=core.clock, notify_owner=summary)
@@ -276,6 +281,7 @@ async def browser(core: Core) -> BrowserTools | None:
         to_owner=core.to_owner,
         workspace=workspace,
         downloads=browser_downloads(settings),
+        words=core.speakers.owner,
     )
     core.tools.register(admin.server())
     if (problem := await tools.health.problem()) is not None:
@@ -321,6 +327,7 @@ def secret_intake(
         outbox=core.repos.outbox,
         clock=core.clock,
         eraser=parts.eraser if parts else None,
+        words=core.speakers.owner,
     )
     intake.add_commands(commands)
     return intake
@@ -344,9 +351,15 @@ async def approvals(
         files=core.settings.data_dir / "approvals",
         grants=grants,
         cards=cards,
+        words=core.speakers.owner,
     )
     if cards is not None:
-        cards.answer_with(broker.decide, core.repos.audit)
+        cards.answer_with(
+            broker.decide,
+            core.repos.audit,
+            words=core.speakers.owner,
+            app_language=core.speakers.owner_app_language,
+        )
     await broker.recover()  # questions of an earlier run: nothing waits for their answer
     return broker
 
@@ -364,6 +377,7 @@ def delegation(core: Core, sessions: SessionManager, people: PersonResolver | No
         config=TaskSessionSettings(
             owner_chat=core.owner_chat, workspace=settings.workspace_dir, zone=settings.zone
         ),
+        words=core.speakers.owner,
     )
     lookup = PersonLookup(people=repos.people, resolver=people)
     core.tools.register(
@@ -409,13 +423,13 @@ def outside_input(core: Core, extensions: Extensions) -> OutsideInput:
     workspace = settings.workspace_dir.resolve()
 
     def extras() -> dict[str, str]:
-        return {
+        return {  # i18n: skip (taint causes, recorded as said)
             prefix: f"what the MCP server or plugin {prefix.removeprefix('mcp__').strip('_')} "
             "returned"
             for prefix in extensions.tool_prefixes()
         }
 
-    chats = "messages in your Telegram chats (other people's words)"
+    chats = "messages in your Telegram chats (other people's words)"  # i18n: skip (a taint cause)
     fetched = browser_downloads(settings)
     downloads = () if fetched is None else (fetched.resolve(),)
     return OutsideInput(
@@ -443,6 +457,7 @@ def triggers(
         answer=executor.answer,
         owner_chat=core.owner_chat,
         clock=clock,
+        words=core.speakers.owner,
     )
     channels = ChannelWatch(triggers=repos.triggers, on_event=executor.run, clock=clock)
     minutes = settings.heartbeat_interval_minutes
@@ -463,7 +478,7 @@ def triggers(
             clock=clock,
         ).server()
     )
-    note = (
+    note = (  # i18n: skip (the trigger tools' description, for the model)
         f"Heartbeat: every {minutes} min, checklist HEARTBEAT.md in the workspace."
         if minutes
         else "Heartbeat: off."
@@ -497,7 +512,12 @@ def telegram(core: Core, parts: TelegramParts | None) -> Attachments | None:
         model=settings.whisper_model,
         proxy=settings.http_proxy,
     )
-    return Attachments(fetcher=parts.media, transcriber=transcriber, uploads_dir=core.uploads)
+    return Attachments(
+        fetcher=parts.media,
+        transcriber=transcriber,
+        uploads_dir=core.uploads,
+        words_for=core.speakers.words_for,
+    )
 
 
 def owner_commands(
@@ -507,7 +527,7 @@ def owner_commands(
     restart: Restart,
     limits: RateLimitBoard,
     spent: SpendingParts,
-    model: Callable[[], str | None] | None = None,
+    model: Callable[[Translator], str | None] | None = None,
     grants: GrantBook | None = None,
 ) -> None:
     """/usage, /budget, /model, /status, /tasks and /update (and /revoke, with `grants`).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Callable, Mapping
 
 from telethon import TelegramClient
@@ -14,6 +15,7 @@ from jobs.clock import Clock, utc_now
 from jobs.config import Settings
 from jobs.errors import JobsError
 from jobs.features import TelegramParts
+from jobs.i18n.catalogs import terminal_words
 from jobs.logs import RedactingFilter
 from jobs.redaction import KnownSecrets
 from jobs.runlock import RunLock
@@ -189,15 +191,28 @@ async def run_terminal(
             extra_env=extra_env,
             only_chat=TERMINAL_CHAT_ID,
         )
-        unanswered = await app.repos.inbox.drop_open(TERMINAL_CHAT_ID, "jobs chat was left")
-        print("Jobs: talking to your owner session here. /help for commands, Ctrl-D to leave.")
+        # The rows' stored note, for the log and the database.
+        unanswered = await app.repos.inbox.drop_open(
+            TERMINAL_CHAT_ID, "jobs chat was left"
+        )  # i18n: skip
+        t = terminal_words(settings.owner_language, os.environ)
+        print(
+            t.gettext(
+                "Jobs: talking to your owner session here. /help for commands, Ctrl-D to leave."
+            )
+        )
         for text in unanswered:
-            print(f"(Not answered before you left, so not redone: {_quote(text)})")
+            print(
+                t.gettext(
+                    "(Not answered before you left, so not redone: {quote})", quote=_quote(text)
+                )
+            )
         prompt = ChatPrompt(
             owner_id=owner_id,
             chat_id=TERMINAL_CHAT_ID,
             submit=app.submit,
             history=settings.data_dir / "chat_history",
+            words=t,
         )
         await serve(
             app, policy=effective_policy(settings, own_account=True), alongside=prompt.run()

@@ -14,6 +14,7 @@ from typing import Protocol, TextIO
 from prompt_toolkit import PromptSession
 
 from jobs.errors import Cancelled
+from jobs.i18n.translator import Translator, english
 
 Check = Callable[[str], str | None]
 """An answer's problem, said so the person can fix it; None when the answer is fine."""
@@ -21,7 +22,10 @@ Check = Callable[[str], str | None]
 
 class Questions(Protocol):
     """Asks one thing at a time. `ask` returns a stripped answer that passed `check`, or raises
-    Cancelled when the person leaves; `tell` shows one line between questions."""
+    Cancelled when the person leaves; `tell` shows one line between questions. `words` is the
+    language the questions are asked in."""
+
+    words: Translator
 
     async def ask(self, question: str, *, check: Check | None = None, secret: bool = False) -> str:
         """The answer to `question` (typed unseen when `secret`)."""
@@ -32,15 +36,16 @@ class Questions(Protocol):
         ...
 
 
-def needs_answer(answer: str) -> str | None:
+def needs_answer(answer: str, t: Translator) -> str | None:
     """The Check for "anything but nothing"."""
-    return None if answer else "Please type an answer (Ctrl-C leaves)."
+    return None if answer else t.gettext("Please type an answer (Ctrl-C leaves).")
 
 
 class TerminalQuestions:
     """Questions on this terminal (stdin/stdout)."""
 
-    def __init__(self, *, out: TextIO = sys.stdout) -> None:
+    def __init__(self, *, words: Translator | None = None, out: TextIO = sys.stdout) -> None:
+        self.words = words or english()
         self._out = out
         self._session: PromptSession[str] = PromptSession()
 
@@ -57,7 +62,7 @@ class TerminalQuestions:
                 raise Cancelled("stopped at a question (Ctrl-C)") from None
             except EOFError:
                 raise Cancelled("stopped at a question (Ctrl-D)") from None
-            problem = (check or needs_answer)(answer)
+            problem = check(answer) if check else needs_answer(answer, self.words)
             if problem is None:
                 return answer
             self.tell(f"  {problem}")

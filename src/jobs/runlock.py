@@ -23,7 +23,10 @@ class RunLock:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "another process"
+            # Part of the error below: errors stay English (a setting error comes first).
+            holder = (
+                os.pread(fd, 32, 0).decode(errors="replace").strip() or "another process"
+            )  # i18n: skip
             os.close(fd)
             raise AlreadyRunning(
                 f"Jobs is already running on {self.path.parent} (pid {holder}). "

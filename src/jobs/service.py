@@ -13,6 +13,7 @@ from typing import Final
 
 from jobs.config import Settings
 from jobs.errors import JobsError
+from jobs.i18n.translator import Translator, english
 
 NAME: Final = "jobs.service"
 SYSTEM_DIR: Final = Path("/etc/systemd/system")
@@ -45,12 +46,13 @@ class Service:
 
     @property
     def systemctl(self) -> str:
-        return "systemctl" if self.system else "systemctl --user"
+        return "systemctl" if self.system else "systemctl --user"  # i18n: skip (a command)
 
 
 def unit(settings: Settings, service: Service, *, python: str = sys.executable) -> str:
     """The unit file's text."""
     who = f"User={service.user}\n" if service.system else ""
+    # The unit file is systemd's, not a person's message: English whatever the language.
     return f"""\
 [Unit]
 Description=Jobs, a personal assistant in your Telegram account
@@ -75,34 +77,50 @@ UMask=0077
 
 [Install]
 WantedBy={service.target}
-"""
+"""  # i18n: skip
 
 
-def install(settings: Settings, service: Service) -> list[str]:
-    """Write the unit; the lines to show the person (what to run next)."""
+def install(settings: Settings, service: Service, t: Translator | None = None) -> list[str]:
+    """Write the unit; the lines to show the person (what to run next), in `t`'s words."""
+    t = t or english()
     if service.system and os.geteuid() != 0:
         raise JobsError("A system unit goes in /etc/systemd/system: run this with sudo.")
     existed = service.path.exists()
     service.unit_dir.mkdir(parents=True, exist_ok=True)
     service.path.write_text(unit(settings, service), encoding="utf-8")
     service.path.chmod(0o644)  # systemd reads it; it holds no secret
-    lines = [f"{'Replaced' if existed else 'Wrote'} {service.path}. Now run:"]
-    lines.append(f"  {service.systemctl} daemon-reload && {service.systemctl} enable --now jobs")
+    lines = [
+        t.gettext("Replaced {path}. Now run:", path=service.path)
+        if existed
+        else t.gettext("Wrote {path}. Now run:", path=service.path)
+    ]
+    ctl = service.systemctl
+    lines.append(f"  {ctl} daemon-reload && {ctl} enable --now jobs")  # i18n: skip
     if not service.system:
-        lines.append(f"  loginctl enable-linger {service.user}   # keep it running after logout")
-    lines.append(f"Its log: journalctl {'' if service.system else '--user '}-u jobs -f")
+        lines.append(
+            t.gettext(
+                "  loginctl enable-linger {user}   # keep it running after logout",
+                user=service.user,
+            )
+        )
+    journal = (
+        "journalctl -u jobs -f" if service.system else "journalctl --user -u jobs -f"
+    )  # i18n: skip
+    lines.append(t.gettext("Its log: {command}", command=journal))
     return lines
 
 
-def uninstall(service: Service) -> list[str]:
+def uninstall(service: Service, t: Translator | None = None) -> list[str]:
+    t = t or english()
     if not service.path.exists():
-        return [f"There is no {service.path}: nothing to remove."]
+        return [t.gettext("There is no {path}: nothing to remove.", path=service.path)]
     if service.system and os.geteuid() != 0:
         raise JobsError(f"{service.path} belongs to the system: run this with sudo.")
     service.path.unlink()
     enabled = service.unit_dir / f"{service.target}.wants" / NAME
     enabled.unlink(missing_ok=True)  # what `enable` made
+    ctl = service.systemctl
     return [
-        f"Removed {service.path}. If it is running, stop it:",
-        f"  {service.systemctl} stop jobs; {service.systemctl} daemon-reload",
+        t.gettext("Removed {path}. If it is running, stop it:", path=service.path),
+        f"  {ctl} stop jobs; {ctl} daemon-reload",  # i18n: skip
     ]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import re
@@ -16,6 +17,7 @@ from jobs.doctor import Status, check_claude_auth, check_telegram_session
 from jobs.errors import Cancelled, ConfigError
 from jobs.healthcheck import not_set_up
 from jobs.home import private_dir, private_file
+from jobs.i18n.translator import Translator
 from jobs.questions import Questions
 from jobs.telegram.client import account_of, connect, export_string_session, make_client
 from jobs.telegram.login import find_owner, log_in
@@ -46,20 +48,28 @@ def save_env(path: Path, values: dict[str, str]) -> None:
     path.write_text("\n".join(out) + "\n", encoding="utf-8")
 
 
-def api_id_shape(answer: str) -> str | None:
+def api_id_shape(answer: str, t: Translator) -> str | None:
     if answer.isdigit() and 0 < int(answer) < 2**31:
         return None
-    return "api_id is a number, such as 1234567 (App configuration on my.telegram.org)."
+    return t.gettext("api_id is a number, such as 1234567 (App configuration on my.telegram.org).")
 
 
-def api_hash_shape(answer: str) -> str | None:
+def api_hash_shape(answer: str, t: Translator) -> str | None:
     if re.fullmatch(r"[0-9a-fA-F]{32}", answer):
         return None
-    return "api_hash is 32 characters of 0-9 and a-f, as shown on my.telegram.org."
+    return t.gettext("api_hash is 32 characters of 0-9 and a-f, as shown on my.telegram.org.")
 
 
-def yes_no(answer: str) -> str | None:
-    return None if answer.lower() in {"y", "yes", "n", "no"} else "Please answer y or n."
+def _answers(t: Translator) -> tuple[set[str], set[str]]:
+    """Yes and no, in English and in `t`'s language."""
+    yes = {w.strip() for w in t.pgettext("setup answer", "y, yes").split(",")} | {"y", "yes"}
+    no = {w.strip() for w in t.pgettext("setup answer", "n, no").split(",")} | {"n", "no"}
+    return yes, no
+
+
+def yes_no(answer: str, t: Translator) -> str | None:
+    yes, no = _answers(t)
+    return None if answer.lower() in yes | no else t.gettext("Please answer y or n.")
 
 
 async def setup_telegram(
@@ -67,12 +77,13 @@ async def setup_telegram(
 ) -> Settings:
     """Ask for the Telegram application, log in, find the owner; the settings as saved.
     Cancelled says where the answers given so far were kept."""
+    t = questions.words
     try:
         settings = await _ask_application(settings, env_path, questions)
         client = make_client(settings)
         try:
             if not await connect(client, settings):
-                questions.tell("Log in to the Telegram account Jobs will run in.")
+                questions.tell(t.gettext("Log in to the Telegram account Jobs will run in."))
                 await log_in(client, questions)
             account = await account_of(client, settings)
             if settings.tg_user_id is None:
@@ -81,21 +92,34 @@ async def setup_telegram(
                 save_env(env_path, {"TG_USER_ID": str(owner)})
                 settings = load_settings(env_path)
             if print_session:
-                questions.tell("\nStringSession (a full login to your account: keep it secret):\n")
+                questions.tell(
+                    t.gettext("\nStringSession (a full login to your account: keep it secret):\n")
+                )
                 questions.tell(export_string_session(client))
         finally:
             await client.disconnect()
     except Cancelled as exc:
         raise Cancelled(
-            f"Setup {exc}. What you answered is saved in {env_path}; `jobs login` goes on."
+            t.gettext(
+                "Setup {what}. What you answered is saved in {file}; `jobs login` goes on.",
+                what=exc,
+                file=env_path,
+            )
         ) from None
     own = account.user_id == settings.tg_user_id
     mode = (
-        "your own account: talk to Jobs in Saved Messages"
+        t.gettext("your own account: talk to Jobs in Saved Messages")
         if own
-        else "a dedicated assistant account: message it from your own account"
+        else t.gettext("a dedicated assistant account: message it from your own account")
     )
-    questions.tell(f"Logged in to Telegram as {account.name} (id {account.user_id}), {mode}.")
+    questions.tell(
+        t.gettext(
+            "Logged in to Telegram as {name} (id {id}), {mode}.",
+            name=account.name,
+            id=account.user_id,
+            mode=mode,
+        )
+    )
     return settings
 
 
@@ -103,58 +127,73 @@ async def _ask_application(settings: Settings, env_path: Path, questions: Questi
     missing = settings.missing_telegram(owner=False)
     if not missing:
         return settings
+    t = questions.words
     questions.tell(
-        "Jobs needs a Telegram application: open https://my.telegram.org, log in, choose "
-        "API development tools and create one (any name)."
+        t.gettext(
+            "Jobs needs a Telegram application: open https://my.telegram.org, log in, choose "
+            "API development tools and create one (any name)."
+        )
     )
     asked = {
-        "TG_API_ID": ("api_id (a number): ", api_id_shape),
-        "TG_API_HASH": ("api_hash (32 characters): ", api_hash_shape),
+        "TG_API_ID": (t.gettext("api_id (a number): "), api_id_shape),
+        "TG_API_HASH": (t.gettext("api_hash (32 characters): "), api_hash_shape),
     }
     for name in missing:
-        question, check = asked[name]
-        save_env(env_path, {name: await questions.ask(question, check=check)})
-    questions.tell(f"Saved to {env_path}.")
+        question, shape = asked[name]
+        answer = await questions.ask(question, check=functools.partial(shape, t=t))
+        save_env(env_path, {name: answer})
+    questions.tell(t.gettext("Saved to {file}.", file=env_path))
     return load_settings(env_path)
 
 
 async def _own_account(questions: Questions) -> bool:
+    t = questions.words
     answer = await questions.ask(
-        "Is this your own Telegram account? Jobs then talks to you in Saved Messages, and "
-        "people who write to you are announced to you first. (y = my own account, n = an "
-        "account just for Jobs) [y/n]: ",
-        check=yes_no,
+        t.gettext(
+            "Is this your own Telegram account? Jobs then talks to you in Saved Messages, and "
+            "people who write to you are announced to you first. (y = my own account, n = an "
+            "account just for Jobs) [y/n]: "
+        ),
+        check=lambda a: yes_no(a, t),
     )
-    return answer.lower().startswith("y")
+    return answer.lower() in _answers(t)[0]
 
 
 async def claude_auth(settings: Settings, env_path: Path, questions: Questions) -> None:
     """Make sure the Claude CLI can authenticate: an API key or a `claude setup-token` token."""
     if (await check_claude_auth(settings)).status is Status.OK:
         return
+    t = questions.words
     questions.tell(
-        "\nJobs needs access to Claude. Choose one:\n"
-        "  1. paste an Anthropic API key (console.anthropic.com)\n"
-        "  2. log in with your Claude subscription (runs `claude setup-token`)"
+        t.gettext(
+            "\nJobs needs access to Claude. Choose one:\n"
+            "  1. paste an Anthropic API key (console.anthropic.com)\n"
+            "  2. log in with your Claude subscription (runs `claude setup-token`)"
+        )
     )
     try:
         choice = await questions.ask(
-            "1 or 2: ", check=lambda a: None if a in {"1", "2"} else "Type 1 or 2."
+            t.gettext("1 or 2: "),
+            check=lambda a: None if a in {"1", "2"} else t.gettext("Type 1 or 2."),
         )
         if choice == "1":
             key = await questions.ask(
-                "Anthropic API key: ",
+                t.gettext("Anthropic API key: "),
                 secret=True,
-                check=lambda a: None if a.startswith("sk-") else "An API key starts with sk-.",
+                check=lambda a: (
+                    None if a.startswith("sk-") else t.gettext("An API key starts with sk-.")
+                ),
             )
             save_env(env_path, {"ANTHROPIC_API_KEY": key})
         else:
             _run_setup_token(settings)
-            token = await questions.ask("Paste the token it printed: ", secret=True)
+            token = await questions.ask(t.gettext("Paste the token it printed: "), secret=True)
             save_env(env_path, {"CLAUDE_CODE_OAUTH_TOKEN": token})
     except Cancelled as exc:
-        raise Cancelled(f"Claude setup {exc}; `jobs login` asks again.") from None
-    questions.tell(f"Saved to {env_path}.")
+        raise Cancelled(
+            t.gettext("Claude setup {what}; `jobs login` asks again.", what=exc)
+        ) from None
+    questions.tell(t.gettext("Saved to {file}.", file=env_path))
 
 
 def _run_setup_token(settings: Settings) -> None:

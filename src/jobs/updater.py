@@ -23,6 +23,7 @@ from typing import Final
 
 from jobs import __version__
 from jobs.errors import JobsError
+from jobs.i18n.translator import Translator, english
 
 logger = logging.getLogger(__name__)
 
@@ -112,72 +113,86 @@ class Updater:
         self._timeout = timeout
         self._lock = asyncio.Lock()
 
-    async def update(self) -> UpdateOutcome:
-        """Update; on success a restart is requested. Raises UpdateFailed."""
+    async def update(self, words: Translator | None = None) -> UpdateOutcome:
+        """Update; on success a restart is requested. Raises UpdateFailed, said in `words`."""
+        t = words or english()
         async with self._lock:
             if self._command:
-                return await self._run_command(self._command)
-            return await self._pull_and_install()
+                return await self._run_command(self._command, t)
+            return await self._pull_and_install(t)
 
     async def current_version(self) -> str:
         """The checkout's version and commit, e.g. "0.1.0 (1a2b3c4)"."""
         version = _project_version(self._repo) or __version__
         try:
-            commit = await self._git("rev-parse", "--short", "HEAD")
+            commit = await self._git(english(), "rev-parse", "--short", "HEAD")
         except UpdateFailed:
             return version
         return f"{version} ({commit})"
 
-    async def _pull_and_install(self) -> UpdateOutcome:
+    async def _pull_and_install(self, t: Translator) -> UpdateOutcome:
         try:
-            old_rev = await self._git("rev-parse", "HEAD")
+            old_rev = await self._git(t, "rev-parse", "HEAD")
         except UpdateFailed:
             raise UpdateFailed(
-                f"{self._repo} is not a git checkout, so there is nothing to pull. Set "
-                "UPDATE_COMMAND to the command that updates this installation (with Docker, "
-                "pull the new image on the host instead)."
+                t.gettext(
+                    "{repo} is not a git checkout, so there is nothing to pull. Set "
+                    "UPDATE_COMMAND to the command that updates this installation (with Docker, "
+                    "pull the new image on the host instead).",
+                    repo=self._repo,
+                )
             ) from None
         old = await self.current_version()
         try:
-            await self._step(("git", "pull", "--ff-only"), "git pull --ff-only")
+            await self._step(t, ("git", "pull", "--ff-only"), "git pull --ff-only")  # i18n: skip
         except UpdateFailed as exc:
-            raise UpdateFailed(f"{exc}\nNothing was changed; still running {old}.") from None
-        if await self._git("rev-parse", "HEAD") == old_rev:
+            raise UpdateFailed(
+                t.gettext("{error}\nNothing was changed; still running {old}.", error=exc, old=old)
+            ) from None
+        if await self._git(t, "rev-parse", "HEAD") == old_rev:
             return UpdateOutcome(old=old, new=old, changed=False)
         try:
-            await self._step(self._install, "the reinstall")
+            await self._step(t, self._install, t.gettext("the reinstall"))
         except UpdateFailed as exc:
-            back = await self._roll_back(old_rev)
-            raise UpdateFailed(f"{exc}\n{back} Still running {old}.") from None
+            back = await self._roll_back(t, old_rev)
+            raise UpdateFailed(
+                t.gettext("{error}\n{back} Still running {old}.", error=exc, back=back, old=old)
+            ) from None
         new = await self.current_version()
         logger.info("Updated Jobs from %s to %s; restarting", old, new)
         self._restart.request()
         return UpdateOutcome(old=old, new=new, changed=True)
 
-    async def _run_command(self, command: str) -> UpdateOutcome:
+    async def _run_command(self, command: str, t: Translator) -> UpdateOutcome:
         old = await self.current_version()
         try:
-            await self._step(("/bin/sh", "-c", command), "UPDATE_COMMAND")
+            await self._step(t, ("/bin/sh", "-c", command), "UPDATE_COMMAND")
         except UpdateFailed as exc:
-            raise UpdateFailed(f"{exc}\nStill running {old}.") from None
+            raise UpdateFailed(
+                t.gettext("{error}\nStill running {old}.", error=exc, old=old)
+            ) from None
         new = await self.current_version()
         logger.info("UPDATE_COMMAND succeeded (%s → %s); restarting", old, new)
         self._restart.request()
         return UpdateOutcome(old=old, new=new, changed=True)
 
-    async def _roll_back(self, old_rev: str) -> str:
+    async def _roll_back(self, t: Translator, old_rev: str) -> str:
         try:
             # --keep: back to the old commit without touching local edits to other files.
-            await self._git("reset", "--keep", old_rev)
+            await self._git(t, "reset", "--keep", old_rev)
         except UpdateFailed as exc:
             logger.error("Could not put the checkout back to %s: %s", old_rev, exc)
-            return f"The checkout could NOT be put back to {old_rev[:7]} ({exc}); fix it by hand."
-        return f"The checkout was put back to {old_rev[:7]}."
+            return t.gettext(
+                "The checkout could NOT be put back to {commit} ({error}); fix it by hand.",
+                commit=old_rev[:7],
+                error=exc,
+            )
+        return t.gettext("The checkout was put back to {commit}.", commit=old_rev[:7])
 
-    async def _git(self, *args: str) -> str:
-        return await self._step(("git", *args), f"git {args[0]}")
+    async def _git(self, t: Translator, *args: str) -> str:
+        return await self._step(t, ("git", *args), f"git {args[0]}")
 
-    async def _step(self, argv: Sequence[str], what: str) -> str:
+    async def _step(self, t: Translator, argv: Sequence[str], what: str) -> str:
         """Run one command in the checkout; its stdout, or UpdateFailed with its output's end."""
         env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}  # never wait for a password
         try:
@@ -191,7 +206,9 @@ class Updater:
                 start_new_session=True,  # its own process group: a timeout stops its children
             )
         except OSError as exc:
-            raise UpdateFailed(f"{what} could not start: {exc}") from exc
+            raise UpdateFailed(
+                t.gettext("{what} could not start: {error}", what=what, error=exc)
+            ) from exc
         try:
             async with asyncio.timeout(self._timeout):
                 out, err = await process.communicate()
@@ -199,10 +216,23 @@ class Updater:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
             await process.communicate()
-            raise UpdateFailed(f"{what} took longer than {self._timeout:.0f} s.") from None
+            raise UpdateFailed(
+                t.gettext(
+                    "{what} took longer than {seconds} s.",
+                    what=what,
+                    seconds=round(self._timeout),
+                )
+            ) from None
         if process.returncode != 0:
             tail = (err or out).decode(errors="replace").strip()[-_OUTPUT_TAIL:]
-            raise UpdateFailed(f"{what} failed (exit {process.returncode}): {tail}")
+            raise UpdateFailed(
+                t.gettext(
+                    "{what} failed (exit {code}): {output}",
+                    what=what,
+                    code=process.returncode,
+                    output=tail,
+                )
+            )
         return out.decode(errors="replace").strip()
 
 

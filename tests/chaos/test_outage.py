@@ -10,6 +10,7 @@ from typing import Any
 from telethon.tl import types
 
 from jobs.conversation.outage import NOTICE, notice
+from jobs.i18n.translator import english
 from tests.chaos.conftest import OWNER_ID, Rig, group_members, wait_until
 from tests.fakes.anthropic import Call, Turn, error, hang, text
 
@@ -136,7 +137,7 @@ async def test_a_cli_killed_mid_turn_is_started_again_and_the_message_answered_o
     hold.clear()
     os.kill(cli, signal.SIGKILL)
 
-    crashed = notice("cli_crashed", owner=True)
+    crashed = notice("cli_crashed", english(), owner=True)
     await wait_until(
         lambda: times_said(rig, OWNER_ID, ANSWERS["first note"]), what="the answer after it"
     )

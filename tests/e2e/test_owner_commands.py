@@ -97,7 +97,7 @@ async def test_status_and_tasks(make_jobs: MakeJobs) -> None:
     await owner_says(jobs, "hello")
     status = await owner_says(jobs, "/status")
     assert "Live sessions: 1 (owner)" in status
-    assert "Queue: 0 message(s) waiting, 1 being answered" in status  # /status itself
+    assert "Queue: 0 messages waiting, 1 being answered" in status  # /status itself
     assert "This conversation has read only your own words." in status
     assert await owner_says(jobs, "/tasks") == "No open tasks."
     jobs.tg.incoming(ALICE, "/status")

@@ -95,6 +95,20 @@ def test_cli_exit_codes(
     assert "missing  claude auth" in out and "Jobs cannot run yet" in out
 
 
+def test_doctor_speaks_the_owners_language(
+    ready: Settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
+    monkeypatch.setenv("LANG", "ru_RU.UTF-8")  # the terminal's language, without OWNER_LANGUAGE
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert "нет  доступ к Claude" in out
+    assert "Jobs пока не может работать: исправьте строки «нет» выше." in out
+    monkeypatch.setenv("OWNER_LANGUAGE", "en")  # the setting outranks the terminal
+    assert main(["doctor"]) == 1
+    assert "missing  claude auth" in capsys.readouterr().out
+
+
 def test_cli_bad_config_is_one_clear_error(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -15,6 +15,7 @@ from jobs.conversation.outcome import Outcome
 from jobs.conversation.plan import memorable
 from jobs.conversation.routes import TaskRoute, TurnRoute
 from jobs.conversation.turn import TaskTurns
+from jobs.i18n.speakers import WordsFor, english_for
 from jobs.messages import Body, OutboundMessage
 from jobs.richtext import FormattedText, visible
 from jobs.sessions.port import Sessions
@@ -44,10 +45,12 @@ class Answers:
         task_turns: TaskTurns | None = None,
         record: RecordExchange | None = None,
         guard_markup: GuardMarkup | None = None,
+        words_for: WordsFor | None = None,
     ) -> None:
         """`record`: keeps each answered owner exchange (the memory's daily log).
         `guard_markup`: renders a tainted session's reply to the owner without their markup
         (telegram.formatting.render_guarded); without it such a reply goes as plain text."""
+        self._words_for = words_for or english_for
         self._inbox = inbox
         self._outbox = outbox
         self._sessions = sessions
@@ -77,7 +80,8 @@ class Answers:
         # A streamed reply's message is where it is: an edit cannot make it a reply.
         quote = edit_of is None and await self._inbox.newer_than(item.chat_id, last)
         if edit_of is not None and not (body if isinstance(body, str) else body.text).strip():
-            body = "(no answer)"  # the half-written reply on screen must not stay as it is
+            # The half-written reply on screen must not stay as it is.
+            body = (await self._words_for(item.sender_id)).gettext("(no answer)")
         reply = OutboundMessage.formatted(
             item.chat_id,
             body,
@@ -133,7 +137,7 @@ class Answers:
                 finish_inbox=state,
                 also_finish=[f.id for f in followed],
             ),
-            what=f"Storing the reply to message {item.msg_id} in chat {item.chat_id}",
+            what=f"Storing the reply to message {item.msg_id} in chat {item.chat_id}",  # i18n: skip
         )
 
     async def _reply(

@@ -11,6 +11,7 @@ from typing import Final
 
 from jobs.atomic import atomic_write
 from jobs.errors import StorageError
+from jobs.i18n.translator import Translator
 from jobs.messages import MESSAGE_LIMIT, OutboundMessage
 from jobs.richtext import FormattedText, RichText, utf16_len, visible
 from jobs.sessions.keys import OWNER_KEY
@@ -27,41 +28,69 @@ def question(
     approval: Approval,
     source: TaintSource,
     wait: timedelta,
+    t: Translator,
     *,
     attached: str | None = None,
     scope: str | None = None,
     card: bool = False,
 ) -> FormattedText:
-    """The question: a name or title in it is plain text, the action a `pre` built directly
-    (or, with `attached`, the name of the file that holds it). `scope`: where a grant would
-    apply (/grant_<code> is offered); `card`: shown with buttons (the companion bot)."""
+    """The question in the owner's words `t`: a name or title in it is plain text, the action
+    a `pre` built directly and never translated (or, with `attached`, the name of the file
+    that holds it). `scope`: where a grant would apply (/grant_<code> is offered); `card`:
+    shown with buttons (the companion bot)."""
     code = approval.code
-    rich = RichText().text(f"🔐 Approval needed ({code})", bold=True)
-    rich.text("\nBecause of: ").plain(source.caused_by)
-    rich.text("\nWhere: ").plain(source.where)
-    rich.text("\nIt wants to run ").plain(approval.tool).text(", exactly this:\n")
+    note = RichText().text(t.gettext("🔐 Approval needed ({code})", code=code), bold=True)
+    t.rich(note, "\nBecause of: {cause}", cause=source.caused_by)
+    t.rich(note, "\nWhere: {place}", place=source.where)
+    t.rich(note, "\nIt wants to run {tool}, exactly this:\n", tool=approval.tool)
     if attached is None:
-        rich.pre(approval.action or "(no input)")
+        note.pre(approval.action or t.gettext("(no input)"))
     else:
-        size = f"{len(approval.action):,}"
-        rich.text(f"the attached file {attached} ({size} characters, nothing cut). Read all ")
-        rich.text("of it before you approve; invisible characters are spelled out as ⟦U+…⟧.")
-    if card:
-        rich.text(f"\n\nTap a button, or answer /approve_{code}, /deny_{code}")
-        rich.text(f" or /grant_{code}" if scope else "").text(" in my chat.")
-    else:
-        rich.text(
-            f"\n\n/approve_{code} lets it run once, /deny_{code} refuses it (or reply yes or "
-            "no to this message)."
+        note.text(
+            t.gettext(
+                "the attached file {file} ({size} characters, nothing cut). Read all of it "
+                "before you approve; invisible characters are spelled out as ⟦U+…⟧.",
+                file=attached,
+                size=format(len(approval.action), ","),
+            )
         )
-    if scope:
-        rich.text(f" /grant_{code} lets exactly this run now and again in {scope}, unasked.")
-    rich.text(f" No answer within {_duration(wait)} means no.")
+    note.text(_how_to_answer(t, code, scope, card=card))
+    note.text(t.gettext(" No answer within {wait} means no.", wait=_duration(wait, t)))
     if approval.session_key == str(OWNER_KEY):
         # Your own conversation asks only because it read that text: say how it stops asking.
-        rich.text("\n\nOnce you no longer need what it read, /clear starts a clean conversation")
-        rich.text(" that does what you ask without these questions.")
-    return rich.build()
+        note.text(
+            t.gettext(
+                "\n\nOnce you no longer need what it read, /clear starts a clean conversation "
+                "that does what you ask without these questions."
+            )
+        )
+    return note.build()
+
+
+def _how_to_answer(t: Translator, code: str, scope: str | None, *, card: bool) -> str:
+    if card and scope:
+        said = t.gettext(
+            "\n\nTap a button, or answer /approve_{code}, /deny_{code} or /grant_{code} in my "
+            "chat.",
+            code=code,
+        )
+    elif card:
+        said = t.gettext(
+            "\n\nTap a button, or answer /approve_{code}, /deny_{code} in my chat.", code=code
+        )
+    else:
+        said = t.gettext(
+            "\n\n/approve_{code} lets it run once, /deny_{code} refuses it (or reply yes or no "
+            "to this message).",
+            code=code,
+        )
+    if scope:
+        said += t.gettext(
+            " /grant_{code} lets exactly this run now and again in {scope}, unasked.",
+            code=code,
+            scope=scope,
+        )
+    return said
 
 
 def question_message(
@@ -69,16 +98,17 @@ def question_message(
     approval: Approval,
     source: TaintSource,
     wait: timedelta,
+    t: Translator,
     *,
     files: Path,
     scope: str | None = None,
 ) -> OutboundMessage:
     """The question as one message, or with the action in a file when it would not fit."""
-    body = question(approval, source, wait, scope=scope)
+    body = question(approval, source, wait, t, scope=scope)
     if utf16_len(body.text) <= MESSAGE_LIMIT:
         return OutboundMessage.formatted(owner_chat, body)
     path = write_action(files, approval)
-    body = question(approval, source, wait, attached=path.name, scope=scope)
+    body = question(approval, source, wait, t, attached=path.name, scope=scope)
     return OutboundMessage(
         chat_id=owner_chat,
         text=body.text,
@@ -99,40 +129,53 @@ def write_action(files: Path, approval: Approval) -> Path:
     return path
 
 
-def expired(approval: Approval) -> FormattedText:
-    rich = RichText().text(f"⌛ No answer to approval {approval.code} in time: ")
-    return rich.plain(approval.tool).text(" did not run.").build()
+def expired(approval: Approval, t: Translator) -> FormattedText:
+    note = t.rich(
+        RichText(),
+        "⌛ No answer to approval {code} in time: {tool} did not run.",
+        code=approval.code,
+        tool=approval.tool,
+    )
+    return note.build()
 
 
-_ENDINGS: Final = {
-    ApprovalState.APPROVED: "✅ Approved",
-    ApprovalState.DENIED: "🚫 Denied",
-    ApprovalState.EXPIRED: "⌛ No answer in time: it did not run",
-    ApprovalState.PENDING: "⌛ Ended: it did not run",
-}
+def _ending(state: ApprovalState, t: Translator) -> str:
+    endings = {
+        ApprovalState.APPROVED: t.gettext("✅ Approved."),
+        ApprovalState.DENIED: t.gettext("🚫 Denied."),
+        ApprovalState.EXPIRED: t.gettext("⌛ No answer in time: it did not run."),
+        ApprovalState.PENDING: t.gettext("⌛ Ended: it did not run."),
+    }
+    return endings[state]
 
 
-def settled(approval: Approval, state: ApprovalState, /) -> FormattedText:
+def settled(approval: Approval, state: ApprovalState, t: Translator, /) -> FormattedText:
     """A card once answered: what it asked, and how it ended (no more buttons)."""
-    rich = RichText().text(f"🔐 Approval {approval.code}: ", bold=True)
-    rich.plain(approval.tool).text(f"\n{_ENDINGS[state]}.")
-    return rich.build()
+    note = RichText().text(t.gettext("🔐 Approval {code}: ", code=approval.code), bold=True)
+    note.plain(approval.tool).text("\n" + _ending(state, t))
+    return note.build()
 
 
-def refused_unasked(request: ApprovalRequest, size: int) -> FormattedText:
+def refused_unasked(request: ApprovalRequest, size: int, t: Translator) -> FormattedText:
     """The owner's notice of a call denied without asking (its action past MAX_ACTION_CHARS)."""
     source = request.source
-    rich = RichText().text("🔐 Denied without asking", bold=True)
-    rich.text("\nBecause of: ").plain(source.caused_by)
-    rich.text("\nWhere: ").plain(source.where)
-    rich.text("\nIt wanted to run ").plain(request.tool)
-    rich.text(
-        f" with {size:,} characters of input: more than the {MAX_ACTION_CHARS:,} anyone can "
-        "check before saying yes, so it did not run."
+    note = RichText().text(t.gettext("🔐 Denied without asking"), bold=True)
+    t.rich(note, "\nBecause of: {cause}", cause=source.caused_by)
+    t.rich(note, "\nWhere: {place}", place=source.where)
+    t.rich(note, "\nIt wanted to run {tool}", tool=request.tool)
+    note.text(
+        t.gettext(
+            " with {size} characters of input: more than the {limit} anyone can check before "
+            "saying yes, so it did not run.",
+            size=format(size, ","),
+            limit=format(MAX_ACTION_CHARS, ","),
+        )
     )
-    return rich.build()
+    return note.build()
 
 
-def _duration(span: timedelta) -> str:
+def _duration(span: timedelta, t: Translator) -> str:
     seconds = span.total_seconds()
-    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
+    if seconds >= 90:
+        return t.gettext("{minutes} min", minutes=round(seconds / 60))
+    return t.gettext("{seconds} s", seconds=round(seconds))

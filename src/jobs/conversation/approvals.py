@@ -31,6 +31,8 @@ from jobs.conversation.approval_notices import MAX_ACTION_CHARS
 from jobs.conversation.commands import Command
 from jobs.conversation.grants import GrantBook, scope_of
 from jobs.errors import JobsError
+from jobs.i18n.speakers import OwnerWords, english_words
+from jobs.i18n.translator import Translator
 from jobs.messages import MESSAGE_LIMIT, OutboundMessage
 from jobs.richtext import FormattedText, utf16_len
 from jobs.sessions.taint import ApprovalAnswer, ApprovalRequest, TaintSource
@@ -71,9 +73,18 @@ class ApprovalCards(Protocol):
     None) and to deny, and returns False when the card could not be shown (the question then
     goes the usual way). A tap is answered through `decide` (ApprovalBroker.decide, given
     once by `answer_with`, with the audit where refused taps are written). `settle` replaces
-    the buttons with how the approval ended; it never raises."""
+    the buttons with how the approval ended; it never raises. `words` are the owner's (its
+    buttons' language); `app_language` is told the owner's Telegram app language if seen."""
 
-    def answer_with(self, decide: Callable[..., Awaitable[str]], audit: AuditRepo, /) -> None: ...
+    def answer_with(
+        self,
+        decide: Callable[..., Awaitable[str]],
+        audit: AuditRepo,
+        /,
+        *,
+        words: OwnerWords | None = None,
+        app_language: Callable[[str], Awaitable[None]] | None = None,
+    ) -> None: ...
 
     async def post(
         self, approval: Approval, question: FormattedText, *, scope: str | None
@@ -112,10 +123,13 @@ class ApprovalBroker:
         files: Path,
         grants: GrantBook | None = None,
         cards: ApprovalCards | None = None,
+        words: OwnerWords | None = None,
     ) -> None:
         """`files`: a folder of Jobs' own (under DATA_DIR, where no session writes) for the
         actions too long for one message. `grants`: the owner's scoped grants (none offered
-        without it); `cards`: questions as cards with buttons (the companion bot)."""
+        without it); `cards`: questions as cards with buttons (the companion bot); `words`: the
+        owner's language (default English)."""
+        self._words = words or english_words
         self._approvals = approvals
         self._outbox = outbox
         self._owner_chat = owner_chat
@@ -164,46 +178,66 @@ class ApprovalBroker:
             self._waiting.pop(approval.code, None)
             await self._drop_file(approval)
             if carded and self._cards is not None:
-                await self._cards.settle(approval.code, notices.settled(approval, answer.state))
+                ended = notices.settled(approval, answer.state, await self._words())
+                await self._cards.settle(approval.code, ended)
         return answer
 
     async def decide(self, code: str, /, *, approve: bool, scoped: bool = False) -> str:
         """The owner's answer (a command, a reply or a tap); returns what to tell the owner.
         `scoped`: approve for the request's task or session (a grant), not just once."""
         state = ApprovalState.APPROVED if approve else ApprovalState.DENIED
+        t = await self._words()
         decided = await self._approvals.decide(code, state)
         if decided is None:
             known = await self._approvals.get_by_code(code)
             if known is None:
-                return f"I have no approval request with the code {code[:16]}."
-            return f"Approval {known.code} is already {known.state.value}; nothing changed."
+                return t.gettext("I have no approval request with the code {code}.", code=code[:16])
+            return t.gettext(
+                "Approval {code} is already {state}; nothing changed.",
+                code=known.code,
+                state=_state_word(known.state, t),
+            )
         waiting = self._waiting.get(decided.code)
         if waiting is None or waiting.answer.done():
-            return f"Noted, but nothing waits for approval {decided.code} any more: nothing runs."
-        granted = await self._grant(waiting.request, decided) if approve and scoped else ""
+            return t.gettext(
+                "Noted, but nothing waits for approval {code} any more: nothing runs.",
+                code=decided.code,
+            )
+        granted = await self._grant(waiting.request, decided, t) if approve and scoped else ""
         waiting.answer.set_result(approve)
         # The tool's name in a code span: an MCP name's "__" would be Markdown emphasis.
         if approve:
-            return f"Approved: `{decided.tool}` runs now ({decided.code}).{granted}"
-        return f"Denied: `{decided.tool}` will not run ({decided.code})."
+            said = t.gettext(
+                "Approved: `{tool}` runs now ({code}).", tool=decided.tool, code=decided.code
+            )
+            return said + granted
+        return t.gettext(
+            "Denied: `{tool}` will not run ({code}).", tool=decided.tool, code=decided.code
+        )
 
-    async def _grant(self, request: ApprovalRequest, approval: Approval) -> str:
+    async def _grant(self, request: ApprovalRequest, approval: Approval, t: Translator) -> str:
         """A grant of `approval` for its session; the sentence telling the owner so."""
-        if self._grants is None or scope_of(request.session_key) is None:
-            return " It was approved this once: no grant can be made there."
+        once = t.gettext(" It was approved this once: no grant can be made there.")
+        if self._grants is None or scope_of(request.session_key, t) is None:
+            return once
         try:
             grant = await self._grants.grant(request, approval)
         except JobsError:
             logger.exception("could not record a grant for approval %s", approval.code)
-            return " Recording the grant failed: it was approved this once."
+            return t.gettext(" Recording the grant failed: it was approved this once.")
         if grant is None:
-            return " It was approved this once: no grant can be made there."
-        scope = scope_of(request.session_key)
-        return f" Grant #{grant.id}: exactly this runs again in {scope} without asking."
+            return once
+        return t.gettext(
+            " Grant #{id}: exactly this runs again in {scope} without asking.",
+            id=grant.id,
+            scope=scope_of(request.session_key, t),
+        )
 
     async def command_for_reply(self, item: InboxItem, /) -> Command | None:
-        """`/approve_<code>` or `/deny_<code>` for a yes / no replying to an approval message."""
-        verdict = _ANSWERS.get(item.text.strip().lower().rstrip(".!"))
+        """`/approve_<code>` or `/deny_<code>` for a yes / no replying to an approval message
+        (in English, or in the owner's language)."""
+        said = item.text.strip().lower().rstrip(".!")
+        verdict = _ANSWERS.get(said) or _answer_in(said, await self._words())
         if item.reply_to is None or verdict is None:
             return None
         approval = await self._approvals.asked_in(item.chat_id, item.reply_to)
@@ -222,8 +256,9 @@ class ApprovalBroker:
             self._timeout,
             caused_by=source.caused_by,
         )
-        scope = scope_of(request.session_key) if self._grants is not None else None
-        if self._cards is not None and await self._card(approval, source, scope):
+        t = await self._words()
+        scope = scope_of(request.session_key, t) if self._grants is not None else None
+        if self._cards is not None and await self._card(approval, source, scope, t):
             return approval, True
         question = await asyncio.to_thread(
             notices.question_message,
@@ -231,6 +266,7 @@ class ApprovalBroker:
             approval,
             source,
             self._timeout,
+            t,
             files=self._files,
             scope=scope,
         )
@@ -238,11 +274,13 @@ class ApprovalBroker:
         await self._approvals.attach_message(approval.id, first.id)
         return replace(approval, outbox_id=first.id), False
 
-    async def _card(self, approval: Approval, source: TaintSource, scope: str | None) -> bool:
+    async def _card(
+        self, approval: Approval, source: TaintSource, scope: str | None, t: Translator
+    ) -> bool:
         """Show the question as a card, when it fits in one message (a longer action goes as
         an attached file, through the account)."""
         assert self._cards is not None
-        body = notices.question(approval, source, self._timeout, scope=scope, card=True)
+        body = notices.question(approval, source, self._timeout, t, scope=scope, card=True)
         if utf16_len(body.text) > MESSAGE_LIMIT:
             return False
         try:
@@ -262,7 +300,8 @@ class ApprovalBroker:
                     return ApprovalAnswer(ApprovalState.APPROVED, approval.code, approval.id)
             if not notify:  # the card itself says so
                 return expired
-            notice = OutboundMessage.formatted(self._owner_chat, notices.expired(approval))
+            ended = notices.expired(approval, await self._words())
+            notice = OutboundMessage.formatted(self._owner_chat, ended)
             await self._outbox.enqueue([notice])
         except JobsError:
             logger.exception("could not record that approval %s expired", approval.code)
@@ -271,7 +310,7 @@ class ApprovalBroker:
 
     async def _refuse_unasked(self, request: ApprovalRequest, size: int) -> ApprovalAnswer:
         """Deny a call whose action is past MAX_ACTION_CHARS, and tell the owner so."""
-        body = notices.refused_unasked(request, size)
+        body = notices.refused_unasked(request, size, await self._words())
         try:
             await self._outbox.enqueue([OutboundMessage.formatted(self._owner_chat, body)])
         except JobsError:
@@ -294,3 +333,20 @@ class ApprovalBroker:
             await self._approvals.expire(approval.id)
         except JobsError:
             logger.exception("could not end approval %s", approval.code)
+
+
+def _answer_in(said: str, t: Translator) -> str | None:
+    """A yes or no in the owner's language (the catalog's words for them)."""
+    yes = {w.strip() for w in t.pgettext("approval answer", "yes, y, ok").split(",")}
+    no = {w.strip() for w in t.pgettext("approval answer", "no, n").split(",")}
+    return "approve" if said in yes else "deny" if said in no else None
+
+
+def _state_word(state: ApprovalState, t: Translator) -> str:
+    words = {
+        ApprovalState.APPROVED: t.pgettext("approval state", "approved"),
+        ApprovalState.DENIED: t.pgettext("approval state", "denied"),
+        ApprovalState.EXPIRED: t.pgettext("approval state", "expired"),
+        ApprovalState.PENDING: t.pgettext("approval state", "pending"),
+    }
+    return words[state]

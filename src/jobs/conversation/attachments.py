@@ -6,7 +6,8 @@ larger ones are refused before any download) and the session is told the path an
 Voice notes and audio are transcribed for everyone and answered as the text they say. Files
 from other people are not downloaded: their sessions have no file tools, and nothing they
 send should land in the owner's workspace; the session is told so it can say so.
-When the disk is full, nothing partial is kept and the person is told so plainly.
+When the disk is full, nothing partial is kept and the person is told so plainly. Notes
+(`Intake.note`) are for the model, in English; replies are in the person's language.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from typing import Final, Protocol
 
 from jobs.atomic import atomic_write
 from jobs.errors import DiskFull, JobsError
+from jobs.i18n.speakers import WordsFor, english_for
+from jobs.i18n.translator import Translator
 from jobs.storage.inbox import InboxItem
 from jobs.voice import MAX_AUDIO_BYTES, Transcriber
 
@@ -79,8 +82,11 @@ class Attachments:
         transcriber: Transcriber | None,
         uploads_dir: Path,
         max_bytes: int = MAX_FILE_BYTES,
+        words_for: WordsFor | None = None,
     ) -> None:
-        """`transcriber` None: voice is not set up (no OPENAI_API_KEY / OPENAI_BASE_URL)."""
+        """`transcriber` None: voice is not set up (no OPENAI_API_KEY / OPENAI_BASE_URL);
+        `words_for`: each person's language, for the replies."""
+        self._words_for = words_for or english_for
         self._fetcher = fetcher
         self._transcriber = transcriber
         self._uploads = uploads_dir
@@ -91,30 +97,37 @@ class Attachments:
         if not media:
             return Intake()
         kind = str(media.get("kind", ""))
+        t = await self._words_for(item.sender_id)
         if kind in VOICE_KINDS:
-            return await self._voice(item, media, owner=owner)
+            return await self._voice(item, media, t, owner=owner)
         what = describe(media)
         if not owner:
-            return Intake(
+            return Intake(  # i18n: skip (a note for the model)
                 note=f"[They sent {what}. Files from people other than the owner are not "
                 "accepted: it was not opened or kept. If it matters, tell them so and ask "
                 "them to put what it says in words.]"
             )
         if kind not in SAVED_KINDS:
-            return Intake(note=f"[The message came with {what}, which cannot be opened here.]")
-        return await self._save(item, media, what)
+            return Intake(
+                note=f"[The message came with {what}, which cannot be opened here.]"
+            )  # i18n: skip
+        return await self._save(item, media, what, t)
 
-    async def _save(self, item: InboxItem, media: dict[str, str | int], what: str) -> Intake:
+    async def _save(
+        self, item: InboxItem, media: dict[str, str | int], what: str, t: Translator
+    ) -> Intake:
         size = media.get("size")
         if isinstance(size, int) and size > self._max_bytes:
-            refusal = (
-                f"That file is {size_text(size)}; I can take files up to "
-                f"{size_text(self._max_bytes)}, so I didn't download it. Could you send a "
-                "smaller one, or a link to it?"
-            )
             if not item.text.strip():
-                return Intake(reply=refusal)
-            return Intake(
+                return Intake(
+                    reply=t.gettext(
+                        "That file is {size}; I can take files up to {limit}, so I didn't "
+                        "download it. Could you send a smaller one, or a link to it?",
+                        size=size_text(size),
+                        limit=size_text(self._max_bytes),
+                    )
+                )
+            return Intake(  # i18n: skip (a note for the model)
                 note=f"[They also sent {what}, over the limit, so it was not "
                 "downloaded; tell them files must be at most "
                 f"{size_text(self._max_bytes)}.]"
@@ -125,52 +138,72 @@ class Attachments:
             )
         except DiskFull as exc:
             logger.warning("Could not save the file of message %s: %s", item.msg_id, exc)
-            return _disk_full(item, media, what)
+            return _disk_full(item, media, what, t)
         except JobsError as exc:
             logger.warning("Could not download message %s: %s", item.msg_id, exc)
-            return Intake(note=f"[They sent {what}, but downloading it failed: {exc} Tell them.]")
-        caption = "Its caption is the message below." if item.text.strip() else "No caption."
-        return Intake(note=f"[They sent {what}, saved at {path}. {caption}]")
+            return Intake(
+                note=f"[They sent {what}, but downloading it failed: {exc} Tell them.]"
+            )  # i18n: skip
+        caption = (
+            "Its caption is the message below." if item.text.strip() else "No caption."
+        )  # i18n: skip
+        return Intake(note=f"[They sent {what}, saved at {path}. {caption}]")  # i18n: skip
 
-    async def _voice(self, item: InboxItem, media: dict[str, str | int], *, owner: bool) -> Intake:
+    async def _voice(
+        self, item: InboxItem, media: dict[str, str | int], t: Translator, *, owner: bool
+    ) -> Intake:
         if self._transcriber is None:
             hint = (
-                " To turn them on, set OPENAI_API_KEY (or OPENAI_BASE_URL for a local Whisper "
-                "server) and restart Jobs."
+                t.gettext(
+                    " To turn them on, set OPENAI_API_KEY (or OPENAI_BASE_URL for a local "
+                    "Whisper server) and restart Jobs."
+                )
                 if owner
                 else ""
             )
             return Intake(
-                reply=f"Voice messages aren't set up here, so I can't listen to this one. "
-                f"Please type it instead.{hint}"
+                reply=t.gettext(
+                    "Voice messages aren't set up here, so I can't listen to this one. Please "
+                    "type it instead."
+                )
+                + hint
             )
         size = media.get("size")
         if isinstance(size, int) and size > MAX_AUDIO_BYTES:
             return Intake(
-                reply="That recording is too long for me to transcribe; please "
-                "send a shorter one, or type it."
+                reply=t.gettext(
+                    "That recording is too long for me to transcribe; please send a shorter "
+                    "one, or type it."
+                )
             )
         try:
             words = await self._transcribe(item)
         except DiskFull as exc:
             logger.warning("Could not keep voice message %s to transcribe: %s", item.msg_id, exc)
             return Intake(
-                reply="The disk is full, so I couldn't save your voice message to listen to it. "
-                "Please type it, or free some space and send it again."
+                reply=t.gettext(
+                    "The disk is full, so I couldn't save your voice message to listen to it. "
+                    "Please type it, or free some space and send it again."
+                )
             )
         except JobsError as exc:
             logger.warning("Could not transcribe message %s: %s", item.msg_id, exc)
             return Intake(
-                reply="Sorry, I couldn't transcribe that voice message just now. "
-                "Please try again in a minute, or type it."
+                reply=t.gettext(
+                    "Sorry, I couldn't transcribe that voice message just now. Please try "
+                    "again in a minute, or type it."
+                )
             )
         if not words:
-            return Intake(reply="I couldn't make out any words in that recording.")
+            return Intake(reply=t.gettext("I couldn't make out any words in that recording."))
         seconds = media.get("duration")
         length = f", {seconds} s" if isinstance(seconds, int) else ""
-        caption = f"\n\n(Its caption: {item.text.strip()})" if item.text.strip() else ""
+        # The note and the caption's frame are the model's: English.
+        caption = (
+            f"\n\n(Its caption: {item.text.strip()})" if item.text.strip() else ""
+        )  # i18n: skip
         return Intake(
-            note=f"[This was a voice message{length}; transcribed, it says:]",
+            note=f"[This was a voice message{length}; transcribed, it says:]",  # i18n: skip
             text=words + caption,
         )
 
@@ -184,15 +217,18 @@ class Attachments:
             return await self._transcriber.transcribe(path)
 
 
-def _disk_full(item: InboxItem, media: dict[str, str | int], what: str) -> Intake:
+def _disk_full(item: InboxItem, media: dict[str, str | int], what: str, t: Translator) -> Intake:
     """No room for the file: said plainly; a caption is still answered, without the file."""
     if not item.text.strip():
         name = f" {media['file_name']}" if media.get("file_name") else ""
         return Intake(
-            reply=f"The disk is full, so I couldn't save your file{name}. Please free some "
-            "space on the machine I run on, then send it again."
+            reply=t.gettext(
+                "The disk is full, so I couldn't save your file{name}. Please free some space "
+                "on the machine I run on, then send it again.",
+                name=name,
+            )
         )
-    return Intake(
+    return Intake(  # i18n: skip (a note for the model)
         note=f"[They sent {what}, but it could not be saved: the disk is full. Tell them "
         "to free some space and send it again; answer the rest as well as you can.]"
     )
@@ -215,7 +251,7 @@ def save_long_text(uploads: Path, item: InboxItem, /) -> str:
         atomic_write(path, item.text)
     except DiskFull:
         logger.warning("Message %s: the full text was not saved: the disk is full", item.msg_id)
-        return " The full text could not be saved: the disk is full."
+        return " The full text could not be saved: the disk is full."  # i18n: skip (the model's)
     except OSError:
         return ""
-    return f" The full text is saved at {path}."
+    return f" The full text is saved at {path}."  # i18n: skip (the model's)

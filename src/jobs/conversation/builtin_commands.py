@@ -7,6 +7,7 @@ from jobs.conversation.approvals import ApprovalBroker
 from jobs.conversation.commands import Command, CommandContext, CommandSpec, CommandTable
 from jobs.conversation.grants import GrantBook
 from jobs.conversation.untrusted import plain_name
+from jobs.i18n.translator import gettext_noop
 from jobs.sessions.port import Sessions
 from jobs.storage.people import Access, PeopleRepo
 
@@ -26,41 +27,50 @@ def builtin_commands(
 
     async def stop(ctx: CommandContext, command: Command) -> str:
         if await sessions.interrupt(ctx.session_key):
-            return "Stopping what I was doing."
-        return "Nothing is running right now."
+            return ctx.words.gettext("Stopping what I was doing.")
+        return ctx.words.gettext("Nothing is running right now.")
 
     async def clear(ctx: CommandContext, command: Command) -> str:
         await sessions.reset(ctx.session_key)
         ended = await grants.clear(str(ctx.session_key)) if grants is not None else 0
-        also = f" The {ended} grant(s) of this session ended." if ended else ""
-        return f"Done: our next message starts a fresh conversation.{also}"
+        t = ctx.words
+        also = (
+            t.ngettext(
+                " The {n} grant of this session ended.",
+                " The {n} grants of this session ended.",
+                ended,
+            )
+            if ended
+            else ""
+        )
+        return t.gettext("Done: our next message starts a fresh conversation.") + also
 
     async def allow(ctx: CommandContext, command: Command) -> str:
-        return await _set_access(people, command, Access.ALLOWED, "I'll answer {who} from now on.")
+        return await _set_access(people, ctx, command, Access.ALLOWED)
 
     async def block(ctx: CommandContext, command: Command) -> str:
-        return await _set_access(people, command, Access.BLOCKED, "I'll ignore {who} from now on.")
+        return await _set_access(people, ctx, command, Access.BLOCKED)
 
+    who = gettext_noop("<user id or @username>")
     table = CommandTable()
     table.add(
         "stop",
-        CommandSpec(stop, "stop what the assistant is doing", owner_only=True, immediate=True),
+        CommandSpec(
+            stop, gettext_noop("stop what the assistant is doing"), owner_only=True, immediate=True
+        ),
     )
-    table.add("clear", CommandSpec(clear, "forget this conversation and start afresh"))
+    table.add(
+        "clear", CommandSpec(clear, gettext_noop("forget this conversation and start afresh"))
+    )
     table.add(
         "allow",
         CommandSpec(
-            allow,
-            "let a person talk to the assistant",
-            owner_only=True,
-            usage="<user id or @username>",
+            allow, gettext_noop("let a person talk to the assistant"), owner_only=True, usage=who
         ),
     )
     table.add(
         "block",
-        CommandSpec(
-            block, "ignore a person for good", owner_only=True, usage="<user id or @username>"
-        ),
+        CommandSpec(block, gettext_noop("ignore a person for good"), owner_only=True, usage=who),
     )
     if approvals is not None:
         _add_approvals(table, approvals, grants=grants is not None)
@@ -69,50 +79,68 @@ def builtin_commands(
 
 def _add_approvals(table: CommandTable, broker: ApprovalBroker, *, grants: bool) -> None:
     async def approve(ctx: CommandContext, command: Command) -> str:
-        return await _decide(broker, command, approve=True)
+        return await _decide(broker, ctx, command, approve=True)
 
     async def deny(ctx: CommandContext, command: Command) -> str:
-        return await _decide(broker, command, approve=False)
+        return await _decide(broker, ctx, command, approve=False)
 
     async def grant(ctx: CommandContext, command: Command) -> str:
-        return await _decide(broker, command, approve=True, scoped=True)
+        return await _decide(broker, ctx, command, approve=True, scoped=True)
 
-    answers = [("approve", approve, "let"), ("deny", deny, "refuse")]
+    answers = [
+        ("approve", approve, gettext_noop("let an action the assistant asked you about")),
+        ("deny", deny, gettext_noop("refuse an action the assistant asked you about")),
+    ]
     if grants:
-        answers.append(("grant", grant, "let again and again (in its task or session)"))
+        what = gettext_noop(
+            "let again and again (in its task or session) an action the assistant asked you about"
+        )
+        answers.append(("grant", grant, what))
     # Immediate: the turn that asked may hold the very session the owner is waiting on.
-    for name, handler, what in answers:
+    for name, handler, summary in answers:
         table.add(
             name,
             CommandSpec(
-                handler,
-                f"{what} an action the assistant asked you about",
-                owner_only=True,
-                usage="<code>",
-                immediate=True,
+                handler, summary, owner_only=True, usage=gettext_noop("<code>"), immediate=True
             ),
         )
 
 
 async def _decide(
-    broker: ApprovalBroker, command: Command, *, approve: bool, scoped: bool = False
+    broker: ApprovalBroker,
+    ctx: CommandContext,
+    command: Command,
+    *,
+    approve: bool,
+    scoped: bool = False,
 ) -> str:
     if len(command.args) != 1:
-        return f"Usage: /{command.name}_<code>, with the code from my question."
+        return ctx.words.gettext(
+            "Usage: /{name}_<code>, with the code from my question.", name=command.name
+        )
     return await broker.decide(command.args[0], approve=approve, scoped=scoped)
 
 
-async def _set_access(people: PeopleRepo, command: Command, access: Access, done: str) -> str:
+async def _set_access(
+    people: PeopleRepo, ctx: CommandContext, command: Command, access: Access
+) -> str:
+    t = ctx.words
     if len(command.args) != 1:
-        return f"Usage: /{command.name} <user id or @username>, e.g. /{command.name} 123456789"
+        return t.gettext(
+            "Usage: /{name} <user id or @username>, e.g. /{name} 123456789", name=command.name
+        )
     target = command.args[0]
     # A Telegram id: ASCII digits that fit SQLite's INTEGER ("²" is a digit too, not an id).
     numeric = target.isascii() and target.isdigit() and len(target) <= MAX_ID_DIGITS
     person = await people.find_by_username(target) if not numeric else None
     user_id = person.user_id if person else (int(target) if numeric else None)
     if user_id is None or (updated := await people.set_access(user_id, access)) is None:
-        shown = plain_name(target)
-        return f"I don't know anyone called {shown} yet: they have to write to you first."
+        return t.gettext(
+            "I don't know anyone called {who} yet: they have to write to you first.",
+            who=plain_name(target),
+        )
     username = plain_name(updated.username)
     who = plain_name(updated.display_name) or (f"@{username}" if username else str(user_id))
-    return done.format(who=who)
+    if access is Access.ALLOWED:
+        return t.gettext("I'll answer {who} from now on.", who=who)
+    return t.gettext("I'll ignore {who} from now on.", who=who)

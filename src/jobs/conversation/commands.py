@@ -6,6 +6,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from jobs.i18n.translator import Translator, english
 from jobs.messages import Body
 from jobs.sessions.keys import SessionKey
 
@@ -40,6 +41,8 @@ class CommandContext:
     chat_id: int
     session_key: SessionKey
     is_owner: bool
+    words: Translator = field(default_factory=english)
+    """The writer's language: every answer is said in it."""
 
 
 Handler = Callable[[CommandContext, Command], Awaitable[Body]]
@@ -50,8 +53,10 @@ Handler = Callable[[CommandContext, Command], Awaitable[Body]]
 class CommandSpec:
     handler: Handler
     summary: str
+    """Marked with `gettext_noop` where written; /help shows it in the reader's language."""
     owner_only: bool = False
     usage: str = ""
+    """Its arguments, e.g. `gettext_noop("<code>")` (translated too; the name never is)."""
     immediate: bool = False
     """Runs at once even while the writer's turn is running (e.g. /stop)."""
 
@@ -71,18 +76,23 @@ class CommandTable:
 
     async def run(self, ctx: CommandContext, command: Command) -> Body:
         if command.name in ("help", "start"):
-            return self.help(is_owner=ctx.is_owner)
+            return self.help(is_owner=ctx.is_owner, t=ctx.words)
         spec = self.specs.get(command.name)
         if spec is None or (spec.owner_only and not ctx.is_owner):
-            return f"I don't know the command /{command.name}. Send /help to see what I understand."
+            return ctx.words.gettext(
+                "I don't know the command /{name}. Send /help to see what I understand.",
+                name=command.name,
+            )
         return await spec.handler(ctx, command)
 
-    def help(self, *, is_owner: bool) -> str:
-        lines = ["Commands:", "/help — this list"]
+    def help(self, *, is_owner: bool, t: Translator | None = None) -> str:
+        """The commands this reader may give, in their language (names stay English)."""
+        t = t or english()
+        lines = [t.gettext("Commands:"), t.gettext("/help — this list")]
         for name, spec in sorted(self.specs.items()):
             if is_owner or not spec.owner_only:
-                usage = f" {spec.usage}" if spec.usage else ""
-                lines.append(f"/{name}{usage} — {spec.summary}")
+                usage = f" {t.later(spec.usage)}" if spec.usage else ""
+                lines.append(f"/{name}{usage} — {t.later(spec.summary)}")
         lines.append("")
-        lines.append("Anything else you write goes to the assistant.")
+        lines.append(t.gettext("Anything else you write goes to the assistant."))
         return "\n".join(lines)

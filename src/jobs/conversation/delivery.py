@@ -9,6 +9,7 @@ from datetime import timedelta
 from jobs.clock import Clock
 from jobs.conversation.floods import FloodNotices
 from jobs.errors import JobsError, RetryLater, StorageBusy
+from jobs.i18n.speakers import OwnerWords
 from jobs.messages import Channel
 from jobs.storage.busy import BusyWait
 from jobs.storage.outbox import OutboxItem, OutboxRepo
@@ -32,14 +33,18 @@ class OutboxSender:
         only_chat: int | None = None,
         owner_chat: int | None = None,
         people: PeopleRepo | None = None,
+        words: OwnerWords | None = None,
     ) -> None:
         """`owner_chat`: told once when Telegram holds back another chat for long (FloodNotices);
-        `people`: their names for that notice. Without `owner_chat` nobody is told."""
+        `people`: their names for that notice, `words` its language. Without `owner_chat`
+        nobody is told."""
         self._outbox = outbox
         self._only_chat = only_chat  # `jobs chat` must leave Telegram's rows alone
         self._channel = channel
         self._clock = clock
-        self._floods = FloodNotices(outbox=outbox, owner_chat=owner_chat, people=people)
+        self._floods = FloodNotices(
+            outbox=outbox, owner_chat=owner_chat, people=people, words=words
+        )
 
     async def run(self) -> None:
         """Send forever; cancel to stop (a row being sent stays `sending` and is resent later).
@@ -47,7 +52,7 @@ class OutboxSender:
         While another program holds the database's lock, sending pauses and starts again when
         it is free (rows it left `sending` are requeued: the same random_id makes it safe).
         """
-        busy = BusyWait(what="Sending the outbox")
+        busy = BusyWait(what="Sending the outbox")  # i18n: skip (the log's)
         requeue = True
         while True:
             try:

@@ -6,6 +6,8 @@ import logging
 from datetime import timedelta
 
 from jobs.conversation.untrusted import one_line
+from jobs.i18n.speakers import OwnerWords, english_words
+from jobs.i18n.translator import Translator, english
 from jobs.messages import OutboundMessage
 from jobs.richtext import RichText
 from jobs.storage.outbox import OutboxRepo
@@ -17,10 +19,13 @@ NOTICE_AFTER = timedelta(minutes=5)
 """Shorter waits pass unnoticed: the reply is only a little late."""
 
 
-def about(wait: timedelta) -> str:
+def about(wait: timedelta, t: Translator | None = None) -> str:
     """A wait as a person says it: "about 60 min", "about 3 h"."""
+    t = t or english()
     minutes = max(1, round(wait.total_seconds() / 60))
-    return f"about {minutes} min" if minutes < 120 else f"about {round(minutes / 60)} h"
+    if minutes < 120:
+        return t.gettext("about {n} min", n=minutes)
+    return t.gettext("about {n} h", n=round(minutes / 60))
 
 
 class FloodNotices:
@@ -39,8 +44,10 @@ class FloodNotices:
         owner_chat: int | None,
         people: PeopleRepo | None = None,
         after: timedelta = NOTICE_AFTER,
+        words: OwnerWords | None = None,
     ) -> None:
         """`owner_chat` None: nobody to tell (`jobs chat`, whose rows never meet a flood)."""
+        self._words = words or english_words
         self._outbox = outbox
         self._owner_chat = owner_chat
         self._people = people
@@ -60,9 +67,15 @@ class FloodNotices:
                 about(wait),
             )
             return False
-        notice = RichText().text(f"Telegram asked me to wait {about(wait)} before I write to ")
+        t = await self._words()
+        notice = RichText().text(
+            t.gettext("Telegram asked me to wait {wait} before I write to ", wait=about(wait, t))
+        )
         notice.plain(await self._who(chat_id)).text(
-            " again. My messages to them are queued, not lost: they go out when the wait is over."
+            t.gettext(
+                " again. My messages to them are queued, not lost: they go out when the wait is "
+                "over."
+            )
         )
         message = OutboundMessage.formatted(self._owner_chat, notice.build())
         await self._outbox.enqueue([message])

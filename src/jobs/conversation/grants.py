@@ -23,6 +23,7 @@ from typing import Any, Final
 
 from jobs.conversation.commands import Command, CommandContext, CommandSpec, CommandTable
 from jobs.errors import JobsError
+from jobs.i18n.translator import Translator, english, gettext_noop
 from jobs.richtext import RichText
 from jobs.sessions.taint import ApprovalRequest
 from jobs.storage import Approval, AuditRepo, Grant, GrantRepo
@@ -48,13 +49,15 @@ def fingerprint(tool: str, tool_input: Mapping[str, Any], /) -> str:
     return hashlib.sha256(f"{tool}\0{what}".encode()).hexdigest()
 
 
-def scope_of(session_key: str, /) -> str | None:
-    """How a grant in this session is named to the owner; None: no grant is offered."""
+def scope_of(session_key: str, t: Translator | None = None, /) -> str | None:
+    """How a grant in this session is named to the owner (in `t`'s words); None: no grant is
+    offered."""
+    t = t or english()
     if session_key.startswith("task:"):
-        return f"task #{session_key.removeprefix('task:')}"
+        return t.gettext("task #{id}", id=session_key.removeprefix("task:"))
     if session_key.startswith("trigger:"):
         return None
-    return "this session (until /clear)"
+    return t.gettext("this session (until /clear)")
 
 
 class GrantBook:
@@ -97,45 +100,60 @@ class GrantBook:
         """/clear of a session ends its grants."""
         return await self._grants.revoke_session(session_key)
 
-    async def revoke(self, grant_id: int, /) -> str:
+    async def revoke(self, grant_id: int, t: Translator | None = None, /) -> str:
+        t = t or english()
         grant = await self._grants.revoke(grant_id)
         if grant is None:
-            return f"There is no grant #{grant_id} in force; /status lists them."
+            return t.gettext("There is no grant #{id} in force; /status lists them.", id=grant_id)
         await self._record(GRANT_REVOKED_EVENT, grant)
-        return f"Revoked grant #{grant_id}: `{grant.tool}` asks you again there."
+        return t.gettext(
+            "Revoked grant #{id}: `{tool}` asks you again there.", id=grant_id, tool=grant.tool
+        )
 
-    async def describe(self, out: RichText, /) -> bool:
-        """The grants in force, one per line, onto `out` (actions plain, they may be others'
-        words); False when there are none."""
+    async def describe(self, out: RichText, t: Translator | None = None, /) -> bool:
+        """The grants in force, one per line, onto `out` in `t`'s words (actions plain, they
+        may be others' words); False when there are none."""
+        t = t or english()
         live = await self._grants.live()
         if not live:
             return False
-        out.text(f"Grants in force: {len(live)} (/revoke <id> ends one)")
+        out.text(t.gettext("Grants in force: {n} (/revoke <id> ends one)", n=len(live)))
         for grant in live:
             action = (
                 grant.action
                 if len(grant.action) <= _SHOWN_ACTION
-                else (grant.action[:_SHOWN_ACTION] + f"… ({len(grant.action):,} characters)")
+                else grant.action[:_SHOWN_ACTION]
+                + t.gettext("… ({size} characters)", size=format(len(grant.action), ","))
             )
-            out.text(f"\n#{grant.id} {scope_of(grant.session_key) or grant.session_key}: ")
-            out.plain(grant.tool).text(", exactly ").plain(action)
-            out.text(f" — used {grant.uses} times, because of ").plain(grant.caused_by or "?")
+            scope = scope_of(grant.session_key, t) or grant.session_key
+            t.rich(
+                out,
+                "\n#{id} {scope}: {tool}, exactly {action} — used {uses} times, because of {cause}",
+                id=str(grant.id),
+                scope=scope,
+                tool=grant.tool,
+                action=action,
+                uses=str(grant.uses),
+                cause=grant.caused_by or "?",
+            )
         return True
 
     def add_commands(self, table: CommandTable, /) -> None:
         async def revoke(ctx: CommandContext, command: Command) -> str:
             arg = command.args[0].lstrip("#") if len(command.args) == 1 else ""
             if not (arg.isascii() and arg.isdigit()) or len(arg) > 18:
-                return "Usage: /revoke <grant id>, e.g. /revoke 3 (/status lists the grants)."
-            return await self.revoke(int(arg))
+                return ctx.words.gettext(
+                    "Usage: /revoke <grant id>, e.g. /revoke 3 (/status lists the grants)."
+                )
+            return await self.revoke(int(arg), ctx.words)
 
         table.add(
             "revoke",
             CommandSpec(
                 revoke,
-                "end a grant (a call approved for a task or session)",
+                gettext_noop("end a grant (a call approved for a task or session)"),
                 owner_only=True,
-                usage="<grant id>",
+                usage=gettext_noop("<grant id>"),
             ),
         )
 

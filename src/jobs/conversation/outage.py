@@ -19,6 +19,8 @@ from typing import Final
 
 from jobs.clock import Clock
 from jobs.conversation.outcome import OutageKind, Outcome
+from jobs.i18n.speakers import WordsFor, english_for
+from jobs.i18n.translator import Translator, english
 from jobs.messages import OutboundMessage
 from jobs.storage.inbox import InboxItem, InboxRepo, InboxState
 from jobs.storage.outbox import OutboxRepo
@@ -31,43 +33,67 @@ CRASHES_PER_MESSAGE: Final = 3
 _CRASHES_KEPT: Final = 256
 GIVE_UP_SECONDS: Final = 24 * 3600.0
 
-_SAVED = "Your message is saved and I'll answer as soon as it's back."
-NOTICE: Final = f"I can't reach the AI service right now. {_SAVED}"
-"""What a chat is told once per outage; strangers never hear more than this."""
-_OWNER_NOTICES: Final[dict[str, str]] = {
-    "rate_limit": "I'm over the AI service's usage limit right now. Your message is saved and "
-    "I'll answer as soon as the limit lets me.",
-    "authentication_failed": "I can't reach the AI service: my Claude login is not accepted. "
-    "Run `jobs login` where Jobs runs (or set ANTHROPIC_API_KEY or CLAUDE_CODE_OAUTH_TOKEN). "
-    "Your message is saved and I'll answer once that is fixed.",
-    "billing_error": "I can't reach the AI service: the Claude account has a billing problem. "
-    "Please check its billing or plan. Your message is saved and I'll answer once that is "
-    "fixed.",
-    "cli_failed": "I can't start Claude Code right now (`jobs doctor` shows what is missing). "
-    f"{_SAVED}",
-    "cli_crashed": f"Claude Code stopped unexpectedly while working on this. {_SAVED}",
-}
-_WHY: Final[dict[str, str]] = {
-    "server_error": "overloaded or down",
-    "rate_limit": "over the usage limit",
-    "authentication_failed": "the Claude login is not accepted: run `jobs login`",
-    "billing_error": "a billing problem on the Claude account",
-    "cli_failed": "Claude Code does not start: see `jobs doctor`",
-    "cli_crashed": "Claude Code stopped unexpectedly",
-}
-CRASHED: Final = (
-    "Sorry, Claude Code stopped every time it worked on this message, so I've given up on "
-    "it. Please try again with a smaller or simpler request."
-)
-GIVE_UP: Final = (
-    "Sorry, I couldn't reach the AI service for a whole day, so I've given up on this "
-    "message. Please send it again if it still matters."
-)
+
+def notice(kind: OutageKind, t: Translator, *, owner: bool) -> str:
+    """The one message a chat gets when its first message has to wait for the model;
+    strangers never hear more than that the service cannot be reached."""
+    saved = t.gettext("Your message is saved and I'll answer as soon as it's back.")
+    if not owner or kind == "server_error":
+        return t.gettext("I can't reach the AI service right now.") + " " + saved
+    if kind == "rate_limit":
+        return t.gettext(
+            "I'm over the AI service's usage limit right now. Your message is saved and I'll "
+            "answer as soon as the limit lets me."
+        )
+    if kind == "authentication_failed":
+        return t.gettext(
+            "I can't reach the AI service: my Claude login is not accepted. Run `jobs login` "
+            "where Jobs runs (or set ANTHROPIC_API_KEY or CLAUDE_CODE_OAUTH_TOKEN). Your "
+            "message is saved and I'll answer once that is fixed."
+        )
+    if kind == "billing_error":
+        return t.gettext(
+            "I can't reach the AI service: the Claude account has a billing problem. Please "
+            "check its billing or plan. Your message is saved and I'll answer once that is fixed."
+        )
+    if kind == "cli_failed":
+        start = t.gettext(
+            "I can't start Claude Code right now (`jobs doctor` shows what is missing)."
+        )
+        return start + " " + saved
+    return t.gettext("Claude Code stopped unexpectedly while working on this.") + " " + saved
 
 
-def notice(kind: OutageKind, *, owner: bool) -> str:
-    """The one message a chat gets when its first message has to wait for the model."""
-    return _OWNER_NOTICES.get(kind, NOTICE) if owner else NOTICE
+def _why(kind: OutageKind, t: Translator) -> str:
+    reasons = {
+        "server_error": t.gettext("overloaded or down"),
+        "rate_limit": t.gettext("over the usage limit"),
+        "authentication_failed": t.gettext("the Claude login is not accepted: run `jobs login`"),
+        "billing_error": t.gettext("a billing problem on the Claude account"),
+        "cli_failed": t.gettext("Claude Code does not start: see `jobs doctor`"),
+        "cli_crashed": t.gettext("Claude Code stopped unexpectedly"),
+    }
+    return reasons.get(kind, kind)
+
+
+def crashed(t: Translator) -> str:
+    return t.gettext(
+        "Sorry, Claude Code stopped every time it worked on this message, so I've given up on "
+        "it. Please try again with a smaller or simpler request."
+    )
+
+
+def given_up(t: Translator) -> str:
+    return t.gettext(
+        "Sorry, I couldn't reach the AI service for a whole day, so I've given up on this "
+        "message. Please send it again if it still matters."
+    )
+
+
+NOTICE: Final = notice("server_error", english(), owner=False)
+"""What a chat is told once per outage, in English (strangers never hear more than this)."""
+CRASHED: Final = crashed(english())
+GIVE_UP: Final = given_up(english())
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +206,10 @@ class Outages:
         clock: Clock,
         inbox: InboxRepo,
         outbox: OutboxRepo,
+        words_for: WordsFor | None = None,
     ) -> None:
+        """`words_for`: each person's language, for what their chat is told."""
+        self._words_for = words_for or english_for
         self._gate = ModelGate(first_wait=first_wait, clock=clock)
         self._clock = clock
         self._inbox = inbox
@@ -194,13 +223,23 @@ class Outages:
         """The model was unreachable at the last try (triggers that can wait skip meanwhile)."""
         return self._gate.is_down
 
-    def describe(self) -> str | None:
-        """A line for /status while the model is unreachable; None while it answers."""
+    def describe(self, t: Translator | None = None) -> str | None:
+        """A line for /status while the model is unreachable (in `t`'s words); None while it
+        answers."""
         if not self._gate.is_down:
             return None
+        t = t or english()
         wait = max(0, round((self._gate.retry_at - self._clock()).total_seconds()))
-        when = f"in {wait} s" if wait < 120 else f"in {round(wait / 60)} min"
-        return f"AI service: unreachable ({_WHY[self._gate.kind]}); messages wait, next try {when}"
+        when = (
+            t.gettext("in {n} s", n=wait)
+            if wait < 120
+            else t.gettext("in {n} min", n=round(wait / 60))
+        )
+        return t.gettext(
+            "AI service: unreachable ({why}); messages wait, next try {when}",
+            why=_why(self._gate.kind, t),
+            when=when,
+        )
 
     async def restore(self) -> None:
         """At start: messages deferred before a restart keep waiting, their chats told."""
@@ -228,7 +267,7 @@ class Outages:
         async with self._lock:
             if self._crashed_too_often(item, outcome.outage):
                 for each in items:
-                    await self._give_up(each, CRASHED)
+                    await self._give_up(each, crashed(await self._words_for(each.sender_id)))
                 if not self._gate.answered():
                     return False
                 await self._inbox.release_deferred()
@@ -273,11 +312,11 @@ class Outages:
         waiting = [item for item in items if not self._gate.expired(item.deferred_at)]
         for item in items:
             if item not in waiting:
-                await self._give_up(item, GIVE_UP)
+                await self._give_up(item, given_up(await self._words_for(item.sender_id)))
         if not waiting:
             return
         first = waiting[0]
-        text = notice(hold.kind, owner=owner)
+        text = notice(hold.kind, await self._words_for(first.sender_id), owner=owner)
         told = [OutboundMessage(chat_id=first.chat_id, text=text, reply_to=first.msg_id)]
         await self._inbox.defer(
             [item.id for item in waiting],

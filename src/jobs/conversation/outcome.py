@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import Final, Literal, cast
 
 from jobs.errors import CliCrashed, RoleViolation, SessionError, TurnRefused, TurnTimeout
-from jobs.sessions.replies import Reply
+from jobs.i18n.translator import Translator, english
+from jobs.sessions.replies import Reply, apology
 from jobs.storage.inbox import InboxItem, InboxState
 
 logger = logging.getLogger(__name__)
@@ -49,15 +50,21 @@ class Outcome:
     """/pause stopped the turn, or a budget refused it: the rows are held or refused."""
 
 
-def judge(turn: asyncio.Task[Reply], followed: Sequence[InboxItem] = ()) -> Outcome:
-    """The outcome of a finished turn task."""
+def judge(
+    turn: asyncio.Task[Reply], followed: Sequence[InboxItem] = (), t: Translator | None = None
+) -> Outcome:
+    """The outcome of a finished turn task; what Jobs itself says is in `t`'s words."""
+    t = t or english()
     rest = tuple(followed)
     try:
         reply = turn.result()
     except TurnTimeout as exc:
         return Outcome(
-            f"That took longer than {exc.seconds:.0f} s, so I stopped it. Please try "
-            "again, perhaps asking for a smaller piece at once.",
+            t.gettext(
+                "That took longer than {seconds} s, so I stopped it. Please try again, perhaps "
+                "asking for a smaller piece at once.",
+                seconds=round(exc.seconds),
+            ),
             InboxState.FAILED,
             followed=rest,
         )
@@ -65,9 +72,9 @@ def judge(turn: asyncio.Task[Reply], followed: Sequence[InboxItem] = ()) -> Outc
         return Outcome("", InboxState.PENDING, followed=rest, refused=exc)
     except RoleViolation:
         logger.exception("Session refused: role violation")
-        text = (
-            "Sorry, I can't answer right now: my setup offered this conversation tools "
-            "it must not have, so I refused to start it."
+        text = t.gettext(
+            "Sorry, I can't answer right now: my setup offered this conversation tools it must "
+            "not have, so I refused to start it."
         )
         return Outcome(text, InboxState.FAILED, followed=rest)
     except SessionError as exc:
@@ -82,9 +89,12 @@ def judge(turn: asyncio.Task[Reply], followed: Sequence[InboxItem] = ()) -> Outc
     reached = reply.session_id is not None and not reply.interrupted
     reached = reached and (not reply.is_error or reply.error_kind in _API_ANSWERED)
     if reply.is_error:  # the reply's text ends with an apology fitting the error
-        return Outcome(reply.text, InboxState.FAILED, reached_model=reached, followed=rest)
+        text = reply.text
+        if reply.error_kind is not None and text.endswith(apology(reply.error_kind)):
+            text = text.removesuffix(apology(reply.error_kind)) + apology(reply.error_kind, t)
+        return Outcome(text, InboxState.FAILED, reached_model=reached, followed=rest)
     if reply.interrupted:
-        text = (reply.text + "\n\n(stopped)") if reply.text else "Stopped."
+        text = (reply.text + t.gettext("\n\n(stopped)")) if reply.text else t.gettext("Stopped.")
         return Outcome(text, InboxState.ANSWERED, followed=rest)
     return Outcome(
         reply.text,

@@ -20,6 +20,8 @@ from jobs.clock import Clock
 from jobs.conversation.commands import Command, CommandContext, CommandSpec, CommandTable
 from jobs.errors import JobsError
 from jobs.extensions.secret_store import SecretStore, check_name
+from jobs.i18n.speakers import OwnerWords, english_words
+from jobs.i18n.translator import Translator, gettext_noop
 from jobs.messages import Body, InboundMessage, OutboundMessage
 from jobs.richtext import RichText
 from jobs.storage import OutboxRepo
@@ -50,8 +52,11 @@ class SecretIntake:
         outbox: OutboxRepo,
         clock: Clock,
         eraser: MessageEraser | None = None,
+        words: OwnerWords | None = None,
     ) -> None:
-        """`eraser`: None where there is nothing to delete (the terminal)."""
+        """`eraser`: None where there is nothing to delete (the terminal); `words`: the
+        owner's language (default English)."""
+        self._words = words or english_words
         self._store = store
         self._owner_id = owner_id
         self._outbox = outbox
@@ -89,28 +94,32 @@ class SecretIntake:
 
         async def secret(ctx: CommandContext, command: Command) -> Body:
             if not ctx.is_owner:
-                return "Only my owner can give me secrets. I kept nothing from that message."
-            return RichText().text(_USAGE).build()
+                return ctx.words.gettext(
+                    "Only my owner can give me secrets. I kept nothing from that message."
+                )
+            return RichText().text(_usage(ctx.words)).build()
 
         async def secrets(ctx: CommandContext, command: Command) -> Body:
-            return RichText().text(self._manage(command.args)).build()
+            return RichText().text(self._manage(command.args, ctx.words)).build()
 
-        table.add("secret", CommandSpec(secret, "store a secret (the owner only)", usage="NAME"))
+        summary = gettext_noop("store a secret (the owner only)")
+        table.add("secret", CommandSpec(secret, summary, usage=gettext_noop("NAME")))
         table.add(
             "secrets",
             CommandSpec(
                 secrets,
-                "list your stored secrets (names only)",
+                gettext_noop("list your stored secrets (names only)"),
                 owner_only=True,
-                usage="[delete NAME]",
+                usage=gettext_noop("[delete NAME]"),
             ),
         )
 
     # -- internals ---------------------------------------------------------------------------
 
     async def _command(self, message: InboundMessage, name: str | None, value: str | None) -> None:
+        t = await self._words()
         if name is None:
-            await self._tell(message.chat_id, _USAGE)
+            await self._tell(message.chat_id, _usage(t))
             return
         if value is not None:
             await self._keep(message, name, value)
@@ -120,45 +129,54 @@ class SecretIntake:
         except JobsError as exc:
             await self._tell(message.chat_id, str(exc))
             return
-        minutes = int(WAIT.total_seconds() // 60)
         await self._tell(
             message.chat_id,
-            f"Send the value of {name} as your next message (within {minutes} min). I will "
-            "store it, delete your message for both of us, and never show it to the model.",
+            t.gettext(
+                "Send the value of {name} as your next message (within {minutes} min). I will "
+                "store it, delete your message for both of us, and never show it to the model.",
+                name=name,
+                minutes=int(WAIT.total_seconds() // 60),
+            ),
         )
 
     async def _keep(self, message: InboundMessage, name: str, value: str) -> None:
         """Store the value (masked from now on), delete the message, tell the owner."""
+        t = await self._words()
         try:
             replaced = self._store.put(name, value)
-            said = f"🔐 {'Replaced' if replaced else 'Stored'} {name}; its value stays hidden."
+            said = (
+                t.gettext("🔐 Replaced {name}; its value stays hidden.", name=name)
+                if replaced
+                else t.gettext("🔐 Stored {name}; its value stays hidden.", name=name)
+            )
         except JobsError as exc:
-            said = f"🔐 {name} was not stored: {exc}"
+            said = t.gettext("🔐 {name} was not stored: {error}", name=name, error=exc)
         finally:
             self._store.stop_waiting()
         erased = self._eraser is None or await self._eraser.erase(message.chat_id, message.msg_id)
         if not erased:
-            said += " I could not delete your message: please delete it yourself."
+            said += t.gettext(" I could not delete your message: please delete it yourself.")
         elif self._eraser is not None:
-            said += " Your message is deleted for both of us."
+            said += t.gettext(" Your message is deleted for both of us.")
         if name in self._store:
-            said += (
-                f" MCP servers use it as ${{{name}}} in a stdio server's env; /secrets lists "
-                "the names."
+            said += t.gettext(
+                " MCP servers use it as ${{{name}}} in a stdio server's env; /secrets lists "
+                "the names.",
+                name=name,
             )
         await self._tell(message.chat_id, said)
 
-    def _manage(self, args: tuple[str, ...]) -> str:
+    def _manage(self, args: tuple[str, ...], t: Translator) -> str:
         if len(args) == 2 and args[0].lower() == "delete":
             if self._store.remove(args[1]):
-                return f"Deleted the secret {args[1]}."
-            return f"There is no secret named {args[1][:64]}."
+                return t.gettext("Deleted the secret {name}.", name=args[1])
+            return t.gettext("There is no secret named {name}.", name=args[1][:64])
         if args:
-            return "Usage: /secrets, or /secrets delete NAME."
+            return t.gettext("Usage: /secrets, or /secrets delete NAME.")
         names = self._store.names()
         if not names:
-            return "No secrets stored. " + _USAGE
-        return "Stored secrets (values hidden): " + ", ".join(names)
+            return t.gettext("No secrets stored. ") + _usage(t)
+        return t.gettext("Stored secrets (values hidden): {names}", names=", ".join(names))
 
     async def _tell(self, chat_id: int, text: str) -> None:
         try:
@@ -169,7 +187,8 @@ class SecretIntake:
             return
 
 
-_USAGE: Final = (
-    "Usage: /secret NAME, then send the value as your next message (or /secret NAME value). "
-    "NAME is like GITHUB_TOKEN."
-)
+def _usage(t: Translator) -> str:
+    return t.gettext(
+        "Usage: /secret NAME, then send the value as your next message (or /secret NAME "
+        "value). NAME is like GITHUB_TOKEN."
+    )

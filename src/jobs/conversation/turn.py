@@ -18,6 +18,7 @@ from jobs.conversation.draft import Draft, Preview, PreviewStore
 from jobs.conversation.outcome import Outcome, judge
 from jobs.conversation.plan import is_long, outside_text, prompt_text
 from jobs.conversation.routes import OwnerRoute, PersonRoute, TaskRoute, TurnRoute
+from jobs.i18n.speakers import WordsFor, english_for
 from jobs.messages import Channel, OutboundMessage
 from jobs.sessions.port import Sessions
 from jobs.sessions.replies import Reply, Usage
@@ -26,6 +27,8 @@ from jobs.storage.inbox import InboxItem
 
 TYPING_EVERY: Final = 4.5  # Telegram shows "typing…" for about 5 s
 
+LanguageNote = Callable[[int], Awaitable[str | None]]
+"""For a writer's id, a line telling the model their language (None: English, nothing said)."""
 OwnerNote = Callable[[], Awaitable[str | None]]
 """A line for the owner's turn about their tools' health (the browser is down), or None."""
 
@@ -54,6 +57,8 @@ class TurnHooks:
     task_turns: TaskTurns | None = None
     """Answers TaskRoutes (without it they go to the writer's own session)."""
     owner_note: OwnerNote | None = None
+    language_note: LanguageNote | None = None
+    """The line telling the model the writer's language (Speakers.model_note), said last."""
 
 
 class Turns:
@@ -67,6 +72,7 @@ class Turns:
         uploads_dir: Path,
         hooks: TurnHooks | None = None,
         previews: PreviewStore | None = None,
+        words_for: WordsFor | None = None,
     ) -> None:
         """`previews`: where replies streamed into a message of their own are remembered
         (without it, a chat that shows no drafts shows "typing…")."""
@@ -75,6 +81,8 @@ class Turns:
         self._uploads = uploads_dir
         self.hooks = hooks or TurnHooks()
         self._previews = previews
+        self.words_for = words_for or english_for
+        """Each writer's language, for what Jobs itself says about their turn."""
 
     def start(self, item: InboxItem, route: TurnRoute, /) -> Turn:
         """The turn for `item`, running from now on."""
@@ -109,6 +117,10 @@ class Turns:
         if isinstance(route, OwnerRoute) and self.hooks.owner_note is not None:
             note = await self.hooks.owner_note()
             prompt = f"{note}\n{prompt}" if note else prompt
+        if self.hooks.language_note is not None:
+            # Last, in the turn's own text: the cached prompt prefix stays the same.
+            language = await self.hooks.language_note(item.sender_id)
+            prompt = f"{prompt}\n{language}" if language else prompt
         if isinstance(route, TaskRoute):
             assert self.hooks.task_turns is not None  # _effective made it a PersonRoute else
             return await self.hooks.task_turns.counterpart_turn(route.task_id, item, prompt)
@@ -222,7 +234,7 @@ class Turn:
         """What the finished turn means. The helpers stop first (the ack's request went out
         at the start; cancelling ends only the wait for its answer)."""
         await _settled(*self._helpers)
-        return judge(self._work, self.followed)
+        return judge(self._work, self.followed, await self.turns.words_for(self.item.sender_id))
 
     async def cancel(self) -> None:
         self._work.cancel()

@@ -28,6 +28,8 @@ from jobs.conversation.routes import AnnounceRoute, IgnoreRoute, Sender, TurnRou
 from jobs.conversation.turn import Turn, Turns
 from jobs.conversation.untrusted import one_line, preview
 from jobs.errors import TurnRefused
+from jobs.i18n.speakers import Speakers
+from jobs.i18n.translator import Translator, english
 from jobs.messages import OutboundMessage
 from jobs.richtext import RichText
 from jobs.spending import Spending
@@ -63,6 +65,8 @@ class ChatServices:
     reply_command: ReplyCommand | None = None
     spending: Spending | None = None
     """Budgets and /pause: asked before a turn starts (and by every turn itself)."""
+    speakers: Speakers | None = None
+    """Who speaks what: each person is answered in their language (English without it)."""
 
 
 class ChatHost(Protocol):
@@ -100,11 +104,15 @@ class ChatWorker:
                 return
             await self._handle_safely(item)
 
+    async def _words(self, person_id: int, /) -> Translator:
+        speakers = self.services.speakers
+        return english() if speakers is None else await speakers.words_for(person_id)
+
     async def _claim(self) -> InboxItem | None:
         inbox = self.services.inbox
         return await retry_busy(
             lambda: inbox.claim_next(self.chat_id),
-            what=f"Taking the next message of chat {self.chat_id}",
+            what=f"Taking the next message of chat {self.chat_id}",  # i18n: skip
         )
 
     async def _handle_safely(self, item: InboxItem) -> None:
@@ -114,26 +122,30 @@ class ChatWorker:
             raise  # stays `processing`; recover() picks it up at the next start
         except Exception:
             logger.exception("Message %s in chat %s failed", item.msg_id, item.chat_id)
-            sorry = (
+            sorry = (await self._words(item.sender_id)).gettext(
                 "Sorry, something went wrong on my side while handling that message. "
                 "Please try again."
             )
             await retry_busy(  # never left `processing` because the database was locked
                 lambda: self.services.answers.finish(item, sorry, InboxState.FAILED),
-                what=f"Finishing message {item.msg_id} in chat {item.chat_id}",
+                what=f"Finishing message {item.msg_id} in chat {item.chat_id}",  # i18n: skip
             )
 
     async def _handle(self, item: InboxItem) -> None:
         s = self.services
         if item.attempts > MAX_ATTEMPTS:  # taken this often and never finished: a crash loop
-            await s.answers.finish(item, _GIVEN_UP, InboxState.FAILED)
+            await s.answers.finish(
+                item, _given_up(await self._words(item.sender_id)), InboxState.FAILED
+            )
             return
         if item.sender_id != s.owner_id and s.limiter.muted(item.sender_id):
             # A flood: what the person queued meanwhile goes in the same write, so the
             # database stays free for the owner's messages.
-            await s.inbox.finish(item.id, InboxState.IGNORED, "rate limited")
-            await s.inbox.ignore_waiting(item.chat_id, "rate limited")
+            await s.inbox.finish(item.id, InboxState.IGNORED, "rate limited")  # i18n: skip
+            await s.inbox.ignore_waiting(item.chat_id, "rate limited")  # i18n: skip
             return
+        if s.speakers is not None:  # before its answer: the first one is in their language
+            await s.speakers.heard(item.sender_id, item.text)
         where = await self._route(item)
         if isinstance(where, IgnoreRoute):
             await s.inbox.finish(item.id, InboxState.IGNORED, where.reason)
@@ -141,7 +153,8 @@ class ChatWorker:
             await self._announce(item)  # once per stranger: no limit needed
         elif (command := await self._command_of(item)) is not None:
             if await self._within_limits(item):
-                answer = await s.commands.run(_context(item, where), command)
+                ctx = _context(item, where, await self._words(item.sender_id))
+                answer = await s.commands.run(ctx, command)
                 await s.answers.finish(item, answer, InboxState.ANSWERED)
         elif not await s.outages.admit(item, owner=where.is_owner):
             self.host.deferred()  # the model is down: it waits, and uses no rate limit meanwhile
@@ -202,7 +215,7 @@ class ChatWorker:
         s = self.services
         for extra in await s.inbox.claim_pending_for(self.chat_id):
             command = await self._command_of(extra)
-            ctx = _context(extra, turn.route)
+            ctx = _context(extra, turn.route, await self._words(extra.sender_id))
             immediate = command is not None and s.commands.is_immediate(
                 command, is_owner=ctx.is_owner
             )
@@ -259,7 +272,7 @@ class ChatWorker:
             await s.answers.finish(item, note, InboxState.IGNORED, followed)
             return
         for row in rows:
-            await s.inbox.finish(row.id, InboxState.IGNORED, "over budget")
+            await s.inbox.finish(row.id, InboxState.IGNORED, "over budget")  # i18n: skip
 
     async def _within_limits(self, item: InboxItem) -> bool:
         s = self.services
@@ -269,48 +282,66 @@ class ChatWorker:
         if verdict.allowed:
             return True
         if verdict.warn:
+            t = await self._words(item.sender_id)
             minutes = max(1, round(verdict.retry_after / 60))
-            why = (
-                "I'm getting more messages than I can answer right now"
+            text = (
+                t.gettext(
+                    "I'm getting more messages than I can answer right now. Please wait about "
+                    "{minutes} min and send it again.",
+                    minutes=minutes,
+                )
                 if verdict.busy
-                else "You're sending messages faster than I can answer"
+                else t.gettext(
+                    "You're sending messages faster than I can answer. Please wait about "
+                    "{minutes} min and send it again.",
+                    minutes=minutes,
+                )
             )
-            text = f"{why}. Please wait about {minutes} min and send it again."
             await s.answers.finish(item, text, InboxState.IGNORED)
         else:
-            await s.inbox.finish(item.id, InboxState.IGNORED, "rate limited")
+            await s.inbox.finish(item.id, InboxState.IGNORED, "rate limited")  # i18n: skip
         return False
 
     async def _announce(self, item: InboxItem) -> None:
         s = self.services
         if not await s.people.mark_announced(item.sender_id):
-            await s.inbox.finish(item.id, InboxState.IGNORED, "waiting for the owner")
+            await s.inbox.finish(item.id, InboxState.IGNORED, "waiting for the owner")  # i18n: skip
             return
         # Names and text are the stranger's: plain and quoted, never formatting or links.
+        t = await s.speakers.owner() if s.speakers is not None else english()
         username = one_line(item.sender_username)
-        notice = RichText().plain(one_line(item.sender_name) or "Someone")
-        notice.plain(f" (@{username})" if username else "")
-        notice.text(f", id {item.sender_id}, wrote to you:\n\n")
+        who = (one_line(item.sender_name) or t.gettext("Someone")) + (
+            f" (@{username})" if username else ""
+        )
+        notice = t.rich(
+            RichText(), "{who}, id {id}, wrote to you:\n\n", who=who, id=str(item.sender_id)
+        )
         notice.quote(preview(item.text, limit=300)).text(
-            f"\n\nShould I answer them? /allow_{item.sender_id} lets me talk with them, "
-            f"/block_{item.sender_id} ignores them for good."
+            t.gettext(
+                "\n\nShould I answer them? /allow_{id} lets me talk with them, /block_{id} "
+                "ignores them for good.",
+                id=item.sender_id,
+            )
         )
         await s.answers.store(
             [OutboundMessage.formatted(s.owner_id, notice.build())], item, InboxState.IGNORED
         )
 
 
-_GIVEN_UP: Final = (
-    "Sorry, I tried to handle this message several times and failed each time, so I'm "
-    "giving up on it."
-)
+def _given_up(t: Translator) -> str:
+    return t.gettext(
+        "Sorry, I tried to handle this message several times and failed each time, so I'm "
+        "giving up on it."
+    )
 
 
-def _context(item: InboxItem, where: TurnRoute) -> CommandContext:
-    """A command acts on its writer's own session (a task's counterpart's, never the task's)."""
+def _context(item: InboxItem, where: TurnRoute, words: Translator) -> CommandContext:
+    """A command acts on its writer's own session (a task's counterpart's, never the task's),
+    and answers in its writer's language."""
     return CommandContext(
         person_id=item.sender_id,
         chat_id=item.chat_id,
         session_key=where.own_key,
         is_owner=where.is_owner,
+        words=words,
     )

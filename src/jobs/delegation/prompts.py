@@ -8,6 +8,7 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Final
 
+from jobs.i18n.translator import Translator
 from jobs.richtext import FormattedText, RichText
 from jobs.storage import Person, Task
 from jobs.tools.messaging import person_label
@@ -169,13 +170,13 @@ def framed(text: str, /, *, label: str) -> list[str]:
     return [f"<<<{label} {marker}", text.replace(marker, ""), f"{label} {marker}>>>"]
 
 
-def report_text(task: Task, text: str, /) -> FormattedText | None:
+def report_text(task: Task, text: str, t: Translator, /) -> FormattedText | None:
     """What the owner gets from a task turn's reply (None when there is nothing to say): the
     reply quoted as plain text, since the session that wrote it read other people's words."""
     text = text.strip()
     if not text or text.strip(" .`*") == NOTHING:
         return None
-    frame = RichText().text(f"📋 Task #{task.id} «").plain(task.title).text("»\n\n")
+    frame = t.rich(RichText(), "📋 Task #{id} «{title}»\n\n", id=str(task.id), title=task.title)
     return frame.quote(text).build()
 
 

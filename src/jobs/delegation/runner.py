@@ -34,6 +34,7 @@ from jobs.delegation import prompts
 from jobs.delegation.prompts import TaskCard
 from jobs.errors import SessionError, TurnRefused
 from jobs.extensions.skill_plugins import plugin_skill_names
+from jobs.i18n.speakers import OwnerWords, english_words
 from jobs.messages import OutboundMessage
 from jobs.sessions.keys import SessionKey
 from jobs.sessions.port import Sessions
@@ -72,7 +73,10 @@ class TaskSessions:
         outbox: OutboxRepo,
         config: TaskSessionSettings,
         clock: Clock = utc_now,
+        words: OwnerWords | None = None,
     ) -> None:
+        """`words`: the owner's language, for Jobs' own words in the tasks' reports."""
+        self._words = words or english_words
         self._sessions = sessions
         self._tasks = tasks
         self._people = people
@@ -101,7 +105,8 @@ class TaskSessions:
             if task is None or not task.active:
                 raise SessionError(f"Task #{task_id} is no longer active.")
             card = await self._card(task)
-            outside = "a post in a chat the task watches" if tainted else None
+            # A taint's cause is recorded (and shown with an approval) as said: English.
+            outside = "a post in a chat the task watches" if tainted else None  # i18n: skip
             taint = self._taint(card, message=False, outside=outside)
             framed = prompts.trigger_prompt(card, prompt)
             return await self._turn(card, framed, taint, sealed=True)
@@ -131,7 +136,7 @@ class TaskSessions:
         task = await self._tasks.get(task_id)
         if task is None or task.status is TaskStatus.CANCELLED:
             return []
-        said = prompts.report_text(task, text)
+        said = prompts.report_text(task, text, await self._words())
         return [] if said is None else [OutboundMessage.formatted(self._config.owner_chat, said)]
 
     # -- the heartbeat ------------------------------------------------------------------------
@@ -225,10 +230,14 @@ class TaskSessions:
             raise
         except SessionError as exc:
             logger.warning("%s: the turn failed: %s", card.name, exc)
-            return Reply(f"This turn could not run: {exc}", None, Usage())
+            said = (await self._words()).gettext("This turn could not run: {error}", error=exc)
+            return Reply(said, None, Usage())
         except Exception as exc:  # a background turn's boundary: the owner is told
             logger.exception("%s: the turn failed", card.name)
-            return Reply(f"This turn failed unexpectedly ({type(exc).__name__}).", None, Usage())
+            said = (await self._words()).gettext(
+                "This turn failed unexpectedly ({name}).", name=type(exc).__name__
+            )
+            return Reply(said, None, Usage())
 
     async def _turn(
         self, card: TaskCard, prompt: str, taint: TaintSource | None, *, sealed: bool
@@ -278,7 +287,9 @@ class TaskSessions:
         cause = _card_cause(task) or outside
         if person is not None and (message or task.session_id is not None):
             who = person_label(person)
-            cause = f"a message from {who}" if message else f"what {who} wrote in this task"
+            cause = (
+                f"a message from {who}" if message else f"what {who} wrote in this task"
+            )  # i18n: skip
         if cause is None:
             return None
         role = task_role(grants=task.grants, skill=task.skill)
@@ -296,7 +307,9 @@ def _card_cause(task: Task) -> str | None:
     """Why the task's card itself is outside text (the assignee wrote into it), or None."""
     if task.outside_text_by is None:
         return None
-    return str(json.loads(task.outside_text_by).get("caused_by") or "someone else's notes")
+    return str(
+        json.loads(task.outside_text_by).get("caused_by") or "someone else's notes"
+    )  # i18n: skip
 
 
 def _free_calls(card: TaskCard, *, private: bool) -> tuple[FreeCall, ...]:

@@ -7,6 +7,8 @@ from typing import Final, Literal, cast
 
 from claude_agent_sdk import AssistantMessage, Message, ResultMessage, TextBlock
 
+from jobs.i18n.translator import Translator, english
+
 ErrorKind = Literal[
     "server_error",
     "rate_limit",
@@ -17,24 +19,48 @@ ErrorKind = Literal[
     "unknown",
 ]
 
-_APOLOGIES: Final[dict[str, str]] = {
-    "server_error": "Sorry, I can't reach my model right now (it is overloaded or down). "
-    "Please try again in a few minutes.",
-    "rate_limit": "Sorry, I'm over my usage limit for the moment. Please try again later.",
-    "authentication_failed": "Sorry, I can't answer right now: my access to the model is not "
-    "working. The owner needs to check the Claude login.",
-    "billing_error": "Sorry, I can't answer right now: the model account has a billing problem.",
-    "invalid_request": "Sorry, something in this conversation made the model refuse the "
-    "request. Try rephrasing, or /clear to start over.",
-    "max_turns": "Sorry, that took too many steps and I stopped. Please narrow it down.",
-    "unknown": "Sorry, something went wrong while answering. Please try again.",
-}
-_KNOWN_KINDS: Final = frozenset(_APOLOGIES)
+_KNOWN_KINDS: Final = frozenset(
+    {
+        "server_error",
+        "rate_limit",
+        "authentication_failed",
+        "billing_error",
+        "invalid_request",
+        "max_turns",
+        "unknown",
+    }
+)
 
 
-def apology(kind: ErrorKind, /) -> str:
-    """What the person is told when a turn fails (never the raw API error)."""
-    return _APOLOGIES[kind]
+def apology(kind: ErrorKind, t: Translator | None = None, /) -> str:
+    """What the person is told when a turn fails (never the raw API error), in `t`'s words
+    (the Reply carries the English one; the conversation says it in the person's language)."""
+    t = t or english()
+    apologies = {
+        "server_error": t.gettext(
+            "Sorry, I can't reach my model right now (it is overloaded or down). Please try "
+            "again in a few minutes."
+        ),
+        "rate_limit": t.gettext(
+            "Sorry, I'm over my usage limit for the moment. Please try again later."
+        ),
+        "authentication_failed": t.gettext(
+            "Sorry, I can't answer right now: my access to the model is not working. The owner "
+            "needs to check the Claude login."
+        ),
+        "billing_error": t.gettext(
+            "Sorry, I can't answer right now: the model account has a billing problem."
+        ),
+        "invalid_request": t.gettext(
+            "Sorry, something in this conversation made the model refuse the request. Try "
+            "rephrasing, or /clear to start over."
+        ),
+        "max_turns": t.gettext(
+            "Sorry, that took too many steps and I stopped. Please narrow it down."
+        ),
+        "unknown": t.gettext("Sorry, something went wrong while answering. Please try again."),
+    }
+    return apologies[kind]
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from jobs.storage.database import Database
 from jobs.storage.grants import GrantRepo
 from jobs.storage.held_events import HeldEventRepo
 from jobs.storage.inbox import InboxRepo
+from jobs.storage.languages import LanguageRepo
 from jobs.storage.outbox import OutboxRepo
 from jobs.storage.people import PeopleRepo
 from jobs.storage.sessions import SessionRepo
@@ -28,6 +29,7 @@ class Repos:
     inbox: InboxRepo
     outbox: OutboxRepo
     people: PeopleRepo
+    languages: LanguageRepo
     sessions: SessionRepo
     tasks: TaskRepo
     triggers: TriggerRepo
@@ -47,6 +49,7 @@ class Repos:
             inbox=InboxRepo(db),
             outbox=OutboxRepo(db),
             people=PeopleRepo(db),
+            languages=LanguageRepo(db),
             sessions=SessionRepo(db),
             tasks=TaskRepo(db),
             triggers=TriggerRepo(db),

@@ -7,7 +7,9 @@ answer, only an audit row ("bot_refused"). A tap counts only on the card it came
 chat is the owner's, its message the card's), so forged callback data decides nothing.
 
 Telegram lets a bot write to a person only after they pressed Start: until then `post`
-returns False and questions go through the account as before.
+returns False and questions go through the account as before. A bot, unlike a user account,
+is told the language of the writer's Telegram app: the owner's becomes their language unless
+they chose one (Speakers).
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from telethon.sessions import SQLiteSession
 
 from jobs.config import Settings
 from jobs.errors import JobsError
+from jobs.i18n.codes import language_code
+from jobs.i18n.speakers import OwnerWords, english_words
+from jobs.i18n.translator import Translator
 from jobs.richtext import FormattedText, map_text
 from jobs.storage import Approval, AuditRepo
 from jobs.telegram.formatting import to_telethon
@@ -37,14 +42,8 @@ _VERDICTS: Final = {"a": (True, False), "g": (True, True), "d": (False, False)}
 """Callback data "j:<verb>:<code>": approve once, grant (approve for the scope), deny."""
 _CARDS_KEPT: Final = 500
 _TOAST: Final = 200  # characters Telegram shows in a callback answer
-_HELLO: Final = (
-    "Ready: approval questions come here as cards with buttons. Everything else stays in "
-    "our usual chat."
-)
-_ONLY_CARDS: Final = (
-    "I only carry approval cards. Write to me in our usual chat; answer a card with its "
-    "buttons (or /approve_<code>, /deny_<code>, /grant_<code> here)."
-)
+AppLanguage = Callable[[str], Awaitable[None]]
+"""Told the language code of the owner's Telegram app when the bot sees it."""
 
 
 def bot_client(settings: Settings) -> TelegramClient:
@@ -83,6 +82,8 @@ class CompanionBot:
         self._mask = mask
         self._cards: OrderedDict[str, int] = OrderedDict()  # approval code → card message id
         self._decide: Decide | None = None
+        self._words: OwnerWords = english_words
+        self._app_language: AppLanguage | None = None
 
     @property
     def client(self) -> TelegramClient:
@@ -95,10 +96,21 @@ class CompanionBot:
         except (errors.RPCError, OSError, ValueError) as exc:
             raise JobsError(f"The companion bot (TG_BOT_TOKEN) could not log in: {exc}") from exc
 
-    def answer_with(self, decide: Decide, audit: AuditRepo, /) -> None:
+    def answer_with(
+        self,
+        decide: Decide,
+        audit: AuditRepo,
+        /,
+        *,
+        words: OwnerWords | None = None,
+        app_language: AppLanguage | None = None,
+    ) -> None:
         """Where taps (and the owner's /approve_… here) go: ApprovalBroker.decide; and where
-        what anyone else tried is written."""
+        what anyone else tried is written. `words`: the owner's language for the buttons and
+        answers; `app_language`: told the owner's Telegram app language."""
         self._decide, self._audit = decide, audit
+        self._words = words or english_words
+        self._app_language = app_language
 
     def register(self) -> None:
         """Answer taps and the owner's messages (before connecting: nothing is missed)."""
@@ -109,10 +121,12 @@ class CompanionBot:
         """The question as a card with buttons; False when the owner cannot be reached."""
         body = map_text(question, self._mask)
         data = f":{approval.code}".encode()
-        row = [Button.inline("✅ Approve once", b"j:a" + data)]
+        t = await self._words()
+        row = [Button.inline(t.gettext("✅ Approve once"), b"j:a" + data)]
         if scope is not None:
-            row.append(Button.inline(f"✅ For {_short(scope)}", b"j:g" + data))
-        buttons = [row, [Button.inline("🚫 Deny", b"j:d" + data)]]
+            label = t.gettext("✅ For {scope}", scope=_short(scope))
+            row.append(Button.inline(label, b"j:g" + data))
+        buttons = [row, [Button.inline(t.gettext("🚫 Deny"), b"j:d" + data)]]
         try:
             sent = await self._client.send_message(
                 self._owner_id,
@@ -158,7 +172,7 @@ class CompanionBot:
         verdict = _VERDICTS.get(verb)
         on_its_card = self._cards.get(code) == int(event.message_id or 0)
         if verdict is None or not on_its_card or int(event.chat_id or 0) != self._owner_id:
-            await event.answer("This card is no longer open.")
+            await event.answer((await self._words()).gettext("This card is no longer open."))
             return
         approve, scoped = verdict
         said = await self._decide(code, approve=approve, scoped=scoped)
@@ -172,18 +186,34 @@ class CompanionBot:
             await self._refuse(user_id, "message", "")
             return
         text = (event.raw_text or "").strip()
-        answer = await self._owner_command(text)
+        await self._learn_language(event)
+        answer = await self._owner_command(text, await self._words())
         await event.respond(self._mask(answer).replace("`", ""), link_preview=False)
 
-    async def _owner_command(self, text: str) -> str:
+    async def _learn_language(self, event: Any) -> None:
+        """The owner's Telegram app language, which bots (only) are told with each message."""
+        if self._app_language is None:
+            return
+        # The entity that came with the update: asking Telegram again would cost a request.
+        code = language_code(getattr(event.sender, "lang_code", None))
+        if code is not None:
+            await self._app_language(code)
+
+    async def _owner_command(self, text: str, t: Translator) -> str:
         if text.lower().startswith("/start"):
-            return _HELLO
+            return t.gettext(
+                "Ready: approval questions come here as cards with buttons. Everything else "
+                "stays in our usual chat."
+            )
         verb, _, code = text.lstrip("/").partition("_")
         verdicts = {"approve": "a", "grant": "g", "deny": "d"}
         if text.startswith("/") and verb.lower() in verdicts and code and self._decide:
             approve, scoped = _VERDICTS[verdicts[verb.lower()]]
             return await self._decide(code.split()[0], approve=approve, scoped=scoped)
-        return _ONLY_CARDS
+        return t.gettext(
+            "I only carry approval cards. Write to me in our usual chat; answer a card with its "
+            "buttons (or /approve_<code>, /deny_<code>, /grant_<code> here)."
+        )
 
     async def _refuse(self, user_id: int, kind: str, data: str) -> None:
         """Someone other than the owner: nothing happens, and the audit says so."""

@@ -25,7 +25,8 @@ from jobs.telegram.sessionfile import SessionState, inspect_session, secure_perm
 logger = logging.getLogger(__name__)
 
 _DIALOGS = 100  # recent chats looked through for a person the session has not met
-OWNER_UNREACHABLE = (
+# For the log and the outbox's note on held messages (nobody can be written to yet).
+OWNER_UNREACHABLE = (  # i18n: skip
     "Jobs runs in an account of its own, and Telegram lets an account write only to people it "
     "has met: this one has never seen its owner (TG_USER_ID). From your own account, write any "
     "message to this account once."
@@ -108,7 +109,7 @@ def make_client(settings: Settings) -> TelegramClient:
         flood_sleep_threshold=0,
         # Without catch_up, messages sent while Jobs was down are skipped for good.
         catch_up=True,
-        device_model="Jobs assistant",
+        device_model="Jobs assistant",  # i18n: skip (how Telegram lists the session)
         app_version=__version__,
         receive_updates=True,
         **network_options(settings.telegram_proxy),
@@ -235,8 +236,8 @@ def owner_peer_on_disk(settings: Settings) -> tuple[OwnerPeer, int | None]:
         return OwnerPeer.NOT_YET, None
     try:
         with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
-            me = conn.execute("SELECT hash FROM entities WHERE id = 0").fetchone()
-            owner = conn.execute(
+            me = conn.execute("SELECT hash FROM entities WHERE id = 0").fetchone()  # i18n: skip
+            owner = conn.execute(  # i18n: skip
                 "SELECT hash FROM entities WHERE id = ?", (settings.tg_user_id,)
             ).fetchone()
     except sqlite3.DatabaseError:  # no entities table yet, or not a session file

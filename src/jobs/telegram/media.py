@@ -56,7 +56,8 @@ def human_size(size: int, /) -> str:
 
 
 def too_large(size: int, max_bytes: int) -> str:
-    return (
+    """Part of a raised TelegramError (errors stay English; the person is told by attachments)."""
+    return (  # i18n: skip
         f"The file is {human_size(size)}; the limit is {human_size(max_bytes)}, "
         "so it was not downloaded."
     )

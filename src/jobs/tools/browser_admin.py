@@ -11,6 +11,7 @@ from claude_agent_sdk import SdkMcpTool, tool
 
 from jobs.extensions.browser import BrowserConfig, photo_file, recent_downloads
 from jobs.extensions.browser_viewer import viewer_link
+from jobs.i18n.speakers import OwnerWords, english_words
 from jobs.tools.registry import ToolServer
 from jobs.tools.results import ToolResult, error_result, text_result
 
@@ -40,8 +41,11 @@ class BrowserAdminTools:
         to_owner: ToOwner,
         workspace: Path,
         downloads: Path | None = None,
+        words: OwnerWords | None = None,
     ) -> None:
-        """`downloads`: the folder the browser's downloads land in (BROWSER_DOWNLOADS_DIR)."""
+        """`downloads`: the folder the browser's downloads land in (BROWSER_DOWNLOADS_DIR);
+        `words`: the owner's language, for the link's message (tool results stay English)."""
+        self._words = words or english_words
         self._config = config
         self._to_owner = to_owner
         self._workspace = workspace
@@ -100,7 +104,8 @@ class BrowserAdminTools:
                 f"No viewer link: {link}. Tell the owner; NOVNC_PASSWORD in .env sets the "
                 "password if the browser service was started without Jobs' start script."
             )
-        await self._to_owner(f"Watch the browser live: {link.url}", None)
+        said = (await self._words()).gettext("Watch the browser live: {url}", url=link.url)
+        await self._to_owner(said, None)
         hint = ""
         if link.internal_host:
             hint = (

@@ -62,7 +62,9 @@ def describe(posts: Sequence[ChannelPost], /) -> str:
             f"{key} {post.extra[key]}" for key in ("date", "media", "link") if key in post.extra
         )
         text = post.text if len(post.text) <= MAX_POST_CHARS else post.text[:MAX_POST_CHARS] + "…"
-        parts.append(f"--- post {post.msg_id}" + (f" ({meta})" if meta else "") + f"\n{text}")
+        parts.append(  # i18n: skip (the model reads the posts)
+            f"--- post {post.msg_id}" + (f" ({meta})" if meta else "") + f"\n{text}"
+        )
     joined = "\n".join(parts)
     return joined if len(joined) <= MAX_EVENT_CHARS else joined[:MAX_EVENT_CHARS] + "\n[…cut]"
 
@@ -172,9 +174,12 @@ class ChannelWatch:
 
 def _event(sub: Subscription, posts: list[ChannelPost]) -> TriggerEvent:
     title = sub.title or posts[0].chat_title or sub.target
+    # The event's words are the model's prompt; the owner sees the model's answer.
     kind = "post" if len(posts) == 1 else f"{len(posts)} posts"
-    keywords = f" (it matched the keywords {', '.join(sub.keywords)})" if sub.keywords else ""
-    return TriggerEvent(
+    keywords = (
+        f" (it matched the keywords {', '.join(sub.keywords)})" if sub.keywords else ""
+    )  # i18n: skip
+    return TriggerEvent(  # i18n: skip
         source=TriggerSource.TG_CHANNEL,
         payload=f"New in «{title}», a chat the owner subscribed to: {kind}{keywords}.\n"
         + describe(posts),

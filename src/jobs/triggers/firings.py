@@ -6,6 +6,7 @@ import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime
 
+from jobs.i18n.translator import Translator
 from jobs.storage import JobRun, Schedule
 from jobs.triggers.events import TriggerEvent, TriggerSource
 
@@ -27,20 +28,24 @@ def local_time(moment: datetime, timezone: str) -> str:
     return f"{moment.astimezone(zoneinfo.ZoneInfo(timezone)):%a %Y-%m-%d %H:%M %Z}"
 
 
-def firing_event(schedule: Schedule, due: Due, now: datetime) -> TriggerEvent:
+def firing_event(schedule: Schedule, due: Due, now: datetime, t: Translator) -> TriggerEvent:
+    """The turn's prompt is the model's (English); the header the owner sees is in `t`."""
     when = local_time(due.fire_time, schedule.timezone)
-    lines = [f"Scheduled «{schedule.name}», due {when}. The owner asked for this:", schedule.prompt]
+    lines = [
+        f"Scheduled «{schedule.name}», due {when}. The owner asked for this:",
+        schedule.prompt,
+    ]  # i18n: skip
     if due.late:
-        lines.append(
+        lines.append(  # i18n: skip
             f"Jobs was not running at {when}, so this runs late, now "
             f"({local_time(now, schedule.timezone)}): say so in your reply."
         )
     if due.first_missed is not None:
-        lines.append(
+        lines.append(  # i18n: skip
             f"It was also due earlier (from {local_time(due.first_missed, schedule.timezone)}) "
             "while Jobs was not running; this one run stands for all of those."
         )
-    late = f" (late: was due {when})" if due.late else ""
+    late = t.gettext(" (late: was due {when})", when=when) if due.late else ""
     return TriggerEvent(
         source=TriggerSource.SCHEDULER,
         payload="\n".join(lines),
@@ -53,17 +58,18 @@ def firing_event(schedule: Schedule, due: Due, now: datetime) -> TriggerEvent:
     )
 
 
-def skipped_text(schedule: Schedule, due: Due) -> str:
-    return (
-        f"Skipped: it was due {local_time(due.fire_time, schedule.timezone)} while Jobs was not "
-        "running, and this schedule skips missed runs."
+def skipped_text(schedule: Schedule, due: Due, t: Translator) -> str:
+    return t.gettext(
+        "Skipped: it was due {when} while Jobs was not running, and this schedule skips "
+        "missed runs.",
+        when=local_time(due.fire_time, schedule.timezone),
     )
 
 
-def interrupted_text(schedule: Schedule, run: JobRun) -> str:
-    return (
-        f"Jobs stopped while this was running (due "
-        f"{local_time(run.scheduled_for, schedule.timezone)}). "
-        "It is not run again, in case part of it had already happened. It was:\n"
-        f"{schedule.prompt}"
+def interrupted_text(schedule: Schedule, run: JobRun, t: Translator) -> str:
+    return t.gettext(
+        "Jobs stopped while this was running (due {when}). It is not run again, in case part "
+        "of it had already happened. It was:\n{prompt}",
+        when=local_time(run.scheduled_for, schedule.timezone),
+        prompt=schedule.prompt,
     )

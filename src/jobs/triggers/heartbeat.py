@@ -120,7 +120,7 @@ class Heartbeat:
 
     def _event(self, items: list[str], local: datetime) -> TriggerEvent:
         minutes = round(self._interval.total_seconds() / 60)
-        payload = "\n".join(
+        payload = "\n".join(  # i18n: skip (the model's prompt)
             [
                 f"Heartbeat (every {minutes} min). The owner's checklist ({CHECKLIST_FILE} in "
                 "the workspace) follows. Do what is due now; do not repeat what you already "
@@ -133,6 +133,5 @@ class Heartbeat:
             payload=payload,
             trusted=True,
             dedup_key=f"heartbeat:{local:%Y-%m-%dT%H:%M}",
-            title="Heartbeat",
             slot="heartbeat",
         )

@@ -51,11 +51,16 @@ class TriggerManager:
 
     async def run(self) -> None:
         """`start()`, then every source until cancelled."""
-        await retry_busy(self.start, what="Starting the triggers", policy=self._busy)
+        # The `what`s name a source in the log only.
+        await retry_busy(self.start, what="Starting the triggers", policy=self._busy)  # i18n: skip
         async with asyncio.TaskGroup() as group:
-            group.create_task(self._outlast(self.scheduler.loop, "The scheduler"), name="scheduler")
-            group.create_task(self._outlast(self.heartbeat.run, "The heartbeat"), name="heartbeat")
             group.create_task(
+                self._outlast(self.scheduler.loop, "The scheduler"), name="scheduler"
+            )  # i18n: skip
+            group.create_task(
+                self._outlast(self.heartbeat.run, "The heartbeat"), name="heartbeat"
+            )  # i18n: skip
+            group.create_task(  # i18n: skip
                 self._outlast(self.channels.run, "The channel watch"), name="channel-watch"
             )
 

@@ -29,6 +29,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from jobs.clock import Clock, utc_now
+from jobs.i18n.speakers import OwnerWords, english_words
 from jobs.messages import OutboundMessage
 from jobs.richtext import RichText
 from jobs.storage import JobRun, Misfire, OutboxRepo, RunState, Schedule, ScheduleKind, TriggerRepo
@@ -170,7 +171,10 @@ class Scheduler:
         owner_chat: int,
         clock: Clock = utc_now,
         grace: timedelta = GRACE,
+        words: OwnerWords | None = None,
     ) -> None:
+        """`words`: the owner's language for the notices (default: English)."""
+        self._words = words or english_words
         self._triggers = triggers
         self._outbox = outbox
         self._answer = answer
@@ -224,7 +228,8 @@ class Scheduler:
         for run in interrupted:
             schedule = await self._triggers.get_schedule(run.schedule_id)
             if schedule is not None:
-                notices.append(self._notice(schedule, interrupted_text(schedule, run)))
+                t = await self._words()
+                notices.append(self._notice(schedule, interrupted_text(schedule, run, t)))
         await self._send(notices)
         return interrupted
 
@@ -242,7 +247,8 @@ class Scheduler:
                     self._active.add(schedule.id)
                     group.create_task(self._fire(schedule, due, now))
                 else:
-                    await self._send([self._notice(schedule, skipped_text(schedule, due))])
+                    t = await self._words()
+                    await self._send([self._notice(schedule, skipped_text(schedule, due, t))])
         return started
 
     # -- internals ---------------------------------------------------------------------------
@@ -266,12 +272,15 @@ class Scheduler:
 
     async def _fire(self, schedule: Schedule, due: Due, now: datetime) -> None:
         try:
-            outcome = await self._answer(firing_event(schedule, due, now))
+            outcome = await self._answer(firing_event(schedule, due, now, await self._words()))
         except Exception as exc:  # the run's boundary: it gets a final state
             logger.exception("schedule #%d failed", schedule.id)
+            t = await self._words()
             outcome = TriggerOutcome(
                 ok=False,
-                messages=(self._notice(schedule, f"This could not run: {exc}"),),
+                messages=(
+                    self._notice(schedule, t.gettext("This could not run: {error}", error=exc)),
+                ),
                 note=str(exc),
             )
         finally:
@@ -281,7 +290,7 @@ class Scheduler:
             lambda: self._triggers.finish_run(
                 schedule.id, due.fire_time, state, outcome.note, deliver=outcome.messages
             ),
-            what=f"Finishing schedule #{schedule.id}",
+            what=f"Finishing schedule #{schedule.id}",  # i18n: skip (the log's)
         )
 
     async def _tick_safely(self, now: datetime) -> None:

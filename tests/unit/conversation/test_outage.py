@@ -13,6 +13,7 @@ from jobs.config import load_settings
 from jobs.conversation.outage import GIVE_UP_SECONDS, MAX_WAIT_SECONDS, NOTICE, ModelGate, notice
 from jobs.conversation.outcome import OutageKind, judge
 from jobs.errors import CliCrashed, ConfigError, RoleViolation, SessionError, TurnTimeout
+from jobs.i18n.translator import english
 from jobs.sessions.replies import ErrorKind, Reply, Usage
 from jobs.storage import InboxState
 from tests.fakes.clock import FakeClock
@@ -149,11 +150,11 @@ def test_strangers_never_hear_the_cause(clock: FakeClock) -> None:
         "billing_error",
         "cli_failed",
     ]
-    assert {notice(kind, owner=False) for kind in kinds} == {NOTICE}
+    assert {notice(kind, english(), owner=False) for kind in kinds} == {NOTICE}
     assert "saved" in NOTICE and "as soon as it's back" in NOTICE
-    assert "jobs login" in notice("authentication_failed", owner=True)
-    assert "billing" in notice("billing_error", owner=True)
-    assert notice("server_error", owner=True) == NOTICE
+    assert "jobs login" in notice("authentication_failed", english(), owner=True)
+    assert "billing" in notice("billing_error", english(), owner=True)
+    assert notice("server_error", english(), owner=True) == NOTICE
 
 
 async def _ended(result: Reply | BaseException) -> asyncio.Task[Reply]:

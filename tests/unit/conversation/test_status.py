@@ -188,13 +188,13 @@ async def test_status_counts(db: Database, tmp_path: Path) -> None:
     assert text.splitlines() == [
         "Live sessions: 0",
         "Active tasks: 1 — /tasks lists them",
-        "Triggers: 0 schedule(s) on, 0 source(s) watched",
-        "Queue: 1 message(s) waiting, 1 being answered; 0 repl(ies) to send",
+        "Triggers: 0 schedules on, 0 sources watched",
+        "Queue: 1 message waiting, 1 being answered; 0 replies to send",
         "This conversation has read only your own words.",
     ]
     no_triggers = await run(status_command(StatusSources(sessions, inbox, OutboxRepo(db), tasks)))
     assert "Triggers: not set up" in no_triggers
-    down = StatusSources(sessions, inbox, OutboxRepo(db), tasks, model=lambda: "AI service: x")
+    down = StatusSources(sessions, inbox, OutboxRepo(db), tasks, model=lambda t: "AI service: x")
     assert (await run(status_command(down))).splitlines()[-1] == "AI service: x"
 
 

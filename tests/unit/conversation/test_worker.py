@@ -22,6 +22,7 @@ from jobs.conversation.outage import Outages, notice
 from jobs.conversation.turn import TurnHooks, Turns
 from jobs.conversation.worker import ChatServices
 from jobs.errors import CliCrashed
+from jobs.i18n.translator import english
 from jobs.messages import InboundMessage, OutboundMessage, SentRef
 from jobs.sessions.keys import OWNER_KEY, SessionKey
 from jobs.sessions.replies import Reply, Usage
@@ -206,7 +207,9 @@ async def test_while_the_model_is_down_messages_wait_and_each_chat_is_told_once(
     assert await stage.states() == ["pending"]  # waits; never failed, never answered
     await stage.send(OWNER, "anyone?")
     await stage.idle()
-    assert [text for text, _ in await stage.replies(OWNER)] == [notice("cli_crashed", owner=True)]
+    assert [text for text, _ in await stage.replies(OWNER)] == [
+        notice("cli_crashed", english(), owner=True)
+    ]
     assert len(stage.sessions.turns) == 1  # the second did not even try: the gate was shut
 
 

@@ -21,6 +21,7 @@ from jobs.delegation.prompts import (
     report_text,
     start_prompt,
 )
+from jobs.i18n.translator import english
 from jobs.richtext import Entity
 from jobs.sessions.keys import OWNER_KEY, SessionKey
 from jobs.sessions.roles import task_folder
@@ -61,10 +62,11 @@ def test_what_is_due() -> None:
 
 def test_what_the_owner_is_told() -> None:
     task = a_task()
-    assert report_text(task, f"  {NOTHING}. ") is None
-    assert report_text(task, f"`{NOTHING}`") is None
-    assert report_text(task, "") is None
-    said = report_text(task, "  Booked: [Tue](https://evil.example) **15:00**\n")
+    en = english()
+    assert report_text(task, f"  {NOTHING}. ", en) is None
+    assert report_text(task, f"`{NOTHING}`", en) is None
+    assert report_text(task, "", en) is None
+    said = report_text(task, "  Booked: [Tue](https://evil.example) **15:00**\n", en)
     assert said is not None
     assert (
         said.text
