@@ -24,6 +24,7 @@ from jobs.conversation.handover import Handovers
 from jobs.conversation.language_command import language_command
 from jobs.conversation.limits import RateLimiter
 from jobs.conversation.outage import Outages
+from jobs.conversation.pause_control import PauseControl, PauseParts
 from jobs.conversation.routes import default_policy
 from jobs.conversation.secret_intake import Submit
 from jobs.conversation.status import RateLimitBoard
@@ -76,6 +77,7 @@ class App:
         handovers: Handovers,
         groups: EnabledGroups,
         history: ChatHistory,
+        pause: PauseControl,
     ) -> None:
         """`submit`: where a channel hands each message (the dispatcher, behind /secret);
         `handovers`: told when the owner writes to someone themselves."""
@@ -94,6 +96,7 @@ class App:
         self.groups = groups
         self.history = history
         self.account = core.account
+        self.pause = pause
         self._closing = core.closing
         self._serve_health = core.settings.health_port != 0
 
@@ -109,6 +112,7 @@ class App:
             group.create_task(self.memory.run(), name="memory-index")
             group.create_task(self.triggers.run(), name="triggers")
             group.create_task(self.health.run(listen=self._serve_health), name="health")
+            group.create_task(self.pause.run(), name="after-resume")
 
     async def settle(self) -> None:
         """Let the messages being handled finish and their replies go out (before a restart)."""
@@ -190,6 +194,7 @@ async def build(
     approvals = await features.approvals(core, grants, telegram.cards if telegram else None)
     limits = RateLimitBoard(clock=clock)  # what Claude Code last said about rate limits
     extensions = features.extensions(core)
+    spent = await features.spending(core)
     sessions = SessionManager(
         config=SessionSettings.from_settings(settings, extra_env=extra_env),
         sessions=repos.sessions,
@@ -206,6 +211,8 @@ async def build(
             workspace=settings.workspace_dir, root=settings.data_dir / "skill-plugins"
         ),
         clock=clock,
+        gate=spent.gate,
+        models=spent.models,
     )
     delegation = features.delegation(core, sessions, telegram.people if telegram else None)
     outages = Outages(
@@ -223,6 +230,7 @@ async def build(
         zone=settings.zone,
         model_down=outages.is_down,
         task_turn=delegation.trigger_turn,
+        held=repos.held_events,
         words=core.speakers.owner,
     )
     triggers = features.triggers(
@@ -237,7 +245,7 @@ async def build(
     )
     commands.add("language", language_command(speakers=core.speakers, people=repos.people))
     features.owner_commands(
-        core, commands, sessions, restart, limits, outages.describe, grants=grants
+        core, commands, sessions, restart, limits, spent, outages.describe, grants=grants
     )
     handovers = features.handovers(
         core, delegation, commands, telegram.people if telegram else None
@@ -287,10 +295,21 @@ async def build(
             reply_modes=repos.reply_modes,
             groups=groups,
             account=core.account,
+            spending=spent.gate,
             speakers=core.speakers,
         ),
         clock=clock,
     )
+    pause = PauseControl(
+        PauseParts(
+            switch=spent.pause,
+            stop_running=sessions.hold_others,
+            release_messages=dispatcher.release_held,
+            held_events=repos.held_events.count,
+            after_resume=(executor.replay_held, delegation.resume_due),
+        )
+    )
+    pause.add_commands(commands)
     return App(
         core=core,
         sessions=sessions,
@@ -308,6 +327,7 @@ async def build(
         handovers=handovers,
         groups=groups,
         history=history,
+        pause=pause,
     )
 
 

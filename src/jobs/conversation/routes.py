@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from jobs.config import ExternalUsers
+from jobs.sessions.charges import Charge
 from jobs.sessions.keys import OWNER_KEY, SessionKey
 from jobs.sessions.roles import EXTERNAL, OWNER, RoleSpec
 
@@ -70,6 +71,11 @@ class OwnerRoute:
         the answer is a draft in their chat for the owner, and they see nothing of Jobs."""
         return True
 
+    @property
+    def charge(self) -> Charge:
+        """Who the turn's spend counts against (the budgets and /pause ask)."""
+        return Charge.owner()
+
 
 @dataclass(frozen=True, slots=True)
 class PersonRoute:
@@ -100,6 +106,10 @@ class PersonRoute:
     def speaks(self) -> bool:
         return not self.drafts
 
+    @property
+    def charge(self) -> Charge:
+        return Charge.person(self.person_id)
+
 
 @dataclass(frozen=True, slots=True)
 class TaskRoute:
@@ -124,6 +134,11 @@ class TaskRoute:
     @property
     def speaks(self) -> bool:
         return True
+
+    @property
+    def charge(self) -> Charge:
+        """The task's: what its counterpart makes it do is the task's spend."""
+        return Charge.task(self.task_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +169,11 @@ class GroupRoute:
     @property
     def speaks(self) -> bool:
         return True
+
+    @property
+    def charge(self) -> Charge:
+        """The writer's own: a group member spends what any other person may."""
+        return Charge.person(self.person_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,9 @@ cannot take until their own turn, lets the others join that turn, and writes eve
 final state. It exits as soon as its chat is idle.
 
 Flow, one way: row → route (pure) → command | Turn (turn.py) → Outcome → Answers (one write
-with the final state) — or, while the model is down, the row waits (outage.py).
+with the final state) — or, while the model is down, the row waits (outage.py); while /pause
+holds what the owner did not start, it is held until /resume; past its budget it is refused
+(the writer told once).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Protocol
 
@@ -27,10 +29,12 @@ from jobs.conversation.routes import AnnounceRoute, IgnoreRoute, PersonRoute, Tu
 from jobs.conversation.senders import GroupCheck, HandoverCheck, Senders
 from jobs.conversation.turn import Turn, Turns
 from jobs.conversation.untrusted import one_line, preview
+from jobs.errors import TurnRefused
 from jobs.i18n.speakers import Speakers
 from jobs.i18n.translator import Translator, english
 from jobs.messages import OutboundMessage
 from jobs.richtext import RichText
+from jobs.spending import Spending
 from jobs.storage.busy import retry_busy
 from jobs.storage.inbox import InboxItem, InboxRepo, InboxState
 from jobs.storage.outbox import OutboxRepo
@@ -82,6 +86,8 @@ class ChatServices:
             groups=self.groups,
         )
 
+    spending: Spending | None = None
+    """Budgets and /pause: asked before a turn starts (and by every turn itself)."""
     speakers: Speakers | None = None
     """Who speaks what: each person is answered in their language (English without it)."""
 
@@ -172,7 +178,9 @@ class ChatWorker:
                 await s.answers.finish(item, answer, InboxState.ANSWERED)
         elif not await s.outages.admit(item, owner=where.is_owner, speaks=where.speaks):
             self.host.deferred()  # the model is down: it waits, and uses no rate limit meanwhile
-        elif await self._within_limits(item, speaks=where.speaks):
+        elif await self._admitted(item, where) and await self._within_limits(
+            item, speaks=where.speaks
+        ):
             await self._turn(item, where)
 
     async def _muted(self, item: InboxItem) -> bool:
@@ -210,6 +218,9 @@ class ChatWorker:
                 await turn.cancel()
                 raise
             outcome = await turn.outcome()
+        if outcome.refused is not None:
+            await self._refused(item, outcome.followed, outcome.refused, where)
+            return
         if outcome.outage is not None:
             released = await s.outages.hold(
                 item, outcome, owner=where.is_owner, speaks=where.speaks
@@ -261,6 +272,41 @@ class ChatWorker:
         if command is None and reply_command is not None and item.reply_to is not None:
             command = await reply_command(item)
         return command
+
+    async def _admitted(self, item: InboxItem, where: TurnRoute) -> bool:
+        """Whether /pause and the budgets let `item`'s turn start (before anything of it
+        starts: no download, no "typing…"); if not, the row is held or refused."""
+        spending = self.services.spending
+        if spending is None:
+            return True
+        try:
+            await spending.admit(where.charge)
+        except TurnRefused as refused:
+            await self._refused(item, (), refused, where)
+            return False
+        return True
+
+    async def _refused(
+        self,
+        item: InboxItem,
+        followed: Sequence[InboxItem],
+        refused: TurnRefused,
+        where: TurnRoute,
+    ) -> None:
+        """A held turn's rows wait for /resume (nothing is lost); a refused one's are
+        finished, the writer told once per period (the owner each time: their own cap)."""
+        s = self.services
+        rows = [item, *followed]
+        if refused.paused:
+            await s.inbox.hold([row.id for row in rows], "paused")
+            return
+        assert s.spending is not None  # only the gate refuses
+        note = await s.spending.writer_note(item.sender_id, refused, owner=where.is_owner)
+        if note:
+            await s.answers.finish(item, note, InboxState.IGNORED, followed)
+            return
+        for row in rows:
+            await s.inbox.finish(row.id, InboxState.IGNORED, "over budget")  # i18n: skip
 
     async def _within_limits(self, item: InboxItem, *, speaks: bool = True) -> bool:
         """`speaks` False: over the limit, the writer is not told (their answers are drafts)."""

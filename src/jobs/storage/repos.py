@@ -7,11 +7,14 @@ from dataclasses import dataclass
 
 from jobs.redaction import KnownSecrets
 from jobs.storage.approvals import ApprovalRepo
-from jobs.storage.audit import AuditRepo, UsageRepo
+from jobs.storage.audit import AuditRepo
+from jobs.storage.budgets import BudgetRepo
+from jobs.storage.controls import ControlRepo
 from jobs.storage.database import Database
 from jobs.storage.grants import GrantRepo
 from jobs.storage.groups import GroupRepo
 from jobs.storage.handovers import HandoverRepo
+from jobs.storage.held_events import HeldEventRepo
 from jobs.storage.history import HistoryRepo
 from jobs.storage.inbox import InboxRepo
 from jobs.storage.languages import LanguageRepo
@@ -22,6 +25,7 @@ from jobs.storage.sessions import SessionRepo
 from jobs.storage.tainted_files import TaintedFileRepo
 from jobs.storage.tasks import TaskRepo
 from jobs.storage.triggers import TriggerRepo
+from jobs.storage.usage import UsageRepo
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +46,9 @@ class Repos:
     reply_modes: ReplyModeRepo
     groups: GroupRepo
     history: HistoryRepo
+    budgets: BudgetRepo
+    controls: ControlRepo
+    held_events: HeldEventRepo
 
     @classmethod
     def on(cls, db: Database, *, secrets: Iterable[str] | KnownSecrets = ()) -> Repos:
@@ -63,4 +70,7 @@ class Repos:
             reply_modes=ReplyModeRepo(db),
             groups=GroupRepo(db),
             history=HistoryRepo(db),
+            budgets=BudgetRepo(db),
+            controls=ControlRepo(db),
+            held_events=HeldEventRepo(db),
         )

@@ -54,7 +54,15 @@ NOT_FOR_PEOPLE = {
     "proxy.py": "a setting's error (shown before settings are read)",
     "healthcheck.py": "`jobs health`: one line for Docker's HEALTHCHECK and service managers",
 }
-NOT_YET: dict[str, str] = {}
+NOT_YET: dict[str, str] = dict.fromkeys(
+    (
+        "spending",
+        "spend_terms.py",
+        "conversation/spend_commands.py",
+        "conversation/pause_control.py",
+    ),
+    "issue 17's budgets, /budget, /model, /pause and /resume: landed after i18n, English only",
+)
 """Modules whose messages are still English only (each one is a bug to fix)."""
 
 
