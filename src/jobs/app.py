@@ -22,6 +22,7 @@ from jobs.conversation.dispatcher import Dispatcher
 from jobs.conversation.language_command import language_command
 from jobs.conversation.limits import RateLimiter
 from jobs.conversation.outage import Outages
+from jobs.conversation.pause_control import PauseControl, PauseParts
 from jobs.conversation.routes import default_policy
 from jobs.conversation.secret_intake import Submit
 from jobs.conversation.status import RateLimitBoard
@@ -70,6 +71,7 @@ class App:
         restart: Restart,
         health: Health,
         submit: Submit,
+        pause: PauseControl,
     ) -> None:
         """`submit`: where a channel hands each message (the dispatcher, behind /secret)."""
         self.db = core.db
@@ -83,6 +85,7 @@ class App:
         self.restart = restart
         self.health = health
         self.submit = submit
+        self.pause = pause
         self._closing = core.closing
         self._serve_health = core.settings.health_port != 0
 
@@ -97,6 +100,7 @@ class App:
             group.create_task(self.memory.run(), name="memory-index")
             group.create_task(self.triggers.run(), name="triggers")
             group.create_task(self.health.run(listen=self._serve_health), name="health")
+            group.create_task(self.pause.run(), name="after-resume")
 
     async def settle(self) -> None:
         """Let the messages being handled finish and their replies go out (before a restart)."""
@@ -178,6 +182,7 @@ async def build(
     approvals = await features.approvals(core, grants, telegram.cards if telegram else None)
     limits = RateLimitBoard(clock=clock)  # what Claude Code last said about rate limits
     extensions = features.extensions(core)
+    spent = await features.spending(core)
     sessions = SessionManager(
         config=SessionSettings.from_settings(settings, extra_env=extra_env),
         sessions=repos.sessions,
@@ -194,6 +199,8 @@ async def build(
             workspace=settings.workspace_dir, root=settings.data_dir / "skill-plugins"
         ),
         clock=clock,
+        gate=spent.gate,
+        models=spent.models,
     )
     delegation = features.delegation(core, sessions, telegram.people if telegram else None)
     outages = Outages(
@@ -211,6 +218,7 @@ async def build(
         zone=settings.zone,
         model_down=outages.is_down,
         task_turn=delegation.trigger_turn,
+        held=repos.held_events,
         words=core.speakers.owner,
     )
     triggers = features.triggers(
@@ -225,7 +233,7 @@ async def build(
     )
     commands.add("language", language_command(speakers=core.speakers, people=repos.people))
     features.owner_commands(
-        core, commands, sessions, restart, limits, outages.describe, grants=grants
+        core, commands, sessions, restart, limits, spent, outages.describe, grants=grants
     )
     intake = features.secret_intake(core, commands, telegram, owner_id)
     turns = Turns(
@@ -265,10 +273,21 @@ async def build(
             slots=asyncio.Semaphore(max(1, settings.max_live_sessions - 1)),
             tasks=repos.tasks,
             reply_command=approvals.command_for_reply,
+            spending=spent.gate,
             speakers=core.speakers,
         ),
         clock=clock,
     )
+    pause = PauseControl(
+        PauseParts(
+            switch=spent.pause,
+            stop_running=sessions.hold_others,
+            release_messages=dispatcher.release_held,
+            held_events=repos.held_events.count,
+            after_resume=(executor.replay_held, delegation.resume_due),
+        )
+    )
+    pause.add_commands(commands)
     return App(
         core=core,
         sessions=sessions,
@@ -283,6 +302,7 @@ async def build(
             db_depth=repos.outbox.pending_count,
         ),
         submit=intake.wrap(dispatcher.submit),
+        pause=pause,
     )
 
 

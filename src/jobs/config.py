@@ -11,16 +11,17 @@ import re
 import zoneinfo
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from jobs.errors import ConfigError
 from jobs.home import default_home, env_file
 from jobs.i18n.codes import language_code
 from jobs.proxy import Proxy, parse_proxy
+from jobs.spend_terms import Limit, Models, parse_limit, parse_models
 
 _STRING_SESSION = re.compile(r"^1[A-Za-z0-9+/=_-]{100,}$")
 
@@ -139,6 +140,36 @@ class Settings(BaseSettings):
         default=0, ge=0, le=65535, description="serve GET /health on this port (0: off)"
     )
     health_host: str = Field(default="127.0.0.1", min_length=1)
+    owner_model: Annotated[Models, NoDecode] = Field(
+        default=Models(),
+        description="the owner's model: opus, sonnet, haiku, a claude-… id or default "
+        "(Claude Code's), optionally a fallback after a comma: opus,sonnet",
+    )
+    people_model: Annotated[Models, NoDecode] = Field(
+        default=Models("haiku"), description="other people's model (a cheaper one)"
+    )
+    task_model: Annotated[Models, NoDecode] = Field(
+        default=Models(), description="delegated tasks' model"
+    )
+    trigger_model: Annotated[Models, NoDecode] = Field(
+        default=Models("haiku"), description="the model that reads watched channels' posts"
+    )
+    budget_person_daily: Annotated[Limit | None, NoDecode] = Field(
+        default=Limit(0.5, "usd"), description="what each other person may cost a day"
+    )
+    budget_task_daily: Annotated[Limit | None, NoDecode] = Field(
+        default=Limit(2.0, "usd"), description="what each delegated task may cost a day"
+    )
+    budget_triggers_daily: Annotated[Limit | None, NoDecode] = Field(
+        default=Limit(1.0, "usd"),
+        description="what schedules, the heartbeat and watched channels may cost a day together",
+    )
+    budget_owner_daily: Annotated[Limit | None, NoDecode] = Field(
+        default=None, description="what the owner's own messages may cost a day (off)"
+    )
+    budget_monthly: Annotated[Limit | None, NoDecode] = Field(
+        default=None, description="what everything may cost a month; the owner's messages go on"
+    )
 
     @field_validator("tg_api_hash")
     @classmethod
@@ -162,6 +193,23 @@ class Settings(BaseSettings):
         if value is not None:
             parse_proxy(value.get_secret_value())
         return value
+
+    @field_validator("owner_model", "people_model", "task_model", "trigger_model", mode="before")
+    @classmethod
+    def _model_names(cls, value: object) -> object:
+        return parse_models(value) if isinstance(value, str) else value
+
+    @field_validator(
+        "budget_person_daily",
+        "budget_task_daily",
+        "budget_triggers_daily",
+        "budget_owner_daily",
+        "budget_monthly",
+        mode="before",
+    )
+    @classmethod
+    def _budget_shape(cls, value: object) -> object:
+        return parse_limit(value) if isinstance(value, str) else value
 
     @field_validator("timezone")
     @classmethod

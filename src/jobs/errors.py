@@ -14,7 +14,8 @@ JobsError
 │   ├── ResumeFailed       a stored session could not be resumed
 │   ├── CliCrashed         Claude Code stopped in the middle of a turn
 │   ├── RoleViolation      a session was offered tools its role does not allow
-│   └── TurnTimeout        a turn ran past QUERY_TIMEOUT_SECONDS
+│   ├── TurnTimeout        a turn ran past QUERY_TIMEOUT_SECONDS
+│   └── TurnRefused        /pause holds the turn, or a budget is spent
 ├── AlreadyRunning         another `jobs run` holds the data directory
 ├── ExtensionError         a skill, plugin or MCP server could not be managed
 ├── BrowserDown            the browser service does not answer (or its MCP server failed)
@@ -145,6 +146,29 @@ class TurnTimeout(SessionError):
     def __init__(self, seconds: float) -> None:
         super().__init__(f"The turn took longer than {seconds:.0f} s and was stopped.")
         self.seconds = seconds
+
+
+class TurnRefused(SessionError):
+    """A turn did not run, or was stopped, because /pause holds it or a budget is spent.
+    `paused`: it waits for /resume (its messages are kept); else a budget refused it, for
+    `period` (a day, or the month when `monthly`). `note`: what the owner is told when it
+    was their own message (their own cap)."""
+
+    def __init__(
+        self,
+        reason: str,
+        /,
+        *,
+        paused: bool,
+        period: str = "",
+        monthly: bool = False,
+        note: str = "",
+    ) -> None:
+        super().__init__(reason)
+        self.paused = paused
+        self.period = period
+        self.monthly = monthly
+        self.note = note
 
 
 class AlreadyRunning(JobsError):

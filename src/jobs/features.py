@@ -22,6 +22,7 @@ from jobs.conversation.commands import CommandTable
 from jobs.conversation.delivery import OutboxSender
 from jobs.conversation.grants import GrantBook
 from jobs.conversation.secret_intake import MessageEraser, SecretIntake
+from jobs.conversation.spend_commands import SpendSources, add_spend_commands, status_lines
 from jobs.conversation.status import (
     RateLimitBoard,
     StatusSources,
@@ -51,12 +52,15 @@ from jobs.messages import Body, OutboundMessage
 from jobs.richtext import RichText
 from jobs.sessions.manager import SessionManager
 from jobs.sessions.outside import OutsideInput
+from jobs.spending import BudgetBook, Budgets, ModelBook, PauseSwitch, Spending
+from jobs.spending.report import UsageReport
 from jobs.storage import Database
 from jobs.storage.repos import Repos
 from jobs.tools import browser as browser_tools
 from jobs.tools import extensions as extension_tools
 from jobs.tools import memory as memory_tools
 from jobs.tools import schedules as schedule_tools
+from jobs.tools import spending as spending_tools
 from jobs.tools import telegram as telegram_tools
 from jobs.tools import triggers as trigger_tools
 from jobs.tools.browser import BrowserTools
@@ -64,6 +68,7 @@ from jobs.tools.browser_admin import BrowserAdminTools
 from jobs.tools.delegation import DelegationTools
 from jobs.tools.messaging import MessagingTools, PersonLookup, PersonResolver
 from jobs.tools.registry import ToolServers
+from jobs.tools.spending import SpendingTools
 from jobs.tools.task_fields import TaskFields
 from jobs.tools.task_tools import TaskSessionTools
 from jobs.tools.tasks import ExternalTaskTools
@@ -90,6 +95,7 @@ READ_ONLY_TOOLS = (
     | extension_tools.READ_ONLY_TOOLS
     | telegram_tools.READ_ONLY_TOOLS
     | browser_tools.READ_ONLY_TOOLS
+    | spending_tools.READ_ONLY_TOOLS
 )
 
 
@@ -137,6 +143,76 @@ class Core:
     @property
     def uploads(self) -> Path:
         return self.settings.workspace_dir / "uploads"
+
+
+@dataclass(frozen=True, slots=True)
+class SpendingParts:
+    """What Jobs spends and the owner's control of it (made once, loaded from the database)."""
+
+    gate: Spending
+    models: ModelBook
+    report: UsageReport
+
+    @property
+    def pause(self) -> PauseSwitch:
+        return self.gate.pause
+
+    @property
+    def budgets(self) -> Budgets:
+        return self.gate.budgets
+
+
+async def spending(core: Core) -> SpendingParts:
+    """The models by role, the budgets, /pause, the usage report and the owner's usage tool."""
+    settings, repos = core.settings, core.repos
+    models = ModelBook(
+        defaults={
+            "owner": settings.owner_model,
+            "people": settings.people_model,
+            "tasks": settings.task_model,
+            "triggers": settings.trigger_model,
+        },
+        repo=repos.controls,
+    )
+    book = BudgetBook(
+        defaults={
+            "owner": settings.budget_owner_daily,
+            "people": settings.budget_person_daily,
+            "tasks": settings.budget_task_daily,
+            "triggers": settings.budget_triggers_daily,
+            "month": settings.budget_monthly,
+        },
+        repo=repos.budgets,
+    )
+    pause = PauseSwitch(repo=repos.controls)
+    for loading in (models.load, book.load, pause.load):
+        await loading()
+    gate = Spending(
+        budgets=Budgets(book=book, usage=repos.usage, clock=core.clock, zone=settings.zone),
+        pause=pause,
+        notices=repos.budgets,
+        outbox=repos.outbox,
+        owner_chat=core.owner_chat,
+        people=repos.people,
+        tasks=repos.tasks,
+        owner_words=core.speakers.owner,
+    )
+    report = UsageReport(
+        usage=repos.usage,
+        people=repos.people,
+        tasks=repos.tasks,
+        clock=core.clock,
+        zone=settings.zone,
+    )
+
+    async def usage_report(period: str) -> str:
+        text = await report.text(
+            "week" if period == "week" else "month" if period == "month" else "today"
+        )
+        return f"{await report.week_line()}\n\n{text}" if period == "week" else text
+
+    core.tools.register(SpendingTools(report=usage_report).server())
+    return SpendingParts(gate=gate, models=models, report=report)
 
 
 def external_tasks(core: Core) -> None:
@@ -450,16 +526,32 @@ def owner_commands(
     sessions: SessionManager,
     restart: Restart,
     limits: RateLimitBoard,
+    spent: SpendingParts,
     model: Callable[[Translator], str | None] | None = None,
     grants: GrantBook | None = None,
 ) -> None:
-    """/usage, /status, /tasks and /update (and /revoke, with `grants`). `model`: /status's
-    line about the AI service."""
+    """/usage, /budget, /model, /status, /tasks and /update (and /revoke, with `grants`).
+    `model`: /status's line about the AI service."""
     settings, repos = core.settings, core.repos
-    commands.add(
-        "usage",
-        usage_command(usage=repos.usage, zone=settings.zone, clock=core.clock, limits=limits),
+    commands.add("usage", usage_command(report=spent.report, limits=limits))
+    sources = SpendSources(
+        budgets=spent.budgets,
+        models=spent.models,
+        usage=repos.usage,
+        people=repos.people,
+        tasks=repos.tasks,
     )
+    add_spend_commands(commands, sources)
+
+    async def spending_lines(t: Translator) -> list[str]:
+        return await status_lines(
+            sources,
+            spent.pause,
+            t,
+            held_messages=repos.inbox.held_count,
+            held_events=repos.held_events.count,
+        )
+
     commands.add(
         "status",
         status_command(
@@ -471,6 +563,7 @@ def owner_commands(
                 triggers=repos.triggers,
                 model=model,
                 grants=grants,
+                spending=spending_lines,
             )
         ),
     )

@@ -79,9 +79,16 @@ async def test_usage_after_two_turns(jobs: Jobs) -> None:
     await jobs.settled()
 
     today, month = usage.split("\n\n")[:2]
-    assert today.startswith("Today (since 00:00 UTC):") and "• owner: 2 turns" in today
-    assert month.startswith("This month") and "• owner: 2 turns" in month
-    assert len(jobs.model.calls) == 2  # the command itself asked the model nothing
+    assert today.startswith("Today (since 00:00 UTC): $") and "\n• you: $" in today
+    assert ", 2 turns — opus" in today  # the model that ran
+    # The second turn read from the cache what the first one wrote.
+    assert "cache read" in today and "cache write" in today and "0 cache read" not in today
+    assert month.startswith("This month: $") and month.endswith("/usage week, /usage month: more.")
+    week = await owner_says(jobs, "/usage week")
+    assert week.startswith("This week (since ") and "(you $" in week
+    wrong = await owner_says(jobs, "/usage yesterday")
+    assert wrong == "Usage: /usage, /usage week or /usage month."
+    assert len(jobs.model.calls) == 2  # the commands themselves asked the model nothing
 
 
 async def test_status_and_tasks(make_jobs: MakeJobs) -> None:

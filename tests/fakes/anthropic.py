@@ -16,6 +16,11 @@ queue is empty `fake.default` answers (echo() unless changed). A turn may be a c
 `f(call) -> turn`. Every HTTP request is recorded in `fake.requests`, every model call in
 `fake.calls` (parsed: system, tools, messages); API key headers are redacted.
 
+Usage is reported as the Anthropic API would: `PromptCache` (cache.py) follows the request's
+`cache_control` breakpoints and says which part of it was read from the cache, written to it,
+or plain input; output tokens are counted from the answer. Tokens are estimated as characters / 4
+(`Call.usage` keeps what was reported). The CLI prices that by the model the request names.
+
 CLI knobs (claude-agent-sdk 0.2.187 / Claude Code 2.1.330), passed via fake.env(home, NAME=value):
   IS_SANDBOX=1               as root, permission_mode="bypassPermissions" exits 1 without it
   CLAUDE_CODE_MAX_RETRIES=N  retries of 5xx/529/stream cuts/timeouts (default 10, backoff ~0.5 s)
@@ -39,6 +44,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Self, TypeAlias, cast
+
+from tests.fakes.cache import PromptCache, count_tokens
 
 Turn: TypeAlias = dict[str, Any]
 Script: TypeAlias = "Turn | Callable[[Call], Script]"
@@ -147,6 +154,9 @@ class Call:
     aborted: bool = False  # the client closed the connection before the answer ended
     stalled: bool = False  # a stall() turn has written its first events and now holds
     first_text_at: float | None = None  # time.perf_counter() when the first text delta went
+    usage: dict[str, int] = field(default_factory=dict)
+    """What the fake reported: input_tokens, cache_creation_input_tokens,
+    cache_read_input_tokens, output_tokens (empty for an error or a hang)."""
 
     @property
     def system(self) -> Any:
@@ -260,6 +270,8 @@ class FakeAnthropic:
 
     def __init__(self, *, port: int = 0, default: Script | None = None) -> None:
         self.default: Script = default or echo()
+        self.cache = PromptCache()
+        """The prompt cache the usage figures come from (shared by every session)."""
         self.requests: list[dict[str, Any]] = []  # every HTTP request: method, path, headers, body
         self.calls: list[Call] = []  # POST /v1/messages only
         self._queue: list[Script] = []
@@ -458,11 +470,12 @@ class _Handler(BaseHTTPRequestHandler):
             return
         msg_id = f"msg_fake{next(_ids):04d}"
         model = call.body.get("model", "claude-fake")
+        call.usage = {**self.fake.cache.use(call.body), "output_tokens": _output_tokens(turn)}
         if not call.stream:
-            self._json(200, _full_message(turn, msg_id, model))
+            self._json(200, _full_message(turn, msg_id, model, call.usage))
             return
         try:
-            self._stream(call, turn, _sse_events(turn, msg_id, model))
+            self._stream(call, turn, _sse_events(turn, msg_id, model, call.usage))
         except (BrokenPipeError, ConnectionResetError):
             call.aborted = True
 
@@ -510,10 +523,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
-_USAGE = {"input_tokens": 10, "output_tokens": 5}
+def _output_tokens(turn: Turn) -> int:
+    return max(1, sum(count_tokens(json.dumps(block)) for block in turn["content"]))
 
 
-def _full_message(turn: Turn, msg_id: str, model: str) -> dict[str, Any]:
+def _full_message(turn: Turn, msg_id: str, model: str, usage: dict[str, int]) -> dict[str, Any]:
     return {
         "id": msg_id,
         "type": "message",
@@ -522,14 +536,17 @@ def _full_message(turn: Turn, msg_id: str, model: str) -> dict[str, Any]:
         "content": turn["content"],
         "stop_reason": turn["stop_reason"],
         "stop_sequence": None,
-        "usage": _USAGE,
+        "usage": usage,
     }
 
 
-def _sse_events(turn: Turn, msg_id: str, model: str) -> list[tuple[str, dict[str, Any]]]:
-    """The SSE event sequence of a streamed reply: (event name, data without `type`)."""
-    start = {**_full_message(turn, msg_id, model), "content": [], "stop_reason": None}
-    start["usage"] = {"input_tokens": _USAGE["input_tokens"], "output_tokens": 1}
+def _sse_events(
+    turn: Turn, msg_id: str, model: str, usage: dict[str, int]
+) -> list[tuple[str, dict[str, Any]]]:
+    """The SSE event sequence of a streamed reply: (event name, data without `type`).
+    As the API does, message_start carries the input side and message_delta the output."""
+    start = {**_full_message(turn, msg_id, model, usage), "content": [], "stop_reason": None}
+    start["usage"] = {**usage, "output_tokens": 1}
     events: list[tuple[str, dict[str, Any]]] = [("message_start", {"message": start})]
     k = turn["chunk"]
 
@@ -551,6 +568,7 @@ def _sse_events(turn: Turn, msg_id: str, model: str) -> list[tuple[str, dict[str
         events += [("content_block_delta", {"index": i, "delta": d}) for d in delta]
         events.append(("content_block_stop", {"index": i}))
     stop = {"stop_reason": turn["stop_reason"], "stop_sequence": None}
-    events.append(("message_delta", {"delta": stop, "usage": {"output_tokens": 5}}))
+    output = {"output_tokens": usage["output_tokens"]}
+    events.append(("message_delta", {"delta": stop, "usage": output}))
     events.append(("message_stop", {}))
     return events

@@ -18,6 +18,7 @@ import asyncio
 from collections import deque
 from dataclasses import dataclass, field
 
+from jobs.sessions.charges import Charge
 from jobs.sessions.keys import SessionKey
 from jobs.sessions.replies import Reply, Usage
 from jobs.sessions.roles import RoleSpec
@@ -37,6 +38,7 @@ class ScriptedTurn:
     done: asyncio.Event = field(default_factory=asyncio.Event)
     """Set to let a held turn answer."""
     answer: Reply | BaseException | None = None
+    charge: Charge | None = None
 
 
 class ScriptedSessions:
@@ -95,8 +97,9 @@ class ScriptedSessions:
         follow_ups: bool = True,
         record_later: bool = False,
         stream: ReplyStream | None = None,
+        charge: Charge | None = None,
     ) -> Reply:
-        turn = ScriptedTurn(key, role.name, prompt, taint, follow_ups)
+        turn = ScriptedTurn(key, role.name, prompt, taint, follow_ups, charge=charge)
         turn.answer = self._next.popleft() if self._next else None
         self._running[key] = turn
         async with self._started:

@@ -112,8 +112,32 @@ async def test_turn_records_session_id_usage_and_summary(
     assert row is not None and row.sdk_session_id == reply.session_id
     assert "hello there" in row.summary and "echo: hello there" in row.summary
     totals = await UsageRepo(stack.db).totals(row.created_at.replace(year=2000))
-    assert totals["owner"].turns == 1 and totals["owner"].output_tokens == 5
+    reported = fake_model.calls[-1].usage
+    assert totals["owner"].turns == 1
+    assert totals["owner"].output_tokens == reported["output_tokens"] == reply.usage.output_tokens
+    assert totals["owner"].cache_write_tokens == reported["cache_creation_input_tokens"] > 0
     assert fake_model.calls[-1].session_id == reply.session_id
+
+
+async def test_each_turn_costs_its_own_share_of_the_session_total(
+    stack: Stack, fake_model: FakeAnthropic
+) -> None:
+    """Claude Code's total_cost_usd counts the whole session, across resumes: a turn's cost
+    is the difference, and a resumed session's first turn does not count the earlier ones."""
+    manager = stack.manager()
+    first = await manager.run_turn(OWNER_KEY, OWNER, "one")
+    second = await manager.run_turn(OWNER_KEY, OWNER, "two")
+    await manager.aclose()
+    third = await stack.manager().run_turn(OWNER_KEY, OWNER, "three")
+    costs = [reply.usage.cost_usd for reply in (first, second, third)]
+    assert all(cost > 0 for cost in costs)
+    # The first turn writes the prefix to the cache; the next ones read it: cheaper each.
+    assert costs[1] < costs[0] and costs[2] < costs[0], costs
+    rows = await stack.db.fetch_all("SELECT cost_usd, payer FROM usage ORDER BY id")
+    assert [round(r["cost_usd"], 9) for r in rows] == [round(c, 9) for c in costs]
+    assert {r["payer"] for r in rows} == {"owner"}
+    record = await SessionRepo(stack.db).get("owner")
+    assert record is not None and abs(record.cost_total - sum(costs)) < 1e-9
 
 
 async def test_resume_after_restart_shows_history(stack: Stack, fake_model: FakeAnthropic) -> None:
@@ -292,8 +316,10 @@ class Results:
     async def session_id_changed(self, session: AgentSession, session_id: str, /) -> None:
         pass
 
-    async def result_received(self, session: AgentSession, result: ResultMessage, /) -> None:
-        pass
+    async def result_received(
+        self, session: AgentSession, result: ResultMessage, /, *, model: str | None
+    ) -> float:
+        return 0.0
 
     def rate_limit_changed(self, session: AgentSession, info: RateLimitInfo, /) -> None:
         pass

@@ -94,6 +94,12 @@ class Dispatcher:
     def deferred(self) -> None:
         self._deferred.set()
 
+    async def release_held(self) -> int:
+        """/resume: the messages /pause held are due again, and their chats resume."""
+        released = await self._inbox.release_held()
+        await self.model_back()
+        return released
+
     async def model_back(self) -> None:
         """The model is back: every chat with rows due resumes."""
         for chat_id in await self._inbox.chats_with_pending():

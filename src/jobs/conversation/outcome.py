@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal, cast
 
-from jobs.errors import CliCrashed, RoleViolation, SessionError, TurnTimeout
+from jobs.errors import CliCrashed, RoleViolation, SessionError, TurnRefused, TurnTimeout
 from jobs.i18n.translator import Translator, english
 from jobs.sessions.replies import Reply, apology
 from jobs.storage.inbox import InboxItem, InboxState
@@ -46,6 +46,8 @@ class Outcome:
     tainted: bool = True
     """The session had read text the owner did not type (Reply.tainted): its reply gets no
     link preview, which would have Telegram's servers fetch a URL it chose."""
+    refused: TurnRefused | None = None
+    """/pause stopped the turn, or a budget refused it: the rows are held or refused."""
 
 
 def judge(
@@ -66,6 +68,8 @@ def judge(
             InboxState.FAILED,
             followed=rest,
         )
+    except TurnRefused as exc:
+        return Outcome("", InboxState.PENDING, followed=rest, refused=exc)
     except RoleViolation:
         logger.exception("Session refused: role violation")
         text = t.gettext(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from jobs.config import ExternalUsers
+from jobs.sessions.charges import Charge
 from jobs.sessions.keys import OWNER_KEY, SessionKey
 from jobs.sessions.roles import EXTERNAL, OWNER, RoleSpec
 
@@ -47,6 +48,11 @@ class OwnerRoute:
     def is_owner(self) -> bool:
         return True
 
+    @property
+    def charge(self) -> Charge:
+        """Who the turn's spend counts against (the budgets and /pause ask)."""
+        return Charge.owner()
+
 
 @dataclass(frozen=True, slots=True)
 class PersonRoute:
@@ -70,6 +76,10 @@ class PersonRoute:
     def is_owner(self) -> bool:
         return False
 
+    @property
+    def charge(self) -> Charge:
+        return Charge.person(self.person_id)
+
 
 @dataclass(frozen=True, slots=True)
 class TaskRoute:
@@ -90,6 +100,11 @@ class TaskRoute:
     @property
     def is_owner(self) -> bool:
         return False
+
+    @property
+    def charge(self) -> Charge:
+        """The task's: what its counterpart makes it do is the task's spend."""
+        return Charge.task(self.task_id)
 
 
 @dataclass(frozen=True, slots=True)

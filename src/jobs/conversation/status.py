@@ -5,10 +5,9 @@ Each factory returns a CommandSpec for `CommandTable.add`; app.py adds them to t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, tzinfo
 
 from jobs.clock import Clock, utc_now
 from jobs.conversation.commands import Command, CommandContext, CommandSpec
@@ -18,6 +17,8 @@ from jobs.messages import Body
 from jobs.richtext import RichText
 from jobs.sessions.keys import SessionKey
 from jobs.sessions.manager import SessionManager
+from jobs.spend_terms import money
+from jobs.spending.report import SPANS, UsageReport, total
 from jobs.storage import (
     ACTIVE_STATUSES,
     InboxRepo,
@@ -27,8 +28,6 @@ from jobs.storage import (
     TaskRepo,
     TaskStatus,
     TriggerRepo,
-    UsageRepo,
-    UsageTotals,
 )
 from jobs.updater import UpdateFailed, Updater
 
@@ -72,59 +71,40 @@ class RateLimitBoard:
         return sorted(self._notes.values(), key=lambda note: note.window)
 
 
-def usage_command(
-    *, usage: UsageRepo, zone: ZoneInfo, clock: Clock = utc_now, limits: RateLimitBoard | None
-) -> CommandSpec:
-    """/usage: tokens and cost per role, today and this month (in the owner's time zone)."""
+def usage_command(*, report: UsageReport, limits: RateLimitBoard | None) -> CommandSpec:
+    """/usage [today|week|month]: what Jobs spent, by person, task and trigger, with the
+    models that ran and cache reads against writes; without a word, today and the month."""
 
-    async def handler(ctx: CommandContext, command: Command) -> str:
+    async def handler(ctx: CommandContext, command: Command) -> Body:
         t = ctx.words
-        now = clock().astimezone(zone)
-        day = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        month = day.replace(day=1)
-        today = t.gettext("Today (since 00:00 {zone})", zone=zone.key)
-        this_month = t.gettext("This month (since {date})", date=_date(month, t))
-        parts = [
-            _usage_block(today, await usage.totals(day), t),
-            _usage_block(this_month, await usage.totals(month), t),
-        ]
+        span = command.args[0].lower() if command.args else ""
+        if len(command.args) > 1 or (span and span not in SPANS):
+            return t.gettext("Usage: /usage, /usage week or /usage month.")
+        if span == "week":
+            lead = await report.week_line(t) + "\n\n"
+            return (await report.notice("week", t, lead=lead)).build()
+        notice = await report.notice("month" if span == "month" else "today", t)
+        if not span:
+            month = total(await report.payers(report.start_of("month")))
+            notice.text("\n\n").text(
+                t.gettext(
+                    "This month: {cost}. /usage week, /usage month: more.",
+                    cost=money(month.cost_usd),
+                )
+            )
         if limits is not None and (notes := limits.latest()):
-            parts.append(_limits_block(notes, zone, t))
-        return "\n\n".join(parts)
+            notice.text("\n\n" + _limits_block(notes, report.zone, ctx.words))
+        return notice.build()
 
     return CommandSpec(
-        handler, gettext_noop("tokens and cost, today and this month"), owner_only=True
+        handler,
+        gettext_noop("what was spent, by person, task and trigger"),
+        owner_only=True,
+        usage="[week|month]",
     )
 
 
-def _usage_block(title: str, totals: dict[str, UsageTotals], t: Translator) -> str:
-    if not totals:
-        return t.gettext("{title}: no turns.", title=title)
-    lines = [f"{title}:"]
-    for role, sums in totals.items():
-        cache = (
-            t.gettext(
-                " (+{read} cached read, {write} cache write)",
-                read=format(sums.cache_read_tokens, ","),
-                write=format(sums.cache_write_tokens, ","),
-            )
-            if sums.cache_read_tokens or sums.cache_write_tokens
-            else ""
-        )
-        turns = t.ngettext("{n} turn", "{n} turns", sums.turns)
-        tokens = t.gettext(
-            "{input} in / {output} out tokens",
-            input=format(sums.input_tokens, ","),
-            output=format(sums.output_tokens, ","),
-        )
-        lines.append(f"• {role}: {turns}, {tokens}{cache}, ${sums.cost_usd:.4f}")
-    if len(totals) > 1:
-        total = sum(sums.cost_usd for sums in totals.values())
-        lines.append(t.gettext("• total: {cost}", cost="$" + format(total, ".4f")))
-    return "\n".join(lines)
-
-
-def _limits_block(notes: Iterable[RateLimitNote], zone: ZoneInfo, t: Translator) -> str:
+def _limits_block(notes: Iterable[RateLimitNote], zone: tzinfo, t: Translator) -> str:
     lines = [t.gettext("Rate limits (as Claude Code last reported them):")]
     for note in notes:
         used = (
@@ -141,7 +121,7 @@ def _limits_block(notes: Iterable[RateLimitNote], zone: ZoneInfo, t: Translator)
     return "\n".join(lines)
 
 
-def _when(moment: datetime, zone: ZoneInfo, t: Translator) -> str:
+def _when(moment: datetime, zone: tzinfo, t: Translator) -> str:
     local = moment.astimezone(zone)
     return f"{_date(local, t)} {local:%H:%M}"
 
@@ -179,6 +159,9 @@ class StatusSources:
     (Outages.describe)."""
     grants: GrantBook | None = None
     """The owner's scoped grants in force (their actions may be others' words: plain)."""
+    spending: Callable[[Translator], Awaitable[list[str]]] | None = None
+    """Lines about spending, in the words given: /pause, the models, today's spend against
+    the budgets."""
 
 
 def status_command(sources: StatusSources, /) -> CommandSpec:
@@ -207,6 +190,8 @@ def status_command(sources: StatusSources, /) -> CommandSpec:
         model = sources.model(t) if sources.model is not None else None
         if model:
             listing.text(model + "\n")
+        if sources.spending is not None:
+            listing.text("".join(f"{line}\n" for line in await sources.spending(t)))
         if sources.grants is not None:
             await sources.grants.describe(listing, t)
         return listing.build()

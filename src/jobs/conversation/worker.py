@@ -4,7 +4,9 @@ cannot take until their own turn, lets the others join that turn, and writes eve
 final state. It exits as soon as its chat is idle.
 
 Flow, one way: row → route (pure) → command | Turn (turn.py) → Outcome → Answers (one write
-with the final state) — or, while the model is down, the row waits (outage.py).
+with the final state) — or, while the model is down, the row waits (outage.py); while /pause
+holds what the owner did not start, it is held until /resume; past its budget it is refused
+(the writer told once).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Protocol
 
@@ -25,10 +27,12 @@ from jobs.conversation.outage import Outages
 from jobs.conversation.routes import AnnounceRoute, IgnoreRoute, Sender, TurnRoute, route
 from jobs.conversation.turn import Turn, Turns
 from jobs.conversation.untrusted import one_line, preview
+from jobs.errors import TurnRefused
 from jobs.i18n.speakers import Speakers
 from jobs.i18n.translator import Translator, english
 from jobs.messages import OutboundMessage
 from jobs.richtext import RichText
+from jobs.spending import Spending
 from jobs.storage.busy import retry_busy
 from jobs.storage.inbox import InboxItem, InboxRepo, InboxState
 from jobs.storage.outbox import OutboxRepo
@@ -59,6 +63,8 @@ class ChatServices:
     """Bounds the turns of people other than the owner (the owner's never queue)."""
     tasks: TaskRepo | None = None
     reply_command: ReplyCommand | None = None
+    spending: Spending | None = None
+    """Budgets and /pause: asked before a turn starts (and by every turn itself)."""
     speakers: Speakers | None = None
     """Who speaks what: each person is answered in their language (English without it)."""
 
@@ -152,7 +158,7 @@ class ChatWorker:
                 await s.answers.finish(item, answer, InboxState.ANSWERED)
         elif not await s.outages.admit(item, owner=where.is_owner):
             self.host.deferred()  # the model is down: it waits, and uses no rate limit meanwhile
-        elif await self._within_limits(item):
+        elif await self._admitted(item, where) and await self._within_limits(item):
             await self._turn(item, where)
 
     async def _route(self, item: InboxItem) -> TurnRoute | AnnounceRoute | IgnoreRoute:
@@ -188,6 +194,9 @@ class ChatWorker:
                 await turn.cancel()
                 raise
             outcome = await turn.outcome()
+        if outcome.refused is not None:
+            await self._refused(item, outcome.followed, outcome.refused, where)
+            return
         if outcome.outage is not None:
             released = await s.outages.hold(item, outcome, owner=where.is_owner)
             self.host.deferred()
@@ -229,6 +238,42 @@ class ChatWorker:
         if command is None and reply_command is not None and item.reply_to is not None:
             command = await reply_command(item)
         return command
+
+    async def _admitted(self, item: InboxItem, where: TurnRoute) -> bool:
+        """Whether /pause and the budgets let `item`'s turn start (before anything of it
+        starts: no download, no "typing…"); if not, the row is held or refused."""
+        spending = self.services.spending
+        if spending is None:
+            return True
+        try:
+            await spending.admit(where.charge)
+        except TurnRefused as refused:
+            await self._refused(item, (), refused, where)
+            return False
+        return True
+
+    async def _refused(
+        self,
+        item: InboxItem,
+        followed: Sequence[InboxItem],
+        refused: TurnRefused,
+        where: TurnRoute,
+    ) -> None:
+        """A held turn's rows wait for /resume (nothing is lost); a refused one's are
+        finished, the writer told once per period (the owner each time: their own cap)."""
+        s = self.services
+        rows = [item, *followed]
+        if refused.paused:
+            await s.inbox.hold([row.id for row in rows], "paused")
+            return
+        assert s.spending is not None  # only the gate refuses
+        words = await self._words(item.sender_id)
+        note = await s.spending.writer_note(item.sender_id, refused, words, owner=where.is_owner)
+        if note:
+            await s.answers.finish(item, note, InboxState.IGNORED, followed)
+            return
+        for row in rows:
+            await s.inbox.finish(row.id, InboxState.IGNORED, "over budget")  # i18n: skip
 
     async def _within_limits(self, item: InboxItem) -> bool:
         s = self.services

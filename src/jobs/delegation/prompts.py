@@ -188,3 +188,13 @@ def is_due(task: Task, now: datetime, /) -> bool:
         and task.next_step_at is not None
         and task.next_step_at <= now
     )
+
+
+def not_told(paused: bool, text: str, /) -> str:
+    """The owner's instruction to a task that did not run it (/pause, or its budget)."""
+    why = (
+        "everything but your own messages is paused (/resume)"
+        if paused
+        else "its budget for today is spent (/budget)"
+    )
+    return f"This task did not take your message, because {why}. It was:\n{text}"

@@ -13,7 +13,9 @@ waits for the owner's approval. A task the owner granted private data (memory, f
 asks the owner before it writes to anyone but the owner. A session is offered only its own
 task's tools (the "task" server), its folder and its skill, plus what the owner granted.
 A turn's final reply goes to the owner. cancel_task interrupts the running turn (`stop`);
-from then on the task's turns neither run nor report.
+from then on the task's turns neither run nor report. A turn the budgets or /pause refuse
+(TurnRefused) leaves its step due: the heartbeat runs it once they allow (/resume runs what
+is due at once); the owner's own instructions then come back to the owner, not lost.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from typing import Any
 from jobs.clock import Clock, utc_now
 from jobs.delegation import prompts
 from jobs.delegation.prompts import TaskCard
-from jobs.errors import SessionError
+from jobs.errors import SessionError, TurnRefused
 from jobs.extensions.skill_plugins import plugin_skill_names
 from jobs.i18n.speakers import OwnerWords, english_words
 from jobs.messages import OutboundMessage
@@ -174,7 +176,12 @@ class TaskSessions:
             started = self._clock()
             card = await self._card(task)
             prompt = prompts.start_prompt(card, started)
-            reply = await self._guarded(card, prompt, self._taint(card, message=False))
+            try:
+                reply = await self._guarded(card, prompt, self._taint(card, message=False))
+            except TurnRefused:  # the heartbeat starts it once the budgets or /resume allow
+                if task.next_step_at is None:
+                    await self._tasks.update(task_id, next_step_at=started)
+                return
             await self._step_done(task_id, started)
         await self._deliver(task_id, reply)
 
@@ -185,7 +192,10 @@ class TaskSessions:
                 return
             card = await self._card(task)
             prompt = prompts.owner_prompt(card, text, self._clock())
-            reply = await self._guarded(card, prompt, self._taint(card, message=False))
+            try:
+                reply = await self._guarded(card, prompt, self._taint(card, message=False))
+            except TurnRefused as refused:
+                reply = Reply(prompts.not_told(refused.paused, text), None, Usage())
         await self._deliver(task_id, reply)
 
     async def _resume(self, task_id: int, now: datetime, limit: asyncio.Semaphore) -> bool:
@@ -203,15 +213,21 @@ class TaskSessions:
                     prompts.start_prompt if task.session_id is None else prompts.heartbeat_prompt
                 )
                 prompt = planned(card, now)
-                reply = await self._guarded(card, prompt, self._taint(card, message=False))
+                try:
+                    reply = await self._guarded(card, prompt, self._taint(card, message=False))
+                except TurnRefused:
+                    return False  # still due: it runs at a beat the budgets or /resume allow
                 await self._step_done(task_id, now)
         await self._deliver(task_id, reply)
         return True
 
     async def _guarded(self, card: TaskCard, prompt: str, taint: TaintSource | None) -> Reply:
-        """A background turn: its failure becomes a reply telling the owner, never an error."""
+        """A background turn: its failure becomes a reply telling the owner, never an error
+        (but TurnRefused: the caller keeps its step due)."""
         try:
             return await self._turn(card, prompt, taint, sealed=True)
+        except TurnRefused:
+            raise
         except SessionError as exc:
             logger.warning("%s: the turn failed: %s", card.name, exc)
             said = (await self._words()).gettext("This turn could not run: {error}", error=exc)

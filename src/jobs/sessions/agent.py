@@ -54,8 +54,11 @@ class SessionObserver(Protocol):
     async def session_id_changed(self, session: AgentSession, session_id: str, /) -> None:
         """An init message named a session id different from the last one (persist it)."""
 
-    async def result_received(self, session: AgentSession, result: ResultMessage, /) -> None:
-        """A CLI turn ended (record its usage); also called for stray results."""
+    async def result_received(
+        self, session: AgentSession, result: ResultMessage, /, *, model: str | None
+    ) -> float:
+        """A CLI turn ended (record its usage; `model`: the one that answered, when known);
+        also called for stray results. Returns what that CLI turn cost."""
 
     def rate_limit_changed(self, session: AgentSession, info: RateLimitInfo, /) -> None:
         """Claude Code reported a change of the account's rate-limit state (for /usage)."""
@@ -262,12 +265,12 @@ class AgentSession:
 
     async def _end_segment(self, turn: _Turn, result: ResultMessage) -> bool:
         """Account one ResultMessage; True when the turn is complete."""
-        await self._observer.result_received(self, result)
+        cost = await self._observer.result_received(self, result, model=turn.collector.model)
         listed = set(result.user_message_uuids or ())
         # Without a list (older CLI, some errors) a turn of ours took in whatever was sent so
         # far; one the CLI injected itself (a background task's notice) says so in `origin`.
         ours = not listed.isdisjoint(turn.sent) if listed else not _injected(result)
-        turn.collector.end_segment(result, keep=ours)
+        turn.collector.end_segment(result, keep=ours, cost_usd=cost)
         if not ours:
             logger.info("dropped a result not of this turn in the %s session", self.key)
             return False
@@ -294,7 +297,7 @@ class AgentSession:
                 while not isinstance(item := await self._inbox.get(), ResultMessage | _Ended):
                     pass
                 if isinstance(item, ResultMessage):
-                    await self._observer.result_received(self, item)
+                    await self._observer.result_received(self, item, model=turn.collector.model)
                 return
         except (TimeoutError, ClaudeSDKError) as exc:
             logger.warning("the %s session did not stop after a timeout (%r)", self.key, exc)

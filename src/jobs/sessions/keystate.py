@@ -11,6 +11,8 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
+from jobs.errors import TurnRefused
+from jobs.sessions.charges import Charge
 from jobs.sessions.keys import SessionKey
 from jobs.sessions.taint import Taint, TaintSource
 
@@ -34,9 +36,14 @@ class KeyState:
     """The running turn waits for its process to start."""
     stop: bool = False
     """/stop came while the process was starting."""
+    charge: Charge | None = None
+    """Who the running turn's spend counts against."""
+    refused: TurnRefused | None = None
+    """/pause stopped the running turn: it ends by raising this."""
 
     def turn_ended(self) -> None:
         self.source, self.sealed, self.starting, self.stop = None, False, False, False
+        self.charge, self.refused = None, None
 
 
 class KeyStates:
@@ -48,6 +55,10 @@ class KeyStates:
 
     def __len__(self) -> int:
         return len(self._states)
+
+    def items(self) -> list[tuple[SessionKey, KeyState]]:
+        """The keys in use and their states (a copy: safe to await while going through)."""
+        return list(self._states.items())
 
     def get(self, key: SessionKey, /) -> KeyState | None:
         return self._states.get(key)

@@ -23,10 +23,11 @@ from typing import Protocol
 from claude_agent_sdk import RateLimitInfo, ResultMessage
 
 from jobs.clock import Clock, utc_now
-from jobs.errors import ResumeFailed, RoleViolation, SessionError
+from jobs.errors import ResumeFailed, RoleViolation, SessionError, TurnRefused
 from jobs.sessions import summary
 from jobs.sessions.agent import AgentSession, ClientFactory
 from jobs.sessions.builder import SessionBuilder
+from jobs.sessions.charges import Charge, TurnGate
 from jobs.sessions.clipids import CliPids
 from jobs.sessions.keys import SessionKey
 from jobs.sessions.keystate import KeyState, KeyStates
@@ -35,7 +36,7 @@ from jobs.sessions.pool import LivePool
 from jobs.sessions.records import TurnRecords
 from jobs.sessions.replies import Reply, Usage
 from jobs.sessions.rewind import UNANSWERED, rewind_point
-from jobs.sessions.roles import RoleSpec
+from jobs.sessions.roles import ModelSource, RoleSpec
 from jobs.sessions.settings import SessionSettings
 from jobs.sessions.stream import ReplyStream
 from jobs.sessions.taint import READ_ONLY_BUILTINS, Approver, OutsideReads, Taint, TaintSource
@@ -76,6 +77,8 @@ class SessionManager:
         skills: SkillSource | None = None,
         clock: Clock = utc_now,
         client_factory: ClientFactory | None = None,
+        gate: TurnGate | None = None,
+        models: ModelSource | None = None,
     ) -> None:
         """`read_only_tools`: qualified MCP tool names a tainted session may still use.
         `extensions`: the owner's MCP servers and plugins, for roles with `extensions`.
@@ -83,8 +86,11 @@ class SessionManager:
         `context`: MEMORY.md for the prompt of roles that get it.
         `outside`: which calls read outside text (they taint the session) and where a
         tainted session may never write. `skills`: the owner's skills as a plugin.
-        `client_factory`: makes the SDK client (tests may script one)."""
+        `client_factory`: makes the SDK client (tests may script one). `gate`: every turn
+        passes it before it runs (budgets, /pause). `models`: the model each role runs."""
         self._repo = sessions
+        self._gate = gate
+        self._models = models
         self._audit = audit
         self._on_rate_limit = on_rate_limit
         pids = CliPids(path=config.cli_pids) if config.cli_pids is not None else None
@@ -129,7 +135,7 @@ class SessionManager:
         """How many keys have state in memory (in use or live): it never grows with idle ones."""
         return len(self._keys)
 
-    async def run_turn(
+    async def run_turn(  # noqa: PLR0913 - one keyword per aspect of a turn, named at calls
         self,
         key: SessionKey,
         role: RoleSpec,
@@ -140,8 +146,10 @@ class SessionManager:
         follow_ups: bool = True,
         record_later: bool = False,
         stream: ReplyStream | None = None,
+        charge: Charge | None = None,
     ) -> Reply:
-        """One turn of `key`'s session (started or resumed as needed). Raises SessionError.
+        """One turn of `key`'s session (started or resumed as needed). Raises SessionError:
+        TurnRefused when the gate does not let it start, or /pause stopped it (`hold_others`).
 
         Turns of one key run one at a time: a turn waits until the running one has ended.
         `taint`: the prompt carries text nobody trusted typed (a counterpart's message, a
@@ -153,17 +161,26 @@ class SessionManager:
         `record_later`: the turn's usage rows and summary are kept in memory, so the reply is
         not delayed by writing them; the caller calls `flush()` once the reply is on its way
         (`aclose()` flushes what is left). `stream`: told the reply as it is written.
+        `charge`: who the turn's spend counts against (default: the session's own).
         """
+        charge = charge or Charge.of_key(key)
+        if self._models is not None:
+            role = self._models.apply(role)  # a changed choice restarts the session (resumed)
         try:
             async with self._keys.turn(key) as state:
                 state.source = taint if isinstance(taint, TaintSource) else None
                 state.sealed = not follow_ups
-                if record_later:
-                    self._records.hold(key)
+                state.charge = charge  # before the gate: a /pause meanwhile finds it
+                if self._gate is not None:
+                    await self._gate.admit(charge)
+                self._records.begin(key, charge, later=record_later)
                 try:
-                    return await self._turn(key, state, role, prompt, person_id, taint, stream)
+                    reply = await self._turn(key, state, role, prompt, person_id, taint, stream)
                 finally:
                     self._records.release(key)
+                if state.refused is not None:
+                    raise state.refused
+                return reply
         finally:
             # After the lock is released: a turn waiting for room may now evict this session.
             await self._pool.notify()
@@ -202,6 +219,19 @@ class SessionManager:
             return True
         return False
 
+    async def hold_others(self, refusal: TurnRefused, /) -> int:
+        """/pause: stop every running or starting turn the owner did not start (people,
+        tasks, triggers); each ends by raising `refusal`. Returns how many."""
+        stopped = 0
+        for key, state in self._keys.items():
+            charge = state.charge
+            if charge is None or charge.by_owner or state.refused is not None:
+                continue
+            state.refused = refusal
+            if await self.interrupt(key):
+                stopped += 1
+        return stopped
+
     async def reset(self, key: SessionKey, /) -> None:
         """Start `key` afresh (/clear): stop its process, forget its SDK session, summary and
         taint."""
@@ -211,6 +241,7 @@ class SessionManager:
             await self._pool.discard(key)
             await self._repo.clear(str(key))
             self._records.forget(key)
+            self._records.cleared(key)
             self._taints.clear(key)
 
     async def discard(self, key: SessionKey, /) -> None:
@@ -261,8 +292,10 @@ class SessionManager:
                 resets_at=info.resets_at,
             )
 
-    async def result_received(self, session: AgentSession, result: ResultMessage, /) -> None:
-        await self._records.result(session, result)
+    async def result_received(
+        self, session: AgentSession, result: ResultMessage, /, *, model: str | None
+    ) -> float:
+        return await self._records.result(session, result, model=model)
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -366,7 +399,7 @@ class SessionManager:
         cwd.mkdir(parents=True, exist_ok=True)
         await self.flush()  # the row read below must hold the newest summary
         record = await self._repo.upsert(str(key), role=role.name, cwd=str(cwd))
-        self._records.load(key, record.summary)
+        self._records.load(key, record.summary, cost_total=record.cost_total)
         self._taints.load(key, record)
         try:
             started = await self._start(

@@ -172,6 +172,8 @@ def build_options(  # noqa: PLR0913 - one keyword per option group, each named a
         stderr=stderr,
         plugins=list(plugins),
         settings=settings,
+        model=role.model,
+        fallback_model=role.fallback_model,
         include_partial_messages=True,  # the reply is shown while it is written (stream.py)
     )
 

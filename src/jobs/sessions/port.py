@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from jobs.sessions.charges import Charge
 from jobs.sessions.keys import SessionKey
 from jobs.sessions.replies import Reply
 from jobs.sessions.roles import RoleSpec
@@ -22,9 +23,11 @@ class Sessions(Protocol):
     take it (the caller then makes it a turn of its own). `interrupt` stops the running turn
     (its run_turn returns a Reply marked interrupted); False when none runs. `flush` writes
     the records a `record_later` turn held back. `stream` is told the reply as it is written.
+    `charge`: who the turn's spend counts against (default: the session's own); a turn the
+    gate refuses (budgets, /pause) raises TurnRefused, before it runs or when /pause stops it.
     """
 
-    async def run_turn(
+    async def run_turn(  # noqa: PLR0913 - one keyword per aspect of a turn, named at calls
         self,
         key: SessionKey,
         role: RoleSpec,
@@ -35,6 +38,7 @@ class Sessions(Protocol):
         follow_ups: bool = True,
         record_later: bool = False,
         stream: ReplyStream | None = None,
+        charge: Charge | None = None,
     ) -> Reply: ...
 
     def running(self, key: SessionKey, /) -> bool: ...

@@ -75,15 +75,27 @@ class Usage:
     duration_ms: int = 0
 
     @classmethod
-    def of(cls, result: ResultMessage, /) -> Usage:
+    def of(cls, result: ResultMessage, /, *, cost_usd: float) -> Usage:
+        """A CLI turn's usage (its `usage` counts that turn's requests). `cost_usd` is that
+        turn's cost, which the caller works out: `total_cost_usd` counts the whole session."""
         raw = result.usage or {}
         return cls(
             input_tokens=_int(raw.get("input_tokens")),
             output_tokens=_int(raw.get("output_tokens")),
             cache_read_tokens=_int(raw.get("cache_read_input_tokens")),
             cache_write_tokens=_int(raw.get("cache_creation_input_tokens")),
-            cost_usd=float(result.total_cost_usd or 0.0),
+            cost_usd=cost_usd,
             duration_ms=int(result.duration_ms or 0),
+        )
+
+    @property
+    def tokens(self) -> int:
+        """Every token sent or received, cached ones included."""
+        return (
+            self.input_tokens
+            + self.output_tokens
+            + self.cache_read_tokens
+            + self.cache_write_tokens
         )
 
     def __add__(self, other: Usage) -> Usage:
@@ -170,9 +182,9 @@ class TurnCollector:
             if isinstance(block, TextBlock) and block.text.strip():
                 self._segment.append(block.text.strip())
 
-    def end_segment(self, result: ResultMessage, /, *, keep: bool) -> None:
-        """Close the current segment with its ResultMessage."""
-        self.usage = self.usage + Usage.of(result)
+    def end_segment(self, result: ResultMessage, /, *, keep: bool, cost_usd: float = 0.0) -> None:
+        """Close the current segment with its ResultMessage (`cost_usd`: what it cost)."""
+        self.usage = self.usage + Usage.of(result, cost_usd=cost_usd)
         segment, self._segment = self._segment, []
         assistant_error, self._segment_error = self._segment_error, None
         if not keep:

@@ -7,7 +7,7 @@ import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final, Literal, Protocol
 
 from claude_agent_sdk import PermissionMode
 
@@ -58,9 +58,22 @@ class RoleSpec:
     keep_warm: bool = False
     """True: the CLI process stays up between turns (the owner's); else it closes as soon as
     its turn is over and resumes (about 0.4 s) when needed."""
+    model: str | None = None
+    """The model its sessions run (None: Claude Code's default); set from the owner's
+    choice for the role (jobs.spending.ModelBook) when a turn starts."""
+    fallback_model: str | None = None
+    """The model a turn moves to when the model is overloaded (None: it retries, then fails)."""
     nice: int = 10
     """The CLI's scheduling niceness (what it runs inherits it): everyone else's work yields
     the CPU to the owner's, so a crowd of strangers cannot slow the owner's replies."""
+
+
+class ModelSource(Protocol):
+    """The model each role's sessions run (jobs.spending.ModelBook: the owner's choice, or
+    the settings'); asked at every turn, so cheap (no IO)."""
+
+    def apply(self, role: RoleSpec, /) -> RoleSpec:
+        """`role` with its `model` and `fallback_model` set."""
 
 
 # Claude Code tools that start turns on their own: Jobs has its own scheduler and heartbeat,
@@ -79,6 +92,7 @@ OWNER_SERVERS: Final = (
     "extensions",
     "browser",
     "browser_admin",
+    "spending",
 )
 
 LOCAL_WORK: Final = ("Skill", "Agent", "Task", "TaskStop", "ListAgents", "TodoWrite")

@@ -5,9 +5,12 @@ frozen dataclasses back; aiosqlite is imported nowhere else.
 """
 
 from jobs.storage.approvals import Approval, ApprovalRepo, ApprovalState
-from jobs.storage.audit import AuditEntry, AuditRepo, UsageRepo, UsageTotals, redact
+from jobs.storage.audit import AuditEntry, AuditRepo, redact
+from jobs.storage.budgets import BudgetRepo, StoredLimit
+from jobs.storage.controls import ControlRepo, StoredModel
 from jobs.storage.database import Database, ExecResult, from_iso, to_iso
 from jobs.storage.grants import Grant, GrantRepo
+from jobs.storage.held_events import HeldEvent, HeldEventRepo
 from jobs.storage.inbox import InboxItem, InboxRepo, InboxState
 from jobs.storage.outbox import OutboxItem, OutboxRepo, OutboxState
 from jobs.storage.people import Access, PeopleRepo, Person
@@ -24,6 +27,7 @@ from jobs.storage.trigger_rows import (
     Subscription,
 )
 from jobs.storage.triggers import TriggerRepo
+from jobs.storage.usage import Spent, UsageLine, UsageRepo, UsageTotals
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -34,10 +38,14 @@ __all__ = [
     "ApprovalState",
     "AuditEntry",
     "AuditRepo",
+    "BudgetRepo",
+    "ControlRepo",
     "Database",
     "ExecResult",
     "Grant",
     "GrantRepo",
+    "HeldEvent",
+    "HeldEventRepo",
     "InboxItem",
     "InboxRepo",
     "InboxState",
@@ -54,6 +62,9 @@ __all__ = [
     "ScheduleKind",
     "SessionRecord",
     "SessionRepo",
+    "Spent",
+    "StoredLimit",
+    "StoredModel",
     "Subscription",
     "TaintedFile",
     "TaintedFileRepo",
@@ -61,6 +72,7 @@ __all__ = [
     "TaskRepo",
     "TaskStatus",
     "TriggerRepo",
+    "UsageLine",
     "UsageRepo",
     "UsageTotals",
     "from_iso",

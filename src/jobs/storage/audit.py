@@ -1,4 +1,4 @@
-"""AuditRepo and UsageRepo: append-only records of what ran and what it cost; secrets redacted."""
+"""AuditRepo: the append-only record of what ran (tool calls, refusals), secrets redacted."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from jobs.redaction import KnownSecrets
-from jobs.storage.database import Database, from_iso, to_iso
+from jobs.storage.database import Database, from_iso
 
 REDACTED: Final = "[redacted]"
 MAX_DETAIL_TEXT: Final = 4000
@@ -157,88 +157,3 @@ class AuditRepo:
         """The newest `n` entries, newest first."""
         rows = await self._db.fetch_all("SELECT * FROM audit ORDER BY id DESC LIMIT ?", (n,))
         return [_entry(row) for row in rows]
-
-
-@dataclass(frozen=True, slots=True)
-class UsageTotals:
-    """What one role's turns cost over a period."""
-
-    turns: int
-    input_tokens: int
-    output_tokens: int
-    cache_read_tokens: int
-    cache_write_tokens: int
-    cost_usd: float
-    duration_ms: int
-
-
-_TOTALS = """
-SELECT role, COUNT(*) AS turns, SUM(input_tokens) AS input_tokens,
-       SUM(output_tokens) AS output_tokens, SUM(cache_read_tokens) AS cache_read_tokens,
-       SUM(cache_write_tokens) AS cache_write_tokens, SUM(cost_usd) AS cost_usd,
-       SUM(duration_ms) AS duration_ms
-FROM usage
-WHERE created_at >= :since AND (:until IS NULL OR created_at < :until)
-GROUP BY role ORDER BY role
-"""
-
-
-class UsageRepo:
-    """Token and cost records, one per turn, summed for /usage."""
-
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
-    async def record(  # noqa: PLR0913 - one keyword per column of an append-only row
-        self,
-        session_key: str,
-        role: str,
-        person_id: int | None,
-        model: str | None,
-        *,
-        input_tokens: int = 0,
-        output_tokens: int = 0,
-        cache_read_tokens: int = 0,
-        cache_write_tokens: int = 0,
-        cost_usd: float = 0.0,
-        duration_ms: int = 0,
-    ) -> None:
-        await self._db.execute(
-            "INSERT INTO usage (session_key, role, person_id, model, input_tokens, output_tokens,"
-            " cache_read_tokens, cache_write_tokens, cost_usd, duration_ms, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                session_key,
-                role,
-                person_id,
-                model,
-                input_tokens,
-                output_tokens,
-                cache_read_tokens,
-                cache_write_tokens,
-                cost_usd,
-                duration_ms,
-                self._db.now(),
-            ),
-        )
-
-    async def totals(
-        self, since: datetime, until: datetime | None = None
-    ) -> dict[str, UsageTotals]:
-        """Sums per role for records in [since, until)."""
-        rows = await self._db.fetch_all(
-            _TOTALS,
-            {"since": to_iso(since), "until": None if until is None else to_iso(until)},
-        )
-        return {
-            row["role"]: UsageTotals(
-                turns=row["turns"],
-                input_tokens=row["input_tokens"],
-                output_tokens=row["output_tokens"],
-                cache_read_tokens=row["cache_read_tokens"],
-                cache_write_tokens=row["cache_write_tokens"],
-                cost_usd=float(row["cost_usd"]),
-                duration_ms=row["duration_ms"],
-            )
-            for row in rows
-        }

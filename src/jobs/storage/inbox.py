@@ -122,8 +122,9 @@ def _replied(stored: dict[str, Any] | None) -> Replied | None:
 
 
 _OPEN = ("pending", "processing")
-# A deferred message (the model was down) is not due before its not_before.
-_DUE = "(not_before IS NULL OR not_before <= :now)"
+# A deferred message (the model was down) is not due before its not_before; one held by /pause
+# is not due until /resume.
+_DUE = "(not_before IS NULL OR not_before <= :now) AND held IS NULL"
 _CLAIM_NEXT = f"""
 UPDATE inbox SET state = 'processing', attempts = attempts + 1
 WHERE id = (SELECT id FROM inbox WHERE chat_id = :chat AND state = 'pending' AND {_DUE}
@@ -196,7 +197,7 @@ class InboxRepo:
         """The earliest `not_before` of a deferred pending message (only those later than
         `after`, when given); None when no message waits."""
         row = await self._db.fetch_one(
-            "SELECT MIN(not_before) AS due FROM inbox WHERE state = 'pending'"
+            "SELECT MIN(not_before) AS due FROM inbox WHERE state = 'pending' AND held IS NULL"
             " AND not_before IS NOT NULL AND (:after IS NULL OR not_before > :after)",
             {"after": None if after is None else to_iso(after)},
         )
@@ -237,6 +238,31 @@ class InboxRepo:
         )
         return result.rowcount
 
+    async def hold(self, item_ids: Sequence[int], why: str, /) -> int:
+        """Claimed messages back to pending, held (not claimed again) until `release_held`
+        (/pause). The claim is not counted, as with `defer`. Returns how many."""
+        if not item_ids:
+            return 0
+        marks = ", ".join("?" * len(item_ids))
+        result = await self._db.execute(
+            "UPDATE inbox SET state = 'pending', held = ?,"  # noqa: S608 - only ?s
+            " attempts = MAX(attempts - 1, 0)"
+            f" WHERE id IN ({marks}) AND state IN ('pending', 'processing')",
+            (why, *item_ids),
+        )
+        return result.rowcount
+
+    async def release_held(self) -> int:
+        """Every held message is due again (/resume). Returns how many."""
+        result = await self._db.execute("UPDATE inbox SET held = NULL WHERE held IS NOT NULL")
+        return result.rowcount
+
+    async def held_count(self) -> int:
+        row = await self._db.fetch_one(
+            "SELECT COUNT(*) AS n FROM inbox WHERE held IS NOT NULL AND state = 'pending'"
+        )
+        return 0 if row is None else int(row["n"])
+
     async def deferred_chats(self) -> list[int]:
         """Chats with messages waiting for the model (each was told so once)."""
         rows = await self._db.fetch_all(
@@ -262,7 +288,7 @@ class InboxRepo:
         one write; returns how many."""
         result = await self._db.execute(
             "UPDATE inbox SET state = 'ignored', error = ?, finished_at = ?"
-            " WHERE chat_id = ? AND state = 'pending' AND not_before IS NULL",
+            " WHERE chat_id = ? AND state = 'pending' AND not_before IS NULL AND held IS NULL",
             (why, self._db.now(), chat_id),
         )
         return result.rowcount

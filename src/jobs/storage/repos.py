@@ -7,9 +7,12 @@ from dataclasses import dataclass
 
 from jobs.redaction import KnownSecrets
 from jobs.storage.approvals import ApprovalRepo
-from jobs.storage.audit import AuditRepo, UsageRepo
+from jobs.storage.audit import AuditRepo
+from jobs.storage.budgets import BudgetRepo
+from jobs.storage.controls import ControlRepo
 from jobs.storage.database import Database
 from jobs.storage.grants import GrantRepo
+from jobs.storage.held_events import HeldEventRepo
 from jobs.storage.inbox import InboxRepo
 from jobs.storage.languages import LanguageRepo
 from jobs.storage.outbox import OutboxRepo
@@ -18,6 +21,7 @@ from jobs.storage.sessions import SessionRepo
 from jobs.storage.tainted_files import TaintedFileRepo
 from jobs.storage.tasks import TaskRepo
 from jobs.storage.triggers import TriggerRepo
+from jobs.storage.usage import UsageRepo
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +38,9 @@ class Repos:
     audit: AuditRepo
     usage: UsageRepo
     tainted_files: TaintedFileRepo
+    budgets: BudgetRepo
+    controls: ControlRepo
+    held_events: HeldEventRepo
 
     @classmethod
     def on(cls, db: Database, *, secrets: Iterable[str] | KnownSecrets = ()) -> Repos:
@@ -51,4 +58,7 @@ class Repos:
             audit=AuditRepo(db, secrets=secrets),
             usage=UsageRepo(db),
             tainted_files=TaintedFileRepo(db),
+            budgets=BudgetRepo(db),
+            controls=ControlRepo(db),
+            held_events=HeldEventRepo(db),
         )

@@ -23,6 +23,9 @@ class SessionRecord:
     last_used_at: datetime
     tainted_by: str | None = None
     """Why the session is tainted (JSON written by jobs.sessions.taint), None when clean."""
+    cost_total: float = 0.0
+    """The session's cost as Claude Code last reported it (its total_cost_usd, which counts
+    the whole session): the next turn's cost is the difference."""
     resume_at: str | None = None
     """The transcript entry the next start resumes at (a turn after it is cut), or None."""
 
@@ -38,6 +41,7 @@ def _record(row: sqlite3.Row) -> SessionRecord:
         last_used_at=from_iso(row["last_used_at"]),
         tainted_by=row["tainted_by"],
         resume_at=row["resume_at"],
+        cost_total=float(row["cost_total"]),
     )
 
 
@@ -103,10 +107,14 @@ class SessionRepo:
         has read nothing from outside (/clear)."""
         return await self._update(
             "UPDATE sessions SET sdk_session_id = NULL, resume_at = NULL, summary = '',"
-            " tainted_by = NULL"
+            " tainted_by = NULL, cost_total = 0"
             " WHERE key = ?",
             (key,),
         )
+
+    async def set_cost_total(self, key: str, total: float, /) -> bool:
+        """The session's total cost as Claude Code last reported it."""
+        return await self._update("UPDATE sessions SET cost_total = ? WHERE key = ?", (total, key))
 
     async def set_tainted(self, key: str, tainted_by: str, /) -> bool:
         """Mark the session tainted (kept until `clear`); an earlier cause is kept."""

@@ -187,4 +187,5 @@ def _event(sub: Subscription, posts: list[ChannelPost]) -> TriggerEvent:
         dedup_key=f"tg_channel:{sub.target}:{posts[0].msg_id}-{posts[-1].msg_id}",
         title=title,
         instructions=sub.instructions or "Tell the owner briefly what is new.",
+        slot=f"channel:{sub.target}",
     )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
 from enum import StrEnum
+from typing import Any
 
 from jobs.messages import OutboundMessage
 
@@ -37,6 +39,24 @@ class TriggerEvent:
     """Run in this delegated task's session instead of the owner's."""
     header: str = ""
     """The first line of what the owner receives (says what fired, and if it is late)."""
+    slot: str = ""
+    """Which trigger it is, however often it fires: schedule:<id>, heartbeat, channel:<chat>
+    (what /usage and the budgets count it as; a held firing replaces the slot's older one)."""
+
+    @property
+    def charge_slot(self) -> str:
+        return self.slot or self.source.value
+
+    def to_json(self) -> str:
+        """The event as stored while /pause holds it."""
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str, /) -> TriggerEvent:
+        data: dict[str, Any] = json.loads(text)
+        data["source"] = TriggerSource(data["source"])
+        known = set(cls.__dataclass_fields__)
+        return cls(**{key: value for key, value in data.items() if key in known})
 
 
 @dataclass(frozen=True, slots=True)

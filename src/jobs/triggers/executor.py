@@ -7,6 +7,11 @@ injected into it. A payload nobody trusted typed (channel and group posts) never
 owner's session: it is read, framed as data between random markers, in a throwaway session
 of its own (the TRIGGER role: no tools, the owner's memory for context), which is closed and
 forgotten after that one turn; what it says reaches the owner as outside text.
+
+Every turn counts as the trigger's spend (its slot: schedule:<id>, heartbeat, channel:<chat>),
+a task's schedule as the task's. A turn the budgets refuse is skipped (the owner was told
+once); one /pause holds is kept (`held`) and run after /resume — a schedule's newest firing
+standing for those before it — except the heartbeat's, whose next beat does the same.
 """
 
 from __future__ import annotations
@@ -19,17 +24,18 @@ from datetime import UTC, tzinfo
 from typing import Final, Protocol
 
 from jobs.clock import Clock, utc_now
-from jobs.errors import SessionError
+from jobs.errors import SessionError, TurnRefused
 from jobs.i18n.speakers import OwnerWords, english_words
 from jobs.i18n.translator import Translator, english
 from jobs.messages import OutboundMessage
 from jobs.richtext import RichText
+from jobs.sessions.charges import Charge
 from jobs.sessions.keys import OWNER_KEY, SessionKey
 from jobs.sessions.port import Sessions
 from jobs.sessions.replies import Reply
 from jobs.sessions.roles import OWNER, TASK, TRIGGER, RoleSpec
 from jobs.sessions.taint import TaintSource
-from jobs.storage import OutboxRepo
+from jobs.storage import HeldEventRepo, OutboxRepo
 from jobs.triggers.events import TriggerEvent, TriggerOutcome, TriggerSource
 
 logger = logging.getLogger(__name__)
@@ -59,7 +65,7 @@ class TaskTurn(Protocol):
 class TriggerExecutor:
     """Runs trigger events as turns and turns their replies into messages for the owner."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - each collaborator a keyword, named where app.py builds it
         self,
         *,
         sessions: Sessions,
@@ -70,12 +76,15 @@ class TriggerExecutor:
         words: OwnerWords | None = None,
         model_down: Callable[[], bool] | None = None,
         task_turn: TaskTurn | None = None,
+        held: HeldEventRepo | None = None,
     ) -> None:
         """`model_down`: True while the AI service is known to be unreachable; heartbeats
         are skipped meanwhile (the owner was told once; a report every beat is noise).
         `task_turn`: runs an event meant for a delegated task in that task's session, with its
-        lock and taint (delegation.TaskSessions.trigger_turn)."""
+        lock and taint (delegation.TaskSessions.trigger_turn). `held`: where events /pause
+        holds wait (without it they are skipped)."""
         self._sessions = sessions
+        self._held = held
         self._model_down = model_down
         self._task_turn = task_turn
         self._outbox = outbox
@@ -107,6 +116,8 @@ class TriggerExecutor:
             return TriggerOutcome(ok=True, note="the AI service is unreachable")  # i18n: skip
         try:
             reply = await self._turn(event)
+        except TurnRefused as refused:
+            return await self._refused(event, refused)
         except SessionError as exc:
             logger.warning("trigger %s failed: %s", event.dedup_key, exc)
             return self._failed(event, str(exc), await self._words())
@@ -129,7 +140,8 @@ class TriggerExecutor:
         if tainted:
             return await self._throwaway_turn(event, prompt)
         key, role = _session_of(event)
-        return await self._sessions.run_turn(key, role, prompt, follow_ups=False)
+        charge = Charge.trigger(event.charge_slot, event.title)
+        return await self._sessions.run_turn(key, role, prompt, follow_ups=False, charge=charge)
 
     async def _throwaway_turn(self, event: TriggerEvent, prompt: str) -> Reply:
         """Outside text in a session of its own, closed and forgotten after this one turn."""
@@ -138,10 +150,30 @@ class TriggerExecutor:
         source = TaintSource(caused_by=f"a post in {event.title or 'a watched chat'}")  # i18n: skip
         try:
             return await self._sessions.run_turn(
-                key, TRIGGER, prompt, taint=source, follow_ups=False
+                key,
+                TRIGGER,
+                prompt,
+                taint=source,
+                follow_ups=False,
+                charge=Charge.trigger(event.charge_slot, event.title),
             )
         finally:
             await self._sessions.discard(key)
+
+    async def replay_held(self) -> int:
+        """/resume: run the events /pause held, oldest first (each removed before its turn:
+        a crash meanwhile loses it rather than running it twice). Returns how many ran."""
+        if self._held is None:
+            return 0
+        ran = 0
+        for held in await self._held.list():
+            if not await self._held.remove(held.id):
+                continue  # another /resume took it
+            outcome = await self.answer(TriggerEvent.from_json(held.event))
+            if outcome.messages:
+                await self._outbox.enqueue(outcome.messages)
+            ran += 1
+        return ran
 
     def notice(
         self, event: TriggerEvent, text: str, /, t: Translator | None = None
@@ -173,6 +205,18 @@ class TriggerExecutor:
         return "\n".join(lines)
 
     # -- internals ---------------------------------------------------------------------------
+
+    async def _refused(self, event: TriggerEvent, refused: TurnRefused) -> TriggerOutcome:
+        if not refused.paused:
+            logger.info("trigger %s skipped: %s", event.dedup_key, refused)
+            return TriggerOutcome(ok=True, note="skipped: over budget")  # i18n: skip
+        if self._held is None or event.source is TriggerSource.HEARTBEAT:
+            return TriggerOutcome(ok=True, note="skipped: paused")  # i18n: skip
+        # A schedule's newest firing stands for the ones held before it; each burst of
+        # posts is its own.
+        key = event.dedup_key if event.source is TriggerSource.TG_CHANNEL else event.charge_slot
+        await self._held.hold(key, event.to_json())
+        return TriggerOutcome(ok=True, note="held: runs after /resume")  # i18n: skip
 
     def _repeat(self, key: str) -> bool:
         if key in self._seen:

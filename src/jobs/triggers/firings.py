@@ -54,6 +54,7 @@ def firing_event(schedule: Schedule, due: Due, now: datetime, t: Translator) -> 
         title=schedule.name,
         task_id=schedule.task_id,
         header=f"⏰ {schedule.name}{late}",
+        slot=f"schedule:{schedule.id}",
     )
 
 

@@ -133,4 +133,5 @@ class Heartbeat:
             payload=payload,
             trusted=True,
             dedup_key=f"heartbeat:{local:%Y-%m-%dT%H:%M}",
+            slot="heartbeat",
         )

@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import json
 import re
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, timedelta
 from pathlib import Path
@@ -25,8 +25,12 @@ from jobs.messages import InboundMessage
 from jobs.sessions import OWNER, SessionManager
 from jobs.sessions.keys import OWNER_KEY
 from jobs.sessions.outside import OutsideInput
+from jobs.spend_terms import Limit
+from jobs.spending import BudgetBook, Budgets, PauseSwitch, Spending
 from jobs.storage import (
     ApprovalRepo,
+    BudgetRepo,
+    ControlRepo,
     Database,
     InboxItem,
     InboxRepo,
@@ -34,6 +38,7 @@ from jobs.storage import (
     PeopleRepo,
     TaintedFileRepo,
     TaskRepo,
+    UsageRepo,
 )
 from jobs.telegram.people import TelegramPeople
 from jobs.tools import ToolServers
@@ -84,6 +89,8 @@ class Delegation:
     broker: ApprovalBroker
     runner: TaskSessions
     tools: DelegationTools
+    spending: Spending | None = None
+    """The budgets and /pause every turn passes (when the test asked for them)."""
 
     async def sent(self, chat_id: int | None = None) -> list[tuple[int, str]]:
         rows = await self.db.fetch_all("SELECT chat_id, text FROM outbox ORDER BY id")
@@ -112,9 +119,17 @@ class Rig:
     client: TelegramClient
     made: list[Delegation] = field(default_factory=list)
 
-    async def start(self, *, approval_seconds: float = 10.0) -> Delegation:
+    async def start(
+        self,
+        *,
+        approval_seconds: float = 10.0,
+        budgets: Mapping[str, Limit | None] | None = None,
+    ) -> Delegation:
+        """`budgets`: the settings' limits by scope (owner, people, tasks, triggers, month);
+        with them every turn passes the spending gate (budgets and /pause), as in the app."""
         db = await Database.open(self.tmp / "data" / "db.sqlite")
         tasks, people, outbox = TaskRepo(db), PeopleRepo(db), OutboxRepo(db)
+        spending = None if budgets is None else await _spending(db, budgets)
         broker = ApprovalBroker(
             approvals=ApprovalRepo(db),
             outbox=outbox,
@@ -139,6 +154,7 @@ class Rig:
                 data_dir=self.tmp / "data",
                 ledger=TaintedFileRepo(db),
             ),
+            gate=spending,
         )
         runner = TaskSessions(
             sessions=sessions,
@@ -167,7 +183,7 @@ class Rig:
                 fields=TaskFields(skills_dir=skills, clock=utc_now, zone=UTC),
             ).server()
         )
-        made = Delegation(db, tasks, people, outbox, sessions, broker, runner, tools)
+        made = Delegation(db, tasks, people, outbox, sessions, broker, runner, tools, spending)
         self.made.append(made)
         return made
 
@@ -176,6 +192,23 @@ class Rig:
         await made.runner.aclose()
         await made.sessions.aclose()
         await made.db.close()
+
+
+async def _spending(db: Database, limits: Mapping[str, Limit | None]) -> Spending:
+    """The gate as features.spending makes it (UTC days)."""
+    book = BudgetBook(defaults=limits, repo=BudgetRepo(db))
+    pause = PauseSwitch(repo=ControlRepo(db))
+    await book.load()
+    await pause.load()
+    return Spending(
+        budgets=Budgets(book=book, usage=UsageRepo(db), clock=utc_now, zone=UTC),
+        pause=pause,
+        notices=BudgetRepo(db),
+        outbox=OutboxRepo(db),
+        owner_chat=OWNER_CHAT,
+        people=PeopleRepo(db),
+        tasks=TaskRepo(db),
+    )
 
 
 @contextlib.asynccontextmanager

@@ -37,10 +37,12 @@ def result(**fields: Any) -> ResultMessage:
 
 
 def test_usage_of_and_sum() -> None:
-    usage = Usage.of(result())
-    assert usage == Usage(10, 5, 3, 2, 0.5, 100)
-    assert usage + usage == Usage(20, 10, 6, 4, 1.0, 200)
-    assert Usage.of(result(usage=None, total_cost_usd=None)) == Usage(duration_ms=100)
+    # The cost is the caller's: total_cost_usd counts the whole session.
+    usage = Usage.of(result(), cost_usd=0.125)
+    assert usage == Usage(10, 5, 3, 2, 0.125, 100)
+    assert usage.tokens == 20
+    assert usage + usage == Usage(20, 10, 6, 4, 0.25, 200)
+    assert Usage.of(result(usage=None), cost_usd=0) == Usage(duration_ms=100)
 
 
 def test_texts_of_kept_segments_are_joined() -> None:
