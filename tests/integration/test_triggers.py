@@ -249,9 +249,8 @@ async def test_a_channel_post_is_untrusted_and_its_bash_call_is_denied(
     assert json.loads(row["entities"]) == [{"kind": "blockquote", "offset": 9, "length": 74}]
     assert not [e for e in await AuditRepo(jobs.db).latest() if e.tool == "Bash"]
     rows = await jobs.db.fetch_all("SELECT key FROM sessions")
-    assert [r["key"] for r in rows] == [
-        str(OWNER_KEY)
-    ]  # the post's session is gone, with its folder
+    # The post's session is gone, with its folder.
+    assert [r["key"] for r in rows] == [str(OWNER_KEY)]
     assert not list((rig.tmp / "data" / "scratch").glob("*"))
 
     fake_model.push(text("Nothing new."))  # the owner's own session never read the posts
