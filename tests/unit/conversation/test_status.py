@@ -120,8 +120,9 @@ async def test_usage_by_payer_today_and_this_month(db: Database, clock: Clock) -
     assert month.startswith("This month (since 2026-11-01): $0.97, 5 turns")
     week = await run(usage_command(report=report(db, clock), limits=None), words=("week",))
     assert week.startswith(
-        "This week (since 2026-11-21): $0.97 (you $0.62, people $0.25, tasks $0.06, triggers $0.03);"
-        " the week before: $0.00.\n\nThe last 7 days (since 2026-11-21): $0.97, 5 turns"
+        "This week (since 2026-11-21): $0.97 (you $0.62, people $0.25, tasks $0.06, "
+        "triggers $0.03); the week before: $0.00.\n\n"
+        "The last 7 days (since 2026-11-21): $0.97, 5 turns"
     )
     bad = await run(usage_command(report=report(db, clock), limits=None), words=("year",))
     assert bad == "Usage: /usage, /usage week or /usage month."
