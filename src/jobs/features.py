@@ -212,7 +212,7 @@ async def spending(core: Core) -> SpendingParts:
         owner_chat=core.owner_chat,
         people=repos.people,
         tasks=repos.tasks,
-        zone=settings.zone,
+        owner_words=core.speakers.owner,
     )
     report = UsageReport(
         usage=repos.usage,
@@ -571,10 +571,11 @@ def owner_commands(
     )
     add_spend_commands(commands, sources)
 
-    async def spending_lines() -> list[str]:
+    async def spending_lines(t: Translator) -> list[str]:
         return await status_lines(
             sources,
             spent.pause,
+            t,
             held_messages=repos.inbox.held_count,
             held_events=repos.held_events.count,
         )

@@ -147,7 +147,7 @@ async def test_pause_holds_everything_and_resume_answers_it_all_across_a_restart
     jobs.tg.incoming(BEN, f"msg {BEN}-0: tell me a long story")
     await jobs.wait_for(lambda: stranger_calls(jobs, BEN), what="Ben's story begun")
     paused = await owner_says(jobs, "/pause")
-    assert paused.startswith("Paused. I stopped 1 running turn(s)"), paused
+    assert paused.startswith("Paused. I stopped 1 running turn;"), paused
     assert "your own messages go on" in paused
     for n in range(2):
         jobs.tg.incoming(ANN, f"msg {ANN}-{n}: are you there?")
@@ -165,7 +165,7 @@ async def test_pause_holds_everything_and_resume_answers_it_all_across_a_restart
     assert not stranger_calls(jobs, ANN) and not jobs.sent_texts(ANN)
 
     resumed = await owner_says(jobs, "/resume")
-    assert resumed.startswith("Resumed: 5 held message(s)"), resumed
+    assert resumed.startswith("Resumed: 5 held messages"), resumed
     await jobs.wait_for(
         lambda: all(row["state"] == "answered" for row in jobs.inbox(ANN) + jobs.inbox(BEN)),
         what="every held message answered",
@@ -240,3 +240,28 @@ async def test_budget_answers_every_malformed_one_with_how_to_write_it(
     )
     assert "(the setting's)" in await owner_says(jobs, "/budget month default")
     assert len(jobs.model.calls) == 1  # none of it asked the model
+
+
+async def test_budgets_speak_the_owners_and_the_writers_language(make_jobs: MakeJobs) -> None:
+    """The owner with OWNER_LANGUAGE=ru: /budget, /model, /pause, /resume and the month's
+    notice in Russian, arguments as typed; a stranger writing Russian gets the note in Russian."""
+    jobs = make_jobs(external_users="all", budget_monthly="1k tokens", owner_language="ru")
+    jobs.tg.add_user(ANN, "Ann", username="ann")
+    await jobs.start()
+    set_people = await owner_says(jobs, "/budget people $1")
+    assert set_people == "Готово: каждый другой человек: $1.00 в день. Потрачено сегодня: $0.00."
+    wrong = await owner_says(jobs, "/budget people 5")
+    assert wrong.startswith("5 чего? Напишите $5 для долларов или 5 tokens для токенов.\n\n")
+    assert "/budget people $0.50 — каждый человек, кроме вас" in wrong
+    assert (await owner_says(jobs, "/model")).startswith("Модели:\n• ваш разговор: ")
+    assert (await owner_says(jobs, "/pause")).startswith("Пауза. Сообщения от других людей")
+    assert (await owner_says(jobs, "/resume")).startswith(
+        "Возобновлено: 0 задержанных сообщений и 0 задержанных триггеров продолжаются сейчас"
+    )
+    await owner_says(jobs, "what is on today?")  # spends past the month's cap
+    await jobs.settled()
+    jobs.tg.incoming(ANN, "Привет! Подскажи, пожалуйста, что ты умеешь делать?")
+    [note] = await jobs.replies_to(ANN)
+    assert note == "Извините, сейчас я больше не могу ничего взять. Пожалуйста, напишите позже."
+    [told] = owner_notices(jobs, "Месячный лимит достигнут")
+    assert told.endswith("\n/budget month 10k tokens поднимет его."), told

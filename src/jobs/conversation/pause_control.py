@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from jobs.conversation.commands import Command, CommandContext, CommandSpec, CommandTable
 from jobs.errors import TurnRefused
+from jobs.i18n.translator import gettext_noop
 from jobs.spending import PauseSwitch
 
 logger = logging.getLogger(__name__)
@@ -54,14 +55,16 @@ class PauseControl:
             "pause",
             CommandSpec(
                 self._pause,
-                "hold everything but your own messages (other people, tasks, triggers)",
+                gettext_noop(
+                    "hold everything but your own messages (other people, tasks, triggers)"
+                ),
                 owner_only=True,
                 immediate=True,
             ),
         )
         table.add(
             "resume",
-            CommandSpec(self._resume, "let what /pause holds go on", owner_only=True),
+            CommandSpec(self._resume, gettext_noop("let what /pause holds go on"), owner_only=True),
         )
 
     async def run(self) -> None:
@@ -81,30 +84,39 @@ class PauseControl:
                     logger.exception("resuming after /pause failed")
 
     async def _pause(self, ctx: CommandContext, command: Command) -> str:
+        t = ctx.words
         switch = self._parts.switch
         if not await switch.pause():
-            return "Already paused: /resume lets everything go on."
-        stopped = await self._parts.stop_running(
-            TurnRefused("Stopped by /pause: it runs again after /resume.", paused=True)
-        )
-        ran = (
-            f"I stopped {stopped} running turn(s); they run again after /resume. "
-            if stopped
-            else ""
-        )
-        return (
-            f"Paused. {ran}Messages from other people, tasks and triggers wait until /resume; "
+            return t.gettext("Already paused: /resume lets everything go on.")
+        # The reason is for the log: a turn held by /pause tells no one.
+        reason = TurnRefused(
+            "Stopped by /pause: it runs again after /resume.", paused=True
+        )  # i18n: skip
+        stopped = await self._parts.stop_running(reason)
+        if stopped:
+            return t.ngettext(
+                "Paused. I stopped {n} running turn; it runs again after /resume. Messages from "
+                "other people, tasks and triggers wait until /resume; your own messages go on.",
+                "Paused. I stopped {n} running turns; they run again after /resume. Messages "
+                "from other people, tasks and triggers wait until /resume; your own messages go "
+                "on.",
+                stopped,
+            )
+        return t.gettext(
+            "Paused. Messages from other people, tasks and triggers wait until /resume; "
             "your own messages go on."
         )
 
     async def _resume(self, ctx: CommandContext, command: Command) -> str:
+        t = ctx.words
         switch = self._parts.switch
         if not await switch.resume():
-            return "Nothing is paused."
+            return t.gettext("Nothing is paused.")
         messages = await self._parts.release_messages()
         events = await self._parts.held_events()
         self._resumed.set()
-        return (
-            f"Resumed: {messages} held message(s) and {events} held trigger(s) go on now, and "
-            "the tasks whose step is due."
+        return t.gettext(
+            "Resumed: {messages} and {events} go on now, and the tasks whose step is due.",
+            messages=t.ngettext("{n} held message", "{n} held messages", messages),
+            events=t.ngettext("{n} held trigger", "{n} held triggers", events),
         )

@@ -10,6 +10,7 @@ from typing import Final
 from jobs.conversation.builtin_commands import MAX_ID_DIGITS
 from jobs.conversation.commands import Command, CommandContext, CommandSpec, CommandTable
 from jobs.conversation.untrusted import plain_name
+from jobs.i18n.translator import Translator, gettext_noop
 from jobs.messages import Body
 from jobs.richtext import RichText
 from jobs.spend_terms import Limit, Models, models, money, parse_limit, tokens
@@ -18,7 +19,7 @@ from jobs.spending.budgets import Periods
 from jobs.spending.report import by_payer
 from jobs.storage import PeopleRepo, Spent, TaskRepo, UsageRepo
 
-BUDGET_USAGE: Final = (
+BUDGET_USAGE: Final = gettext_noop(
     "How to set a budget (a day; the month for `month`):\n"
     "/budget people $0.50 — each person other than you\n"
     "/budget person @alice $2 — one person (or their id)\n"
@@ -28,7 +29,7 @@ BUDGET_USAGE: Final = (
     "/budget owner $5 — your own messages\n"
     "An amount is $2.50 or 200k tokens; off means no limit, default the setting's."
 )
-MODEL_USAGE: Final = (
+MODEL_USAGE: Final = gettext_noop(
     "How to choose a model: /model <owner|people|tasks|triggers> <model> [fallback], e.g. "
     "/model people haiku, /model owner opus sonnet (sonnet when opus is overloaded). A model "
     "is opus, sonnet, haiku or a full id such as claude-sonnet-4-5; default goes back to the "
@@ -50,18 +51,19 @@ _SCOPE_WORDS: Final = {
     "mine": "owner",
 }
 _NAMES: Final = {
-    "owner": "your own messages",
-    "people": "each other person",
-    "tasks": "each task",
-    "triggers": "the triggers",
-    "month": "the month",
+    "owner": gettext_noop("your own messages"),
+    "people": gettext_noop("each other person"),
+    "tasks": gettext_noop("each task"),
+    "triggers": gettext_noop("the triggers"),
+    "month": gettext_noop("the month"),
 }
 _GROUP_NAMES: Final = {
-    "owner": "your conversation",
-    "people": "other people's conversations",
-    "tasks": "tasks",
-    "triggers": "reading watched channels",
+    "owner": gettext_noop("your conversation"),
+    "people": gettext_noop("other people's conversations"),
+    "tasks": gettext_noop("tasks"),
+    "triggers": gettext_noop("reading watched channels"),
 }
+"""Said in the owner's words: `t.later(...)`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,115 +96,128 @@ class _Who:
 
 def add_spend_commands(table: CommandTable, sources: SpendSources, /) -> None:
     async def budget(ctx: CommandContext, command: Command) -> Body:
+        t = ctx.words
         if not command.args:
-            return await _standing(sources)
+            return await _standing(sources, t)
         try:
-            return await _set_budget(sources, command.args)
+            return await _set_budget(sources, command.args, t)
         except _Bad as bad:
-            return f"{bad}\n\n{BUDGET_USAGE}"
+            return f"{bad}\n\n{t.later(BUDGET_USAGE)}"
 
     async def model(ctx: CommandContext, command: Command) -> Body:
+        t = ctx.words
         if not command.args:
-            return _models(sources.models)
+            return _models(sources.models, t)
         try:
-            return await _set_model(sources.models, command.args)
+            return await _set_model(sources.models, command.args, t)
         except _Bad as bad:
-            return f"{bad}\n\n{MODEL_USAGE}"
+            return f"{bad}\n\n{t.later(MODEL_USAGE)}"
 
     table.add(
         "budget",
         CommandSpec(
             budget,
-            "budgets and what was spent against them; set one",
+            gettext_noop("budgets and what was spent against them; set one"),
             owner_only=True,
-            usage="[people|person <who>|tasks|task <id>|triggers|month|owner <$ or tokens|off>]",
+            usage=gettext_noop(
+                "[people|person <who>|tasks|task <id>|triggers|month|owner <$ or tokens|off>]"
+            ),
         ),
     )
     table.add(
         "model",
         CommandSpec(
             model,
-            "the model of each kind of conversation; choose one",
+            gettext_noop("the model of each kind of conversation; choose one"),
             owner_only=True,
-            usage="[owner|people|tasks|triggers <model> [fallback]]",
+            usage=gettext_noop("[owner|people|tasks|triggers <model> [fallback]]"),
         ),
     )
 
 
-async def _set_budget(sources: SpendSources, args: tuple[str, ...]) -> Body:
+async def _set_budget(sources: SpendSources, args: tuple[str, ...], t: Translator) -> Body:
     word = _SCOPE_WORDS.get(args[0].lower())
     if word is None:
-        raise _Bad(f"Which budget is {plain_name(args[0])}?")
+        raise _Bad(t.gettext("Which budget is {what}?", what=plain_name(args[0])))
     rest = list(args[1:])
-    who = _Who(word, _NAMES.get(word, word))
+    who = _Who(word, t.later(_NAMES[word]) if word in _NAMES else word)
+    if word == "person" and not rest:
+        raise _Bad(t.gettext("Which person? Say /budget person <who>."))
+    if word == "task" and not rest:
+        raise _Bad(t.gettext("Which task? Say /budget task <id>."))
     if word in ("person", "task"):
-        if not rest:
-            raise _Bad(f"Which {word}? Say /budget {word} <{'who' if word == 'person' else 'id'}>.")
-        who = await _target(sources, word, rest.pop(0))
+        who = await _target(sources, word, rest.pop(0), t)
     if not rest:
-        raise _Bad("How much? Add an amount, off or default.")
+        raise _Bad(t.gettext("How much? Add an amount, off or default."))
     amount = " ".join(rest)
     book = sources.budgets.book
     if amount.lower() in ("default", "reset"):
         await book.reset(who.scope)
-        return await _confirm(sources, who)
+        return await _confirm(sources, who, t)
     try:
-        limit = parse_limit(amount)
+        limit = parse_limit(amount, t)
     except ValueError as exc:
         raise _Bad(f"{plain_name(str(exc), limit=200)}.") from None
     await book.set(who.scope, limit)
-    return await _confirm(sources, who)
+    return await _confirm(sources, who, t)
 
 
-async def _target(sources: SpendSources, word: str, who: str) -> _Who:
+async def _target(sources: SpendSources, word: str, who: str, t: Translator) -> _Who:
     numeric = who.isascii() and who.isdigit() and len(who) <= MAX_ID_DIGITS
     if word == "task":
         task = await sources.tasks.get(int(who)) if numeric else None
         if task is None:
-            raise _Bad(f"There is no task {plain_name(who)}: /tasks lists them.")
-        return _Who(f"task:{task.id}", f"task #{task.id} «", task.title, "»")
+            raise _Bad(t.gettext("There is no task {id}: /tasks lists them.", id=plain_name(who)))
+        return _Who(f"task:{task.id}", t.gettext("task #{id} «", id=task.id), task.title, "»")
     person = await sources.people.find_by_username(who) if not numeric else None
     if person is None and numeric:
         person = await sources.people.get(int(who))
     if person is None:
-        raise _Bad(f"I don't know anyone called {plain_name(who)} yet.")
+        raise _Bad(t.gettext("I don't know anyone called {who} yet.", who=plain_name(who)))
     handle = f" (@{person.username})" if person.username else ""
     return _Who(f"person:{person.user_id}", "", f"{person.display_name or person.user_id}{handle}")
 
 
-async def _confirm(sources: SpendSources, who: _Who) -> Body:
+async def _confirm(sources: SpendSources, who: _Who, t: Translator) -> Body:
     budgets = sources.budgets
     scope = who.scope
     limit = budgets.book.limit(scope)
     spent = await budgets.spent(scope, budgets.periods())
-    period = "this month" if scope == "month" else "today"
-    shown = who.write(RichText().text("Done: "))
-    shown.text(f": {_limit_text(limit, scope)}")
+    shown = who.write(RichText().text(t.gettext("Done: ")))
+    shown.text(f": {_limit_text(limit, scope, t)}")
     if not budgets.book.set_by_owner(scope):
-        shown.text(" (the setting's)")
-    shown.text(f". Spent {period}: {_spent_text(spent, limit)}.")
+        shown.text(t.gettext(" (the setting's)"))
+    spent_text = _spent_text(spent, limit, t)
+    if scope == "month":
+        shown.text(t.gettext(". Spent this month: {spent}.", spent=spent_text))
+    else:
+        shown.text(t.gettext(". Spent today: {spent}.", spent=spent_text))
     return shown.build()
 
 
-async def _standing(sources: SpendSources) -> Body:
+async def _standing(sources: SpendSources, t: Translator) -> Body:
     """Every budget in force, with what was spent against it, and who spent today."""
     budgets = sources.budgets
     periods = budgets.periods()
-    out = RichText().text("Budgets, and what was spent against them:\n")
+    out = RichText().text(t.gettext("Budgets, and what was spent against them:") + "\n")
     for scope in ("owner", "people", "tasks", "triggers", "month"):
         limit = budgets.book.limit(scope)
-        out.text(f"• {_NAMES[scope]}: {_limit_text(limit, scope)}")
+        out.text(f"• {t.later(_NAMES[scope])}: {_limit_text(limit, scope, t)}")
         if scope in ("owner", "triggers", "month"):
-            spent = await budgets.spent(scope, periods)
-            period = "this month" if scope == "month" else "today"
-            out.text(f" — {_spent_text(spent, limit)} {period}")
+            spent = _spent_text(await budgets.spent(scope, periods), limit, t)
+            if scope == "month":
+                out.text(t.gettext(" — {spent} this month", spent=spent))
+            else:
+                out.text(t.gettext(" — {spent} today", spent=spent))
         out.text("\n")
         if scope in ("people", "tasks"):
-            await _each(out, sources, "person" if scope == "people" else "task", periods)
-    return out.text(f"\n{BUDGET_USAGE}").build()
+            await _each(out, sources, "person" if scope == "people" else "task", periods, t)
+    return out.text(f"\n{t.later(BUDGET_USAGE)}").build()
 
 
-async def _each(out: RichText, sources: SpendSources, kind: str, periods: Periods) -> None:
+async def _each(
+    out: RichText, sources: SpendSources, kind: str, periods: Periods, t: Translator
+) -> None:
     """The people (or tasks) who spent today or have a budget of their own."""
     book = sources.budgets.book
     spent = {
@@ -213,100 +228,137 @@ async def _each(out: RichText, sources: SpendSources, kind: str, periods: Period
     scopes = sorted(set(spent) | {s for s in book.own() if s.startswith(f"{kind}:")})
     for scope in scopes[:20]:
         limit = book.limit(scope)
-        (await _target_quietly(sources, kind, scope)).write(out.text("   - "))
-        out.text(f": {_spent_text(spent.get(scope, Spent()), limit)} today")
+        (await _target_quietly(sources, kind, scope, t)).write(out.text("   - "))
+        out.text(
+            t.gettext(": {spent} today", spent=_spent_text(spent.get(scope, Spent()), limit, t))
+        )
         if book.set_by_owner(scope):
-            out.text(f" (own budget: {_limit_text(limit, scope)})")
+            out.text(t.gettext(" (own budget: {limit})", limit=_limit_text(limit, scope, t)))
         out.text("\n")
 
 
-async def _target_quietly(sources: SpendSources, kind: str, scope: str) -> _Who:
+async def _target_quietly(sources: SpendSources, kind: str, scope: str, t: Translator) -> _Who:
     try:
-        return await _target(sources, kind, scope.split(":", 1)[1])
+        return await _target(sources, kind, scope.split(":", 1)[1], t)
     except _Bad:  # a person or task gone since
         return _Who(scope, scope.replace(":", " "))
 
 
-def _limit_text(limit: Limit | None, scope: str) -> str:
+def _limit_text(limit: Limit | None, scope: str, t: Translator) -> str:
     if limit is None:
-        return "no limit"
-    return f"{limit.describe()} {'a month' if scope == 'month' else 'a day'}"
+        return t.gettext("no limit")
+    if scope == "month":
+        return t.gettext("{limit} a month", limit=limit.describe(t))
+    return t.gettext("{limit} a day", limit=limit.describe(t))
 
 
-def _spent_text(spent: Spent, limit: Limit | None) -> str:
+def _spent_text(spent: Spent, limit: Limit | None, t: Translator) -> str:
     if limit is not None and limit.unit == "tokens":
-        return tokens(spent.tokens)
+        return tokens(spent.tokens, t)
     return money(spent.cost_usd)
 
 
-def _models(book: ModelBook) -> str:
-    lines = ["Models:"]
+def _models(book: ModelBook, t: Translator) -> str:
+    lines = [t.gettext("Models:")]
     for group in GROUPS:
         chosen = book.of(group)
-        whose = "" if book.chosen_by_owner(group) else " (the setting)"
-        lines.append(f"• {_GROUP_NAMES[group]}: {chosen.describe()}{whose}")
-    lines += ["", MODEL_USAGE]
+        whose = "" if book.chosen_by_owner(group) else t.gettext(" (the setting)")
+        lines.append(f"• {t.later(_GROUP_NAMES[group])}: {chosen.describe(t)}{whose}")
+    lines += ["", t.later(MODEL_USAGE)]
     return "\n".join(lines)
 
 
-async def _set_model(book: ModelBook, args: tuple[str, ...]) -> str:
+async def _set_model(book: ModelBook, args: tuple[str, ...], t: Translator) -> str:
     group = group_of(args[0])
     if group is None:
-        raise _Bad(f"Whose model is {plain_name(args[0])}? Say owner, people, tasks or triggers.")
+        raise _Bad(
+            t.gettext(
+                "Whose model is {what}? Say owner, people, tasks or triggers.",
+                what=plain_name(args[0]),
+            )
+        )
     if len(args) < 2 or len(args) > 3:
-        raise _Bad("Say the model, and a fallback if you like.")
+        raise _Bad(t.gettext("Say the model, and a fallback if you like."))
     if args[1].lower() in ("default", "reset") and len(args) == 2:
         await book.choose(group, None)
-        return f"Done: {_GROUP_NAMES[group]} run on {book.of(group).describe()} (the setting)."
+        return t.gettext(
+            "Done: {who} run on {model} (the setting).",
+            who=t.later(_GROUP_NAMES[group]),
+            model=book.of(group).describe(t),
+        )
     try:
-        chosen = models(args[1], args[2] if len(args) == 3 else None)
+        chosen = models(args[1], args[2] if len(args) == 3 else None, t)
     except ValueError as exc:
         raise _Bad(f"{plain_name(str(exc), limit=200)}.") from None
     await book.choose(group, chosen)
-    return (
-        f"Done: {_GROUP_NAMES[group]} run on {chosen.describe()} from the next message on "
-        "(a running conversation picks it up where it is)."
+    return t.gettext(
+        "Done: {who} run on {model} from the next message on (a running conversation picks "
+        "it up where it is).",
+        who=t.later(_GROUP_NAMES[group]),
+        model=chosen.describe(t),
     )
 
 
 async def status_lines(
     sources: SpendSources,
     switch: PauseSwitch,
+    t: Translator,
     *,
     held_messages: Callable[[], Awaitable[int]],
     held_events: Callable[[], Awaitable[int]],
 ) -> list[str]:
-    """/status's lines about spending: /pause, the models, today's spend by kind."""
+    """/status's lines about spending, in the owner's words: /pause, the models, today's
+    spend by kind."""
     lines = []
     if switch.since is not None:
-        waiting = f"{await held_messages()} message(s), {await held_events()} trigger(s) held"
         lines.append(
-            f"Paused since {switch.since:%Y-%m-%d %H:%M} UTC: other people, tasks and triggers "
-            f"wait ({waiting}); /resume lets them go on"
+            t.gettext(
+                "Paused since {since} UTC: other people, tasks and triggers wait ({messages}, "
+                "{events} held); /resume lets them go on",
+                since=f"{switch.since:%Y-%m-%d %H:%M}",
+                messages=t.ngettext("{n} message", "{n} messages", await held_messages()),
+                events=t.ngettext("{n} trigger", "{n} triggers", await held_events()),
+            )
         )
-    chosen = [f"{_SHORT[group]} {_short(sources.models.of(group))}" for group in GROUPS]
-    lines.append("Models: " + ", ".join(chosen) + " (/model)")
+    chosen = [f"{t.later(_SHORT[group])} {_short(sources.models.of(group))}" for group in GROUPS]
+    lines.append(t.gettext("Models: {models} (/model)", models=", ".join(chosen)))
     budgets = sources.budgets
     periods = budgets.periods()
     payers = by_payer(await sources.usage.lines(periods.day))
-    kinds = {"owner": "you", "person": "people", "task": "tasks", "trigger": "triggers"}
+    kinds = {
+        "owner": gettext_noop("you"),
+        "person": gettext_noop("people"),
+        "task": gettext_noop("tasks"),
+        "trigger": gettext_noop("triggers"),
+    }
     parts = [
-        f"{word} {money(cost)}"
+        f"{t.later(word)} {money(cost)}"
         for kind, word in kinds.items()
         if (cost := sum(p.totals.cost_usd for p in payers if p.kind == kind))
     ]
     spent = money(sum(p.totals.cost_usd for p in payers))
-    month = await budgets.spent("month", periods)
+    month = money((await budgets.spent("month", periods)).cost_usd)
     cap = budgets.book.limit("month")
-    of_cap = f" of {cap.describe()}" if cap is not None else ""
+    if cap is not None:
+        month = t.gettext("{spent} of {limit}", spent=month, limit=cap.describe(t))
     split = f" ({', '.join(parts)})" if parts else ""
     lines.append(
-        f"Spent today: {spent}{split}; this month {money(month.cost_usd)}{of_cap} (/usage, /budget)"
+        t.gettext(
+            "Spent today: {spent}{split}; this month {month} (/usage, /budget)",
+            spent=spent,
+            split=split,
+            month=month,
+        )
     )
     return lines
 
 
-_SHORT: Final = {"owner": "you", "people": "people", "tasks": "tasks", "triggers": "channels"}
+_SHORT: Final = {
+    "owner": gettext_noop("you"),
+    "people": gettext_noop("people"),
+    "tasks": gettext_noop("tasks"),
+    "triggers": gettext_noop("channels"),
+}
 
 
 def _short(chosen: Models) -> str:

@@ -81,8 +81,9 @@ def usage_command(*, report: UsageReport, limits: RateLimitBoard | None) -> Comm
         if len(command.args) > 1 or (span and span not in SPANS):
             return t.gettext("Usage: /usage, /usage week or /usage month.")
         if span == "week":
-            return (await report.notice("week", lead=await report.week_line() + "\n\n")).build()
-        notice = await report.notice("month" if span == "month" else "today")
+            lead = await report.week_line(t) + "\n\n"
+            return (await report.notice("week", t, lead=lead)).build()
+        notice = await report.notice("month" if span == "month" else "today", t)
         if not span:
             month = total(await report.payers(report.start_of("month")))
             notice.text("\n\n").text(
@@ -158,8 +159,9 @@ class StatusSources:
     (Outages.describe)."""
     grants: GrantBook | None = None
     """The owner's scoped grants in force (their actions may be others' words: plain)."""
-    spending: Callable[[], Awaitable[list[str]]] | None = None
-    """Lines about spending: /pause, the models, today's spend against the budgets."""
+    spending: Callable[[Translator], Awaitable[list[str]]] | None = None
+    """Lines about spending, in the words given: /pause, the models, today's spend against
+    the budgets."""
 
 
 def status_command(sources: StatusSources, /) -> CommandSpec:
@@ -189,7 +191,7 @@ def status_command(sources: StatusSources, /) -> CommandSpec:
         if model:
             listing.text(model + "\n")
         if sources.spending is not None:
-            listing.text("".join(f"{line}\n" for line in await sources.spending()))
+            listing.text("".join(f"{line}\n" for line in await sources.spending(t)))
         if sources.grants is not None:
             await sources.grants.describe(listing, t)
         return listing.build()

@@ -301,7 +301,8 @@ class ChatWorker:
             await s.inbox.hold([row.id for row in rows], "paused")
             return
         assert s.spending is not None  # only the gate refuses
-        note = await s.spending.writer_note(item.sender_id, refused, owner=where.is_owner)
+        words = await self._words(item.sender_id)
+        note = await s.spending.writer_note(item.sender_id, refused, words, owner=where.is_owner)
         if note:
             await s.answers.finish(item, note, InboxState.IGNORED, followed)
             return

@@ -130,6 +130,11 @@ class Budgets:
     def periods(self) -> Periods:
         return Periods.at(self._clock(), self._zone)
 
+    @property
+    def zone(self) -> tzinfo:
+        """The owner's time zone, which days and months are counted in."""
+        return self._zone
+
     async def over(self, charge: Charge, /) -> Over | None:
         """The first budget of `charge` that is spent, or None."""
         periods = self.periods()

@@ -10,10 +10,11 @@ MAX_PEOPLE_NOTICES people, then once that there are more.
 from __future__ import annotations
 
 import logging
-from datetime import tzinfo
 from typing import Final
 
 from jobs.errors import TurnRefused
+from jobs.i18n.speakers import OwnerWords, english_words
+from jobs.i18n.translator import Translator
 from jobs.messages import OutboundMessage
 from jobs.sessions.charges import Charge
 from jobs.spending import notices
@@ -39,7 +40,7 @@ class Spending:
         owner_chat: int,
         people: PeopleRepo,
         tasks: TaskRepo,
-        zone: tzinfo,
+        owner_words: OwnerWords = english_words,
     ) -> None:
         self.budgets = budgets
         self.pause = pause
@@ -48,7 +49,8 @@ class Spending:
         self._chat = owner_chat
         self._people = people
         self._tasks = tasks
-        self._zone = zone
+        self._zone = budgets.zone
+        self._owner_words = owner_words
 
     async def admit(self, charge: Charge, /) -> None:
         """Raise TurnRefused unless a turn of `charge` may start now."""
@@ -60,7 +62,7 @@ class Spending:
         logger.info("%s: the %s budget is spent (%s)", charge.payer, over.scope, over.period)
         note = ""
         if charge.by_owner:
-            note = notices.owner_own_note(over, zone=self._zone)
+            note = notices.owner_own_note(over, await self._owner_words(), zone=self._zone)
         else:
             await self._tell_owner(over)
         raise TurnRefused(
@@ -71,15 +73,17 @@ class Spending:
             note=note,
         )
 
-    async def writer_note(self, writer_id: int, refused: TurnRefused, /, *, owner: bool) -> str:
-        """What the writer of a refused message is told: the owner always (their own cap),
-        anyone else once per period; "" for a held message (/pause)."""
+    async def writer_note(
+        self, writer_id: int, refused: TurnRefused, t: Translator, /, *, owner: bool
+    ) -> str:
+        """What the writer of a refused message is told, in their words `t`: the owner always
+        (their own cap), anyone else once per period; "" for a held message (/pause)."""
         if refused.paused:
             return ""
         if owner:
             return refused.note
         first = await self._told.first_notice(f"person:{writer_id}", refused.period, "person")
-        return notices.person_note(monthly=refused.monthly) if first else ""
+        return notices.person_note(t, monthly=refused.monthly) if first else ""
 
     async def _tell_owner(self, over: Over) -> None:
         period = f"{over.period}|{over.limit.describe()}"  # a raised limit may be told again
@@ -90,11 +94,14 @@ class Spending:
             if told > MAX_PEOPLE_NOTICES + 1:
                 return
             if told == MAX_PEOPLE_NOTICES + 1:
-                more = OutboundMessage.formatted(self._chat, notices.MORE_PEOPLE)
+                words = await self._owner_words()
+                more = OutboundMessage.formatted(self._chat, words.later(notices.MORE_PEOPLE))
                 await self._outbox.enqueue([more])
                 return
         who, scope_arg = await self._names(over.scope)
-        body = notices.owner_notice(over, who=who, scope_arg=scope_arg, zone=self._zone)
+        body = notices.owner_notice(
+            over, await self._owner_words(), who=who, scope_arg=scope_arg, zone=self._zone
+        )
         await self._outbox.enqueue([OutboundMessage.formatted(self._chat, body)])
 
     async def _names(self, scope: str) -> tuple[str, str]:

@@ -6,68 +6,103 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 
+from jobs.i18n.translator import Translator, gettext_noop
 from jobs.richtext import FormattedText, RichText
 from jobs.spend_terms import Limit, money, tokens
 from jobs.spending.budgets import Over
 
-MORE_PEOPLE = (
+MORE_PEOPLE = gettext_noop(
     "💸 More people reached their daily budget today; I don't tell you of each one. "
     "/usage lists what everyone spent, /budget people raises theirs."
 )
+"""Said in the owner's words: `t.later(MORE_PEOPLE)`."""
 
 
-def spent_text(over: Over, /) -> str:
+def spent_text(over: Over, t: Translator, /) -> str:
     if over.limit.unit == "usd":
         return money(over.spent.cost_usd)
-    return tokens(over.spent.tokens)
+    return tokens(over.spent.tokens, t)
 
 
 def raised(limit: Limit, /) -> str:
-    """A limit twice as high, as the owner would type it."""
+    """A limit twice as high, as the owner would type it (a command's argument: English)."""
     if limit.unit == "usd":
         return money(max(limit.amount * 2, 0.5)).replace(",", "")
     return tokens(max(limit.amount * 2, 10_000)).replace(",", "")
 
 
-def owner_notice(over: Over, *, who: str, scope_arg: str, zone: tzinfo) -> FormattedText:
-    """The owner's one notice of `over`. `who`: the person's or task's name (plain text), ""
-    for triggers and the month; `scope_arg`: what /budget takes (person 123, task 5, …)."""
-    used = f"{spent_text(over)} of {over.limit.describe()}"
+def owner_notice(
+    over: Over, t: Translator, /, *, who: str, scope_arg: str, zone: tzinfo
+) -> FormattedText:
+    """The owner's one notice of `over`, in the owner's words `t`. `who`: the person's or
+    task's name (plain text), "" for triggers and the month; `scope_arg`: what /budget takes
+    (person 123, task 5, …)."""
+    used = t.gettext("{spent} of {limit}", spent=spent_text(over, t), limit=over.limit.describe(t))
     notice = RichText().text("💸 ")
     if over.scope.startswith("person:"):
-        notice.plain(who).text(f" reached their daily budget: {used} today. I don't answer ")
-        notice.text("them until tomorrow.")
+        t.rich(
+            notice,
+            "{who} reached their daily budget: {used} today. I don't answer them until tomorrow.",
+            who=who,
+            used=used,
+        )
     elif over.scope.startswith("task:"):
-        notice.text(f"Task #{over.scope.removeprefix('task:')} ").plain(who)
-        notice.text(f" reached its daily budget: {used} today. It does not run until tomorrow")
-        notice.text(", and messages from the person it talks with are not passed on.")
+        t.rich(
+            notice,
+            "Task #{id} {who} reached its daily budget: {used} today. It does not run until "
+            "tomorrow, and messages from the person it talks with are not passed on.",
+            id=over.scope.removeprefix("task:"),
+            who=who,
+            used=used,
+        )
     elif over.scope == "triggers":
-        notice.text("Schedules, the heartbeat and watched channels reached their daily budget: ")
-        notice.text(f"{used} today. They don't run until tomorrow.")
+        notice.text(
+            t.gettext(
+                "Schedules, the heartbeat and watched channels reached their daily budget: "
+                "{used} today. They don't run until tomorrow.",
+                used=used,
+            )
+        )
     else:
-        notice.text(f"This month's cap is reached: {used}. Until {_date(over.until, zone)} only ")
-        notice.text("your own messages are answered.")
-    return notice.text(f"\n/budget {scope_arg} {raised(over.limit)} raises it.").build()
+        notice.text(
+            t.gettext(
+                "This month's cap is reached: {used}. Until {date} only your own messages are "
+                "answered.",
+                used=used,
+                date=_date(over.until, zone),
+            )
+        )
+    return notice.text(
+        "\n"
+        + t.gettext(
+            "/budget {scope} {amount} raises it.", scope=scope_arg, amount=raised(over.limit)
+        )
+    ).build()
 
 
-def person_note(*, monthly: bool) -> str:
-    """What someone other than the owner is told, once, when their turns stop."""
+def person_note(t: Translator, /, *, monthly: bool) -> str:
+    """What someone other than the owner is told, once, in their words, when their turns
+    stop."""
     if monthly:
-        return "I can't take on any more right now, sorry. Please write again later."
-    return (
+        return t.gettext("I can't take on any more right now, sorry. Please write again later.")
+    return t.gettext(
         "I've done as much as I can for you today, so I'll stop here. Please write again tomorrow."
     )
 
 
-def owner_own_note(over: Over, *, zone: tzinfo) -> str:
+def owner_own_note(over: Over, t: Translator, /, *, zone: tzinfo) -> str:
     """The owner's own message, not answered: their own cap is reached."""
-    used = f"{spent_text(over)} of {over.limit.describe()}"
-    return (
-        f"Not answered: your own daily budget is spent ({used} today). /budget owner "
-        f"{raised(over.limit)} raises it; it starts again {_date(over.until, zone)}."
+    used = t.gettext("{spent} of {limit}", spent=spent_text(over, t), limit=over.limit.describe(t))
+    return t.gettext(
+        "Not answered: your own daily budget is spent ({used} today). /budget owner {amount} "
+        "raises it; it starts again {date}.",
+        used=used,
+        amount=raised(over.limit),
+        date=_date(over.until, zone),
     )
 
 
 def _date(moment: datetime, zone: tzinfo) -> str:
+    # ISO-like and without month names, so it reads the same in every language.
     local = moment.astimezone(zone)
-    return f"{local:%a} {local.day} {local:%b}"
+    return f"{local:%Y-%m-%d}"

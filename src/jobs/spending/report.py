@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Final, Literal
 
 from jobs.clock import Clock
+from jobs.i18n.translator import Translator, english, gettext_noop
 from jobs.richtext import RichText
 from jobs.spend_terms import money
 from jobs.spending.budgets import Periods
@@ -104,68 +105,82 @@ class UsageReport:
     def zone(self) -> tzinfo:
         return self._zone
 
-    async def notice(self, span: Span, /, *, lead: str = "") -> RichText:
-        """/usage: each payer's cost, turns and models over `span`, then the tokens (after
-        `lead`; more may be added)."""
+    async def notice(
+        self, span: Span, /, t: Translator | None = None, *, lead: str = ""
+    ) -> RichText:
+        """/usage, in `t`'s words: each payer's cost, turns and models over `span`, then the
+        tokens (after `lead`; more may be added)."""
+        t = t or english()
         since = self.start_of(span)
         payers = await self.payers(since)
-        out = RichText().text(lead).text(f"{_title(span, since)}: ", bold=True)
+        out = RichText().text(lead).text(f"{_title(span, since, t)}: ", bold=True)
         if not payers:
-            return out.text("nothing spent.")
+            return out.text(t.gettext("nothing spent."))
         summed = total(payers)
-        out.text(f"{money(summed.cost_usd)}, {_turns(summed.turns)}\n")
+        out.text(f"{money(summed.cost_usd)}, {_turns(summed.turns, t)}\n")
         for payer in payers[:SHOWN]:
             out.text("• ")
-            await self._name(out, payer, plain=True)
+            await self._name(out, payer, t, plain=True)
             models = f" — {', '.join(sorted(payer.models))}" if payer.models else ""
-            out.text(f": {money(payer.totals.cost_usd)}, {_turns(payer.totals.turns)}{models}\n")
+            turns = _turns(payer.totals.turns, t)
+            out.text(f": {money(payer.totals.cost_usd)}, {turns}{models}\n")
         if len(payers) > SHOWN:
             rest = total(payers[SHOWN:])
-            out.text(f"• {len(payers) - SHOWN} more: {money(rest.cost_usd)}\n")
-        return out.text(tokens_line(summed))
+            out.text(
+                t.gettext("• {n} more: {cost}", n=len(payers) - SHOWN, cost=money(rest.cost_usd))
+                + "\n"
+            )
+        return out.text(tokens_line(summed, t))
 
     async def text(self, span: Span, /) -> str:
-        """The same for the owner's session (its usage tool): no names, ids only."""
+        """The same for the owner's session (its usage tool): no names, ids only; English,
+        for the model."""
+        t = english()
         since = self.start_of(span)
         payers = await self.payers(since)
         if not payers:
-            return f"{_title(span, since)}: nothing spent."
+            return f"{_title(span, since, t)}: nothing spent."  # i18n: skip
         summed = total(payers)
-        lines = [f"{_title(span, since)}: {money(summed.cost_usd)}, {_turns(summed.turns)}"]
+        lines = [f"{_title(span, since, t)}: {money(summed.cost_usd)}, {_turns(summed.turns, t)}"]
         for payer in payers[:SHOWN]:
-            label = await self._name(RichText(), payer, plain=False)
-            lines.append(f"- {label}: {money(payer.totals.cost_usd)}, {_turns(payer.totals.turns)}")
-        lines.append(tokens_line(summed))
+            label = await self._name(RichText(), payer, t, plain=False)
+            turns = _turns(payer.totals.turns, t)
+            lines.append(f"- {label}: {money(payer.totals.cost_usd)}, {turns}")
+        lines.append(tokens_line(summed, t))
         return "\n".join(lines)
 
-    async def week_line(self) -> str:
-        """One line: the last seven days' cost by kind, against the seven before."""
+    async def week_line(self, t: Translator | None = None) -> str:
+        """One line, in `t`'s words: the last seven days' cost by kind, against the seven
+        before."""
+        t = t or english()
         since = self.start_of("week")
         payers = await self.payers(since)
         before = total(await self.payers(since - timedelta(days=7), since))
-        kinds = {"owner": "you", "person": "people", "task": "tasks", "trigger": "triggers"}
         parts = []
-        for kind, word in kinds.items():
+        for kind, word in _KINDS.items():
             cost = sum(p.totals.cost_usd for p in payers if p.kind == kind)
             if cost:
-                parts.append(f"{word} {money(cost)}")
+                parts.append(f"{t.later(word)} {money(cost)}")
         split = f" ({', '.join(parts)})" if parts else ""
-        return (
-            f"This week (since {_day(since)}): {money(total(payers).cost_usd)}{split}; "
-            f"the week before: {money(before.cost_usd)}."
+        return t.gettext(
+            "This week (since {day}): {cost}{split}; the week before: {before}.",
+            day=_day(since),
+            cost=money(total(payers).cost_usd),
+            split=split,
+            before=money(before.cost_usd),
         )
 
-    async def _name(self, out: RichText, payer: Payer, *, plain: bool) -> str:
+    async def _name(self, out: RichText, payer: Payer, t: Translator, *, plain: bool) -> str:
         """Adds who `payer` is to `out` (their name plain when `plain`), and returns it as the
         owner's session may read it (no names, no @usernames, no titles: ids)."""
         kind, _, ident = payer.payer.partition(":")
         said = payer.payer
         if kind == "owner":
-            said = "you"
+            said = t.gettext("you")
             out.text(said)
         elif kind == "person" and ident.isdigit():
             # The session reads the id alone: a name or @username is the person's own words.
-            said = f"person {ident}"
+            said = t.gettext("person {id}", id=ident)
             if plain:
                 person = await self._people.get(int(ident))
                 handle = f" (@{person.username})" if person and person.username else ""
@@ -175,7 +190,7 @@ class UsageReport:
                 out.text(said)
         elif kind == "task" and ident.isdigit():
             task = await self._tasks.get(int(ident))
-            said = f"task #{ident}"
+            said = t.gettext("task #{id}", id=ident)
             out.text(said)
             if plain and task is not None:
                 out.text(" «").plain(task.title).text("»")
@@ -188,27 +203,50 @@ class UsageReport:
         return said
 
 
-def tokens_line(summed: UsageTotals, /) -> str:
+def tokens_line(summed: UsageTotals, /, t: Translator | None = None) -> str:
     """Where the input tokens went: cache reads (a tenth of the price) against writes."""
+    t = t or english()
     sent = summed.input_tokens + summed.cache_read_tokens + summed.cache_write_tokens
-    share = f" ({summed.cache_read_tokens / sent:.0%} of the input from the cache)" if sent else ""
-    return (
-        f"Tokens: {summed.cache_read_tokens:,} cache read, {summed.cache_write_tokens:,} cache "
-        f"write, {summed.input_tokens:,} uncached input, {summed.output_tokens:,} output{share}."
+    share = (
+        t.gettext(
+            " ({share} of the input from the cache)",
+            share=format(summed.cache_read_tokens / sent, ".0%"),
+        )
+        if sent
+        else ""
+    )
+    return t.gettext(
+        "Tokens: {read} cache read, {write} cache write, {input} uncached input, {output} "
+        "output{share}.",
+        read=f"{summed.cache_read_tokens:,}",
+        write=f"{summed.cache_write_tokens:,}",
+        input=f"{summed.input_tokens:,}",
+        output=f"{summed.output_tokens:,}",
+        share=share,
     )
 
 
-def _title(span: Span, since: datetime) -> str:
+_KINDS: Final = {
+    "owner": gettext_noop("you"),
+    "person": gettext_noop("people"),
+    "task": gettext_noop("tasks"),
+    "trigger": gettext_noop("triggers"),
+}
+
+
+def _title(span: Span, since: datetime, t: Translator) -> str:
     if span == "today":
-        return f"Today (since 00:00 {since.tzname() or ''})".replace(" )", ")")
+        zone = since.tzname() or ""
+        return t.gettext("Today (since 00:00 {zone})", zone=zone).replace(" )", ")")
     if span == "month":
-        return f"This month (since {_day(since)})"
-    return f"The last 7 days (since {_day(since)})"
+        return t.gettext("This month (since {day})", day=_day(since))
+    return t.gettext("The last 7 days (since {day})", day=_day(since))
 
 
 def _day(moment: datetime) -> str:
-    return f"{moment.day} {moment:%b}"
+    # Numbers only: a month's name would be English in every language.
+    return f"{moment:%Y-%m-%d}"
 
 
-def _turns(n: int) -> str:
-    return f"{n} turn{'s' * (n != 1)}"
+def _turns(n: int, t: Translator) -> str:
+    return t.ngettext("{n} turn", "{n} turns", n)

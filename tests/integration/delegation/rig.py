@@ -208,7 +208,6 @@ async def _spending(db: Database, limits: Mapping[str, Limit | None]) -> Spendin
         owner_chat=OWNER_CHAT,
         people=PeopleRepo(db),
         tasks=TaskRepo(db),
-        zone=UTC,
     )
 
 

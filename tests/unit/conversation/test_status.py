@@ -117,11 +117,12 @@ async def test_usage_by_payer_today_and_this_month(db: Database, clock: Clock) -
     assert "This month: $0.97." in text
     assert "Rate limits" not in text
     month = await run(usage_command(report=report(db, clock), limits=None), words=("month",))
-    assert month.startswith("This month (since 1 Nov): $0.97, 5 turns")
+    assert month.startswith("This month (since 2026-11-01): $0.97, 5 turns")
     week = await run(usage_command(report=report(db, clock), limits=None), words=("week",))
     assert week.startswith(
-        "This week (since 21 Nov): $0.97 (you $0.62, people $0.25, tasks $0.06, triggers $0.03);"
-        " the week before: $0.00.\n\nThe last 7 days (since 21 Nov): $0.97, 5 turns"
+        "This week (since 2026-11-21): $0.97 (you $0.62, people $0.25, tasks $0.06, "
+        "triggers $0.03); the week before: $0.00.\n\n"
+        "The last 7 days (since 2026-11-21): $0.97, 5 turns"
     )
     bad = await run(usage_command(report=report(db, clock), limits=None), words=("year",))
     assert bad == "Usage: /usage, /usage week or /usage month."
@@ -148,7 +149,7 @@ async def test_the_owners_session_reads_ids_never_what_others_chose(
     for theirs in ("ignore_rules", "SYSTEM", "Obey", "Book a table"):
         assert theirs not in said
     line = await report(db, clock).week_line()
-    assert line.startswith("This week (since 21 Nov): $1.25 (people $0.50, tasks $0.25, ")
+    assert line.startswith("This week (since 2026-11-21): $1.25 (people $0.50, tasks $0.25, ")
 
 
 async def test_usage_with_nothing_yet_and_with_rate_limits(db: Database, clock: Clock) -> None:

@@ -54,15 +54,7 @@ NOT_FOR_PEOPLE = {
     "proxy.py": "a setting's error (shown before settings are read)",
     "healthcheck.py": "`jobs health`: one line for Docker's HEALTHCHECK and service managers",
 }
-NOT_YET: dict[str, str] = dict.fromkeys(
-    (
-        "spending",
-        "spend_terms.py",
-        "conversation/spend_commands.py",
-        "conversation/pause_control.py",
-    ),
-    "issue 17's budgets, /budget, /model, /pause and /resume: landed after i18n, English only",
-)
+NOT_YET: dict[str, str] = {}
 """Modules whose messages are still English only (each one is a bug to fix)."""
 
 

@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from jobs.errors import TurnRefused
+from jobs.i18n.catalogs import Catalogs
+from jobs.i18n.translator import Translator, english
 from jobs.sessions.charges import Charge
 from jobs.spend_terms import Limit
 from jobs.spending import BudgetBook, Budgets, PauseSwitch, Periods, Spending
@@ -41,7 +43,14 @@ def clock() -> FakeClock:
     return FakeClock(datetime(2026, 11, 27, 10, 0, tzinfo=UTC))  # 11:00 in Berlin
 
 
-async def gate(db: Database, clock: FakeClock, *, paused: bool = False) -> Spending:
+async def gate(
+    db: Database, clock: FakeClock, *, paused: bool = False, owner: str = "en"
+) -> Spending:
+    words = Catalogs.shipped().translator(owner)
+
+    async def owner_words() -> Translator:
+        return words
+
     book = BudgetBook(defaults=DEFAULTS, repo=BudgetRepo(db))
     await book.load()
     switch = PauseSwitch(repo=ControlRepo(db))
@@ -55,7 +64,7 @@ async def gate(db: Database, clock: FakeClock, *, paused: bool = False) -> Spend
         owner_chat=OWNER_CHAT,
         people=PeopleRepo(db),
         tasks=TaskRepo(db),
-        zone=BERLIN,
+        owner_words=owner_words,
     )
 
 
@@ -107,10 +116,10 @@ async def test_a_person_stops_at_their_budget_and_the_owner_hears_once(
         "until tomorrow.\n/budget person 7 $1.00 raises it."
     )
     # The writer hears once per period, and nothing about amounts.
-    note = await spending.writer_note(7, first, owner=False)
+    note = await spending.writer_note(7, first, english(), owner=False)
     assert note.startswith("I've done as much as I can for you today")
     assert "$" not in note
-    assert await spending.writer_note(7, first, owner=False) == ""
+    assert await spending.writer_note(7, first, english(), owner=False) == ""
     # The next day (in Berlin) the budget is new.
     clock.set(datetime(2026, 11, 27, 23, 1, tzinfo=UTC))
     await spending.admit(Charge.person(7))
@@ -122,9 +131,9 @@ async def test_the_owners_own_budget_and_raising_a_limit(db: Database, clock: Fa
     await spending.admit(Charge.owner())  # no owner budget by default
     await spending.budgets.book.set("owner", Limit(4.0, "usd"))
     stopped = await refused(spending, Charge.owner())
-    assert await spending.writer_note(1000, stopped, owner=True) == (
+    assert await spending.writer_note(1000, stopped, english(), owner=True) == (
         "Not answered: your own daily budget is spent ($5.00 of $4.00 today). /budget owner "
-        "$8.00 raises it; it starts again Sat 28 Nov."
+        "$8.00 raises it; it starts again 2026-11-28."
     )
     assert await owner_notices(db) == []  # told in the reply to their own message instead
     await spending.budgets.book.set("person:7", Limit(1.0, "usd"))
@@ -135,6 +144,34 @@ async def test_the_owners_own_budget_and_raising_a_limit(db: Database, clock: Fa
     await spend(db, "person:7", 1.5)
     await refused(spending, Charge.person(7))
     assert len(await owner_notices(db)) == 2  # once per limit
+
+
+async def test_notices_speak_the_owners_and_the_writers_language(
+    db: Database, clock: FakeClock
+) -> None:
+    """The owner's notice in the owner's language with the name plain and the /budget command
+    as typed; the writer's note in theirs; the owner's own refusal in the owner's."""
+    await PeopleRepo(db).upsert_seen(7, username="ann", display_name="*Ann*", is_contact=False)
+    spending = await gate(db, clock, owner="ru")
+    await spend(db, "person:7", 0.55)
+    first = await refused(spending, Charge.person(7))
+    [notice] = await owner_notices(db)
+    assert notice == (
+        "💸 *Ann* (@ann) исчерпал(а) дневной бюджет: $0.55 из $0.50 сегодня. До завтра я ему "
+        "(ей) не отвечаю.\n/budget person 7 $1.00 поднимет его."
+    )
+    russian = Catalogs.shipped().translator("ru")
+    assert await spending.writer_note(7, first, russian, owner=False) == (
+        "На сегодня я сделал для вас всё, что мог, поэтому остановлюсь. Пожалуйста, напишите "
+        "завтра."
+    )
+    await spending.budgets.book.set("owner", Limit(20_000, "tokens"))
+    await spend(db, "owner", tokens=25_000)
+    stopped = await refused(spending, Charge.owner())
+    assert await spending.writer_note(1000, stopped, russian, owner=True) == (
+        "Без ответа: ваш собственный дневной бюджет исчерпан (25k токенов из 20k токенов "
+        "сегодня). /budget owner 40k tokens поднимет его; он начнётся заново 2026-11-28."
+    )
 
 
 async def test_tasks_triggers_in_tokens_and_the_month(db: Database, clock: FakeClock) -> None:
@@ -158,10 +195,10 @@ async def test_tasks_triggers_in_tokens_and_the_month(db: Database, clock: FakeC
         "10k tokens of 10k tokens today."
     )
     assert notices[2] == (
-        "💸 This month's cap is reached: $3.50 of $3.00. Until Tue 1 Dec only your own "
+        "💸 This month's cap is reached: $3.50 of $3.00. Until 2026-12-01 only your own "
         "messages are answered.\n/budget month $6.00 raises it."
     )
-    note = await spending.writer_note(9, month, owner=False)
+    note = await spending.writer_note(9, month, english(), owner=False)
     assert note == "I can't take on any more right now, sorry. Please write again later."
 
 
@@ -186,7 +223,9 @@ async def test_pause_holds_all_but_the_owner_and_survives_a_reload(
     for charge in (Charge.person(7), Charge.task(1), Charge.trigger("heartbeat")):
         held = await refused(spending, charge)
         assert held.paused
-        assert await spending.writer_note(7, held, owner=False) == ""  # held, not refused
+        assert (
+            await spending.writer_note(7, held, english(), owner=False) == ""
+        )  # held, not refused
     await spending.admit(Charge.owner())
     reloaded = await gate(db, clock)  # a restart: the switch is read from the database
     await reloaded.pause.load()
