@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,7 +83,8 @@ async def test_usage_after_two_turns(jobs: Jobs) -> None:
     assert today.startswith("Today (since 00:00 UTC): $") and "\n• you: $" in today
     assert ", 2 turns — opus" in today  # the model that ran
     # The second turn read from the cache what the first one wrote.
-    assert "cache read" in today and "cache write" in today and "0 cache read" not in today
+    read = re.search(r"Tokens: ([\d,]+) cache read, ([\d,]+) cache write", today)
+    assert read is not None and read.group(1) != "0" and read.group(2) != "0", today
     assert month.startswith("This month: $") and month.endswith("/usage week, /usage month: more.")
     week = await owner_says(jobs, "/usage week")
     assert week.startswith("This week (since ") and "(you $" in week
