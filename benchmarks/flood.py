@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import random
 import statistics
 import sys
@@ -33,10 +32,10 @@ sys.path[:0] = [str(ROOT), str(ROOT / "src")]
 from telethon.tl import functions  # noqa: E402
 
 from jobs.storage import Database  # noqa: E402
-from tests.chaos.conftest import OWNER_ID, Rig, wait_until  # noqa: E402
+from tests.chaos.conftest import OWNER_ID, Rig, run_env, wait_until  # noqa: E402
 from tests.fakes.anthropic import Call, FakeAnthropic, Turn, text  # noqa: E402
 from tests.fakes.loopback import MTProtoLoopback  # noqa: E402
-from tests.fakes.telegram import API_HASH, API_ID, FakeTelegram  # noqa: E402
+from tests.fakes.telegram import FakeTelegram  # noqa: E402
 
 FIRST_STRANGER = 7000
 
@@ -129,18 +128,13 @@ async def measure(args: argparse.Namespace, tmp: Path) -> None:
     model = FakeAnthropic(default=answer).start()
     clock = OwnerClock(tg)
     async with MTProtoLoopback(tg) as loopback:
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "CLAUDE"))},
-            **model.env(home=tmp / "claude-home", IS_SANDBOX="1", CLAUDE_CODE_MAX_RETRIES="0"),
-            "TG_API_ID": str(API_ID),
-            "TG_API_HASH": API_HASH,
-            "TG_USER_ID": str(OWNER_ID),
-            "TG_SESSION": loopback.session_string(),
-            "DATA_DIR": str(tmp / "data"),
-            "WORKSPACE_DIR": str(tmp / "workspace"),
-            "EXTERNAL_USERS": "all" if args.policy == "all" else "approved",
-            "PYTHONUNBUFFERED": "1",
-        }
+        env = run_env(
+            tmp,
+            loopback,
+            model,
+            model_env={"CLAUDE_CODE_MAX_RETRIES": "0"},
+            EXTERNAL_USERS="all" if args.policy == "all" else "approved",
+        )
         rig = Rig(tmp, tg, loopback, model, env)
         try:
             jobs = await rig.start_jobs()

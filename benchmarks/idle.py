@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import sys
 import tempfile
 import time
@@ -27,10 +26,10 @@ sys.path[:0] = [str(ROOT), str(ROOT / "src")]
 
 from telethon.tl import functions  # noqa: E402
 
-from tests.chaos.conftest import OWNER_ID, Rig, group_members, wait_until  # noqa: E402
+from tests.chaos.conftest import OWNER_ID, Rig, group_members, run_env, wait_until  # noqa: E402
 from tests.fakes.anthropic import FakeAnthropic, text  # noqa: E402
 from tests.fakes.loopback import MTProtoLoopback  # noqa: E402
-from tests.fakes.telegram import API_HASH, API_ID, FakeTelegram  # noqa: E402
+from tests.fakes.telegram import FakeTelegram  # noqa: E402
 
 
 def rss_mb(pid: int) -> float:
@@ -61,22 +60,17 @@ async def measure(strangers: int, idle: float, tmp: Path) -> None:
     tg = FakeTelegram(me_id=OWNER_ID)
     model = FakeAnthropic(default=text("Noted.")).start()
     async with MTProtoLoopback(tg) as loopback:
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "CLAUDE"))},
-            **model.env(home=tmp / "claude-home", IS_SANDBOX="1", CLAUDE_CODE_MAX_RETRIES="0"),
-            "TG_API_ID": str(API_ID),
-            "TG_API_HASH": API_HASH,
-            "TG_USER_ID": str(OWNER_ID),
-            "TG_SESSION": loopback.session_string(),
-            "DATA_DIR": str(tmp / "data"),
-            "WORKSPACE_DIR": str(tmp / "workspace"),
-            "EXTERNAL_USERS": "all",
-            "MAX_LIVE_SESSIONS": "8",
-            "PYTHONUNBUFFERED": "1",
+        env = run_env(
+            tmp,
+            loopback,
+            model,
+            model_env={"CLAUDE_CODE_MAX_RETRIES": "0"},
+            EXTERNAL_USERS="all",
+            MAX_LIVE_SESSIONS="8",
             # Every import the process makes is logged: those made during the turns are
             # what grew it (the reason numpy and openai are imported lazily).
-            "PYTHONPROFILEIMPORTTIME": "1",
-        }
+            PYTHONPROFILEIMPORTTIME="1",
+        )
         rig = Rig(tmp, tg, loopback, model, env)
         try:
             jobs = await rig.start_jobs()

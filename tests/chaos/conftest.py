@@ -210,27 +210,45 @@ class Rig:
             assert not leftovers, f"processes left behind by jobs {child.pid}: {leftovers}"
 
 
+def run_env(
+    tmp: Path,
+    loopback: MTProtoLoopback,
+    model: FakeAnthropic,
+    *,
+    model_env: dict[str, str] | None = None,
+    **settings: str,
+) -> dict[str, str]:
+    """The environment of a `jobs run` child on `loopback` and `model`: this process's, less
+    its own Anthropic/Claude settings, with the fake account's login and folders under `tmp`.
+    `model_env`: more for the CLI (FakeAnthropic.env); `settings`: more of Jobs' settings."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "CLAUDE"))},
+        **model.env(home=tmp / "claude-home", IS_SANDBOX="1", **(model_env or {})),
+        "TG_API_ID": str(API_ID),
+        "TG_API_HASH": API_HASH,
+        "TG_USER_ID": str(OWNER_ID),
+        "TG_SESSION": loopback.session_string(),
+        "DATA_DIR": str(tmp / "data"),
+        "WORKSPACE_DIR": str(tmp / "workspace"),
+        "PYTHONUNBUFFERED": "1",
+        **settings,
+    }
+
+
 @pytest.fixture
 async def rig(tmp_path: Path, tg: FakeTelegram, fake_model: FakeAnthropic) -> AsyncIterator[Rig]:
     async with MTProtoLoopback(tg) as loopback:
-        env = {
-            **os.environ,  # less ANTHROPIC_* / CLAUDE* (the autouse clean_environ fixture)
-            **fake_model.env(
-                home=tmp_path / "claude-home",
-                IS_SANDBOX="1",
-                ENABLE_TOOL_SEARCH="false",
-                CLAUDE_CODE_MAX_RETRIES="1",
-                API_TIMEOUT_MS="30000",  # a hang() holds the turn for as long as a test needs
-            ),
-            "TG_API_ID": str(API_ID),
-            "TG_API_HASH": API_HASH,
-            "TG_USER_ID": str(OWNER_ID),
-            "TG_SESSION": loopback.session_string(),
-            "DATA_DIR": str(tmp_path / "data"),
-            "WORKSPACE_DIR": str(tmp_path / "workspace"),
-            "QUERY_TIMEOUT_SECONDS": "60",
-            "PYTHONUNBUFFERED": "1",
-        }
+        env = run_env(
+            tmp_path,
+            loopback,
+            fake_model,
+            model_env={
+                "ENABLE_TOOL_SEARCH": "false",
+                "CLAUDE_CODE_MAX_RETRIES": "1",
+                "API_TIMEOUT_MS": "30000",  # a hang() holds the turn for as long as a test needs
+            },
+            QUERY_TIMEOUT_SECONDS="60",
+        )
         running = Rig(tmp_path, tg, loopback, fake_model, env)
         try:
             yield running
