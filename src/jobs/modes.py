@@ -10,7 +10,6 @@ from collections.abc import Callable, Mapping
 from telethon import TelegramClient
 
 from jobs.app import build, effective_policy, serve
-from jobs.chat import ChatPrompt
 from jobs.clock import Clock, utc_now
 from jobs.config import Settings
 from jobs.errors import JobsError
@@ -234,6 +233,8 @@ async def run_terminal(
                     "(Not answered before you left, so not redone: {quote})", quote=_quote(text)
                 )
             )
+        from jobs.chat import ChatPrompt  # prompt_toolkit (≈ 7 MB): `jobs run` never needs it
+
         prompt = ChatPrompt(
             owner_id=owner_id,
             chat_id=TERMINAL_CHAT_ID,

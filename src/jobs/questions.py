@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Protocol, TextIO
-
-from prompt_toolkit import PromptSession
+from typing import TYPE_CHECKING, Protocol, TextIO
 
 from jobs.errors import Cancelled
 from jobs.i18n.translator import Translator, english
+
+if TYPE_CHECKING:
+    from prompt_toolkit import PromptSession
 
 Check = Callable[[str], str | None]
 """An answer's problem, said so the person can fix it; None when the answer is fine."""
@@ -47,7 +48,7 @@ class TerminalQuestions:
     def __init__(self, *, words: Translator | None = None, out: TextIO = sys.stdout) -> None:
         self.words = words or english()
         self._out = out
-        self._session: PromptSession[str] = PromptSession()
+        self._session: PromptSession[str] | None = None
 
     @staticmethod
     def available() -> bool:
@@ -57,7 +58,7 @@ class TerminalQuestions:
     async def ask(self, question: str, *, check: Check | None = None, secret: bool = False) -> str:
         while True:
             try:
-                answer = (await self._session.prompt_async(question, is_password=secret)).strip()
+                answer = (await self._prompt().prompt_async(question, is_password=secret)).strip()
             except KeyboardInterrupt:
                 raise Cancelled("stopped at a question (Ctrl-C)") from None
             except EOFError:
@@ -69,3 +70,12 @@ class TerminalQuestions:
 
     def tell(self, text: str) -> None:
         print(text, file=self._out, flush=True)
+
+    def _prompt(self) -> PromptSession[str]:
+        # prompt_toolkit (≈ 7 MB) loads when a question is asked: `jobs run` on a terminal
+        # that is already set up asks nothing and never needs it.
+        if self._session is None:
+            from prompt_toolkit import PromptSession
+
+            self._session = PromptSession()
+        return self._session

@@ -1,6 +1,8 @@
 """Heavy optional libraries stay out of the Jobs process until something needs them: openai
-(≈ 40 MB) loads with the first voice note or embedding, numpy (≈ 16 MB) with the first vector
-(issue 15: an idle Jobs ≤ 120 MB RSS)."""
+(≈ 40 MB) loads with the first voice note or embedding, numpy (≈ 16 MB) with the first vector,
+prompt_toolkit (≈ 7 MB) with the first question or `jobs chat`, httpx (≈ 4 MB with rich) with
+the first browser check, fastText with the first message from someone else (issue 15: an idle
+Jobs ≤ 120 MB RSS)."""
 
 import subprocess
 import sys
@@ -8,8 +10,11 @@ from pathlib import Path
 
 STARTING = """
 import sys
-import jobs.app, jobs.cli, jobs.modes
-print(",".join(m for m in ("openai", "numpy") if m in sys.modules))
+import jobs.app, jobs.cli, jobs.modes, jobs.questions, jobs.setup
+from jobs.questions import TerminalQuestions
+TerminalQuestions()  # `jobs run` on a terminal makes one, and asks nothing once set up
+heavy = ("openai", "numpy", "prompt_toolkit", "httpx", "fasttext")
+print(",".join(m for m in heavy if m in sys.modules))
 """
 
 REMEMBERING = """
@@ -43,7 +48,7 @@ def probe(script: str, *args: str) -> str:
     ).stdout.strip()
 
 
-def test_starting_jobs_imports_neither_openai_nor_numpy() -> None:
+def test_starting_jobs_imports_none_of_the_heavy_optional_libraries() -> None:
     assert probe(STARTING) == ""
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from jobs.config import ExternalUsers
 from jobs.sessions.charges import Charge
 from jobs.sessions.keys import OWNER_KEY, SessionKey
-from jobs.sessions.roles import EXTERNAL, OWNER, RoleSpec
+from jobs.sessions.roles import EXTERNAL, OWNER, TASK, RoleSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,26 +44,29 @@ class Sender:
     """Set for a message written in a group."""
 
 
-@dataclass(frozen=True, slots=True)
-class OwnerRoute:
-    """The owner: their own session, never rate-limited."""
+class _SessionRoute:
+    """What every route to a session turn answers. The defaults are a person's in a session of
+    their own; each route overrides only what differs for it."""
+
+    __slots__ = ()
 
     @property
     def key(self) -> SessionKey:
-        return OWNER_KEY
+        """The session the turn runs in."""
+        raise NotImplementedError
 
     @property
     def own_key(self) -> SessionKey:
         """The session the writer's commands (/stop, /clear) act on."""
-        return OWNER_KEY
+        return self.key
 
     @property
     def role(self) -> RoleSpec:
-        return OWNER
+        return EXTERNAL
 
     @property
     def is_owner(self) -> bool:
-        return True
+        return self.key.is_owner
 
     @property
     def speaks(self) -> bool:
@@ -73,12 +76,25 @@ class OwnerRoute:
 
     @property
     def charge(self) -> Charge:
-        """Who the turn's spend counts against (the budgets and /pause ask)."""
-        return Charge.owner()
+        """Who the turn's spend counts against (the budgets and /pause ask): the session's."""
+        return Charge.of_key(self.key)
 
 
 @dataclass(frozen=True, slots=True)
-class PersonRoute:
+class OwnerRoute(_SessionRoute):
+    """The owner: their own session, never rate-limited."""
+
+    @property
+    def key(self) -> SessionKey:
+        return OWNER_KEY
+
+    @property
+    def role(self) -> RoleSpec:
+        return OWNER
+
+
+@dataclass(frozen=True, slots=True)
+class PersonRoute(_SessionRoute):
     """Someone else allowed to talk: a session of their own with the three task tools. With
     `drafts`, the answer is kept as a draft in their chat for the owner, never sent (and
     they see no sign of Jobs at work)."""
@@ -91,30 +107,15 @@ class PersonRoute:
         return SessionKey.person(self.person_id)
 
     @property
-    def own_key(self) -> SessionKey:
-        return self.key
-
-    @property
-    def role(self) -> RoleSpec:
-        return EXTERNAL
-
-    @property
-    def is_owner(self) -> bool:
-        return False
-
-    @property
     def speaks(self) -> bool:
         return not self.drafts
 
-    @property
-    def charge(self) -> Charge:
-        return Charge.person(self.person_id)
-
 
 @dataclass(frozen=True, slots=True)
-class TaskRoute:
-    """The person a conversation task talks with: their words go to that task's session, and
-    what it says goes to the owner. Their commands act on their own session, never the task's."""
+class TaskRoute(_SessionRoute):
+    """The person a conversation task talks with: their words go to that task's session (its
+    spend is the task's), and what it says goes to the owner. Their commands act on their own
+    session, never the task's."""
 
     task_id: int
     person_id: int
@@ -128,24 +129,16 @@ class TaskRoute:
         return SessionKey.person(self.person_id)
 
     @property
-    def is_owner(self) -> bool:
-        return False
-
-    @property
-    def speaks(self) -> bool:
-        return True
-
-    @property
-    def charge(self) -> Charge:
-        """The task's: what its counterpart makes it do is the task's spend."""
-        return Charge.task(self.task_id)
+    def role(self) -> RoleSpec:
+        return TASK
 
 
 @dataclass(frozen=True, slots=True)
-class GroupRoute:
+class GroupRoute(_SessionRoute):
     """Someone who addressed Jobs in a group the owner enabled (an account of Jobs' own): a
     session of their own for that group with the three task tools — the owner's too, since
-    the answer goes to everyone in the group — answered in the group, as a reply."""
+    the answer goes to everyone in the group — answered in the group, as a reply. What they
+    make it spend is their own, as any other person's."""
 
     chat_id: int
     person_id: int
@@ -155,24 +148,7 @@ class GroupRoute:
         return SessionKey.group(self.chat_id, self.person_id)
 
     @property
-    def own_key(self) -> SessionKey:
-        return self.key
-
-    @property
-    def role(self) -> RoleSpec:
-        return EXTERNAL
-
-    @property
-    def is_owner(self) -> bool:
-        return False
-
-    @property
-    def speaks(self) -> bool:
-        return True
-
-    @property
     def charge(self) -> Charge:
-        """The writer's own: a group member spends what any other person may."""
         return Charge.person(self.person_id)
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import httpx
 
 from jobs.errors import BrowserDown
 from jobs.extensions.browser import BrowserConfig, start_command
+
+if TYPE_CHECKING:
+    import httpx
 
 
 async def cdp_version(config: BrowserConfig, *, seconds: float = 3.0) -> str:
@@ -17,6 +20,8 @@ async def cdp_version(config: BrowserConfig, *, seconds: float = 3.0) -> str:
     saying plainly what is wrong when it does not answer as Chromium."""
     url = config.cdp_url
     version_url = url.rstrip("/") + "/json/version"
+    import httpx  # here: with no browser configured, Jobs never loads it (≈ 4 MB with rich)
+
     try:
         async with httpx.AsyncClient(timeout=seconds, trust_env=False) as client:
             reply = await client.get(version_url, headers=config.auth_headers())

@@ -8,7 +8,6 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Final
 
-import httpx
 
 from jobs.extensions.browser import BrowserConfig
 from jobs.extensions.browser_health import cdp_health
@@ -21,6 +20,8 @@ DEFAULT_NOVNC_PORT: Final = 6080
 async def novnc_info(config: BrowserConfig, *, seconds: float = 3.0) -> tuple[int, str] | None:
     """The noVNC port and password, as the CDP proxy reports them; None if it does not."""
     url = config.cdp_url.rstrip("/") + NOVNC_INFO_PATH
+    import httpx  # here: only when the owner asks for the viewer
+
     try:
         async with httpx.AsyncClient(timeout=seconds, trust_env=False) as client:
             reply = await client.get(url, headers=config.auth_headers())
