@@ -7,7 +7,6 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-
 from jobs.errors import BrowserDown
 from jobs.extensions.browser import BrowserConfig, start_command
 

@@ -8,7 +8,6 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Final
 
-
 from jobs.extensions.browser import BrowserConfig
 from jobs.extensions.browser_health import cdp_health
 
