@@ -4,19 +4,25 @@ then how soon a slowly written reply shows its first words.
 (a) the whole pipeline, in this process: FakeTelegram (in-process sender seam) → Telethon →
     inbound → inbox (SQLite) → dispatcher → owner session (real SDK + Claude Code CLI against
     the scripted model) → outbox → Telethon → the SendMessageRequest reaching the fake.
-(b) a bare ClaudeSDKClient with the owner session's options: query → ResultMessage.
+(b) a bare ClaudeSDKClient with the owner session's role (its prompt, permission mode and
+    built-in tools), nothing else: query → ResultMessage.
+(c) a bare ClaudeSDKClient with the owner session's exact options, as Jobs built them (its MCP
+    tools, skills plugin, memory and hooks too): what Claude Code itself spends on the session
+    Jobs asks for, apart from Jobs' own path (a/c).
 
-Both are warm (one turn first) and run alternately, N turns each, against the same fake model.
-Prints median / p90 latencies, their ratio, the per-message overhead, and the RSS of this
+All are warm (one turn first) and run in turn, N turns each, against the same fake model.
+Prints median / p90 latencies, the ratios, the per-message overhead, and the RSS of this
 process and of each live CLI. No assertions: figures only. --rtt-ms delays every answer of the
-fake Telegram (half each way), to show what Jobs waits for on a real network.
+fake Telegram (half each way), to show what Jobs waits for on a real network; --settle-ms
+pauses before each turn, as messages come after a pause in life (a machine that idled runs
+every path colder: both take longer, Jobs' more).
 
-(c) streaming: the time from the model's first text delta to the first words visible at
+(d) streaming: the time from the model's first text delta to the first words visible at
     Telegram (the first live draft reaching the fake), with the scripted model writing slowly
     (--rate tokens/s, --tokens per reply: 40 and 800 are about 20 s), against the time to the
     finished reply — when the first words appeared before replies streamed.
 
-    .venv/bin/python benchmarks/pipeline.py [--turns 30] [--rtt-ms 0]
+    .venv/bin/python benchmarks/pipeline.py [--turns 30] [--rtt-ms 0] [--settle-ms 0]
                                             [--replies 3] [--tokens 800] [--rate 40]
 """
 
@@ -39,7 +45,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "src")]
 
-from claude_agent_sdk import ClaudeSDKClient, McpServerConfig, ResultMessage  # noqa: E402
+from claude_agent_sdk import (  # noqa: E402
+    ClaudeAgentOptions,
+    ClaudeSDKClient,
+    McpServerConfig,
+    ResultMessage,
+)
 from telethon.tl import functions, types  # noqa: E402
 
 from jobs.config import Settings, load_settings  # noqa: E402
@@ -166,18 +177,21 @@ class Bare:
         stamps: Stamps,
         servers: Mapping[str, McpServerConfig] | None = None,
         mcp_tools: Iterable[str] = (),
+        options: ClaudeAgentOptions | None = None,
     ) -> None:
+        """`options`: exactly these (c); else the owner role's with `servers` only (b)."""
         cwd = settings.workspace_dir.resolve()
         cwd.mkdir(parents=True, exist_ok=True)
-        options = build_options(
-            OWNER,
-            cwd=cwd,
-            resume=None,
-            servers=servers or {},
-            mcp_tools=mcp_tools,
-            env=cli_env(settings, extra=env),
-            hooks=None,
-        )
+        if options is None:
+            options = build_options(
+                OWNER,
+                cwd=cwd,
+                resume=None,
+                servers=servers or {},
+                mcp_tools=mcp_tools,
+                env=cli_env(settings, extra=env),
+                hooks=None,
+            )
         self.client = ClaudeSDKClient(options)
         self.stamps = stamps
 
@@ -232,7 +246,31 @@ def summary(name: str, samples: list[Sample]) -> tuple[float, float]:
     return med, high
 
 
-async def measure(turns: int, rtt: float, tmp: Path) -> None:
+class OwnerOptions:
+    """The options Jobs gives the owner's session, seen as its ClaudeSDKClient is made (an
+    observer on the class for this run only: Jobs is not changed)."""
+
+    def __init__(self, workspace: Path) -> None:
+        self.workspace = workspace.resolve()
+        self.seen: ClaudeAgentOptions | None = None
+        self._init = ClaudeSDKClient.__init__
+
+    def __enter__(self) -> OwnerOptions:
+        original, watch = self._init, self
+
+        def init(client: ClaudeSDKClient, options: Any = None, **kw: Any) -> None:
+            if options is not None and Path(options.cwd or "") == watch.workspace:
+                watch.seen = watch.seen or options
+            original(client, options, **kw)
+
+        ClaudeSDKClient.__init__ = init  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        ClaudeSDKClient.__init__ = self._init  # type: ignore[method-assign]
+
+
+async def measure(turns: int, rtt: float, settle: float, tmp: Path) -> None:
     stamps = Stamps()
     model = FakeAnthropic(default=stamps.model_script()).start()
     env = model.env(
@@ -245,32 +283,50 @@ async def measure(turns: int, rtt: float, tmp: Path) -> None:
     settings = settings_in(tmp)
     jobs = Pipeline(settings, env, stamps, rtt=rtt)
     bare = Bare(settings_in(tmp / "bare"), env, stamps)
+    same: Bare | None = None
     try:
-        await jobs.start()
-        await bare.client.connect()
-        await jobs.turn("warm-a")  # first turns start the CLIs: not measured
+        with OwnerOptions(settings.workspace_dir) as owner:
+            await jobs.start()
+            await jobs.turn("warm-a")  # first turns start the CLIs: not measured
+        assert owner.seen is not None, "the owner's session was never made"
+        same = Bare(settings_in(tmp / "same"), env, stamps, options=owner.seen)
+        for client in (bare, same):
+            await client.client.connect()
         await bare.turn("warm-b")
+        await same.turn("warm-c")
         a: list[Sample] = []
         b: list[Sample] = []
-        for i in range(turns):  # alternate, so drift hits both alike
-            a.append(await jobs.turn(f"a{i}"))
-            b.append(await bare.turn(f"b{i}"))
-        report(a, b, turns, rtt)
+        c: list[Sample] = []
+        for i in range(turns):  # in turn, so drift hits all alike
+            for runner, tag, samples in ((jobs, "a", a), (bare, "b", b), (same, "c", c)):
+                await asyncio.sleep(settle)
+                samples.append(await runner.turn(f"{tag}{i}"))
+        report(a, b, c, turns, rtt, settle)
     finally:
-        await bare.client.disconnect()
+        for client in (bare, same):
+            if client is not None:
+                await client.client.disconnect()
         await jobs.stop()
         model.stop()
 
 
-def report(a: list[Sample], b: list[Sample], turns: int, rtt: float) -> None:
+def report(
+    a: list[Sample], b: list[Sample], c: list[Sample], turns: int, rtt: float, settle: float
+) -> None:
     print(
-        f"\nwarm turns: {turns} each, alternating; the scripted model answers at once; "
-        f"Telegram round trip {rtt * 1000:.0f} ms\n"
+        f"\nwarm turns: {turns} each, in turn; the scripted model answers at once; "
+        f"Telegram round trip {rtt * 1000:.0f} ms; {settle * 1000:.0f} ms pause before each\n"
     )
     med_a, p90_a = summary("(a) Jobs, Telegram→reply", a)
     med_b, p90_b = summary("(b) bare SDK query→result", b)
+    med_c, _ = summary("(c) bare SDK, Jobs' options", c)
     print(f"\nratio median a/b: {med_a / med_b:.3f}   ratio p90 a/b: {p90_a / p90_b:.3f}")
-    print(f"per-message overhead (median a - median b): {med_a - med_b:.1f} ms\n")
+    print(f"per-message overhead (median a - median b): {med_a - med_b:.1f} ms")
+    print(
+        f"of which Jobs' own path a/c {med_a / med_c:.3f} ({med_a - med_c:.1f} ms), "
+        f"Claude Code on the session Jobs asks for c/b {med_c / med_b:.3f} "
+        f"({med_c - med_b:.1f} ms)\n"
+    )
     print(f"RSS of this process (Jobs + in-process fakes): {rss_kb(os.getpid())} kB")
     for pid, name, rss in cli_processes():
         print(f"RSS of child {pid} ({name}): {rss} kB")
@@ -398,14 +454,17 @@ def main() -> None:
     parser.add_argument(
         "--rtt-ms", type=float, default=0.0, help="delay every fake Telegram answer this long"
     )
-    parser.add_argument("--replies", type=int, default=3, help="(c): slowly written replies")
-    parser.add_argument("--tokens", type=int, default=800, help="(c): tokens per reply")
-    parser.add_argument("--rate", type=float, default=40.0, help="(c): tokens per second")
+    parser.add_argument(
+        "--settle-ms", type=float, default=0.0, help="pause this long before each turn"
+    )
+    parser.add_argument("--replies", type=int, default=3, help="(d): slowly written replies")
+    parser.add_argument("--tokens", type=int, default=800, help="(d): tokens per reply")
+    parser.add_argument("--rate", type=float, default=40.0, help="(d): tokens per second")
     args = parser.parse_args()
     for name in inherited_claude_vars():  # the SDK passes os.environ to the CLI
         del os.environ[name]
     with tempfile.TemporaryDirectory(prefix="jobs-bench-") as tmp:
-        asyncio.run(measure(args.turns, args.rtt_ms / 1000, Path(tmp)))
+        asyncio.run(measure(args.turns, args.rtt_ms / 1000, args.settle_ms / 1000, Path(tmp)))
     if args.replies:
         with tempfile.TemporaryDirectory(prefix="jobs-streaming-") as tmp:
             asyncio.run(measure_streaming(args.replies, args.tokens, args.rate, Path(tmp)))

@@ -384,6 +384,14 @@ async def test_typing_and_acknowledge(tg: FakeTelegram, edge: Edge) -> None:
     assert reaction.reaction == [types.ReactionEmoji(emoticon="👀")]
 
 
+async def test_no_typing_in_saved_messages(tg: FakeTelegram, edge: Edge) -> None:
+    """Telegram shows nobody typing in Saved Messages: the request would be a round trip for
+    nothing, at the start of every turn of the owner's there (the reply streams instead)."""
+    await edge.channel.typing(ME)
+    await edge.channel.typing(ANN)
+    assert [r.peer.user_id for r in tg.of(functions.messages.SetTypingRequest)] == [ANN]
+
+
 async def test_typing_and_acknowledge_never_raise(tg: FakeTelegram, edge: Edge) -> None:
     tg.fail(functions.messages.SetTypingRequest, "FLOOD_WAIT_100", code=420)
     await edge.channel.typing(ANN)

@@ -24,12 +24,15 @@ from jobs.richtext import FormattedText, visible
 from jobs.sessions.port import Sessions
 from jobs.storage.busy import retry_busy
 from jobs.storage.inbox import InboxItem, InboxRepo, InboxState
-from jobs.storage.outbox import OutboxRepo
+from jobs.storage.outbox import OutboxItem, OutboxRepo
 
 RecordExchange = Callable[[str, str, str, datetime], Awaitable[object]]
 """`record(session_key, prompt, reply, at)`: called after an owner turn was answered."""
 GuardMarkup = Callable[[str], FormattedText]
 """Markdown → text and entities with nothing another person could have put there."""
+AFTER_THE_REPLY: Final = 0.5
+"""How long a turn's own writes (the memory's log, its records) wait for its reply to be on
+its way: they would compete with its send, which the person is waiting for."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +90,7 @@ class Answers:
         followed: Sequence[InboxItem] = (),
         *,
         form: Form = PLAIN,
-    ) -> None:
+    ) -> list[OutboxItem]:
         """Reply to `item` (nothing when `body` is empty) and give it, and the follow-ups that
         shared its turn, their final `state`; `form`: how the reply goes out. The reply
         quotes `item` only when messages came in after the last one it answers: then the
@@ -112,7 +115,7 @@ class Answers:
             edit_of=edit_of,
             as_draft=form.as_draft,
         )
-        await self.store([reply] if reply.text.strip() else [], item, state, followed)
+        return await self.store([reply] if reply.text.strip() else [], item, state, followed)
 
     async def turn_done(
         self,
@@ -129,15 +132,13 @@ class Answers:
         if isinstance(route, TaskRoute) and self._task_turns is not None:
             if outcome.state is InboxState.ANSWERED:
                 report = await self._task_turns.report(route.task_id, outcome.text)
-                await self.store(report, item, outcome.state, outcome.followed)
+                sent = await self.store(report, item, outcome.state, outcome.followed)
             else:
-                await self.finish(item, outcome.text, outcome.state, outcome.followed)
+                sent = await self.finish(item, outcome.text, outcome.state, outcome.followed)
         else:
-            await self._reply(item, route, outcome, random_id, edit_of)
+            sent = await self._reply(item, route, outcome, random_id, edit_of)
+        await self._outbox.handled(sent, within=AFTER_THE_REPLY)
         if self._record is not None and route.is_owner and outcome.state is InboxState.ANSWERED:
-            # One step back first: the outbox sender, just woken, claims the reply before the
-            # memory log's file and index work starts competing with its send.
-            await asyncio.sleep(0)
             asked, said = memorable(item, outcome)
             await self._record(str(route.key), asked, said, item.received_at)
         await self._sessions.flush()  # the turn's usage and summary, held until now
@@ -158,10 +159,11 @@ class Answers:
         item: InboxItem,
         state: InboxState,
         followed: Sequence[InboxItem] = (),
-    ) -> None:
-        """The messages and the rows' final state in one transaction. Another program's lock
-        only delays it: a busy BEGIN IMMEDIATE wrote nothing, so trying again is safe."""
-        await retry_busy(
+    ) -> list[OutboxItem]:
+        """The messages and the rows' final state in one transaction; returns the rows. Another
+        program's lock only delays it: a busy BEGIN IMMEDIATE wrote nothing, so trying again
+        is safe."""
+        return await retry_busy(
             lambda: self._outbox.enqueue(
                 messages,
                 inbox_id=item.id,
@@ -178,7 +180,7 @@ class Answers:
         outcome: Outcome,
         random_id: int,
         edit_of: int | None,
-    ) -> None:
+    ) -> list[OutboxItem]:
         """To the owner from a session that read someone else's text: their markup is not
         rendered and no link preview is made (Telegram's servers would fetch a URL they
         chose); from the owner's own untainted session: Markdown and previews as usual."""
@@ -192,8 +194,7 @@ class Answers:
                 edit_of=edit_of,
                 as_draft=draft,
             )
-            await self.finish(item, outcome.text, outcome.state, outcome.followed, form=form)
-            return
+            return await self.finish(item, outcome.text, outcome.state, outcome.followed, form=form)
         guarded = self._guard(outcome.text)
         form = Form(random_id=random_id, edit_of=edit_of, as_draft=draft)
-        await self.finish(item, guarded, outcome.state, outcome.followed, form=form)
+        return await self.finish(item, guarded, outcome.state, outcome.followed, form=form)

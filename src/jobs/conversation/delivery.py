@@ -52,6 +52,10 @@ class OutboxSender:
         While another program holds the database's lock, sending pauses and starts again when
         it is free (rows it left `sending` are requeued: the same random_id makes it safe).
         """
+        with self._outbox.serving():
+            await self._serve()
+
+    async def _serve(self) -> None:
         busy = BusyWait(what="Sending the outbox")  # i18n: skip (the log's)
         requeue = True
         while True:

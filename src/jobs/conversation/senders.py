@@ -3,7 +3,7 @@ task talking with them, the owner's rules (drafts, a handover), or the group the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from jobs.conversation.routes import GroupChat, Sender
@@ -35,14 +35,21 @@ class Senders:
     reply_modes: ReplyModeRepo | None = None
     handovers: HandoverCheck | None = None
     groups: GroupCheck | None = None
+    _owner_seen: set[int] = field(default_factory=set, repr=False, compare=False)
+    """Holds the owner's id once their sighting is recorded in this run."""
 
     async def of(self, item: InboxItem, /) -> Sender:
+        if item.sender_id == self.owner_id and item.group is None and self._owner_seen:
+            # Routing needs nothing stored about the owner: their turn starts without a write.
+            return Sender(self.owner_id, "allowed", is_contact=False)
         person = await self.people.upsert_seen(
             item.sender_id,
             username=item.sender_username,
             display_name=item.sender_name,
             is_contact=item.sender_is_contact,
         )
+        if item.sender_id == self.owner_id:
+            self._owner_seen.add(self.owner_id)
         return await (self._in_group(item, person) if item.group else self._private(person))
 
     async def handed_over(self, person_id: int, /) -> bool:

@@ -170,6 +170,8 @@ class InboxRepo:
     async def add_many(self, messages: Sequence[InboundMessage], /) -> list[InboxItem | None]:
         """`add` for several messages in one transaction (a group commit): for each, its row,
         or None for a duplicate."""
+        if len(messages) == 1:  # one INSERT is a transaction of its own: no BEGIN, no COMMIT
+            return [await self.add(messages[0])]
         async with self._db.transaction():
             return [await self.add(msg) for msg in messages]
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import sqlite3
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -16,6 +18,8 @@ from jobs.storage.database import Database, from_iso, from_iso_or_none, to_iso
 from jobs.storage.inbox import InboxRepo, InboxState
 
 _MAX_RANDOM_ID = 2**63 - 1
+_RECENTLY_HANDLED = 1024
+"""Rows whose handling `OutboxRepo.handled` can still see (a waiter looks right away)."""
 
 
 class OutboxState(StrEnum):
@@ -143,6 +147,9 @@ class OutboxRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._inbox = InboxRepo(db)
+        self._handled: deque[int] = deque(maxlen=_RECENTLY_HANDLED)
+        self._progress = asyncio.Event()
+        self._senders = 0
 
     @property
     def written(self) -> asyncio.Event:
@@ -176,6 +183,40 @@ class OutboxRepo:
         if items:
             self.written.set()
         return items
+
+    @contextlib.contextmanager
+    def serving(self) -> Iterator[None]:
+        """Held by the sender while it runs: `handled` waits only for a sender that runs."""
+        self._senders += 1
+        try:
+            yield
+        finally:
+            self._senders -= 1
+            self._pulse()  # nobody waits for a sender that stopped
+
+    async def handled(self, items: Sequence[OutboxItem], /, *, within: float) -> bool:
+        """Until the sender has handled each of `items` (sent it, or given it up, or set it to
+        wait for later), at most `within` seconds; True when it has (or no sender runs). For
+        work that need not compete with a reply on its way out: the person waits for the
+        reply, not for it. The sender and the waiter must share this repo (the app's one)."""
+        unsent = (OutboxState.PENDING, OutboxState.SENDING)
+        ids = {item.id for item in items if item.state in unsent}
+        try:
+            async with asyncio.timeout(within):
+                while self._senders and not ids.issubset(self._handled):
+                    await self._progress.wait()
+        except TimeoutError:
+            return False
+        return ids.issubset(self._handled)
+
+    def _note_handled(self, item_id: int) -> None:
+        self._handled.append(item_id)
+        self._pulse()
+
+    def _pulse(self) -> None:
+        """Wake everyone waiting in `handled` now; later waiters wait on a new event."""
+        progress, self._progress = self._progress, asyncio.Event()
+        progress.set()
 
     async def _insert(
         self, messages: Sequence[OutboundMessage], inbox_id: int | None
@@ -243,6 +284,7 @@ class OutboxRepo:
                 (sent_msg_id, now, item_id),
             )
             if row is None:
+                self._note_handled(item_id)
                 return False
             for msg_id in all_msg_ids or ([sent_msg_id] if sent_msg_id else []):
                 # A streamed reply's message was recorded as a preview first: now it is this row's.
@@ -252,6 +294,7 @@ class OutboxRepo:
                     " DO UPDATE SET outbox_id = excluded.outbox_id",
                     (row["chat_id"], msg_id, item_id, now),
                 )
+        self._note_handled(item_id)
         return True
 
     # -- previews: a reply streamed into a message of its own ---------------------------------
@@ -338,6 +381,7 @@ class OutboxRepo:
             " WHERE id = ? AND state IN ('pending', 'sending')",
             (to_iso(not_before), error, item_id),
         )
+        self._note_handled(item_id)
         return result.rowcount == 1
 
     async def mark_failed(self, item_id: int, error: str) -> bool:
@@ -346,6 +390,7 @@ class OutboxRepo:
             " WHERE id = ? AND state IN ('pending', 'sending')",
             (error, item_id),
         )
+        self._note_handled(item_id)
         return result.rowcount == 1
 
     async def requeue_interrupted(self) -> int:

@@ -153,6 +153,8 @@ class TelegramChannel:
         return self._me_id
 
     async def typing(self, chat_id: int, /) -> None:
+        if chat_id == await self._self_id():
+            return  # Saved Messages: Telegram shows nobody typing there (the reply streams)
         try:
             peer = await self._client.get_input_entity(chat_id)
             action = types.SendMessageTypingAction()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from jobs.i18n.catalogs import Catalogs
@@ -152,3 +154,40 @@ async def test_the_model_is_told_the_language_only_when_it_is_not_english(db: Da
     await s.heard(ANNA, "Guten Tag, wann können wir reden?")
     note = await s.model_note(ANNA)
     assert note is not None and "language: de" in note and "are in en" in note
+
+
+async def test_languages_are_remembered_and_a_change_is_read_at_once(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+):
+    """Each turn asks for its writer's language (the prompt's note, the notices' words): it is
+    read from the database once, and every change made through the repo is seen at once."""
+    repo = LanguageRepo(db)
+    reads: list[str] = []
+    fetch_one = db.fetch_one
+
+    async def counted(sql: str, params: object = ()) -> object:
+        reads.append(sql)
+        return await fetch_one(sql, params)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(db, "fetch_one", counted)
+    assert await repo.get(ANNA) is None
+    assert await repo.get(ANNA) is None
+    assert len(reads) == 1  # "not known" is remembered too
+    await repo.detected(ANNA, "ru")
+    assert (await repo.get(ANNA)).code == "ru"  # type: ignore[union-attr]
+    await repo.choose(ANNA, "de")
+    assert (await repo.get(ANNA)).code == "de"  # type: ignore[union-attr]
+    await repo.detected(ANNA, "fr")  # the owner's choice stands
+    assert (await repo.get(ANNA)).code == "de"  # type: ignore[union-attr]
+    await repo.choose(ANNA, None)
+    assert await repo.get(ANNA) is None
+    assert len(reads) == 5
+
+
+async def test_a_read_that_crossed_a_write_is_not_remembered(db: Database):
+    repo = LanguageRepo(db)
+    reading = asyncio.create_task(repo.get(ANNA))
+    await asyncio.sleep(0)  # its SELECT goes to the database before the write
+    await repo.detected(ANNA, "ru")
+    assert await reading is None
+    assert (await repo.get(ANNA)).code == "ru"  # type: ignore[union-attr]

@@ -262,3 +262,44 @@ async def test_sent_trust_says_whose_words_a_sent_message_is(db: Database) -> No
     assert own.trusted and not quoting.trusted
     assert [await outbox.sent_trust(1, m) for m in (10, 11, 12, 13)] == [True, False, False, None]
     assert await outbox.sent_trust(2, 10) is None  # another chat's message 10
+
+
+async def test_handled_waits_for_a_running_sender_to_settle_the_rows(db: Database) -> None:
+    """A turn's own writes wait until its reply is on its way (conversation.answer), but only
+    for a sender that runs, and never for long."""
+    outbox = OutboxRepo(db)
+    [first, second] = await outbox.enqueue([_out(1, "a"), _out(1, "b")])
+    # No sender runs (jobs chat before its loop, a unit test): nothing to wait for.
+    assert not await outbox.handled([first], within=5)
+
+    with outbox.serving():
+        waiting = asyncio.create_task(outbox.handled([first, second], within=5))
+        await asyncio.sleep(0.01)
+        await outbox.mark_sent(first.id, 100)
+        await asyncio.sleep(0.01)
+        assert not waiting.done()  # one of its rows is still unsent
+        await outbox.retry_later(second.id, START + timedelta(seconds=30), "FLOOD_WAIT_30")
+        assert await asyncio.wait_for(waiting, 1)
+        # Handled before anyone asked: seen at once.
+        assert await asyncio.wait_for(outbox.handled([first], within=5), 1)
+        [third] = await outbox.enqueue([_out(2, "c")])
+        assert not await outbox.handled([third], within=0.05)  # nobody sent it: gives up
+
+    # A sender that stops wakes whoever waits for it.
+    [fourth] = await outbox.enqueue([_out(3, "d")])
+    with outbox.serving():
+        waiting = asyncio.create_task(outbox.handled([fourth], within=5))
+        await asyncio.sleep(0.01)
+    assert not await asyncio.wait_for(waiting, 1)
+
+
+async def test_handled_does_not_wait_for_rows_settled_before(db: Database) -> None:
+    """A retried reply's rows may be sent already (stored before a restart)."""
+    outbox = OutboxRepo(db)
+    [row] = await outbox.enqueue([_out(1, "a")])
+    await outbox.mark_sent(row.id, 7)
+    restarted = OutboxRepo(db)
+    with restarted.serving():
+        sent = await restarted.get(row.id)
+        assert sent is not None and sent.state is OutboxState.SENT
+        assert await asyncio.wait_for(restarted.handled([sent], within=5), 1)
