@@ -7,7 +7,6 @@ exchange goes to the memory's log.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from jobs.config import ExternalUsers
 from jobs.conversation.routes import OwnerRoute, PersonRoute, route
 from jobs.conversation.senders import Senders
-from jobs.config import ExternalUsers
 from jobs.messages import InboundMessage
 from jobs.storage import Database, InboxRepo
 from jobs.storage.inbox import InboxItem
