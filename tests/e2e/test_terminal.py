@@ -10,6 +10,7 @@ import pytest
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
+from jobs import chat as chat_module
 from jobs import modes
 from jobs.chat import ChatPrompt
 from jobs.messages import OutboundMessage
@@ -49,8 +50,11 @@ async def test_jobs_chat_talks_to_the_same_owner_session_and_leaves_telegram_alo
 
     jobs.model.push(text("You are **Ada**."))
     with create_pipe_input() as keyboard:
+        # jobs chat loads its prompt (prompt_toolkit) when it starts: patched where it comes from.
         monkeypatch.setattr(
-            modes, "ChatPrompt", functools.partial(ChatPrompt, input=keyboard, output=DummyOutput())
+            chat_module,
+            "ChatPrompt",
+            functools.partial(ChatPrompt, input=keyboard, output=DummyOutput()),
         )
         monkeypatch.setattr(modes, "TerminalChannel", terminal_channel)
         chat = asyncio.create_task(run_terminal(jobs.settings, extra_env=jobs.env))
