@@ -15,8 +15,10 @@ from typing import Any
 from jobs import features
 from jobs.clock import Clock, utc_now
 from jobs.config import ExternalUsers, Settings
-from jobs.conversation.answer import Answers
+from jobs.conversation.answer import Answers, RecordExchange
+from jobs.conversation.approvals import ApprovalBroker
 from jobs.conversation.builtin_commands import builtin_commands
+from jobs.conversation.commands import CommandTable
 from jobs.conversation.delivery import OutboxSender
 from jobs.conversation.dispatcher import Dispatcher
 from jobs.conversation.groups import EnabledGroups
@@ -31,10 +33,11 @@ from jobs.conversation.status import RateLimitBoard
 from jobs.conversation.turn import TurnHooks, Turns
 from jobs.conversation.worker import ChatServices
 from jobs.delegation import TaskSessions
+from jobs.extensions.active import Extensions
 from jobs.extensions.secret_store import FILE_NAME as SECRETS_FILE
 from jobs.extensions.secret_store import SecretStore
 from jobs.extensions.skill_plugins import SkillPlugins
-from jobs.features import Core, TelegramParts
+from jobs.features import Core, SpendingParts, TelegramParts
 from jobs.health import Health
 from jobs.home import tighten
 from jobs.i18n.catalogs import Catalogs
@@ -151,41 +154,10 @@ async def build(
     `known`: the secret values masked wherever text leaves Jobs (the settings' ones when not
     given); the owner's stored secrets join it, and so does the log filter set up at start.
     """
-    # 0700 folders and 0600 files, an older install's looser modes tightened (jobs.home).
-    tighten(settings.data_dir, settings.workspace_dir)
-    known = known if known is not None else KnownSecrets(settings.secret_values())
-    for redactor in installed_redactors():
-        redactor.also(known)
-    secrets = SecretStore(path=settings.data_dir / SECRETS_FILE, known=known)
-    db = await Database.open(settings.db_path, clock=clock)
-    repos = Repos.on(db, secrets=known)
-    speakers = Speakers(
-        catalogs=Catalogs.shipped(),
-        repo=repos.languages,
-        detector=FastTextDetector(),
-        owner_id=owner_id,
-        owner_default=settings.owner_language,
+    core = await _core(
+        settings, channel=channel, owner_id=owner_id, clock=clock, only_chat=only_chat, known=known
     )
-    sender = OutboxSender(
-        outbox=repos.outbox,
-        channel=channel,
-        clock=clock,
-        only_chat=only_chat,
-        owner_chat=owner_id if only_chat is None else None,
-        people=repos.people,
-        words=speakers.owner,
-    )
-    core = Core(
-        settings=settings,
-        db=db,
-        repos=repos,
-        tools=ToolServers(),
-        sender=sender,
-        owner_chat=only_chat if only_chat is not None else owner_id,
-        clock=clock,
-        secrets=secrets,
-        speakers=speakers,
-    )
+    repos = core.repos
     features.external_tasks(core)
     memory = await features.memory(core)
     browser = await features.browser(core)
@@ -195,24 +167,14 @@ async def build(
     limits = RateLimitBoard(clock=clock)  # what Claude Code last said about rate limits
     extensions = features.extensions(core)
     spent = await features.spending(core)
-    sessions = SessionManager(
-        config=SessionSettings.from_settings(settings, extra_env=extra_env),
-        sessions=repos.sessions,
-        usage=repos.usage,
-        audit=repos.audit,
-        tools=core.tools,
-        read_only_tools=features.READ_ONLY_TOOLS,
+    sessions = _sessions(
+        core,
+        extra_env,
         extensions=extensions,
-        context=MemoryContext(files=memory.files),
-        approver=approvals,
-        on_rate_limit=limits.note,
-        outside=features.outside_input(core, extensions),
-        skills=SkillPlugins(
-            workspace=settings.workspace_dir, root=settings.data_dir / "skill-plugins"
-        ),
-        clock=clock,
-        gate=spent.gate,
-        models=spent.models,
+        memory=memory,
+        approvals=approvals,
+        limits=limits,
+        spent=spent,
     )
     delegation = features.delegation(core, sessions, telegram.people if telegram else None)
     outages = Outages(
@@ -222,23 +184,7 @@ async def build(
         outbox=repos.outbox,
         words_for=core.speakers.words_for,
     )
-    executor = TriggerExecutor(
-        sessions=sessions,
-        outbox=repos.outbox,
-        owner_chat=core.owner_chat,
-        clock=clock,
-        zone=settings.zone,
-        model_down=outages.is_down,
-        task_turn=delegation.trigger_turn,
-        held=repos.held_events,
-        words=core.speakers.owner,
-    )
-    triggers = features.triggers(
-        core,
-        executor,
-        chats=telegram.chats if telegram else None,
-        on_heartbeat_tasks=delegation.resume_due,
-    )
+    executor, triggers = _triggers(core, sessions, outages, delegation, telegram)
     restart = Restart()
     commands = builtin_commands(
         sessions=sessions, people=repos.people, approvals=approvals, grants=grants
@@ -253,10 +199,14 @@ async def build(
     groups = await features.groups(core, telegram, triggers.channels)
     history = await features.history(core, telegram)
     intake = features.secret_intake(core, commands, telegram, owner_id)
-    turns = Turns(
+    dispatcher = _dispatcher(
+        core,
+        channel,
+        owner_id,
         sessions=sessions,
-        channel=channel,
-        uploads_dir=core.uploads,
+        commands=commands,
+        outages=outages,
+        delegation=delegation,
         hooks=TurnHooks(
             attachments=attachments,
             task_turns=delegation,
@@ -264,41 +214,11 @@ async def build(
             group_context=telegram.group_context if telegram else None,
             language_note=core.speakers.model_note,
         ),
-        previews=repos.outbox,
-        words_for=core.speakers.words_for,
-    )
-    answers = Answers(
-        inbox=repos.inbox,
-        outbox=repos.outbox,
-        sessions=sessions,
-        task_turns=delegation,
         record=memory.record_exchange,
-        guard_markup=render_guarded,
-        words_for=core.speakers.words_for,
-    )
-    dispatcher = Dispatcher(
-        services=ChatServices(
-            inbox=repos.inbox,
-            outbox=repos.outbox,
-            people=repos.people,
-            commands=commands,
-            turns=turns,
-            answers=answers,
-            outages=outages,
-            limiter=RateLimiter(clock=clock),
-            owner_id=owner_id,
-            # Other people's turns leave one live session free: the owner never waits for room.
-            slots=asyncio.Semaphore(max(1, settings.max_live_sessions - 1)),
-            tasks=repos.tasks,
-            reply_command=approvals.command_for_reply,
-            handovers=handovers,
-            reply_modes=repos.reply_modes,
-            groups=groups,
-            account=core.account,
-            spending=spent.gate,
-            speakers=core.speakers,
-        ),
-        clock=clock,
+        approvals=approvals,
+        handovers=handovers,
+        groups=groups,
+        spent=spent,
     )
     pause = PauseControl(
         PauseParts(
@@ -328,6 +248,179 @@ async def build(
         groups=groups,
         history=history,
         pause=pause,
+    )
+
+
+async def _core(
+    settings: Settings,
+    *,
+    channel: Channel,
+    owner_id: int,
+    clock: Clock,
+    only_chat: int | None,
+    known: KnownSecrets | None,
+) -> Core:
+    """What every part is built on: the private folders, secrets, the database and its
+    repositories, who speaks what, and the outbox's sender."""
+    # 0700 folders and 0600 files, an older install's looser modes tightened (jobs.home).
+    tighten(settings.data_dir, settings.workspace_dir)
+    known = known if known is not None else KnownSecrets(settings.secret_values())
+    for redactor in installed_redactors():
+        redactor.also(known)
+    secrets = SecretStore(path=settings.data_dir / SECRETS_FILE, known=known)
+    db = await Database.open(settings.db_path, clock=clock)
+    repos = Repos.on(db, secrets=known)
+    speakers = Speakers(
+        catalogs=Catalogs.shipped(),
+        repo=repos.languages,
+        detector=FastTextDetector(),
+        owner_id=owner_id,
+        owner_default=settings.owner_language,
+    )
+    sender = OutboxSender(
+        outbox=repos.outbox,
+        channel=channel,
+        clock=clock,
+        only_chat=only_chat,
+        owner_chat=owner_id if only_chat is None else None,
+        people=repos.people,
+        words=speakers.owner,
+    )
+    return Core(
+        settings=settings,
+        db=db,
+        repos=repos,
+        tools=ToolServers(),
+        sender=sender,
+        owner_chat=only_chat if only_chat is not None else owner_id,
+        clock=clock,
+        secrets=secrets,
+        speakers=speakers,
+    )
+
+
+def _sessions(
+    core: Core,
+    extra_env: Mapping[str, str] | None,
+    *,
+    extensions: Extensions,
+    memory: MemoryStore,
+    approvals: ApprovalBroker,
+    limits: RateLimitBoard,
+    spent: SpendingParts,
+) -> SessionManager:
+    """The Claude Code sessions: each role's tools, the owner's extensions and skills, the
+    memory's context, approvals, budgets and what reads outside text."""
+    settings, repos = core.settings, core.repos
+    return SessionManager(
+        config=SessionSettings.from_settings(settings, extra_env=extra_env),
+        sessions=repos.sessions,
+        usage=repos.usage,
+        audit=repos.audit,
+        tools=core.tools,
+        read_only_tools=features.READ_ONLY_TOOLS,
+        extensions=extensions,
+        context=MemoryContext(files=memory.files),
+        approver=approvals,
+        on_rate_limit=limits.note,
+        outside=features.outside_input(core, extensions),
+        skills=SkillPlugins(
+            workspace=settings.workspace_dir, root=settings.data_dir / "skill-plugins"
+        ),
+        clock=core.clock,
+        gate=spent.gate,
+        models=spent.models,
+    )
+
+
+def _triggers(
+    core: Core,
+    sessions: SessionManager,
+    outages: Outages,
+    delegation: TaskSessions,
+    telegram: TelegramParts | None,
+) -> tuple[TriggerExecutor, TriggerManager]:
+    """Schedules, the heartbeat and watched channels, and what runs their turns."""
+    repos = core.repos
+    executor = TriggerExecutor(
+        sessions=sessions,
+        outbox=repos.outbox,
+        owner_chat=core.owner_chat,
+        clock=core.clock,
+        zone=core.settings.zone,
+        model_down=outages.is_down,
+        task_turn=delegation.trigger_turn,
+        held=repos.held_events,
+        words=core.speakers.owner,
+    )
+    triggers = features.triggers(
+        core,
+        executor,
+        chats=telegram.chats if telegram else None,
+        on_heartbeat_tasks=delegation.resume_due,
+    )
+    return executor, triggers
+
+
+def _dispatcher(  # noqa: PLR0913 - what a chat's turn meets, each named at the call
+    core: Core,
+    channel: Channel,
+    owner_id: int,
+    *,
+    sessions: SessionManager,
+    commands: CommandTable,
+    outages: Outages,
+    delegation: TaskSessions,
+    hooks: TurnHooks,
+    record: RecordExchange,
+    approvals: ApprovalBroker,
+    handovers: Handovers,
+    groups: EnabledGroups,
+    spent: SpendingParts,
+) -> Dispatcher:
+    """The conversation: each chat's worker, its turns through the sessions, and what they
+    answer through the outbox."""
+    repos, settings, clock = core.repos, core.settings, core.clock
+    turns = Turns(
+        sessions=sessions,
+        channel=channel,
+        uploads_dir=core.uploads,
+        hooks=hooks,
+        previews=repos.outbox,
+        words_for=core.speakers.words_for,
+    )
+    answers = Answers(
+        inbox=repos.inbox,
+        outbox=repos.outbox,
+        sessions=sessions,
+        task_turns=delegation,
+        record=record,
+        guard_markup=render_guarded,
+        words_for=core.speakers.words_for,
+    )
+    return Dispatcher(
+        services=ChatServices(
+            inbox=repos.inbox,
+            outbox=repos.outbox,
+            people=repos.people,
+            commands=commands,
+            turns=turns,
+            answers=answers,
+            outages=outages,
+            limiter=RateLimiter(clock=clock),
+            owner_id=owner_id,
+            # Other people's turns leave one live session free: the owner never waits for room.
+            slots=asyncio.Semaphore(max(1, settings.max_live_sessions - 1)),
+            tasks=repos.tasks,
+            reply_command=approvals.command_for_reply,
+            handovers=handovers,
+            reply_modes=repos.reply_modes,
+            groups=groups,
+            account=core.account,
+            spending=spent.gate,
+            speakers=core.speakers,
+        ),
+        clock=clock,
     )
 
 
