@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 
 from telethon import TelegramClient
 
-from jobs.app import build, effective_policy, serve
+from jobs.app import App, build, effective_policy, serve
 from jobs.clock import Clock, utc_now
 from jobs.config import Settings
 from jobs.errors import JobsError
@@ -66,21 +66,7 @@ async def run_telegram(
         companion = _companion(settings, bot, mask)
         channel = TelegramChannel(client=client, sent_log=sent_log, mask=mask, owner_id=owner_id)
         posts = ChannelPosts(client=client)
-        media = TelegramMedia(client=client)
-        api = TelegramApi(
-            client=client, sent_log=sent_log, owner_id=owner_id, media=media, mask=mask
-        )
-        parts = TelegramParts(
-            account=api,
-            media=media,
-            chats=posts,
-            people=TelegramPeople(client=client),
-            cards=companion,
-            eraser=TelegramEraser(client=client),
-            groups=GroupFinder(api=api),
-            group_context=TelegramGroupContext(client=client),
-            history=TelegramHistory(client=client, api=api),
-        )
+        parts = _telegram_parts(client, sent_log, mask, owner_id, posts=posts, companion=companion)
         app = await build(
             settings,
             channel=channel,
@@ -90,45 +76,7 @@ async def run_telegram(
             telegram=parts,
             known=known,
         )
-        # Before connecting, like the inbound handler: catch-up posts must find their subscription.
-        await app.triggers.channels.restore()
-        posts.register(
-            on_post=app.triggers.channels.on_post, watching=app.triggers.channels.watching
-        )
-        # Registered before connecting: catch-up replays missed messages as soon as it connects.
-        inbound = TelegramInbound(
-            client=client,
-            owner_id=owner_id,
-            on_message=app.submit,
-            sent_log=sent_log,
-            sent_trust=app.repos.outbox.sent_trust,
-        )
-        inbound.register()
-        GroupMessages(
-            client=client, owner_id=owner_id, inbound=inbound, enabled=app.groups.watching
-        ).register()
-        # The opted-in chats' new messages, edits and deletions (catch-up's too) → the index.
-        HistoryUpdates(
-            client=client,
-            watching=app.history.watching,
-            on_message=app.history.on_message,
-            on_deleted=lambda ids, chat_id: app.history.on_deleted(ids, chat_id=chat_id),
-        ).register()
-        # The owner writing to someone from their own account: Jobs keeps out of that chat.
-        OwnerWrites(
-            client=client,
-            owner_id=owner_id,
-            sent_log=sent_log,
-            sent_trust=app.repos.outbox.sent_trust,
-            on_write=app.handovers.owner_wrote,
-        ).register()
-        # Known before connecting: catch-up may replay Jobs' own replies in Saved Messages.
-        for msg_id in await app.repos.outbox.recent_sent_ids(owner_id):
-            sent_log.add(owner_id, msg_id)
-        for item in await app.repos.outbox.unconfirmed(owner_id):
-            channel.expect(item.to_message())
-        for shown in await app.repos.outbox.unconfirmed_previews(owner_id):
-            sent_log.expect(owner_id, shown)
+        await _listen(app, client, posts, channel, sent_log, owner_id)
         try:
             account = await connect_authorised(client, settings)
             companion = await _start_companion(companion)
@@ -153,6 +101,81 @@ async def run_telegram(
             if companion is not None:
                 await companion.client.disconnect()
         return app.restart.exit_code
+
+
+def _telegram_parts(
+    client: TelegramClient,
+    sent_log: SentLog,
+    mask: Callable[[str], str],
+    owner_id: int,
+    *,
+    posts: ChannelPosts,
+    companion: CompanionBot | None,
+) -> TelegramParts:
+    """What only Telegram gives the owner's features: the account's API, media, chats,
+    people, approval cards, the eraser, groups and history."""
+    media = TelegramMedia(client=client)
+    api = TelegramApi(client=client, sent_log=sent_log, owner_id=owner_id, media=media, mask=mask)
+    return TelegramParts(
+        account=api,
+        media=media,
+        chats=posts,
+        people=TelegramPeople(client=client),
+        cards=companion,
+        eraser=TelegramEraser(client=client),
+        groups=GroupFinder(api=api),
+        group_context=TelegramGroupContext(client=client),
+        history=TelegramHistory(client=client, api=api),
+    )
+
+
+async def _listen(
+    app: App,
+    client: TelegramClient,
+    posts: ChannelPosts,
+    channel: TelegramChannel,
+    sent_log: SentLog,
+    owner_id: int,
+) -> None:
+    """Every update handler, registered before connecting (catch-up replays what was missed
+    as soon as it connects), and what Jobs sent before, known before the catch-up too."""
+    # Before connecting, like the inbound handler: catch-up posts must find their subscription.
+    await app.triggers.channels.restore()
+    posts.register(on_post=app.triggers.channels.on_post, watching=app.triggers.channels.watching)
+    # Registered before connecting: catch-up replays missed messages as soon as it connects.
+    inbound = TelegramInbound(
+        client=client,
+        owner_id=owner_id,
+        on_message=app.submit,
+        sent_log=sent_log,
+        sent_trust=app.repos.outbox.sent_trust,
+    )
+    inbound.register()
+    GroupMessages(
+        client=client, owner_id=owner_id, inbound=inbound, enabled=app.groups.watching
+    ).register()
+    # The opted-in chats' new messages, edits and deletions (catch-up's too) → the index.
+    HistoryUpdates(
+        client=client,
+        watching=app.history.watching,
+        on_message=app.history.on_message,
+        on_deleted=lambda ids, chat_id: app.history.on_deleted(ids, chat_id=chat_id),
+    ).register()
+    # The owner writing to someone from their own account: Jobs keeps out of that chat.
+    OwnerWrites(
+        client=client,
+        owner_id=owner_id,
+        sent_log=sent_log,
+        sent_trust=app.repos.outbox.sent_trust,
+        on_write=app.handovers.owner_wrote,
+    ).register()
+    # Known before connecting: catch-up may replay Jobs' own replies in Saved Messages.
+    for msg_id in await app.repos.outbox.recent_sent_ids(owner_id):
+        sent_log.add(owner_id, msg_id)
+    for item in await app.repos.outbox.unconfirmed(owner_id):
+        channel.expect(item.to_message())
+    for shown in await app.repos.outbox.unconfirmed_previews(owner_id):
+        sent_log.expect(owner_id, shown)
 
 
 def _companion(
