@@ -4,9 +4,10 @@ each wrote once. Prints the Jobs process's RSS (at start, after the turns, once 
 processes still running 5 s after the last reply and whose they are (the owner's stays warm,
 everyone else's closes), and the same with the process idle for a while. Figures only.
 
-Measured (2 cores, 20 strangers): RSS 109.7 MB at start, 112.8 MB after the turns and idle
-(was 133.9 → 136.6 MB before numpy and openai loaded lazily; 140 MB in the issue); CLIs 5 s
-after the last reply: 1, the owner's (was 4 strangers' for 15 minutes).
+Measured (2 cores, 20 strangers): RSS 109.4 MB at start, 118.5 MB after the turns and idle,
+with the language detector that loads when someone else first writes (133.9 → 136.6 MB before
+numpy and openai loaded lazily; 140 MB in the issue); CLIs 5 s after the last reply: 1, the
+owner's (was 4 strangers' for 15 minutes).
 
     .venv/bin/python benchmarks/idle.py [--strangers 20] [--idle 30]
 """
