@@ -119,6 +119,9 @@ async def test_the_months_cap_stops_all_but_the_owner_with_one_notice_each(
     # The turn's cost is written when the turn ends, a moment after its reply shows: until
     # then a turn could start (what one turn can overshoot a budget by).
     await jobs.settled()
+    await jobs.wait_for(
+        lambda: jobs.query("SELECT 1 FROM usage WHERE payer = 'owner'"), what="the turn's cost"
+    )
     calls = len(jobs.model.calls)
     for n in range(3):
         await writes_and_waits(jobs, ANN, n)

@@ -125,9 +125,9 @@ class Answers:
         random_id: int = 0,
         edit_of: int | None = None,
     ) -> None:
-        """A finished turn: its reply (or a task's report), then the memory's log and the
-        session's held records. Not for an outage: its rows wait. `random_id`: the reply's
-        (its draft's); `edit_of`: the message it was streamed into."""
+        """A finished turn: its reply (or a task's report), then, once the sender has it, the
+        session's held records and the memory's log. Not for an outage: its rows wait.
+        `random_id`: the reply's (its draft's); `edit_of`: the message it was streamed into."""
         if isinstance(route, TaskRoute) and self._task_turns is not None:
             if outcome.state is InboxState.ANSWERED:
                 report = await self._task_turns.report(route.task_id, outcome.text)
@@ -136,11 +136,15 @@ class Answers:
                 sent = await self.finish(item, outcome.text, outcome.state, outcome.followed)
         else:
             sent = await self._reply(item, route, outcome, random_id, edit_of)
-        await self._outbox.handled(sent, within=AFTER_THE_REPLY)
+        # The turn's usage and summary, held until now (budgets read the usage): written once
+        # the sender has claimed the reply, they queue behind its claim, not ahead of it.
+        await self._outbox.claimed(sent, within=AFTER_THE_REPLY)
+        await self._sessions.flush()
         if self._record is not None and route.is_owner and outcome.state is InboxState.ANSWERED:
+            # The log's file and index work (CPU) waits until the reply is out.
+            await self._outbox.handled(sent, within=AFTER_THE_REPLY)
             asked, said = memorable(item, outcome)
             await self._record(str(route.key), asked, said, item.received_at)
-        await self._sessions.flush()  # the turn's usage and summary, held until now
 
     async def withheld(self, item: InboxItem, outcome: Outcome, why: str, /) -> None:
         """A finished turn whose answer must not go out (the owner took the conversation over

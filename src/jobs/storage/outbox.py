@@ -19,7 +19,8 @@ from jobs.storage.inbox import InboxRepo, InboxState
 
 _MAX_RANDOM_ID = 2**63 - 1
 _RECENTLY_HANDLED = 1024
-"""Rows whose handling `OutboxRepo.handled` can still see (a waiter looks right away)."""
+"""Rows whose claim or handling `OutboxRepo.claimed`/`handled` can still see (a waiter looks
+right away)."""
 
 
 class OutboxState(StrEnum):
@@ -147,6 +148,7 @@ class OutboxRepo:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._inbox = InboxRepo(db)
+        self._claimed: deque[int] = deque(maxlen=_RECENTLY_HANDLED)
         self._handled: deque[int] = deque(maxlen=_RECENTLY_HANDLED)
         self._progress = asyncio.Event()
         self._senders = 0
@@ -194,22 +196,32 @@ class OutboxRepo:
             self._senders -= 1
             self._pulse()  # nobody waits for a sender that stopped
 
+    async def claimed(self, items: Sequence[OutboxItem], /, *, within: float) -> bool:
+        """Until the sender has claimed each of `items` (or handled it), at most `within`
+        seconds; True when it has (or no sender runs). Database writes made after it queue
+        behind the claim on the one connection, not ahead of it."""
+        return await self._until(items, self._claimed, within)
+
     async def handled(self, items: Sequence[OutboxItem], /, *, within: float) -> bool:
         """Until the sender has handled each of `items` (sent it, or given it up, or set it to
         wait for later), at most `within` seconds; True when it has (or no sender runs). For
         work that need not compete with a reply on its way out: the person waits for the
         reply, not for it. The sender and the waiter must share this repo (the app's one)."""
+        return await self._until(items, self._handled, within)
+
+    async def _until(self, items: Sequence[OutboxItem], seen: deque[int], within: float) -> bool:
         unsent = (OutboxState.PENDING, OutboxState.SENDING)
         ids = {item.id for item in items if item.state in unsent}
         try:
             async with asyncio.timeout(within):
-                while self._senders and not ids.issubset(self._handled):
+                while self._senders and not ids.issubset(seen):
                     await self._progress.wait()
         except TimeoutError:
             return False
-        return ids.issubset(self._handled)
+        return ids.issubset(seen) or not self._senders
 
     def _note_handled(self, item_id: int) -> None:
+        self._claimed.append(item_id)  # a row set to wait or given up was claimed first
         self._handled.append(item_id)
         self._pulse()
 
@@ -270,7 +282,11 @@ class OutboxRepo:
         """
         due = self._db.now() if now is None else to_iso(now)
         row = await self._db.fetch_one(_CLAIM, {"now": due, "chat": chat_id})
-        return None if row is None else _item(row)
+        if row is None:
+            return None
+        self._claimed.append(int(row["id"]))
+        self._pulse()
+        return _item(row)
 
     async def mark_sent(
         self, item_id: int, sent_msg_id: int, *, all_msg_ids: Sequence[int] = ()

@@ -270,7 +270,7 @@ async def test_handled_waits_for_a_running_sender_to_settle_the_rows(db: Databas
     outbox = OutboxRepo(db)
     [first, second] = await outbox.enqueue([_out(1, "a"), _out(1, "b")])
     # No sender runs (jobs chat before its loop, a unit test): nothing to wait for.
-    assert not await outbox.handled([first], within=5)
+    assert await asyncio.wait_for(outbox.handled([first], within=5), 0.5)
 
     with outbox.serving():
         waiting = asyncio.create_task(outbox.handled([first, second], within=5))
@@ -290,7 +290,8 @@ async def test_handled_waits_for_a_running_sender_to_settle_the_rows(db: Databas
     with outbox.serving():
         waiting = asyncio.create_task(outbox.handled([fourth], within=5))
         await asyncio.sleep(0.01)
-    assert not await asyncio.wait_for(waiting, 1)
+        assert not waiting.done()
+    assert await asyncio.wait_for(waiting, 1)  # nothing left to wait for
 
 
 async def test_handled_does_not_wait_for_rows_settled_before(db: Database) -> None:
@@ -303,3 +304,16 @@ async def test_handled_does_not_wait_for_rows_settled_before(db: Database) -> No
         sent = await restarted.get(row.id)
         assert sent is not None and sent.state is OutboxState.SENT
         assert await asyncio.wait_for(restarted.handled([sent], within=5), 1)
+
+
+async def test_claimed_is_seen_as_soon_as_the_sender_takes_the_row(db: Database) -> None:
+    outbox = OutboxRepo(db)
+    [row] = await outbox.enqueue([_out(1, "a")])
+    with outbox.serving():
+        waiting = asyncio.create_task(outbox.claimed([row], within=5))
+        await asyncio.sleep(0.01)
+        assert not waiting.done()
+        claimed = await outbox.claim_next()
+        assert claimed is not None and claimed.id == row.id
+        assert await asyncio.wait_for(waiting, 1)
+        assert not await outbox.handled([row], within=0.05)  # claimed, not sent yet
