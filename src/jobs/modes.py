@@ -11,7 +11,7 @@ from telethon import TelegramClient
 
 from jobs.app import App, build, effective_policy, serve
 from jobs.clock import Clock, utc_now
-from jobs.config import Settings
+from jobs.config import ExternalUsers, Settings
 from jobs.errors import JobsError
 from jobs.features import TelegramParts
 from jobs.i18n.catalogs import terminal_words
@@ -77,23 +77,7 @@ async def run_telegram(
             known=known,
         )
         await _listen(app, client, posts, channel, sent_log, owner_id)
-        try:
-            account = await connect_authorised(client, settings)
-            companion = await _start_companion(companion)
-        except BaseException:
-            await app.aclose()
-            if companion is not None:
-                await companion.client.disconnect()
-            raise
-        app.health.watch_connection(client.is_connected)
-        app.account.own = account.is_owner_account
-        policy = effective_policy(settings, own_account=account.is_owner_account)
-        logger.info(
-            "Logged in as %s (%s); external users: %s",
-            account.name,
-            "the owner's own account" if account.is_owner_account else "assistant account",
-            policy.value,
-        )
+        companion, policy = await _connect(app, settings, client, companion)
         try:
             await serve(app, policy=policy, alongside=_clients(client, companion))
         finally:
@@ -101,6 +85,31 @@ async def run_telegram(
             if companion is not None:
                 await companion.client.disconnect()
         return app.restart.exit_code
+
+
+async def _connect(
+    app: App, settings: Settings, client: TelegramClient, companion: CompanionBot | None
+) -> tuple[CompanionBot | None, ExternalUsers]:
+    """Connect the account (and the companion bot): which account it is decides the policy
+    for other people. A failure closes the app first."""
+    try:
+        account = await connect_authorised(client, settings)
+        companion = await _start_companion(companion)
+    except BaseException:
+        await app.aclose()
+        if companion is not None:
+            await companion.client.disconnect()
+        raise
+    app.health.watch_connection(client.is_connected)
+    app.account.own = account.is_owner_account
+    policy = effective_policy(settings, own_account=account.is_owner_account)
+    logger.info(
+        "Logged in as %s (%s); external users: %s",
+        account.name,
+        "the owner's own account" if account.is_owner_account else "assistant account",
+        policy.value,
+    )
+    return companion, policy
 
 
 def _telegram_parts(

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from jobs.conversation.routes import GroupChat, Sender
 from jobs.storage.inbox import InboxItem
-from jobs.storage.people import PeopleRepo, Person
+from jobs.storage.people import Access, PeopleRepo, Person
 from jobs.storage.reply_modes import ReplyModeRepo
 from jobs.storage.tasks import TaskRepo
 
@@ -41,7 +41,7 @@ class Senders:
     async def of(self, item: InboxItem, /) -> Sender:
         if item.sender_id == self.owner_id and item.group is None and self._owner_seen:
             # Routing needs nothing stored about the owner: their turn starts without a write.
-            return Sender(self.owner_id, "allowed", is_contact=False)
+            return Sender(self.owner_id, str(Access.ALLOWED), is_contact=False)
         person = await self.people.upsert_seen(
             item.sender_id,
             username=item.sender_username,

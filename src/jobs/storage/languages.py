@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
-from jobs.storage.database import Database
+from jobs.storage.database import Database, Params
 
 
 class SetBy(StrEnum):
@@ -50,29 +50,22 @@ class LanguageRepo:
 
     async def detected(self, user_id: int, code: str, /) -> None:
         """Record a detected language, unless the owner chose one for this person."""
-        try:
-            await self._db.execute(
-                "INSERT INTO languages (user_id, code, set_by, updated_at)"
-                " VALUES (:user_id, :code, 'detected', :now)"
-                " ON CONFLICT (user_id) DO UPDATE SET code = excluded.code,"
-                " updated_at = excluded.updated_at WHERE languages.set_by = 'detected'",
-                {"user_id": user_id, "code": code, "now": self._db.now()},
-            )
-        finally:
-            self._forget(user_id)
+        await self._write(
+            user_id,
+            "INSERT INTO languages (user_id, code, set_by, updated_at)"
+            " VALUES (:user_id, :code, 'detected', :now)"
+            " ON CONFLICT (user_id) DO UPDATE SET code = excluded.code,"
+            " updated_at = excluded.updated_at WHERE languages.set_by = 'detected'",
+            {"user_id": user_id, "code": code, "now": self._db.now()},
+        )
 
     async def choose(self, user_id: int, code: str | None, /) -> None:
         """The owner's choice for a person; None forgets it (detection decides again)."""
-        try:
-            await self._write_choice(user_id, code)
-        finally:
-            self._forget(user_id)
-
-    async def _write_choice(self, user_id: int, code: str | None) -> None:
         if code is None:
-            await self._db.execute("DELETE FROM languages WHERE user_id = ?", (user_id,))
+            await self._write(user_id, "DELETE FROM languages WHERE user_id = ?", (user_id,))
             return
-        await self._db.execute(
+        await self._write(
+            user_id,
             "INSERT INTO languages (user_id, code, set_by, updated_at)"
             " VALUES (:user_id, :code, 'owner', :now)"
             " ON CONFLICT (user_id) DO UPDATE SET code = excluded.code, set_by = 'owner',"
@@ -80,6 +73,10 @@ class LanguageRepo:
             {"user_id": user_id, "code": code, "now": self._db.now()},
         )
 
-    def _forget(self, user_id: int) -> None:
-        # After the write: a read that went to the database before it may have kept the old row.
-        self._known.pop(user_id, None)
+    async def _write(self, user_id: int, sql: str, params: Params, /) -> None:
+        try:
+            await self._db.execute(sql, params)
+        finally:
+            # After the write: a read that went to the database before it may have kept the
+            # old row.
+            self._known.pop(user_id, None)

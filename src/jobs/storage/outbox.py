@@ -220,9 +220,11 @@ class OutboxRepo:
             return False
         return ids.issubset(seen) or not self._senders
 
-    def _note_handled(self, item_id: int) -> None:
-        self._claimed.append(item_id)  # a row set to wait or given up was claimed first
-        self._handled.append(item_id)
+    def _note(self, item_id: int, *, handled: bool = True) -> None:
+        """The sender claimed `item_id`, or handled it (a handled row was claimed first)."""
+        self._claimed.append(item_id)
+        if handled:
+            self._handled.append(item_id)
         self._pulse()
 
     def _pulse(self) -> None:
@@ -284,14 +286,18 @@ class OutboxRepo:
         row = await self._db.fetch_one(_CLAIM, {"now": due, "chat": chat_id})
         if row is None:
             return None
-        self._claimed.append(int(row["id"]))
-        self._pulse()
+        self._note(int(row["id"]), handled=False)
         return _item(row)
 
     async def mark_sent(
         self, item_id: int, sent_msg_id: int, *, all_msg_ids: Sequence[int] = ()
     ) -> bool:
         """Sent; `all_msg_ids` (every chunk's id) are remembered in sent_messages."""
+        marked = await self._mark_sent(item_id, sent_msg_id, all_msg_ids)
+        self._note(item_id)
+        return marked
+
+    async def _mark_sent(self, item_id: int, sent_msg_id: int, all_msg_ids: Sequence[int]) -> bool:
         now = self._db.now()
         async with self._db.transaction():
             row = await self._db.fetch_one(
@@ -300,7 +306,6 @@ class OutboxRepo:
                 (sent_msg_id, now, item_id),
             )
             if row is None:
-                self._note_handled(item_id)
                 return False
             for msg_id in all_msg_ids or ([sent_msg_id] if sent_msg_id else []):
                 # A streamed reply's message was recorded as a preview first: now it is this row's.
@@ -310,7 +315,6 @@ class OutboxRepo:
                     " DO UPDATE SET outbox_id = excluded.outbox_id",
                     (row["chat_id"], msg_id, item_id, now),
                 )
-        self._note_handled(item_id)
         return True
 
     # -- previews: a reply streamed into a message of its own ---------------------------------
@@ -397,7 +401,7 @@ class OutboxRepo:
             " WHERE id = ? AND state IN ('pending', 'sending')",
             (to_iso(not_before), error, item_id),
         )
-        self._note_handled(item_id)
+        self._note(item_id)
         return result.rowcount == 1
 
     async def mark_failed(self, item_id: int, error: str) -> bool:
@@ -406,7 +410,7 @@ class OutboxRepo:
             " WHERE id = ? AND state IN ('pending', 'sending')",
             (error, item_id),
         )
-        self._note_handled(item_id)
+        self._note(item_id)
         return result.rowcount == 1
 
     async def requeue_interrupted(self) -> int:
