@@ -92,24 +92,25 @@ class Jobs:
 
     def delivered(self, chat_id: int) -> list[Any]:
         """Messages Jobs created in a private chat (accepted sends only), in order; a reply
-        streamed into a message of its own (Saved Messages) once it is final."""
-        streaming = (
-            {
-                (row["chat_id"], row["msg_id"])
-                for row in self.query(
-                    "SELECT chat_id, msg_id FROM previews AS p WHERE msg_id IS NOT NULL AND NOT"
-                    " EXISTS (SELECT 1 FROM outbox WHERE edit_of = p.msg_id AND state = 'sent')"
-                )
-            }
+        streamed into a message of its own (Saved Messages) once it is final. A preview is
+        recorded before it is sent and its id after: until then it is known by its text."""
+        unfinished = (
+            self.query(
+                "SELECT chat_id, msg_id, text FROM previews AS p WHERE NOT EXISTS"
+                " (SELECT 1 FROM outbox WHERE edit_of = p.msg_id AND state = 'sent')"
+            )
             if self.settings.db_path.exists()
-            else set()
+            else []
         )
+        streaming = {(r["chat_id"], r["msg_id"]) for r in unfinished if r["msg_id"] is not None}
+        sending = {(r["chat_id"], r["text"]) for r in unfinished if r["msg_id"] is None}
         return [
             m
             for m in self.tg.outbox
             if isinstance(m.peer_id, types.PeerUser)
             and m.peer_id.user_id == chat_id
             and (chat_id, m.id) not in streaming
+            and (chat_id, m.message) not in sending
         ]
 
     def sent_texts(self, chat_id: int) -> list[str]:
