@@ -270,15 +270,15 @@ class OwnerOptions:
         ClaudeSDKClient.__init__ = self._init  # type: ignore[method-assign]
 
 
-async def measure(turns: int, rtt: float, settle: float, tmp: Path) -> None:
+async def measure(turns: int, rtt: float, settle: float, all_tools: bool, tmp: Path) -> None:
     stamps = Stamps()
     model = FakeAnthropic(default=stamps.model_script()).start()
     env = model.env(
         home=tmp / "claude-home",
         IS_SANDBOX="1",
-        ENABLE_TOOL_SEARCH="false",
         CLAUDE_CODE_MAX_RETRIES="0",
         API_TIMEOUT_MS="30000",
+        **({"ENABLE_TOOL_SEARCH": "false"} if all_tools else {}),
     )
     settings = settings_in(tmp)
     jobs = Pipeline(settings, env, stamps, rtt=rtt)
@@ -457,6 +457,11 @@ def main() -> None:
     parser.add_argument(
         "--settle-ms", type=float, default=0.0, help="pause this long before each turn"
     )
+    parser.add_argument(
+        "--all-tools",
+        action="store_true",
+        help="every tool schema in every request (ENABLE_TOOL_SEARCH=false, as the tests run)",
+    )
     parser.add_argument("--replies", type=int, default=3, help="(d): slowly written replies")
     parser.add_argument("--tokens", type=int, default=800, help="(d): tokens per reply")
     parser.add_argument("--rate", type=float, default=40.0, help="(d): tokens per second")
@@ -464,7 +469,11 @@ def main() -> None:
     for name in inherited_claude_vars():  # the SDK passes os.environ to the CLI
         del os.environ[name]
     with tempfile.TemporaryDirectory(prefix="jobs-bench-") as tmp:
-        asyncio.run(measure(args.turns, args.rtt_ms / 1000, args.settle_ms / 1000, Path(tmp)))
+        asyncio.run(
+            measure(
+                args.turns, args.rtt_ms / 1000, args.settle_ms / 1000, args.all_tools, Path(tmp)
+            )
+        )
     if args.replies:
         with tempfile.TemporaryDirectory(prefix="jobs-streaming-") as tmp:
             asyncio.run(measure_streaming(args.replies, args.tokens, args.rate, Path(tmp)))

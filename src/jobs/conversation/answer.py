@@ -98,23 +98,23 @@ class Answers:
         # A streamed reply's message is where it is: an edit cannot make it a reply.
         edit_of = form.edit_of
         # In a group, always: the answer is for the one who asked, among everyone there.
-        quote = edit_of is None and (
-            item.group is not None or await self._inbox.newer_than(item.chat_id, last)
-        )
+        # Elsewhere only when something came after `last` (the outbox checks as it stores).
+        quote_after = None if item.group is not None else last
         if edit_of is not None and not (body if isinstance(body, str) else body.text).strip():
             # The half-written reply on screen must not stay as it is.
             body = (await self._words_for(item.sender_id)).gettext("(no answer)")
         reply = OutboundMessage.formatted(
             item.chat_id,
             body,
-            reply_to=item.msg_id if quote else None,
+            reply_to=item.msg_id if edit_of is None else None,
             link_preview=form.link_preview,
             random_id=form.random_id,
             trusted=form.trusted,
             edit_of=edit_of,
             as_draft=form.as_draft,
         )
-        return await self.store([reply] if reply.text.strip() else [], item, state, followed)
+        replies = [reply] if reply.text.strip() else []
+        return await self.store(replies, item, state, followed, quote_after=quote_after)
 
     async def turn_done(
         self,
@@ -162,16 +162,19 @@ class Answers:
         item: InboxItem,
         state: InboxState,
         followed: Sequence[InboxItem] = (),
+        *,
+        quote_after: int | None = None,
     ) -> list[OutboxItem]:
         """The messages and the rows' final state in one transaction; returns the rows. Another
         program's lock only delays it: a busy BEGIN IMMEDIATE wrote nothing, so trying again
-        is safe."""
+        is safe. `quote_after`: OutboxRepo.enqueue's."""
         return await retry_busy(
             lambda: self._outbox.enqueue(
                 messages,
                 inbox_id=item.id,
                 finish_inbox=state,
                 also_finish=[f.id for f in followed],
+                quote_after=quote_after,
             ),
             what=f"Storing the reply to message {item.msg_id} in chat {item.chat_id}",  # i18n: skip
         )

@@ -75,9 +75,15 @@ class ChatServices:
     account: Account | None = None
     """Which account Jobs runs in (groups are answered only in an account of its own)."""
 
-    @property
-    def senders(self) -> Senders:
-        return Senders(
+    spending: Spending | None = None
+    """Budgets and /pause: asked before a turn starts (and by every turn itself)."""
+    speakers: Speakers | None = None
+    """Who speaks what: each person is answered in their language (English without it)."""
+    senders: Senders = field(init=False)
+    """One for every chat: it remembers that the owner's sighting is recorded in this run."""
+
+    def __post_init__(self) -> None:
+        senders = Senders(
             people=self.people,
             owner_id=self.owner_id,
             tasks=self.tasks,
@@ -85,11 +91,7 @@ class ChatServices:
             handovers=self.handovers,
             groups=self.groups,
         )
-
-    spending: Spending | None = None
-    """Budgets and /pause: asked before a turn starts (and by every turn itself)."""
-    speakers: Speakers | None = None
-    """Who speaks what: each person is answered in their language (English without it)."""
+        object.__setattr__(self, "senders", senders)  # frozen: set once, here
 
 
 class ChatHost(Protocol):

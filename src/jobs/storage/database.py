@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Final, Self
+from typing import Final, Self, TypeVar, cast
 
 import aiosqlite
 
@@ -27,6 +27,9 @@ Params = Sequence[object] | Mapping[str, object]
 """Bound parameters: positional (`?`) or named (`:name`)."""
 
 BUSY_TIMEOUT: Final = 5.0  # seconds a statement waits for another's lock, then StorageBusy
+_ATOMIC: Final = "jobs_atomic"  # the savepoint of an atomic() block inside a transaction
+
+T = TypeVar("T")
 
 
 def to_iso(moment: datetime, /) -> str:
@@ -55,6 +58,48 @@ class ExecResult:
 
     rowcount: int
     last_row_id: int | None
+
+
+class Statements:
+    """The statements of one `Database.atomic` block, run on the database's own thread."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, params: Params = (), /) -> ExecResult:
+        cursor = self._conn.execute(sql, params)
+        return ExecResult(cursor.rowcount, cursor.lastrowid)
+
+    def fetch_one(self, sql: str, params: Params = (), /) -> sqlite3.Row | None:
+        rows = self.fetch_all(sql, params)
+        return rows[0] if rows else None
+
+    def fetch_all(self, sql: str, params: Params = (), /) -> list[sqlite3.Row]:
+        return list(self._conn.execute(sql, params).fetchall())
+
+
+def _atomically(conn: sqlite3.Connection, work: Callable[[Statements], T], nested: bool) -> T:
+    """On the database's thread: `work` between BEGIN IMMEDIATE and COMMIT (inside a
+    transaction: a savepoint), undone when anything in it fails."""
+    undo: tuple[str, ...]
+    if nested:
+        start, end, undo = (
+            f"SAVEPOINT {_ATOMIC}",
+            f"RELEASE {_ATOMIC}",
+            (f"ROLLBACK TO {_ATOMIC}", f"RELEASE {_ATOMIC}"),
+        )
+    else:
+        start, end, undo = "BEGIN IMMEDIATE", "COMMIT", ("ROLLBACK",)
+    conn.execute(start)  # busy: nothing was written, so the block can simply be tried again
+    try:
+        result = work(Statements(conn))
+        conn.execute(end)
+    except BaseException:
+        for sql in undo:
+            with suppress(sqlite3.Error):  # "no transaction is active": SQLite rolled back
+                conn.execute(sql)
+        raise
+    return result
 
 
 class Database:
@@ -214,6 +259,24 @@ class Database:
             conn = self._require_open()
             try:
                 return list(await conn.execute_fetchall(sql, params))
+            except sqlite3.Error as exc:
+                raise self._failed(exc) from exc
+
+    async def atomic(self, work: Callable[[Statements], T], /) -> T:
+        """`work`'s statements in one transaction and in ONE trip to the database's thread
+        (a `transaction()` block costs a trip for each statement, and for BEGIN and COMMIT):
+        for the writes on every message's path. `work` runs on that thread, so it only runs
+        statements and builds values from their rows. Inside this task's own transaction it
+        is a savepoint. Cancelled while it runs, it still finishes (or rolls back) there."""
+        conn = self._require_open()
+        task = asyncio.current_task()
+        nested = task is not None and self._owner is task
+        async with self._turn():
+            try:
+                # aiosqlite runs one callable on its thread per trip; `execute` and friends
+                # are built on this same private call (pinned in pyproject.toml).
+                run = cast("Callable[..., Awaitable[T]]", conn._execute)
+                return await run(_atomically, conn._conn, work, nested)
             except sqlite3.Error as exc:
                 raise self._failed(exc) from exc
 

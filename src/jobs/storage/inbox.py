@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from jobs.messages import InboundMessage, InGroup, Replied
-from jobs.storage.database import Database, from_iso, from_iso_or_none, to_iso
+from jobs.storage.database import Database, Statements, from_iso, from_iso_or_none, to_iso
 
 
 class InboxState(StrEnum):
@@ -192,14 +192,6 @@ class InboxRepo:
         items.sort(key=lambda item: (item.msg_id, item.id))  # RETURNING has no order
         return items
 
-    async def newer_than(self, chat_id: int, msg_id: int, /) -> bool:
-        """Whether the chat has a message after `msg_id` (a reply to it then says which
-        message it answers)."""
-        row = await self._db.fetch_one(
-            "SELECT 1 FROM inbox WHERE chat_id = ? AND msg_id > ? LIMIT 1", (chat_id, msg_id)
-        )
-        return row is not None
-
     async def chats_with_pending(self, *, due_by: datetime | None = None) -> list[int]:
         """Chats with messages due by `due_by` (default: now), the longest-waiting first."""
         now = self._db.now() if due_by is None else to_iso(due_by)
@@ -319,17 +311,11 @@ class InboxRepo:
     async def finish_all(self, item_ids: Sequence[int], state: InboxState) -> int:
         """`finish` for several rows in one statement (a reply and the follow-ups it answers);
         returns how many were still open."""
-        if not InboxState(state).is_final:
-            raise ValueError(f"finish_all() needs a final state, not {state!r}")
+        _require_final(state)
         if not item_ids:
             return 0
-        marks = ", ".join("?" * len(item_ids))
-        result = await self._db.execute(
-            "UPDATE inbox SET state = ?, error = NULL, finished_at = ?"  # noqa: S608 - only ?s
-            f" WHERE id IN ({marks}) AND state IN (?, ?)",
-            (str(state), self._db.now(), *item_ids, *_OPEN),
-        )
-        return result.rowcount
+        now = self._db.now()
+        return await self._db.atomic(lambda db: finish_rows(db, item_ids, state, now))
 
     async def requeue_interrupted(self) -> int:
         """At startup: messages left processing by a crash go back to pending. Returns how many."""
@@ -345,3 +331,31 @@ class InboxRepo:
         for row in rows:
             counts[row["state"]] = row["n"]
         return counts
+
+
+def has_newer(db: Statements, chat_id: int, msg_id: int, /) -> bool:
+    """Whether the chat has a message after `msg_id` (a reply to it then says which message
+    it answers), inside a `Database.atomic` block."""
+    row = db.fetch_one(
+        "SELECT 1 FROM inbox WHERE chat_id = ? AND msg_id > ? LIMIT 1", (chat_id, msg_id)
+    )
+    return row is not None
+
+
+def finish_rows(db: Statements, item_ids: Sequence[int], state: InboxState, now: str, /) -> int:
+    """`InboxRepo.finish_all` inside a `Database.atomic` block (`now`: the stored time)."""
+    _require_final(state)
+    if not item_ids:
+        return 0
+    marks = ", ".join("?" * len(item_ids))
+    result = db.execute(
+        "UPDATE inbox SET state = ?, error = NULL, finished_at = ?"  # noqa: S608 - only ?s
+        f" WHERE id IN ({marks}) AND state IN (?, ?)",
+        (str(state), now, *item_ids, *_OPEN),
+    )
+    return result.rowcount
+
+
+def _require_final(state: InboxState) -> None:
+    if not InboxState(state).is_final:
+        raise ValueError(f"finish_all() needs a final state, not {state!r}")

@@ -8,14 +8,14 @@ import secrets
 import sqlite3
 from collections import deque
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
 from jobs.messages import OutboundKind, OutboundMessage
 from jobs.richtext import Entity, entities_from_json, entities_to_json
-from jobs.storage.database import Database, from_iso, from_iso_or_none, to_iso
-from jobs.storage.inbox import InboxRepo, InboxState
+from jobs.storage.database import Database, Statements, from_iso, from_iso_or_none, to_iso
+from jobs.storage.inbox import InboxState, finish_rows, has_newer
 
 _MAX_RANDOM_ID = 2**63 - 1
 _RECENTLY_HANDLED = 1024
@@ -140,6 +140,35 @@ INSERT INTO outbox ({_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
 WHERE NOT EXISTS (SELECT 1 FROM outbox WHERE inbox_id = ?)
 RETURNING *
 """  # noqa: S608 - constant fragments, no outside input
+_HAS_REPLY = "SELECT 1 AS x FROM outbox WHERE inbox_id = ? LIMIT 1"
+
+_FOR_INBOX = "SELECT * FROM outbox WHERE inbox_id = ? ORDER BY seq"
+
+
+def _insert(
+    db: Statements, messages: Sequence[OutboundMessage], inbox_id: int | None, now: str
+) -> list[OutboxItem] | None:
+    """The rows, or None when `inbox_id` already has a reply. The first INSERT checks that
+    itself (no separate SELECT first)."""
+    if not messages:
+        has_reply = inbox_id is not None and db.fetch_one(_HAS_REPLY, (inbox_id,)) is not None
+        return None if has_reply else []
+    items: list[OutboxItem] = []
+    for seq, msg in enumerate(messages):
+        values: tuple[object, ...] = (msg.chat_id, inbox_id, seq, msg.kind, msg.text)
+        # A reply streamed as a draft keeps the draft's id: the client replaces the draft.
+        values += (msg.file_path, msg.reply_to, msg.random_id or new_random_id(), now)
+        entities = None if msg.entities is None else entities_to_json(msg.entities)
+        values += (entities, int(msg.link_preview), int(msg.trusted), msg.edit_of)
+        values += (int(msg.as_draft),)
+        guarded = seq == 0 and inbox_id is not None
+        row = db.fetch_one(
+            _INSERT_FIRST if guarded else _INSERT, (*values, inbox_id) if guarded else values
+        )
+        if row is None:  # only a guarded INSERT stores nothing: the reply exists
+            return None
+        items.append(_item(row))
+    return items
 
 
 class OutboxRepo:
@@ -147,7 +176,6 @@ class OutboxRepo:
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._inbox = InboxRepo(db)
         self._claimed: deque[int] = deque(maxlen=_RECENTLY_HANDLED)
         self._handled: deque[int] = deque(maxlen=_RECENTLY_HANDLED)
         self._progress = asyncio.Event()
@@ -166,6 +194,7 @@ class OutboxRepo:
         inbox_id: int | None = None,
         finish_inbox: InboxState | None = None,
         also_finish: Sequence[int] = (),
+        quote_after: int | None = None,
     ) -> list[OutboxItem]:
         """Store a reply's messages (seq 0..n-1) in one transaction, then wake the sender.
 
@@ -173,16 +202,29 @@ class OutboxRepo:
         same transaction: a reply is written if and only if its message is finished. When rows
         for `inbox_id` already exist (a retry after a crash), nothing is added and those rows
         are returned. Each row gets a fresh random_id, unless its message brings one (a reply that
-        was streamed as a draft keeps the draft's).
+        was streamed as a draft keeps the draft's). With `quote_after`, the first message keeps
+        its `reply_to` only when its chat has a message newer than that one (the writer then
+        sees which message the reply is for). All of it is one trip to the database: this is
+        on every reply's way out.
         """
-        async with self._db.transaction():
-            items = await self._insert(messages, inbox_id)
+        now = self._db.now()
+        finish = [] if inbox_id is None or finish_inbox is None else [inbox_id, *also_finish]
+
+        def store(db: Statements) -> list[OutboxItem]:
+            out = list(messages)
+            quoting = out and out[0].reply_to is not None and quote_after is not None
+            if quoting and not has_newer(db, out[0].chat_id, quote_after or 0):
+                out[0] = replace(out[0], reply_to=None)
+            items = _insert(db, out, inbox_id, now)
             if items is None:  # a reply to `inbox_id` was stored before
-                return await self.for_inbox(inbox_id or 0)
-            if inbox_id is not None and finish_inbox is not None:
+                return [_item(row) for row in db.fetch_all(_FOR_INBOX, (inbox_id,))]
+            if finish and finish_inbox is not None:
                 # Follow-ups injected into the same turn are answered by the same reply.
-                await self._inbox.finish_all([inbox_id, *also_finish], finish_inbox)
-        if items:
+                finish_rows(db, finish, finish_inbox, now)
+            return items
+
+        items = await self._db.atomic(store)
+        if any(item.state is OutboxState.PENDING for item in items):
             self.written.set()
         return items
 
@@ -232,47 +274,13 @@ class OutboxRepo:
         progress, self._progress = self._progress, asyncio.Event()
         progress.set()
 
-    async def _insert(
-        self, messages: Sequence[OutboundMessage], inbox_id: int | None
-    ) -> list[OutboxItem] | None:
-        """The rows, or None when `inbox_id` already has a reply. The first INSERT checks that
-        itself (no separate SELECT first): fewer round trips on every reply's path."""
-        if not messages:
-            has_reply = inbox_id is not None and await self._has_reply(inbox_id)
-            return None if has_reply else []
-        now = self._db.now()
-        items: list[OutboxItem] = []
-        for seq, msg in enumerate(messages):
-            values: tuple[object, ...] = (msg.chat_id, inbox_id, seq, msg.kind, msg.text)
-            # A reply streamed as a draft keeps the draft's id: the client replaces the draft.
-            values += (msg.file_path, msg.reply_to, msg.random_id or new_random_id(), now)
-            entities = None if msg.entities is None else entities_to_json(msg.entities)
-            values += (entities, int(msg.link_preview), int(msg.trusted), msg.edit_of)
-            values += (int(msg.as_draft),)
-            guarded = seq == 0 and inbox_id is not None
-            row = await self._db.fetch_one(
-                _INSERT_FIRST if guarded else _INSERT, (*values, inbox_id) if guarded else values
-            )
-            if row is None:  # only a guarded INSERT stores nothing: the reply exists
-                return None
-            items.append(_item(row))
-        return items
-
-    async def _has_reply(self, inbox_id: int) -> bool:
-        row = await self._db.fetch_one(
-            "SELECT 1 AS x FROM outbox WHERE inbox_id = ? LIMIT 1", (inbox_id,)
-        )
-        return row is not None
-
     async def get(self, item_id: int, /) -> OutboxItem | None:
         row = await self._db.fetch_one("SELECT * FROM outbox WHERE id = ?", (item_id,))
         return None if row is None else _item(row)
 
     async def for_inbox(self, inbox_id: int, /) -> list[OutboxItem]:
         """The rows written as the reply to one inbound message, in order."""
-        rows = await self._db.fetch_all(
-            "SELECT * FROM outbox WHERE inbox_id = ? ORDER BY seq", (inbox_id,)
-        )
+        rows = await self._db.fetch_all(_FOR_INBOX, (inbox_id,))
         return [_item(row) for row in rows]
 
     async def claim_next(

@@ -155,6 +155,27 @@ async def test_each_message_is_answered_once_in_order(stage: Stage) -> None:
     assert stage.sessions.flushes == 3  # each turn's held records were written
 
 
+async def test_the_owners_sighting_is_written_once_a_run_a_strangers_each_time(
+    stage: Stage,
+) -> None:
+    async def updated(user_id: int) -> str:
+        row = await stage.db.fetch_one("SELECT updated_at FROM users WHERE user_id = ?", (user_id,))
+        assert row is not None
+        return str(row["updated_at"])
+
+    await stage.send(OWNER, "one")
+    await stage.send(ALICE, "one")
+    await stage.idle()
+    owner_first, alice_first = await updated(OWNER), await updated(ALICE)
+    stage.clock.advance(minutes=5)
+    await stage.send(OWNER, "two")
+    await stage.send(ALICE, "two")
+    await stage.idle()
+    # The owner's turn starts without a write; each sighting of someone else is recorded.
+    assert await updated(OWNER) == owner_first
+    assert await updated(ALICE) > alice_first
+
+
 async def test_text_sent_during_a_turn_joins_it(stage: Stage) -> None:
     stage.sessions.hold()
     await stage.send(OWNER, "book a table")

@@ -73,6 +73,8 @@ async def test_a_write_past_the_busy_timeout_raises_storage_busy(db_path: Path) 
             with pytest.raises(StorageBusy):
                 async with db.transaction():
                     await db.execute("INSERT INTO notes VALUES ('in a transaction')")
+            with pytest.raises(StorageBusy):
+                await db.atomic(lambda s: s.execute("INSERT INTO notes VALUES ('in one trip')"))
             # WAL: reading does not wait for the writer's lock.
             assert await db.fetch_all("SELECT v FROM notes") == []
         await db.execute("INSERT INTO notes VALUES ('again')")  # the same write, once free

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -8,6 +9,7 @@ import pytest
 
 from jobs.errors import SchemaTooNew, StorageError
 from jobs.storage import Database, Migration, from_iso, load_migrations, to_iso
+from jobs.storage.database import Statements
 from jobs.storage.schema import split_statements
 from tests.unit.storage.conftest import START, FakeClock
 
@@ -200,6 +202,66 @@ async def test_cancelled_transaction_rolls_back(db: Database) -> None:
     async with db.transaction():
         await db.execute("INSERT INTO scratch VALUES ('after')")
     assert await _values(db) == ["after"]
+
+
+def _write(*values: str) -> Callable[[Statements], int]:
+    def work(db: Statements) -> int:
+        for value in values:
+            db.execute("INSERT INTO scratch VALUES (?)", (value,))
+        row = db.fetch_one("SELECT COUNT(*) AS n FROM scratch")
+        assert row is not None
+        if "boom" in values:
+            raise RuntimeError("boom")
+        return int(row["n"])
+
+    return work
+
+
+async def test_atomic_runs_its_statements_in_one_transaction(db: Database) -> None:
+    await _scratch(db)
+    assert await db.atomic(_write("a", "b")) == 2  # the block sees its own writes
+    with pytest.raises(RuntimeError, match="boom"):
+        await db.atomic(_write("lost", "boom"))
+    with pytest.raises(StorageError, match="no such table"):
+        await db.atomic(lambda s: s.execute("INSERT INTO nowhere VALUES (1)"))
+    assert await _values(db) == ["a", "b"]
+    # Nothing was left open: a plain transaction works as before.
+    async with db.transaction():
+        await db.execute("INSERT INTO scratch VALUES ('c')")
+    assert await _values(db) == ["a", "b", "c"]
+
+
+async def test_atomic_inside_a_transaction_is_a_savepoint(db: Database) -> None:
+    await _scratch(db)
+    with pytest.raises(RuntimeError, match="outer"):
+        async with db.transaction():
+            await db.atomic(_write("inner"))
+            with pytest.raises(RuntimeError, match="boom"):
+                await db.atomic(_write("boom"))
+            assert await _values(db) == ["inner"]  # only the failed block was undone
+            raise RuntimeError("outer")
+    assert await _values(db) == []  # the whole transaction was, the block with it
+
+
+async def test_atomic_waits_for_another_coroutines_transaction(db: Database) -> None:
+    await _scratch(db)
+    inside = asyncio.Event()
+
+    async def rolled_back() -> None:
+        async with db.transaction():
+            await db.execute("INSERT INTO scratch VALUES ('a')")
+            inside.set()
+            await asyncio.sleep(0.05)
+            raise RuntimeError("roll back")
+
+    async def block() -> int:
+        await inside.wait()
+        return await db.atomic(_write("b"))
+
+    results = await asyncio.gather(rolled_back(), block(), return_exceptions=True)
+    assert isinstance(results[0], RuntimeError)
+    assert results[1] == 1
+    assert await _values(db) == ["b"]
 
 
 async def test_second_connection_waits_for_the_write_lock(db: Database, db_path: Path) -> None:

@@ -82,6 +82,26 @@ async def test_enqueue_nothing_can_still_finish_the_inbox(db: Database) -> None:
     assert item is not None and item.state is InboxState.IGNORED
 
 
+async def test_a_reply_quotes_its_message_only_when_a_newer_one_came(db: Database) -> None:
+    outbox, inbox = OutboxRepo(db), InboxRepo(db)
+    first = await _claimed_inbox(db, msg_id=7)
+    quoting = OutboundMessage(chat_id=1, text="a", reply_to=7)
+    [plain] = await outbox.enqueue(
+        [quoting], inbox_id=first, finish_inbox=InboxState.ANSWERED, quote_after=7
+    )
+    assert plain.reply_to is None  # nothing came after message 7: no quote needed
+    second = await _claimed_inbox(db, msg_id=8)
+    await inbox.add(InboundMessage(chat_id=1, msg_id=9, sender_id=1, text="and another"))
+    quoting = OutboundMessage(chat_id=1, text="b", reply_to=8)
+    [quoted] = await outbox.enqueue(
+        [quoting], inbox_id=second, finish_inbox=InboxState.ANSWERED, quote_after=8
+    )
+    assert quoted.reply_to == 8  # message 9 came after it: the reply says which it answers
+    # Without quote_after, reply_to stands as given.
+    [kept] = await outbox.enqueue([OutboundMessage(chat_id=1, text="c", reply_to=9)])
+    assert kept.reply_to == 9
+
+
 async def test_claim_mark_sent_and_failed(db: Database, clock: FakeClock) -> None:
     outbox = OutboxRepo(db)
     first, second = await outbox.enqueue([_out(1, "a"), _out(2, "b")])
