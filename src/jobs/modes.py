@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 from telethon import TelegramClient
 
@@ -79,12 +81,27 @@ async def run_telegram(
         await _listen(app, client, posts, channel, sent_log, owner_id)
         companion, policy = await _connect(app, settings, client, companion)
         try:
-            await serve(app, policy=policy, alongside=_clients(client, companion))
+            with _startup_frozen():
+                await serve(app, policy=policy, alongside=_clients(client, companion))
         finally:
             await client.disconnect()
             if companion is not None:
                 await companion.client.disconnect()
         return app.restart.exit_code
+
+
+@contextlib.contextmanager
+def _startup_frozen() -> Iterator[None]:
+    """What startup made lives as long as the run: kept out of the collector's way, a full
+    pass no longer walks it (one took 67 ms with a message waiting behind it). Startup
+    leaves next to no garbage (a collection there found 10 objects among 155,000), so none
+    is collected first. At the end all of it is the collector's again: tests run Jobs many
+    times in one process."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 async def _connect(

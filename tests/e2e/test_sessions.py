@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 
 import pytest
 
@@ -39,6 +40,18 @@ async def test_the_owner_session_resumes_after_a_restart(jobs: Jobs) -> None:
     assert after["sdk_session_id"] == before["sdk_session_id"]
     # Jobs' own earlier reply in Saved Messages was not taken for a note after the restart.
     assert len(jobs.inbox()) == 2
+
+
+async def test_what_startup_made_is_out_of_the_collectors_way_while_jobs_runs(
+    jobs: Jobs,
+) -> None:
+    assert gc.get_freeze_count() == 0
+    await jobs.start()
+    await jobs.wait_for(lambda: gc.get_freeze_count() > 0, what="startup's objects frozen")
+    jobs.tg.outgoing(OWNER_ID, "still fine?")
+    assert await jobs.replies_to(OWNER_ID) == ["echo: still fine?"]
+    await jobs.stop()
+    assert gc.get_freeze_count() == 0  # the collector has all of it again
 
 
 async def test_a_turn_cut_short_by_a_stop_is_answered_after_the_start(jobs: Jobs) -> None:
