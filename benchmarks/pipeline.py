@@ -10,7 +10,10 @@ then how soon a slowly written reply shows its first words.
     tools, skills plugin, memory and hooks too): what Claude Code itself spends on the session
     Jobs asks for, apart from Jobs' own path (a/c).
 
-All are warm (one turn first) and run in turn, N turns each, against the same fake model.
+All are warm (one turn first) and run in turn, N turns each, against the same fake model. The
+CLIs run with their default tool search, as in production: MCP tools (and rarely used built-ins)
+are deferred behind ToolSearch instead of sending every schema with each request; --all-tools
+sends every schema, as the tests do (ENABLE_TOOL_SEARCH=false).
 Prints median / p90 latencies, the ratios, the per-message overhead, and the RSS of this
 process and of each live CLI. No assertions: figures only. --rtt-ms delays every answer of the
 fake Telegram (half each way), to show what Jobs waits for on a real network; --settle-ms
@@ -23,7 +26,8 @@ every path colder: both take longer, Jobs' more).
     finished reply — when the first words appeared before replies streamed.
 
     .venv/bin/python benchmarks/pipeline.py [--turns 30] [--rtt-ms 0] [--settle-ms 0]
-                                            [--replies 3] [--tokens 800] [--rate 40]
+                                            [--all-tools] [--replies 3] [--tokens 800]
+                                            [--rate 40]
 """
 
 from __future__ import annotations
@@ -301,7 +305,7 @@ async def measure(turns: int, rtt: float, settle: float, all_tools: bool, tmp: P
             for runner, tag, samples in ((jobs, "a", a), (bare, "b", b), (same, "c", c)):
                 await asyncio.sleep(settle)
                 samples.append(await runner.turn(f"{tag}{i}"))
-        report(a, b, c, turns, rtt, settle)
+        report(a, b, c, turns, rtt, settle, all_tools)
     finally:
         for client in (bare, same):
             if client is not None:
@@ -311,11 +315,19 @@ async def measure(turns: int, rtt: float, settle: float, all_tools: bool, tmp: P
 
 
 def report(
-    a: list[Sample], b: list[Sample], c: list[Sample], turns: int, rtt: float, settle: float
+    a: list[Sample],
+    b: list[Sample],
+    c: list[Sample],
+    turns: int,
+    rtt: float,
+    settle: float,
+    all_tools: bool,
 ) -> None:
+    tools = "every tool schema in each request" if all_tools else "the CLI's tool search"
     print(
         f"\nwarm turns: {turns} each, in turn; the scripted model answers at once; "
-        f"Telegram round trip {rtt * 1000:.0f} ms; {settle * 1000:.0f} ms pause before each\n"
+        f"Telegram round trip {rtt * 1000:.0f} ms; {settle * 1000:.0f} ms pause before each; "
+        f"{tools}\n"
     )
     med_a, p90_a = summary("(a) Jobs, Telegram→reply", a)
     med_b, p90_b = summary("(b) bare SDK query→result", b)

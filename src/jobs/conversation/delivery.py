@@ -75,12 +75,16 @@ class OutboxSender:
     async def drain(self) -> int:
         """Send every row that is due now; returns how many rows were handled."""
         handled = 0
-        while (
-            item := await self._outbox.claim_next(self._clock(), chat_id=self._only_chat)
-        ) is not None:
+        while (item := await self._next()) is not None:
             await self._deliver(item)
             handled += 1
         return handled
+
+    async def _next(self) -> OutboxItem | None:
+        handed = self._outbox.take_handed(self._only_chat)  # claimed for us while we waited
+        if handed is not None:
+            return handed
+        return await self._outbox.claim_next(self._clock(), chat_id=self._only_chat)
 
     async def _deliver(self, item: OutboxItem) -> None:
         try:
@@ -125,7 +129,8 @@ class OutboxSender:
         if wait <= 0:
             return
         try:
-            async with asyncio.timeout(wait):
-                await self._outbox.written.wait()  # set by every enqueue: rows to send now
+            with self._outbox.waiting(self._only_chat):
+                async with asyncio.timeout(wait):
+                    await self._outbox.written.wait()  # set by every enqueue: rows to send now
         except TimeoutError:
             pass

@@ -123,6 +123,15 @@ WHERE id = (
 RETURNING *
 """  # noqa: S608 - a constant fragment, no outside input
 
+# One row, if it is its chat's next and due: what `_CLAIM` would take when nothing else is due.
+_CLAIM_ROW = f"""
+UPDATE outbox SET state = 'sending', attempts = attempts + 1
+WHERE id = (
+    SELECT o.id FROM outbox AS o
+    WHERE o.id = :id AND {_HEAD_OF_CHAT} AND (o.not_before IS NULL OR o.not_before <= :now))
+RETURNING *
+"""  # noqa: S608 - a constant fragment, no outside input
+
 _NEXT_DUE = f"""
 SELECT MIN(COALESCE(o.not_before, o.created_at)) AS due FROM outbox AS o WHERE {_HEAD_OF_CHAT}
 """  # noqa: S608 - a constant fragment, no outside input
@@ -180,6 +189,8 @@ class OutboxRepo:
         self._handled: deque[int] = deque(maxlen=_RECENTLY_HANDLED)
         self._progress = asyncio.Event()
         self._senders = 0
+        self._waiting: list[int | None] = []  # the chats of senders waiting for rows (None: all)
+        self._handed: deque[OutboxItem] = deque()  # claimed by enqueue for a waiting sender
 
     @property
     def written(self) -> asyncio.Event:
@@ -209,24 +220,56 @@ class OutboxRepo:
         """
         now = self._db.now()
         finish = [] if inbox_id is None or finish_inbox is None else [inbox_id, *also_finish]
+        hand_over = bool(messages) and self._waiting_for(messages[0].chat_id)
 
-        def store(db: Statements) -> list[OutboxItem]:
+        def store(db: Statements) -> tuple[list[OutboxItem], OutboxItem | None]:
             out = list(messages)
             quoting = out and out[0].reply_to is not None and quote_after is not None
             if quoting and not has_newer(db, out[0].chat_id, quote_after or 0):
                 out[0] = replace(out[0], reply_to=None)
             items = _insert(db, out, inbox_id, now)
             if items is None:  # a reply to `inbox_id` was stored before
-                return [_item(row) for row in db.fetch_all(_FOR_INBOX, (inbox_id,))]
+                return [_item(row) for row in db.fetch_all(_FOR_INBOX, (inbox_id,))], None
             if finish and finish_inbox is not None:
                 # Follow-ups injected into the same turn are answered by the same reply.
                 finish_rows(db, finish, finish_inbox, now)
-            return items
+            handed = None
+            if hand_over:  # claimed here as the sender would (its turn in its chat, due)
+                row = db.fetch_one(_CLAIM_ROW, {"id": items[0].id, "now": now, "chat": None})
+                handed = None if row is None else _item(row)
+            return ([handed, *items[1:]] if handed else items), handed
 
-        items = await self._db.atomic(store)
-        if any(item.state is OutboxState.PENDING for item in items):
+        items, handed = await self._db.atomic(store)
+        if handed is not None:
+            self._handed.append(handed)  # claimed once the sender takes it (`claimed` waits)
+        if any(item.state is not OutboxState.SENT for item in items):
             self.written.set()
         return items
+
+    @contextlib.contextmanager
+    def waiting(self, chat_id: int | None, /) -> Iterator[None]:
+        """Held by a sender while it waits for rows (of `chat_id` only, or of every chat):
+        then nothing is due for it, and `enqueue` claims a new reply's first row in its own
+        trip to the database and hands it over (`take_handed`) — one claim less on the way
+        out, and no row overtaken."""
+        self._waiting.append(chat_id)
+        try:
+            yield
+        finally:
+            self._waiting.remove(chat_id)
+
+    def take_handed(self, chat_id: int | None, /) -> OutboxItem | None:
+        """The oldest row `enqueue` claimed for a waiting sender (of `chat_id` only, or of any
+        chat); None when there is none."""
+        for item in self._handed:
+            if chat_id is None or item.chat_id == chat_id:
+                self._handed.remove(item)
+                self._note(item.id, handled=False)
+                return item
+        return None
+
+    def _waiting_for(self, chat_id: int) -> bool:
+        return any(wanted is None or wanted == chat_id for wanted in self._waiting)
 
     @contextlib.contextmanager
     def serving(self) -> Iterator[None]:
@@ -423,6 +466,7 @@ class OutboxRepo:
 
     async def requeue_interrupted(self) -> int:
         """At startup: rows left sending go back to pending (the same random_id makes it safe)."""
+        self._handed.clear()  # pending again: claimed anew
         result = await self._db.execute(
             "UPDATE outbox SET state = 'pending' WHERE state = 'sending'"
         )

@@ -3,8 +3,9 @@ owner is told once per chat and flood, in plain words; on a real outbox and a fa
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from jobs.conversation.delivery import OutboxSender
 from jobs.conversation.floods import about
 from jobs.errors import RetryLater
 from jobs.messages import OutboundMessage, SentRef
-from jobs.storage import Database, OutboxRepo
+from jobs.storage import Database, OutboxRepo, OutboxState
 from jobs.storage.database import from_iso_or_none
 from jobs.storage.people import PeopleRepo
 from tests.fakes.clock import FakeClock
@@ -219,3 +220,39 @@ async def test_without_an_owner_chat_nobody_is_told(
 )
 def test_waits_are_said_in_minutes_then_hours(seconds: float, said: str) -> None:
     assert about(timedelta(seconds=seconds)) == said
+
+
+async def test_a_running_sender_sends_a_row_handed_to_it_and_keeps_each_chats_order(
+    db: Database, channel: ScriptedChannel, clock: FakeClock
+) -> None:
+    outbox = OutboxRepo(db)
+    sender = OutboxSender(outbox=outbox, channel=channel, clock=clock)
+    channel.waits[ALICE] = [60]  # Alice's first answer is held back a minute
+    task = asyncio.create_task(sender.run())
+    try:
+        await outbox.enqueue([OutboundMessage(chat_id=ALICE, text="first for Alice")])
+        await wait_for(lambda: len(channel.waits[ALICE]) == 0)
+        # The sender waits now (Alice's row is due in a minute): new rows are handed to it.
+        await wait_for(lambda: bool(outbox._waiting))
+        [bob] = await outbox.enqueue([OutboundMessage(chat_id=BOB, text="for Bob")])
+        [alice] = await outbox.enqueue([OutboundMessage(chat_id=ALICE, text="second for Alice")])
+        assert bob.state is OutboxState.SENDING  # handed over, sent at once
+        assert alice.state is OutboxState.PENDING  # behind Alice's first: not overtaking it
+        await wait_for(lambda: channel.texts(BOB) == ["for Bob"])
+        clock.advance(minutes=2)
+        outbox.written.set()  # the sender looks again (its timer runs on the real clock)
+        await wait_for(lambda: len(channel.texts(ALICE)) == 2)
+        assert channel.texts(ALICE) == ["first for Alice", "second for Alice"]
+        assert [s for s, _ in await states(db, BOB)] == ["sent"]
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def wait_for(condition: Callable[[], bool]) -> None:
+    """Until `condition` holds (the sender runs as a task of its own), 5 s at most."""
+    for _ in range(5000):
+        if condition():
+            return
+        await asyncio.sleep(0.001)
+    raise AssertionError("the sender never got there")

@@ -337,3 +337,53 @@ async def test_claimed_is_seen_as_soon_as_the_sender_takes_the_row(db: Database)
         assert claimed is not None and claimed.id == row.id
         assert await asyncio.wait_for(waiting, 1)
         assert not await outbox.handled([row], within=0.05)  # claimed, not sent yet
+
+
+async def test_a_waiting_sender_is_handed_a_new_rows_claim_made_as_it_is_stored(
+    db: Database,
+) -> None:
+    outbox = OutboxRepo(db)
+    with outbox.waiting(None):
+        first, second = await outbox.enqueue([_out(1, "a"), _out(1, "b")])
+    assert first.state is OutboxState.SENDING and first.attempts == 1  # claimed in the same trip
+    assert second.state is OutboxState.PENDING  # behind it in its chat
+    assert outbox.written.is_set()  # the sender wakes for it
+    assert await outbox.claim_next() is None  # the claim query finds nothing else to send yet
+    assert outbox.take_handed(2) is None  # a sender of chat 2 only does not get it
+    with outbox.serving():
+        assert not await outbox.claimed([first], within=0)  # not taken yet
+        assert outbox.take_handed(None) == first
+        assert await outbox.claimed([first], within=0)
+    assert outbox.take_handed(None) is None
+
+
+async def test_nothing_is_handed_over_that_the_sender_would_not_take_next(
+    db: Database, clock: FakeClock
+) -> None:
+    outbox = OutboxRepo(db)
+    [held] = await outbox.enqueue([_out(1, "held back")])  # nobody waits: stays pending
+    assert held.state is OutboxState.PENDING
+    with outbox.waiting(2):  # a sender of chat 2 only (`jobs chat`)
+        [other] = await outbox.enqueue([_out(3, "for chat 3")])
+    assert other.state is OutboxState.PENDING
+    claimed = await outbox.claim_next(chat_id=1)
+    assert claimed is not None
+    await outbox.retry_later(claimed.id, clock() + timedelta(minutes=5), "flood")
+    with outbox.waiting(None):
+        [behind] = await outbox.enqueue([_out(1, "after the held one")])
+        [fresh] = await outbox.enqueue([_out(2, "for chat 2")])
+    assert behind.state is OutboxState.PENDING  # its chat's earlier row waits: no overtaking
+    assert fresh.state is OutboxState.SENDING
+    assert outbox.take_handed(None) == fresh
+    assert outbox.take_handed(None) is None
+
+
+async def test_a_requeue_takes_back_what_was_handed_over(db: Database) -> None:
+    outbox = OutboxRepo(db)
+    with outbox.waiting(None):
+        [item] = await outbox.enqueue([_out(1, "a")])
+    assert item.state is OutboxState.SENDING
+    assert await outbox.requeue_interrupted() == 1
+    assert outbox.take_handed(None) is None  # pending again: claimed the usual way
+    again = await outbox.claim_next()
+    assert again is not None and again.id == item.id
