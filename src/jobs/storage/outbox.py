@@ -114,21 +114,14 @@ AND NOT EXISTS (SELECT 1 FROM outbox AS e
                 WHERE e.chat_id = o.chat_id AND e.id < o.id AND e.state IN ('pending', 'sending'))
 """
 
+# The oldest sendable row; with :id, that row only, if it is sendable (enqueue's handover).
 _CLAIM = f"""
 UPDATE outbox SET state = 'sending', attempts = attempts + 1
 WHERE id = (
     SELECT o.id FROM outbox AS o
     WHERE {_HEAD_OF_CHAT} AND (o.not_before IS NULL OR o.not_before <= :now)
+    AND (:id IS NULL OR o.id = :id)
     ORDER BY o.id LIMIT 1)
-RETURNING *
-"""  # noqa: S608 - a constant fragment, no outside input
-
-# One row, if it is its chat's next and due: what `_CLAIM` would take when nothing else is due.
-_CLAIM_ROW = f"""
-UPDATE outbox SET state = 'sending', attempts = attempts + 1
-WHERE id = (
-    SELECT o.id FROM outbox AS o
-    WHERE o.id = :id AND {_HEAD_OF_CHAT} AND (o.not_before IS NULL OR o.not_before <= :now))
 RETURNING *
 """  # noqa: S608 - a constant fragment, no outside input
 
@@ -235,7 +228,7 @@ class OutboxRepo:
                 finish_rows(db, finish, finish_inbox, now)
             handed = None
             if hand_over:  # claimed here as the sender would (its turn in its chat, due)
-                row = db.fetch_one(_CLAIM_ROW, {"id": items[0].id, "now": now, "chat": None})
+                row = db.fetch_one(_CLAIM, {"id": items[0].id, "now": now, "chat": None})
                 handed = None if row is None else _item(row)
             return ([handed, *items[1:]] if handed else items), handed
 
@@ -334,7 +327,7 @@ class OutboxRepo:
         With `chat_id` only that chat's rows are considered (`jobs chat` drains its own).
         """
         due = self._db.now() if now is None else to_iso(now)
-        row = await self._db.fetch_one(_CLAIM, {"now": due, "chat": chat_id})
+        row = await self._db.fetch_one(_CLAIM, {"now": due, "chat": chat_id, "id": None})
         if row is None:
             return None
         self._note(int(row["id"]), handled=False)
