@@ -163,7 +163,8 @@ async def test_nested_transaction_is_a_savepoint(db: Database) -> None:
     assert await _values(db) == ["outer", "inner ok"]
 
 
-async def test_other_coroutines_wait_for_a_transaction(db: Database) -> None:
+@pytest.mark.parametrize("how", ["statement", "atomic block"])
+async def test_other_coroutines_wait_for_a_transaction(db: Database, how: str) -> None:
     await _scratch(db)
     inside = asyncio.Event()
 
@@ -174,12 +175,16 @@ async def test_other_coroutines_wait_for_a_transaction(db: Database) -> None:
             await asyncio.sleep(0.05)
             raise RuntimeError("roll back")
 
-    async def plain_write() -> None:
+    async def other_write() -> None:
         await inside.wait()
-        await db.execute("INSERT INTO scratch VALUES ('b')")
+        if how == "statement":
+            await db.execute("INSERT INTO scratch VALUES ('b')")
+        else:
+            assert await db.atomic(_write("b")) == 1
 
-    results = await asyncio.gather(rolled_back(), plain_write(), return_exceptions=True)
+    results = await asyncio.gather(rolled_back(), other_write(), return_exceptions=True)
     assert isinstance(results[0], RuntimeError)
+    assert results[1] is None
     # Without the lock, 'b' would have landed inside the rolled-back transaction.
     assert await _values(db) == ["b"]
 
@@ -241,27 +246,6 @@ async def test_atomic_inside_a_transaction_is_a_savepoint(db: Database) -> None:
             assert await _values(db) == ["inner"]  # only the failed block was undone
             raise RuntimeError("outer")
     assert await _values(db) == []  # the whole transaction was, the block with it
-
-
-async def test_atomic_waits_for_another_coroutines_transaction(db: Database) -> None:
-    await _scratch(db)
-    inside = asyncio.Event()
-
-    async def rolled_back() -> None:
-        async with db.transaction():
-            await db.execute("INSERT INTO scratch VALUES ('a')")
-            inside.set()
-            await asyncio.sleep(0.05)
-            raise RuntimeError("roll back")
-
-    async def block() -> int:
-        await inside.wait()
-        return await db.atomic(_write("b"))
-
-    results = await asyncio.gather(rolled_back(), block(), return_exceptions=True)
-    assert isinstance(results[0], RuntimeError)
-    assert results[1] == 1
-    assert await _values(db) == ["b"]
 
 
 async def test_second_connection_waits_for_the_write_lock(db: Database, db_path: Path) -> None:
