@@ -153,5 +153,5 @@ class ScriptedSessions:
     async def discard(self, key: SessionKey, /) -> None:
         self.discarded.append(key)
 
-    async def flush(self) -> None:
+    async def flush(self, key: SessionKey | None = None, /) -> None:
         self.flushes += 1

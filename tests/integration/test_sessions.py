@@ -7,16 +7,18 @@ import json
 import os
 import shutil
 import signal
-from collections.abc import AsyncIterator
+import sys
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from claude_agent_sdk import RateLimitInfo, ResultMessage, tool
+from claude_agent_sdk import McpServerConfig, RateLimitInfo, ResultMessage, SdkPluginConfig, tool
 
 from jobs.errors import TurnTimeout
 from jobs.sessions import OWNER, AgentSession, SessionManager, SessionSettings
+from jobs.sessions.charges import Charge
 from jobs.sessions.keys import OWNER_KEY, SessionKey
 from jobs.sessions.options import build_options
 from jobs.sessions.roles import tool_policy
@@ -37,7 +39,13 @@ class Stack:
     tools: ToolServers
     managers: list[SessionManager] = field(default_factory=list)
 
-    def manager(self, *, max_live: int = 4, turn_timeout: float = 30.0) -> SessionManager:
+    def manager(
+        self,
+        *,
+        max_live: int = 4,
+        turn_timeout: float = 30.0,
+        extensions: OnePlugin | None = None,
+    ) -> SessionManager:
         config = SessionSettings(
             workspace_dir=self.tmp / "workspace",
             people_dir=self.tmp / "data" / "people",
@@ -52,6 +60,7 @@ class Stack:
             usage=UsageRepo(self.db),
             audit=AuditRepo(self.db),
             tools=self.tools,
+            extensions=extensions,
         )
         self.managers.append(made)
         return made
@@ -59,6 +68,23 @@ class Stack:
     @property
     def transcripts(self) -> Path:
         return Path(self.env["CLAUDE_CONFIG_DIR"]) / "projects"
+
+
+@dataclass
+class OnePlugin:
+    """The owner's extensions: one local plugin (jobs.sessions.options.ExtensionsSource)."""
+
+    path: Path
+    version: int = 1
+
+    def mcp_servers(self) -> Mapping[str, McpServerConfig]:
+        return {}
+
+    def plugins(self) -> Sequence[SdkPluginConfig]:
+        return [{"type": "local", "path": str(self.path)}]
+
+    def tool_prefixes(self) -> frozenset[str]:
+        return frozenset()
 
 
 class SlowTool:
@@ -358,5 +384,119 @@ async def test_stuck_cli_is_killed_after_grace(
         with pytest.raises(ProcessLookupError):
             os.kill(session.pid, 0)
         assert not session.usable
+    finally:
+        await session.close()
+
+
+async def test_a_plain_answer_comes_back_before_the_cli_reports_its_usage(
+    stack: Stack, fake_model: FakeAnthropic
+) -> None:
+    """record_later: the reply comes back when the model's answer ends, not after the CLI's
+    bookkeeping; the usage follows, recorded against the turn's charge by flush(key), and
+    the next turn waits for it (each turn's cost is its own share of the session's total)."""
+    manager = stack.manager()
+    charge = Charge.trigger("schedule:7", "digest")
+    first = await manager.run_turn(OWNER_KEY, OWNER, "one", record_later=True, charge=charge)
+    assert first.text == "echo: one" and first.session_id and not first.is_error
+    assert first.usage.output_tokens == 0  # given back before the CLI reported it
+    await manager.flush(OWNER_KEY)
+    rows = await stack.db.fetch_all("SELECT payer, output_tokens, cost_usd FROM usage")
+    assert [(r["payer"], r["output_tokens"]) for r in rows] == [
+        (charge.payer, fake_model.calls[-1].usage["output_tokens"])
+    ]
+    second = await manager.run_turn(OWNER_KEY, OWNER, "two", record_later=True)
+    third = await manager.run_turn(OWNER_KEY, OWNER, "three", record_later=True)
+    assert (second.text, third.text) == ("echo: two", "echo: three")
+    await manager.flush(OWNER_KEY)
+    rows = await stack.db.fetch_all("SELECT payer, cost_usd FROM usage ORDER BY id")
+    assert [r["payer"] for r in rows] == [charge.payer, "owner", "owner"]
+    costs = [r["cost_usd"] for r in rows]
+    assert all(cost > 0 for cost in costs) and costs[1] < costs[0]  # shares, not totals
+    record = await SessionRepo(stack.db).get("owner")
+    assert record is not None and abs(record.cost_total - sum(costs)) < 1e-9
+    assert "echo: three" in record.summary
+
+
+async def test_a_turn_that_used_a_tool_is_given_back_whole(
+    stack: Stack, fake_model: FakeAnthropic, slow_tool: SlowTool
+) -> None:
+    slow_tool.seconds = 0.0
+    manager = stack.manager()
+    fake_model.push(tool_use("mcp__memory__slow"), text("done"))
+    reply = await manager.run_turn(OWNER_KEY, OWNER, "run it", record_later=True)
+    assert reply.text == "done" and reply.usage.output_tokens > 0  # after the result
+
+
+STOP_HOOK = """
+import json, sys
+if not json.load(sys.stdin).get("stop_hook_active"):
+    print(json.dumps({"decision": "block", "reason": "add the second part"}))
+"""
+
+
+def stop_plugin(tmp_path: Path) -> Path:
+    """A plugin whose Stop hook makes the CLI go on once after the model's answer."""
+    plugin = tmp_path / "stopper"
+    (plugin / ".claude-plugin").mkdir(parents=True)
+    (plugin / ".claude-plugin" / "plugin.json").write_text('{"name": "stopper"}')
+    (plugin / "hooks").mkdir()
+    (plugin / "stop.py").write_text(STOP_HOOK)
+    command = f"{sys.executable} {plugin / 'stop.py'}"
+    hooks = {"Stop": [{"hooks": [{"type": "command", "command": command}]}]}
+    (plugin / "hooks" / "hooks.json").write_text(json.dumps({"hooks": hooks}))
+    return plugin
+
+
+async def test_a_stop_hook_that_goes_on_is_waited_for(
+    stack: Stack, fake_model: FakeAnthropic, tmp_path: Path
+) -> None:
+    """A plugin's Stop hook makes the CLI go on after the model's first answer: the session
+    does not give that answer back early, so the reply holds what came after it too."""
+    manager = stack.manager(extensions=OnePlugin(stop_plugin(tmp_path)))
+    fake_model.push(text("part one"), text("part two"))
+    reply = await manager.run_turn(OWNER_KEY, OWNER, "tell me", record_later=True)
+    assert "add the second part" in body_text(fake_model.calls[-1])  # the hook ran
+    assert reply.text == "part one\n\npart two"
+
+
+async def test_what_the_cli_says_after_an_early_answer_is_logged_not_leaked(
+    tmp_path: Path,
+    claude_env: dict[str, str],
+    fake_model: FakeAnthropic,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Why Stop hooks turn early answers off: forced on, the answer comes back before the
+    hook makes the CLI go on; that rest is logged when the turn settles, and the next turn
+    gets only its own answer."""
+    plugin = stop_plugin(tmp_path)
+    options = build_options(
+        OWNER,
+        cwd=tmp_path,
+        resume=None,
+        servers={},
+        mcp_tools=(),
+        env={**claude_env, **FAST},
+        hooks=None,
+        plugins=[{"type": "local", "path": str(plugin)}],
+    )
+    session = AgentSession(
+        key=OWNER_KEY,
+        role=OWNER,
+        person_id=None,
+        options=options,
+        policy=tool_policy(OWNER, ToolServers()),
+        observer=Results(),
+        turn_timeout=20.0,
+        settle_early=True,
+    )
+    await session.start()
+    try:
+        fake_model.push(text("part one"), text("part two"))
+        first = await session.run_turn("tell me", early=True)
+        assert first.text == "part one" and session.settling
+        await session.settled()
+        assert "10 characters not sent" in caplog.text  # "\n\npart two"
+        after = await session.run_turn("next", early=True)
+        assert after.text == "echo: next"
     finally:
         await session.close()

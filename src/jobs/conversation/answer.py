@@ -139,7 +139,7 @@ class Answers:
         # The turn's usage and summary, held until now (budgets read the usage): written once
         # the sender has claimed the reply, they queue behind its claim, not ahead of it.
         await self._outbox.claimed(sent, within=AFTER_THE_REPLY)
-        await self._sessions.flush()
+        await self._sessions.flush(route.key)
         if self._record is not None and route.is_owner and outcome.state is InboxState.ANSWERED:
             # The log's file and index work (CPU) waits until the reply is out.
             await self._outbox.handled(sent, within=AFTER_THE_REPLY)

@@ -7,6 +7,14 @@ a CLI turn of its own. Either way `run_turn` returns once every uuid it sent is 
 the caller gets one Reply for the prompt and its follow-ups, and no ResultMessage is left
 behind for the next turn. A result of a CLI turn that took in none of them (a stray, or one
 the CLI injected itself) has its usage recorded and its text dropped.
+
+A plain answer is given back as soon as the model has finished it: when the model's message
+ends its turn (stop reason end_turn) having used no tool, with no follow-up sent, the CLI has
+nothing left to do but its own bookkeeping (the transcript, the result: about 3 ms, measured),
+so `run_turn(early=True)` returns then and the session *settles* — reads on to the
+ResultMessage and records its usage — while the reply goes out. The next turn waits for that
+first (`settled()`). Only sessions without Stop hooks do this (`settle_early`): such a hook
+could make the CLI go on after the model's answer.
 """
 
 from __future__ import annotations
@@ -80,7 +88,11 @@ class _Turn:
     consumed: set[str] = field(default_factory=set)
     segments: int = 0
     stopping: bool = False
-    stream: StreamText | None = None
+    stream: StreamText = field(default_factory=StreamText)
+    plain: bool = True
+    """No tool has been called in this turn (so far)."""
+    stop_reason: str | None = None
+    """Why the model's latest message ended (its message_delta)."""
 
 
 class AgentSession:
@@ -98,7 +110,10 @@ class AgentSession:
         turn_timeout: float,
         interrupt_grace: float = INTERRUPT_GRACE_SECONDS,
         client_factory: ClientFactory = ClaudeSDKClient,
+        settle_early: bool = False,
     ) -> None:
+        """`settle_early`: give a plain answer back before its ResultMessage (module docstring):
+        only when nothing (a Stop hook) can make the CLI go on after the model's answer."""
         self.key = key
         self.role = role
         self.person_id = person_id
@@ -110,7 +125,9 @@ class AgentSession:
         self._timeout = turn_timeout
         self._grace = interrupt_grace
         self._make_client = client_factory
+        self._settle_early = settle_early
         self._client: ClaudeSDKClient | None = None
+        self._tail: asyncio.Task[None] | None = None  # the answered turn's rest (settling)
         self._pump: asyncio.Task[None] | None = None
         self._inbox: asyncio.Queue[Message | _Ended] = asyncio.Queue()
         self._turn: _Turn | None = None
@@ -123,6 +140,17 @@ class AgentSession:
     def busy(self) -> bool:
         """True while a turn runs."""
         return self._turn is not None
+
+    @property
+    def settling(self) -> bool:
+        """True while the CLI finishes a turn whose reply was already given back."""
+        return self._tail is not None and not self._tail.done()
+
+    async def settled(self) -> None:
+        """Wait until the last turn is wholly over (its ResultMessage read and recorded).
+        Never raises; cancelling the caller does not stop the settling."""
+        if self._tail is not None:
+            await asyncio.wait([self._tail])
 
     @property
     def pid(self) -> int | None:
@@ -157,16 +185,21 @@ class AgentSession:
         self._pid = pid if isinstance(pid, int) else None
         self._pump = asyncio.create_task(self._read_all(client), name=f"claude-messages:{self.key}")
 
-    async def run_turn(self, prompt: str, /, *, stream: ReplyStream | None = None) -> Reply:
+    async def run_turn(
+        self, prompt: str, /, *, stream: ReplyStream | None = None, early: bool = False
+    ) -> Reply:
         """Send `prompt`; return when it and every follow-up sent meanwhile are answered.
-        `stream`: told the reply's text as it is written."""
+        `stream`: told the reply's text as it is written. `early`: a plain answer may come
+        back before the CLI has finished the turn, with its usage still unknown (module
+        docstring): the session is `settling` then."""
+        await self.settled()
         if self._client is None or self._broken or self._turn is not None:
             raise SessionError(f"The {self.key} session cannot take a turn now.")
-        turn = self._turn = _Turn(stream=None if stream is None else StreamText(stream))
+        turn = self._turn = _Turn(stream=StreamText(stream))
         try:
             async with asyncio.timeout(self._timeout) as deadline:
                 await self._send(turn, prompt)
-                return await self._collect(turn)
+                return await self._collect(turn, early=early and self._settle_early)
         except TimeoutError:
             if not deadline.expired():
                 raise
@@ -201,6 +234,11 @@ class AgentSession:
 
     async def close(self) -> None:
         """Stop the CLI (it flushes its transcript first). Safe to call twice."""
+        tail = self._tail
+        if tail is not None and not tail.done():  # a few ms, unless the CLI hangs
+            await asyncio.wait([tail], timeout=self._grace)
+            tail.cancel()
+            await asyncio.wait([tail])
         if self._abandoned:  # else the CLI finishes that answer first (the SDK waits 5 s)
             await self._interrupt_quietly()
         client, self._client = self._client, None
@@ -229,7 +267,9 @@ class AgentSession:
             self._broken = True
             raise SessionError(f"Could not send to Claude Code: {exc}") from exc
 
-    async def _collect(self, turn: _Turn) -> Reply:
+    async def _collect(self, turn: _Turn, *, early: bool = False) -> Reply:
+        """Read the turn's messages to its end (`early`: or until a plain answer is finished,
+        handing the rest to a settling task)."""
         while True:
             item = await self._inbox.get()
             if isinstance(item, _Ended):
@@ -243,8 +283,9 @@ class AgentSession:
             elif isinstance(item, RateLimitEvent):
                 self._observer.rate_limit_changed(self, item.rate_limit_info)
             elif isinstance(item, StreamEvent):
-                if turn.stream is not None:
-                    turn.stream.event(item)
+                turn.stream.event(item)
+                if _answered(turn, item) and early and self._plain_answer(turn):
+                    return self._answer_early(turn)
             else:
                 turn.collector.add(item)
 
@@ -277,6 +318,55 @@ class AgentSession:
         turn.consumed |= listed or turn.sent
         turn.segments += 1
         return turn.sent <= turn.consumed
+
+    def _plain_answer(self, turn: _Turn) -> bool:
+        """The model's answer that just ended is the whole reply: one prompt, no tool, no
+        follow-up or /stop, and every text block of it already in the collector."""
+        text = turn.collector.text_so_far()
+        return (
+            turn.plain
+            and len(turn.order) == 1
+            and not turn.stopping
+            and turn.segments == 0
+            and self.session_id is not None
+            and bool(text)
+            and text == turn.stream.so_far()
+        )
+
+    def _answer_early(self, turn: _Turn) -> Reply:
+        turn.stream.sink = None  # the caller is done with this turn's stream
+        reply = turn.collector.answered(self.session_id)
+        self._tail = asyncio.create_task(
+            self._settle(turn, reply.text), name=f"claude-settle:{self.key}"
+        )
+        return dataclasses.replace(reply, prompt_ids=tuple(turn.order))
+
+    async def _settle(self, turn: _Turn, said: str) -> None:
+        """The rest of an answered turn: up to its ResultMessage, whose usage is recorded.
+        The reply is out already, so what goes wrong now is logged, and the session is broken
+        (started anew for the next turn) when the CLI died or hung."""
+        try:
+            async with asyncio.timeout(self._timeout) as deadline:
+                reply = await self._collect(turn)
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            logger.warning("the %s session did not finish an answered turn", self.key)
+            await self._abort(turn)
+            return
+        except asyncio.CancelledError:
+            self._abandoned = True
+            raise
+        except Exception:  # nobody awaits this task: its failure is logged here
+            logger.exception("the %s session failed after its answer was given", self.key)
+            self._broken = True
+            return
+        if reply.text != said:  # only a Stop hook Jobs did not know of could cause it
+            logger.warning(
+                "the %s session went on after its answer was given: %d characters not sent",
+                self.key,
+                max(len(reply.text) - len(said), 0),
+            )
 
     def _ended(self, item: _Ended) -> SessionError:
         self._broken = True
@@ -322,6 +412,24 @@ class AgentSession:
             self._inbox.put_nowait(_Ended(exc))
         else:
             self._inbox.put_nowait(_Ended(None))
+
+
+def _answered(turn: _Turn, message: StreamEvent) -> bool:
+    """Note what `message` says about the turn; True when the model's message just ended its
+    turn (end_turn) with no tool called in the turn."""
+    if message.parent_tool_use_id is not None:
+        return False
+    event = message.event
+    kind = event.get("type")
+    if kind == "content_block_start":
+        block_type = str((event.get("content_block") or {}).get("type", ""))
+        if block_type.endswith("tool_use"):  # tool_use, server_tool_use, mcp_tool_use
+            turn.plain = False
+    elif kind == "message_delta":
+        turn.stop_reason = (event.get("delta") or {}).get("stop_reason")
+    elif kind == "message_stop":
+        return turn.plain and turn.stop_reason == "end_turn"
+    return False
 
 
 def _injected(result: ResultMessage) -> bool:

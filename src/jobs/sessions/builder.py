@@ -19,6 +19,7 @@ from jobs.sessions.options import (
     SkillSource,
     build_options,
     session_cwd,
+    stop_hooks,
 )
 from jobs.sessions.roles import RoleSpec, task_folder, tool_policy
 from jobs.sessions.settings import SessionSettings
@@ -150,6 +151,7 @@ class SessionBuilder:
             observer=self._observer,
             turn_timeout=self._config.turn_timeout,
             interrupt_grace=self._config.interrupt_grace,
+            settle_early=not stop_hooks(options),
             **({"client_factory": self._client_factory} if self._client_factory else {}),
         )
 

@@ -32,6 +32,8 @@ class KeyState:
     """The running turn's own rules for a tainted session (a task's folder and free calls)."""
     sealed: bool = False
     """The running turn takes no follow-ups (a trigger's)."""
+    early: bool = False
+    """The running turn may give a plain answer back before the CLI reports its usage."""
     starting: bool = False
     """The running turn waits for its process to start."""
     stop: bool = False
@@ -43,6 +45,7 @@ class KeyState:
 
     def turn_ended(self) -> None:
         self.source, self.sealed, self.starting, self.stop = None, False, False, False
+        self.early = False
         self.charge, self.refused = None, None
 
 

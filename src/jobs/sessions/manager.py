@@ -7,6 +7,10 @@ KeyStates (per-key locks and flags, dropped when idle), TaintBook (sticky taint)
 (usage and summaries). A session whose role does not keep warm (everyone's but the owner's)
 closes its process shortly after its turn (SessionSettings.linger, 2 s): it resumes in about
 0.4 s when needed again.
+
+A turn whose session gave a plain answer back before the CLI finished it (AgentSession's
+settling) holds its records' charge until it has settled; the key's next turn, reset and
+discard wait for that, and flush(key) does too, so the turn's usage is written by then.
 """
 
 from __future__ import annotations
@@ -123,6 +127,7 @@ class SessionManager:
             clock=clock,
         )
         self._closing: set[asyncio.Task[None]] = set()
+        self._settling: dict[SessionKey, asyncio.Task[None]] = {}  # dropped once settled
         self._linger = config.linger
 
     @property
@@ -158,9 +163,11 @@ class SessionManager:
         (else its role's rules apply).
         `follow_ups=False` (a trigger's turn): what the person sends meanwhile is not
         injected into it but waits for a turn of its own.
-        `record_later`: the turn's usage rows and summary are kept in memory, so the reply is
-        not delayed by writing them; the caller calls `flush()` once the reply is on its way
-        (`aclose()` flushes what is left). `stream`: told the reply as it is written.
+        `record_later`: the reply is not delayed by bookkeeping: the turn's usage rows and
+        summary are kept in memory, and a plain answer comes back before the CLI has reported
+        its usage (the Reply's is then empty: AgentSession's settling); the caller calls
+        `flush(key)` once the reply is on its way, which writes them (`aclose()` writes what
+        is left). `stream`: told the reply as it is written.
         `charge`: who the turn's spend counts against (default: the session's own).
         """
         charge = charge or Charge.of_key(key)
@@ -168,16 +175,21 @@ class SessionManager:
             role = self._models.apply(role)  # a changed choice restarts the session (resumed)
         try:
             async with self._keys.turn(key) as state:
+                await self._settled(key)  # the last turn's usage first, against its charge
                 state.source = taint if isinstance(taint, TaintSource) else None
                 state.sealed = not follow_ups
+                state.early = record_later
                 state.charge = charge  # before the gate: a /pause meanwhile finds it
                 if self._gate is not None:
                     await self._gate.admit(charge)
                 self._records.begin(key, charge, later=record_later)
+                settling = False
                 try:
                     reply = await self._turn(key, state, role, prompt, person_id, taint, stream)
+                    settling = self._settle_later(key)
                 finally:
-                    self._records.release(key)
+                    if not settling:
+                        self._records.release(key)
                 if state.refused is not None:
                     raise state.refused
                 return reply
@@ -237,6 +249,7 @@ class SessionManager:
         taint."""
         await self.interrupt(key)
         async with self._keys.turn(key):
+            await self._settled(key)
             await self.flush()  # else a held summary could outlive the clear
             await self._pool.discard(key)
             await self._repo.clear(str(key))
@@ -248,6 +261,7 @@ class SessionManager:
         """Close and forget a throwaway session (a channel post's) after its turn: its
         process, its row, its summary, its folder and its transcripts."""
         async with self._keys.turn(key):
+            await self._settled(key)
             await self.flush()
             await self._pool.discard(key)
             await self._repo.delete(str(key))
@@ -270,12 +284,17 @@ class SessionManager:
         for closing in self._closing:
             closing.cancel()
         await asyncio.gather(*self._closing, return_exceptions=True)
-        await self._pool.aclose()
+        await self._pool.aclose()  # a session still settling gets the interrupt grace
+        if self._settling:
+            await asyncio.wait(list(self._settling.values()))
         await self.flush()
 
-    async def flush(self) -> None:
-        """Write the usage rows and summaries that `run_turn(record_later=True)` held back.
+    async def flush(self, key: SessionKey | None = None, /) -> None:
+        """Write the usage rows and summaries that `run_turn(record_later=True)` held back;
+        with `key`, once its last turn has settled (its usage is known then).
         A failure is logged (they are bookkeeping: the reply is already on its way)."""
+        if key is not None:
+            await self._settled(key)
         await self._records.flush()
 
     # -- SessionObserver ---------------------------------------------------------------------
@@ -317,10 +336,10 @@ class SessionManager:
         if state.stop:  # /stop came while the process was starting
             return Reply("", session.session_id, Usage(), interrupted=True)
         try:
-            reply = await self._run(session, prompt, prime, stream)
+            reply = await self._run(session, prompt, prime, stream, early=state.early)
         except ResumeFailed as exc:
             session, prime = await self._fresh_after(key, role, person_id, exc)
-            reply = await self._run(session, prompt, prime, stream)
+            reply = await self._run(session, prompt, prime, stream, early=state.early)
         if reply.error_kind in UNANSWERED and reply.prompt_ids:
             await self._rewind(key, role, person_id, reply)
         return dataclasses.replace(reply, tainted=state.taint is not None)
@@ -365,17 +384,52 @@ class SessionManager:
         if time.monotonic() - session.last_used < self._linger:
             return  # another turn ran meanwhile: it scheduled its own close
         async with self._keys.turn(key):
+            await self._settled(key)
             session = self._pool.get(key)
             if session is not None and not session.busy:
                 await self._pool.discard(key)
                 self._records.forget(key)  # read again from SessionRepo at the next start
 
+    def _settle_later(self, key: SessionKey) -> bool:
+        """When `key`'s session is still finishing the turn that just gave its reply: release
+        the turn's records once it has settled, and write what they held. True if so."""
+        session = self._pool.get(key)
+        if session is None or not session.settling:
+            return False
+
+        async def settle() -> None:
+            try:
+                await session.settled()
+            finally:
+                self._records.release(key)
+            await self._records.flush()
+
+        task = self._settling[key] = asyncio.create_task(settle(), name=f"settle-{key}")
+        task.add_done_callback(lambda done: self._forget_settled(key, done))
+        return True
+
+    def _forget_settled(self, key: SessionKey, task: asyncio.Task[None]) -> None:
+        if self._settling.get(key) is task:
+            del self._settling[key]
+
+    async def _settled(self, key: SessionKey) -> None:
+        """Wait until `key`'s last turn has settled (see _settle_later)."""
+        task = self._settling.get(key)
+        if task is not None:
+            await asyncio.wait([task])
+
     async def _run(
-        self, session: AgentSession, prompt: str, prime: str | None, stream: ReplyStream | None
+        self,
+        session: AgentSession,
+        prompt: str,
+        prime: str | None,
+        stream: ReplyStream | None,
+        *,
+        early: bool,
     ) -> Reply:
         try:
             text = summary.primed(prime, prompt) if prime else prompt
-            reply = await session.run_turn(text, stream=stream)
+            reply = await session.run_turn(text, stream=stream, early=early)
         except RoleViolation as exc:
             await self._refuse(session, exc)
             raise

@@ -178,6 +178,45 @@ def build_options(  # noqa: PLR0913 - one keyword per option group, each named a
     )
 
 
+def stop_hooks(options: ClaudeAgentOptions, /) -> bool:
+    """Whether a Stop hook may make the CLI go on after the model's answer: one of Jobs' own,
+    or one a plugin declares (hooks/hooks.json, or its plugin.json's `hooks`). A plugin whose
+    hook files cannot be read counts as having one."""
+    if "Stop" in (options.hooks or {}):
+        return True
+    for plugin in options.plugins:
+        root = Path(plugin["path"])
+        try:
+            if _declares_stop(root):
+                return True
+        except (OSError, ValueError):
+            return True
+    return False
+
+
+def _declares_stop(root: Path) -> bool:
+    files = [root / "hooks" / "hooks.json"]
+    manifest = root / ".claude-plugin" / "plugin.json"
+    if manifest.is_file():
+        declared = json.loads(manifest.read_bytes()).get("hooks")
+        if isinstance(declared, str):
+            files.append(root / declared)
+        elif isinstance(declared, list):
+            files.extend(root / str(entry) for entry in declared)
+        elif declared is not None and _names_stop(declared):
+            return True
+    return any(path.is_file() and _names_stop(json.loads(path.read_bytes())) for path in files)
+
+
+def _names_stop(config: object) -> bool:
+    """A hooks config ({"hooks": {event: …}} or {event: …}) with a Stop event; an
+    unexpected shape counts as one."""
+    if not isinstance(config, dict):
+        return True
+    events = config.get("hooks", config)
+    return not isinstance(events, dict) or "Stop" in events
+
+
 def _system_prompt(
     role: RoleSpec, context: str = ""
 ) -> str | SystemPromptPreset | SystemPromptCustom:

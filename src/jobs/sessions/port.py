@@ -55,4 +55,6 @@ class Sessions(Protocol):
     async def discard(self, key: SessionKey, /) -> None:
         """Forget a throwaway session after its one turn (process, row, folder, transcript)."""
 
-    async def flush(self) -> None: ...
+    async def flush(self, key: SessionKey | None = None, /) -> None:
+        """Write the records held back (`record_later`); with `key`, once its last turn's
+        usage is known (a plain answer is given back before the CLI reports it)."""

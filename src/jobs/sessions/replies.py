@@ -198,6 +198,17 @@ class TurnCollector:
         elif result.is_error:
             self._interrupted = True
 
+    def answered(self, session_id: str | None, /) -> Reply:
+        """The reply of a plain answer as it stands before its ResultMessage (nothing failed,
+        no tool ran): its usage is recorded when the result comes."""
+        return Reply(
+            text=self.text_so_far(), session_id=session_id, usage=self.usage, model=self.model
+        )
+
+    def text_so_far(self) -> str:
+        """The text of the segments kept so far and of the open one."""
+        return "\n\n".join([*self._texts, *self._segment])
+
     def reply(self, *, interrupted: bool = False) -> Reply:
         parts = list(self._texts)
         kind = self._errors[-1] if self._errors else None

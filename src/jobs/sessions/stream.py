@@ -24,9 +24,10 @@ class ReplyStream(Protocol):
 @dataclass
 class StreamText:
     """Feeds one turn's stream events to a ReplyStream, joining text blocks as the reply does
-    (each stripped, blank line between); sub-agents' events are not the reply's."""
+    (each stripped, blank line between); sub-agents' events are not the reply's. Without a
+    `sink` it only keeps the text so far."""
 
-    sink: ReplyStream
+    sink: ReplyStream | None = None
     _done: list[str] = field(default_factory=list)
     _current: list[str] = field(default_factory=list)
 
@@ -38,13 +39,15 @@ class StreamText:
         if kind == "content_block_start":
             self._close_block()
             block = event.get("content_block") or {}
-            if block.get("type") == "tool_use" and isinstance(block.get("name"), str):
-                self.sink.tool(block["name"])
+            name = block.get("name")
+            if block.get("type") == "tool_use" and isinstance(name, str) and self.sink is not None:
+                self.sink.tool(name)
         elif kind == "content_block_delta":
             delta = event.get("delta") or {}
             if delta.get("type") == "text_delta" and isinstance(delta.get("text"), str):
                 self._current.append(delta["text"])
-                self.sink.text(self.so_far())
+                if self.sink is not None:
+                    self.sink.text(self.so_far())
         elif kind == "content_block_stop":
             self._close_block()
 

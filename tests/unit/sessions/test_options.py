@@ -10,7 +10,14 @@ from claude_agent_sdk import HookMatcher
 
 from jobs.config import Settings, load_settings
 from jobs.sessions import SessionSettings
-from jobs.sessions.options import build_options, cli_env, cli_settings, people_dir, session_cwd
+from jobs.sessions.options import (
+    build_options,
+    cli_env,
+    cli_settings,
+    people_dir,
+    session_cwd,
+    stop_hooks,
+)
 from jobs.sessions.roles import EXTERNAL, OWNER
 
 
@@ -109,3 +116,80 @@ def test_session_settings_from_settings(tmp_path: Path) -> None:
     assert derived.people_dir == tmp_path / "data" / "people"
     assert (derived.max_live, derived.turn_timeout) == (2, 12)
     assert derived.env["API_TIMEOUT_MS"] == "5" and "CLAUDE_CONFIG_DIR" in derived.env
+
+
+def _with_plugin(tmp_path: Path, files: dict[str, object]) -> Any:
+    """Owner options with one plugin holding `files` (JSON unless a str)."""
+    root = tmp_path / "plugin"
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content if isinstance(content, str) else json.dumps(content))
+    root.mkdir(exist_ok=True)
+    return build_options(
+        OWNER,
+        cwd=tmp_path,
+        resume=None,
+        servers={},
+        mcp_tools=(),
+        env={},
+        hooks=None,
+        plugins=[{"type": "local", "path": str(root)}],
+    )
+
+
+STOP = {"Stop": [{"hooks": [{"type": "command", "command": "true"}]}]}
+LATER = {"PostToolUse": [{"hooks": [{"type": "command", "command": "true"}]}]}
+
+
+@pytest.mark.parametrize(
+    ("files", "found"),
+    [
+        ({}, False),
+        ({".claude-plugin/plugin.json": {"name": "p"}}, False),
+        ({"hooks/hooks.json": {"hooks": LATER}}, False),
+        ({"hooks/hooks.json": {"description": "d", "hooks": STOP}}, True),
+        ({".claude-plugin/plugin.json": {"name": "p", "hooks": STOP}}, True),
+        ({".claude-plugin/plugin.json": {"name": "p", "hooks": {"hooks": LATER}}}, False),
+        (
+            {
+                ".claude-plugin/plugin.json": {"name": "p", "hooks": "extra.json"},
+                "extra.json": {"hooks": STOP},
+            },
+            True,
+        ),
+        (
+            {
+                ".claude-plugin/plugin.json": {"name": "p", "hooks": ["a.json", "b.json"]},
+                "a.json": {"hooks": LATER},
+                "b.json": STOP,
+            },
+            True,
+        ),
+        ({"hooks/hooks.json": "{not json"}, True),  # unreadable: assume the worst
+        ({"hooks/hooks.json": {"hooks": ["odd"]}}, True),
+    ],
+)
+def test_stop_hooks_are_found_in_any_plugin_hook_file(
+    tmp_path: Path, files: dict[str, object], found: bool
+) -> None:
+    """A Stop hook could make the CLI go on after the model's answer, so a session that
+    has one never gives a plain answer back early (jobs.sessions.agent)."""
+    assert stop_hooks(_with_plugin(tmp_path, files)) is found
+
+
+def test_stop_hooks_of_jobs_own_and_none(tmp_path: Path) -> None:
+    plain = build_options(
+        OWNER, cwd=tmp_path, resume=None, servers={}, mcp_tools=(), env={}, hooks=None
+    )
+    assert not stop_hooks(plain)
+    own = build_options(
+        OWNER,
+        cwd=tmp_path,
+        resume=None,
+        servers={},
+        mcp_tools=(),
+        env={},
+        hooks={"Stop": [HookMatcher(matcher=None, hooks=[])]},
+    )
+    assert stop_hooks(own)
