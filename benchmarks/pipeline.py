@@ -5,7 +5,9 @@ then how soon a slowly written reply shows its first words.
     inbound → inbox (SQLite) → dispatcher → owner session (real SDK + Claude Code CLI against
     the scripted model) → outbox → Telethon → the SendMessageRequest reaching the fake.
 (b) a bare ClaudeSDKClient with the owner session's role (its prompt, permission mode and
-    built-in tools), nothing else: query → ResultMessage.
+    built-in tools), nothing else: query → ResultMessage. Also noted: when the model's answer
+    ended there (the message_stop stream event), which Jobs replies at for a plain answer
+    (jobs.sessions.agent): the CLI's bookkeeping after it is in (b), not in (a).
 (c) a bare ClaudeSDKClient with the owner session's exact options, as Jobs built them (its MCP
     tools, skills plugin, memory and hooks too): what Claude Code itself spends on the session
     Jobs asks for, apart from Jobs' own path (a/c).
@@ -54,6 +56,7 @@ from claude_agent_sdk import (  # noqa: E402
     ClaudeSDKClient,
     McpServerConfig,
     ResultMessage,
+    StreamEvent,
 )
 from telethon.tl import functions, types  # noqa: E402
 
@@ -97,6 +100,7 @@ class Sample:
     total: float
     to_model: float  # start → the model request arrived
     after_model: float  # the model request → the end
+    answered: float | None = None  # start → the answer's message_stop (bare clients)
 
 
 def settings_in(tmp: Path) -> Settings:
@@ -202,12 +206,16 @@ class Bare:
     async def turn(self, tag: str) -> Sample:
         start = time.perf_counter()
         await self.client.query(f"bare {tag}")
+        answered = None
         async for message in self.client.receive_response():
+            if isinstance(message, StreamEvent) and message.event.get("type") == "message_stop":
+                answered = answered or time.perf_counter()
             if isinstance(message, ResultMessage):
                 break
         end = time.perf_counter()
         model = self.stamps.model[tag]
-        return Sample(end - start, model - start, end - model)
+        ended = None if answered is None else answered - start
+        return Sample(end - start, model - start, end - model, ended)
 
 
 def rss_kb(pid: int) -> int | None:
@@ -334,6 +342,13 @@ def report(
     med_c, _ = summary("(c) bare SDK, Jobs' options", c)
     print(f"\nratio median a/b: {med_a / med_b:.3f}   ratio p90 a/b: {p90_a / p90_b:.3f}")
     print(f"per-message overhead (median a - median b): {med_a - med_b:.1f} ms")
+    ended = [s.answered * 1000 for s in b if s.answered is not None]
+    if ended:
+        med_end = statistics.median(ended)
+        print(
+            f"(b) to its answer's end (message_stop) median {med_end:.1f} ms: a over that "
+            f"{med_a / med_end:.3f} ({med_a - med_end:.1f} ms: Jobs' own path and Telegram's)"
+        )
     print(
         f"of which Jobs' own path a/c {med_a / med_c:.3f} ({med_a - med_c:.1f} ms), "
         f"Claude Code on the session Jobs asks for c/b {med_c / med_b:.3f} "
