@@ -108,12 +108,14 @@ async def _connect(
     app: App, settings: Settings, client: TelegramClient, companion: CompanionBot | None
 ) -> tuple[CompanionBot | None, ExternalUsers]:
     """Connect the account (and the companion bot): which account it is decides the policy
-    for other people. A failure closes the app first."""
+    for other people. A failure, or a stop meanwhile, closes the app and the clients: a client
+    left connected keeps its session file locked with what it learnt unsaved."""
     try:
         account = await connect_authorised(client, settings)
         companion = await _start_companion(companion)
     except BaseException:
         await app.aclose()
+        await client.disconnect()
         if companion is not None:
             await companion.client.disconnect()
         raise

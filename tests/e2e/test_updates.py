@@ -8,11 +8,15 @@ seen where it happens; Telethon's update handling is the real one on either seam
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from collections.abc import Awaitable, Callable
+from contextlib import closing
 from typing import Any
 
 from telethon.tl import functions, types
 
+from jobs.telegram.client import session_file
 from tests.e2e.conftest import Jobs, MakeJobs
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.tl import updates
@@ -20,6 +24,7 @@ from tests.fakes.tl import updates
 ALICE = 111
 GetDifference = functions.updates.GetDifferenceRequest
 GetState = functions.updates.GetStateRequest
+GetUsers = functions.users.GetUsersRequest
 
 
 def replied_to(jobs: Jobs, chat_id: int) -> list[int]:
@@ -137,3 +142,37 @@ async def test_a_live_burst_in_reverse_order_is_answered_once_each(make_jobs: Ma
     assert [asked(jobs, f"burst {n}") for n in (1, 2, 3)] == [1, 1, 1]
     replies = replied_to(jobs, ALICE)  # follow-ups share their turn's reply
     assert replies and len(set(replies)) == len(replies) and set(replies) <= set(ids)
+
+
+async def test_a_stop_while_starting_up_leaves_the_session_closed_for_the_restart(
+    make_jobs: MakeJobs,
+) -> None:
+    """Stopped while it still looks up its own account (connected, not yet serving): the
+    client is disconnected all the same, so its session file is saved and unlocked, and the
+    restart catches up on what came meanwhile."""
+    jobs = make_jobs(external_users="all")
+    tg = jobs.tg
+    await jobs.restart()  # from now on the session knows its account: only the look-up asks
+    await jobs.stop()
+    looked_up = asyncio.Event()
+    original = tg._handlers[GetUsers]
+
+    async def held(request: Any) -> Any:
+        looked_up.set()
+        await asyncio.Event().wait()  # never answered: the stop comes first
+        return original(request)
+
+    tg.handle(GetUsers, held)
+    await jobs.start()
+    await asyncio.wait_for(looked_up.wait(), 10)
+    client = jobs.client
+    await jobs.stop()
+    assert not client.is_connected()
+    with closing(sqlite3.connect(session_file(jobs.settings), timeout=0)) as db:
+        db.execute("BEGIN IMMEDIATE")  # nobody holds it: "database is locked" otherwise
+        db.rollback()
+
+    tg.handle(GetUsers, original)
+    tg.incoming(ALICE, "while you were away", deliver=False)
+    await jobs.start()
+    assert await jobs.replies_to(ALICE, 1) == ["echo: while you were away"]
