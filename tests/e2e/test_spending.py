@@ -225,6 +225,8 @@ async def test_budget_answers_every_malformed_one_with_how_to_write_it(
     jobs.tg.add_user(ANN, "Ann", username="ann")
     await jobs.start()
     await writes_and_waits(jobs, ANN, 0)
+    # Her turn's cost is written a moment after her reply shows (the session settles).
+    await jobs.wait_for(lambda: spent_by(jobs, f"person:{ANN}"), what="Ann's turn's cost")
     standing = await owner_says(jobs, "/budget")
     assert standing.startswith("Budgets, and what was spent against them:\n• your own messages:")
     assert "• each other person: $0.50 a day\n   - Ann (@ann): $0." in standing

@@ -361,7 +361,11 @@ class AgentSession:
             logger.exception("the %s session failed after its answer was given", self.key)
             self._broken = True
             return
-        if reply.text != said:  # only a Stop hook Jobs did not know of could cause it
+        if reply.is_error:
+            logger.warning(
+                "the %s session reported %s after its answer was given", self.key, reply.error_kind
+            )
+        elif reply.text != said:  # only a Stop hook Jobs did not know of could cause it
             logger.warning(
                 "the %s session went on after its answer was given: %d characters not sent",
                 self.key,

@@ -114,7 +114,8 @@ class Reply:
     """The outcome of one turn (with any follow-ups injected into it).
 
     `text` is what to send the person: the model's words, or an apology when the turn failed
-    (`is_error`, `error_kind`). An interrupted turn (/stop) keeps the partial text.
+    (`is_error`, `error_kind`). An interrupted turn (/stop) keeps the partial text. `usage` is
+    empty when a plain answer came back before the CLI reported it (run_turn's `early`).
     """
 
     text: str
