@@ -10,17 +10,20 @@ import asyncio
 import logging
 import signal
 from collections.abc import Coroutine, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from jobs import features
 from jobs.clock import Clock, utc_now
 from jobs.config import ExternalUsers, Settings
-from jobs.conversation.answer import Answers, RecordExchange
+from jobs.conversation.answer import Answers
 from jobs.conversation.approvals import ApprovalBroker
+from jobs.conversation.attachments import Attachments
 from jobs.conversation.builtin_commands import builtin_commands
 from jobs.conversation.commands import CommandTable
 from jobs.conversation.delivery import OutboxSender
 from jobs.conversation.dispatcher import Dispatcher
+from jobs.conversation.grants import GrantBook
 from jobs.conversation.groups import EnabledGroups
 from jobs.conversation.handover import Handovers
 from jobs.conversation.language_command import language_command
@@ -53,6 +56,7 @@ from jobs.storage import Database
 from jobs.storage.busy import retry_busy
 from jobs.storage.repos import Repos
 from jobs.telegram.formatting import render_guarded
+from jobs.tools.browser import BrowserTools
 from jobs.tools.registry import ToolServers
 from jobs.triggers import TriggerExecutor, TriggerManager
 from jobs.updater import Restart
@@ -157,14 +161,77 @@ async def build(
     core = await _core(
         settings, channel=channel, owner_id=owner_id, clock=clock, only_chat=only_chat, known=known
     )
-    repos = core.repos
+    engine = await _engine(core, extra_env, telegram)
+    restart = Restart()
+    commands = _commands(core, engine, restart)
+    handovers = features.handovers(
+        core, engine.delegation, commands, telegram.people if telegram else None
+    )
+    groups = await features.groups(core, telegram, engine.triggers.channels)
+    history = await features.history(core, telegram)
+    intake = features.secret_intake(core, commands, telegram, owner_id)
+    dispatcher = _dispatcher(
+        core,
+        channel,
+        owner_id,
+        engine,
+        commands=commands,
+        handovers=handovers,
+        groups=groups,
+        hooks=_turn_hooks(core, telegram, engine),
+    )
+    pause = _pause(core, engine, dispatcher)
+    pause.add_commands(commands)
+    return App(
+        core=core,
+        sessions=engine.sessions,
+        dispatcher=dispatcher,
+        memory=engine.memory,
+        triggers=engine.triggers,
+        delegation=engine.delegation,
+        restart=restart,
+        health=Health(
+            host=settings.health_host,
+            port=settings.health_port,
+            db_depth=core.repos.outbox.pending_count,
+        ),
+        submit=intake.wrap(dispatcher.submit),
+        handovers=handovers,
+        groups=groups,
+        history=history,
+        pause=pause,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Engine:
+    """What runs turns, made before the conversation that asks for them: the sessions and
+    what they need (memory, browser, approvals, budgets), tasks, outages and triggers."""
+
+    memory: MemoryStore
+    browser: BrowserTools | None
+    attachments: Attachments | None
+    grants: GrantBook
+    approvals: ApprovalBroker
+    limits: RateLimitBoard
+    spent: SpendingParts
+    sessions: SessionManager
+    delegation: TaskSessions
+    outages: Outages
+    executor: TriggerExecutor
+    triggers: TriggerManager
+
+
+async def _engine(
+    core: Core, extra_env: Mapping[str, str] | None, telegram: TelegramParts | None
+) -> _Engine:
     features.external_tasks(core)
     memory = await features.memory(core)
     browser = await features.browser(core)
     attachments = features.telegram(core, telegram)
     grants = features.grants(core)
     approvals = await features.approvals(core, grants, telegram.cards if telegram else None)
-    limits = RateLimitBoard(clock=clock)  # what Claude Code last said about rate limits
+    limits = RateLimitBoard(clock=core.clock)  # what Claude Code last said about rate limits
     extensions = features.extensions(core)
     spent = await features.spending(core)
     sessions = _sessions(
@@ -177,77 +244,78 @@ async def build(
         spent=spent,
     )
     delegation = features.delegation(core, sessions, telegram.people if telegram else None)
-    outages = Outages(
-        first_wait=settings.model_retry_seconds,
-        clock=clock,
-        inbox=repos.inbox,
-        outbox=repos.outbox,
+    outages = _outages(core)
+    executor, triggers = _triggers(core, sessions, outages, delegation, telegram)
+    return _Engine(
+        memory=memory,
+        browser=browser,
+        attachments=attachments,
+        grants=grants,
+        approvals=approvals,
+        limits=limits,
+        spent=spent,
+        sessions=sessions,
+        delegation=delegation,
+        outages=outages,
+        executor=executor,
+        triggers=triggers,
+    )
+
+
+def _outages(core: Core) -> Outages:
+    """Whether the model is down, and the messages that wait for it to come back."""
+    return Outages(
+        first_wait=core.settings.model_retry_seconds,
+        clock=core.clock,
+        inbox=core.repos.inbox,
+        outbox=core.repos.outbox,
         words_for=core.speakers.words_for,
     )
-    executor, triggers = _triggers(core, sessions, outages, delegation, telegram)
-    restart = Restart()
+
+
+def _commands(core: Core, engine: _Engine, restart: Restart) -> CommandTable:
+    """Everyone's commands (/stop, /clear, /language, …) and the owner's own."""
+    people, grants = core.repos.people, engine.grants
     commands = builtin_commands(
-        sessions=sessions, people=repos.people, approvals=approvals, grants=grants
+        sessions=engine.sessions, people=people, approvals=engine.approvals, grants=grants
     )
-    commands.add("language", language_command(speakers=core.speakers, people=repos.people))
+    commands.add("language", language_command(speakers=core.speakers, people=people))
     features.owner_commands(
-        core, commands, sessions, restart, limits, spent, outages.describe, grants=grants
-    )
-    handovers = features.handovers(
-        core, delegation, commands, telegram.people if telegram else None
-    )
-    groups = await features.groups(core, telegram, triggers.channels)
-    history = await features.history(core, telegram)
-    intake = features.secret_intake(core, commands, telegram, owner_id)
-    dispatcher = _dispatcher(
         core,
-        channel,
-        owner_id,
-        sessions=sessions,
-        commands=commands,
-        outages=outages,
-        delegation=delegation,
-        hooks=TurnHooks(
-            attachments=attachments,
-            task_turns=delegation,
-            owner_note=browser.health.owner_note if browser else None,
-            group_context=telegram.group_context if telegram else None,
-            language_note=core.speakers.model_note,
-        ),
-        record=memory.record_exchange,
-        approvals=approvals,
-        handovers=handovers,
-        groups=groups,
-        spent=spent,
+        commands,
+        engine.sessions,
+        restart,
+        engine.limits,
+        engine.spent,
+        engine.outages.describe,
+        grants=grants,
     )
-    pause = PauseControl(
+    return commands
+
+
+def _turn_hooks(core: Core, telegram: TelegramParts | None, engine: _Engine) -> TurnHooks:
+    """What a turn's prompt is made with, besides the message: files and voice notes, a
+    task's turns, the browser's health, a group's recent lines, the writer's language."""
+    browser = engine.browser
+    return TurnHooks(
+        attachments=engine.attachments,
+        task_turns=engine.delegation,
+        owner_note=browser.health.owner_note if browser else None,
+        group_context=telegram.group_context if telegram else None,
+        language_note=core.speakers.model_note,
+    )
+
+
+def _pause(core: Core, engine: _Engine, dispatcher: Dispatcher) -> PauseControl:
+    """/pause and /resume: the spending switch, the turns it stops, what it holds back."""
+    return PauseControl(
         PauseParts(
-            switch=spent.pause,
-            stop_running=sessions.hold_others,
+            switch=engine.spent.pause,
+            stop_running=engine.sessions.hold_others,
             release_messages=dispatcher.release_held,
-            held_events=repos.held_events.count,
-            after_resume=(executor.replay_held, delegation.resume_due),
+            held_events=core.repos.held_events.count,
+            after_resume=(engine.executor.replay_held, engine.delegation.resume_due),
         )
-    )
-    pause.add_commands(commands)
-    return App(
-        core=core,
-        sessions=sessions,
-        dispatcher=dispatcher,
-        memory=memory,
-        triggers=triggers,
-        delegation=delegation,
-        restart=restart,
-        health=Health(
-            host=settings.health_host,
-            port=settings.health_port,
-            db_depth=repos.outbox.pending_count,
-        ),
-        submit=intake.wrap(dispatcher.submit),
-        handovers=handovers,
-        groups=groups,
-        history=history,
-        pause=pause,
     )
 
 
@@ -362,25 +430,21 @@ def _triggers(
     return executor, triggers
 
 
-def _dispatcher(  # noqa: PLR0913 - what a chat's turn meets, each named at the call
+def _dispatcher(
     core: Core,
     channel: Channel,
     owner_id: int,
+    engine: _Engine,
     *,
-    sessions: SessionManager,
     commands: CommandTable,
-    outages: Outages,
-    delegation: TaskSessions,
-    hooks: TurnHooks,
-    record: RecordExchange,
-    approvals: ApprovalBroker,
     handovers: Handovers,
     groups: EnabledGroups,
-    spent: SpendingParts,
+    hooks: TurnHooks,
 ) -> Dispatcher:
     """The conversation: each chat's worker, its turns through the sessions, and what they
     answer through the outbox."""
     repos, settings, clock = core.repos, core.settings, core.clock
+    sessions = engine.sessions
     turns = Turns(
         sessions=sessions,
         channel=channel,
@@ -393,8 +457,8 @@ def _dispatcher(  # noqa: PLR0913 - what a chat's turn meets, each named at the 
         inbox=repos.inbox,
         outbox=repos.outbox,
         sessions=sessions,
-        task_turns=delegation,
-        record=record,
+        task_turns=engine.delegation,
+        record=engine.memory.record_exchange,
         guard_markup=render_guarded,
         words_for=core.speakers.words_for,
     )
@@ -406,18 +470,18 @@ def _dispatcher(  # noqa: PLR0913 - what a chat's turn meets, each named at the 
             commands=commands,
             turns=turns,
             answers=answers,
-            outages=outages,
+            outages=engine.outages,
             limiter=RateLimiter(clock=clock),
             owner_id=owner_id,
             # Other people's turns leave one live session free: the owner never waits for room.
             slots=asyncio.Semaphore(max(1, settings.max_live_sessions - 1)),
             tasks=repos.tasks,
-            reply_command=approvals.command_for_reply,
+            reply_command=engine.approvals.command_for_reply,
             handovers=handovers,
             reply_modes=repos.reply_modes,
             groups=groups,
             account=core.account,
-            spending=spent.gate,
+            spending=engine.spent.gate,
             speakers=core.speakers,
         ),
         clock=clock,
