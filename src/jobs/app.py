@@ -225,6 +225,7 @@ class _Engine:
 async def _engine(
     core: Core, extra_env: Mapping[str, str] | None, telegram: TelegramParts | None
 ) -> _Engine:
+    """The engine's parts, each once, in the order they need each other."""
     features.external_tasks(core)
     memory = await features.memory(core)
     browser = await features.browser(core)
